@@ -1,0 +1,85 @@
+"""policy_kb — policy-as-code for Wujin District's 2021 measures for technology-based SMEs.
+
+《武进区加快推进科技型中小企业发展的实施意见》 as a knowledge model: for an enterprise profile, which
+measures and benefits apply, which do not, which cannot be decided yet, why, and where the text
+says so::
+
+    import policy_kb
+
+    result = policy_kb.evaluate({"employees": 120, "tech_sme_registered": True, "rd_expense": 3_000_000})
+    result.status("KM7.rd_super_deduction")     # Status.APPLIES
+    result.to_json()                              # the public JSON contract
+
+Everything public is exported here; modules starting with ``_`` are internal.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from ._errors import (
+    ConditionSyntaxError,
+    Location,
+    MeasuresFileError,
+    OntologyError,
+    PolicyKBError,
+    Problem,
+    ProfileError,
+    ProfileIssue,
+    UnknownNameError,
+    YearError,
+)
+from ._kb import KnowledgeBase, load
+from ._model import Audience, BenefitKind, MeasureKind, PolicyModel, Status
+from ._profile import Profile, read_profile
+from ._results import BenefitResult, Evaluation, MeasureResult, TownEvaluation
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Audience",
+    "BenefitKind",
+    "BenefitResult",
+    "ConditionSyntaxError",
+    "Evaluation",
+    "KnowledgeBase",
+    "Location",
+    "MeasureKind",
+    "MeasureResult",
+    "MeasuresFileError",
+    "OntologyError",
+    "PolicyKBError",
+    "PolicyModel",
+    "Problem",
+    "Profile",
+    "ProfileError",
+    "ProfileIssue",
+    "Status",
+    "TownEvaluation",
+    "UnknownNameError",
+    "YearError",
+    "__version__",
+    "default_kb",
+    "evaluate",
+    "load",
+    "read_profile",
+]
+
+
+@cache
+def default_kb() -> KnowledgeBase:
+    """The knowledge base of the shipped measures.yaml, loaded once per process.
+
+    The knowledge base never changes after loading, so sharing it is safe.
+    """
+    return load()
+
+
+def evaluate(profile: Any, *, year: int | None = None) -> Evaluation:
+    """Evaluate one enterprise profile against the shipped policy.
+
+    ``profile`` is a mapping of fact ids to values (READING.md §2); absent facts are unknown.
+    Same as ``policy_kb.default_kb().evaluate(profile, year=year)``.
+    """
+    return default_kb().evaluate(profile, year=year)

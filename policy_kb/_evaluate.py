@@ -1,0 +1,151 @@
+"""Evaluation: pure functions from (model, profile, year) to an :class:`Evaluation`.
+
+Nothing here keeps state between calls. The parameter values in force for the year are looked
+up first (a year without a needed value is refused, never filled with the last value); derived
+facts are computed; then every benefit's conditions are evaluated in three-valued logic, and
+each measure's status follows from its benefits (READING.md §3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._conditions import Context, Trace, missing_facts
+from ._errors import ProfileError, ProfileIssue, UnknownNameError, YearError
+from ._model import Audience, ParameterValue, PolicyModel, Status
+from ._profile import Profile
+from ._results import (
+    BenefitResult,
+    Evaluation,
+    MeasureResult,
+    TownEvaluation,
+    TownMeasureResult,
+)
+from ._suggest import close_matches
+
+_STATUS = {True: Status.APPLIES, False: Status.DOES_NOT_APPLY, None: Status.UNDETERMINED}
+
+
+def resolve_year(model: PolicyModel, profile: Profile, year: int | None) -> int:
+    """The evaluation year: the one asked for, else the profile's ``year``, else the policy year.
+
+    A profile whose ``year`` differs from the year asked for is refused rather than guessed at.
+    """
+    given = profile.get("year")
+    if year is not None and given is not None and given != year:
+        raise ProfileError(
+            [
+                ProfileIssue(
+                    "year",
+                    f"year: the profile is for {given} but the evaluation was asked for {year}; give one year",
+                )
+            ]
+        )
+    if year is not None:
+        if isinstance(year, bool) or not isinstance(year, int):
+            raise YearError(
+                0, f"year must be a whole number such as {model.document.year}, got {year!r}"
+            )
+        return year
+    if given is not None:
+        return int(given)
+    return model.document.year
+
+
+def parameters_for_year(model: PolicyModel, year: int) -> dict[str, ParameterValue]:
+    """The parameter values in force in ``year``.
+
+    Raises :class:`YearError` when a parameter used by a condition has no value for the year.
+    """
+    values: dict[str, ParameterValue] = {}
+    gaps: list[str] = []
+    for name, param in model.parameters.items():
+        value = param.value_for_year(year)
+        if value is not None:
+            values[name] = value
+        elif name in model.condition_parameters:
+            spans = ", ".join(
+                f"{v.start.year}–{v.end.year if v.end else ''}".rstrip("–")
+                + ("" if v.end else " onwards")
+                for v in param.values
+            )
+            gaps.append(f"{name} ({param.label_zh}): in force {spans}")
+    if gaps:
+        raise YearError(
+            year,
+            f"no value is in force in {year} for "
+            + "; ".join(gaps)
+            + f". The policy year is {model.document.year}; add a dated value to measures.yaml to evaluate {year}.",
+        )
+    return values
+
+
+def compute_derived(
+    model: PolicyModel, values: Mapping[str, Any], params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The derived facts (``rd_expense_growth`` …) of a profile; unknown when an input is unknown."""
+    ctx = Context(values, params, {})
+    return {name: d.formula.value(ctx) for name, d in model.derived.items()}
+
+
+def evaluate_profile(
+    model: PolicyModel,
+    profile: Profile,
+    year: int,
+    parameters: Mapping[str, ParameterValue],
+) -> Evaluation:
+    """Evaluate every measure and benefit for one validated profile (a pure function)."""
+    params = {name: pv.value for name, pv in parameters.items()}
+    derived = compute_derived(model, profile.values, params)
+    values = {**profile.values, **derived} if derived else profile.values
+    ctx = Context(values, params, {name: c.condition for name, c in model.categories.items()})
+    measures = []
+    for measure in model.measures:
+        benefit_results = tuple(_benefit(b, ctx) for b in measure.benefits)
+        for_enterprises = bool(benefit_results) or measure.audience is Audience.ENTERPRISES
+        status, missing = _measure_status(benefit_results)
+        measures.append(MeasureResult(measure, status, benefit_results, missing, for_enterprises))
+    town_name = profile.get("town")
+    town = model.targets.town(town_name) if model.targets and town_name else None
+    return Evaluation(model, profile, year, dict(parameters), derived, tuple(measures), town)
+
+
+def _benefit(benefit: Any, ctx: Context) -> BenefitResult:
+    trace: Trace = benefit.condition.evaluate(ctx)
+    missing = tuple(missing_facts(trace)) if trace.outcome is None else ()
+    return BenefitResult(benefit, _STATUS[trace.outcome], trace, missing)
+
+
+def _measure_status(benefits: tuple[BenefitResult, ...]) -> tuple[Status, tuple[str, ...]]:
+    """applies if one benefit applies; does_not_apply if all do not (or none is for enterprises)."""
+    if any(b.status is Status.APPLIES for b in benefits):
+        return Status.APPLIES, ()
+    undetermined = [b for b in benefits if b.status is Status.UNDETERMINED]
+    if not undetermined:
+        return Status.DOES_NOT_APPLY, ()
+    missing: dict[str, None] = {}
+    for b in undetermined:
+        for fact in b.missing:
+            missing.setdefault(fact)
+    return Status.UNDETERMINED, tuple(missing)
+
+
+def evaluate_town(model: PolicyModel, name: str) -> TownEvaluation:
+    """The measures addressed to one town or development zone of 附件2.
+
+    Measures addressed to towns apply to every one of them, and carry the town's target when
+    they refer to the target table (SM2 and 附件2); the others do not apply to a town.
+    """
+    town = model.targets.town(name) if model.targets else None
+    if town is None or model.targets is None:
+        names = [t.name for t in model.targets.towns] if model.targets else []
+        raise UnknownNameError("town", name, close_matches(name, names))
+    results = []
+    for measure in model.measures:
+        applies = measure.audience is Audience.TOWNS_AND_ZONES
+        target = town.target if applies and measure.targets == model.targets.annex else None
+        results.append(
+            TownMeasureResult(measure, Status.APPLIES if applies else Status.DOES_NOT_APPLY, target)
+        )
+    return TownEvaluation(model, town, tuple(results))

@@ -1,0 +1,352 @@
+"""The knowledge graph: the hand-written TBox plus an ABox generated from the model.
+
+``build_abox`` turns a validated :class:`PolicyModel` into RDF with rdflib: the document and its
+clauses (ELI), the measures and benefits (CPSV-AP), their eligibility criteria and conditions
+(CCCEV with small local properties for operator and threshold), the profile facts, the dated
+parameters and the 附件2 targets. No blank nodes are used, so the Turtle output is byte-for-byte
+stable and the committed export can be compared with a fresh one.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import XSD
+
+from ._conditions import AllOf, AnyOf, CategoryRef, Comparison, Condition, Flag, NotOf
+from ._errors import OntologyError
+from ._model import BenefitKind, MeasureKind, PolicyModel, plain
+from ._resources import read_data_text
+from ._vocab import CPSV, CV, DCTERMS, ELI, PKB, PREFIXES, RDF, RDFS, SKOS
+
+TBOX_FILE = "policy_kb.ttl"
+
+_KIND_CLASSES = {
+    BenefitKind.TAX_INCENTIVE: PKB.TaxIncentive,
+    BenefitKind.CASH_REWARD: PKB.CashReward,
+    BenefitKind.PRIORITY_SUPPORT: PKB.PrioritySupport,
+    BenefitKind.CREDIT_PRODUCT: PKB.CreditProduct,
+    BenefitKind.SERVICE: PKB.Service,
+    BenefitKind.GUIDANCE: PKB.Guidance,
+}
+_AUDIENCES = {
+    "enterprises": PKB.audience_enterprises,
+    "towns_and_zones": PKB.audience_towns_and_zones,
+    "district_government": PKB.audience_district_government,
+    "service_providers": PKB.audience_service_providers,
+}
+_ARABIC = {c: i + 1 for i, c in enumerate("一二三四五六七八九")}
+
+
+def load_tbox() -> Graph:
+    """The hand-written ontology shipped in ``ontology/policy_kb.ttl``."""
+    text = read_data_text("ontology", TBOX_FILE)
+    graph = Graph()
+    try:
+        graph.parse(data=text, format="turtle")
+    except Exception as exc:  # rdflib raises several unrelated types for bad Turtle
+        raise OntologyError(f"ontology/{TBOX_FILE} does not parse as Turtle: {exc}") from None
+    _bind(graph, None)
+    return graph
+
+
+def _bind(graph: Graph, base: str | None) -> None:
+    for prefix, ns in PREFIXES.items():
+        graph.bind(prefix, ns, override=True)
+    if base:
+        graph.bind("wj", base, override=True)
+
+
+def _slug(text: str) -> str:
+    """A clause or part number as an IRI segment: 三(七) → 3-7, 附件2 → annex-2."""
+    if text.startswith("附件"):
+        return "annex-" + urllib.parse.quote(text.removeprefix("附件"))
+    if "(" in text:
+        head, tail = text.rstrip(")").split("(", 1)
+        return f"{_arabic(head)}-{_arabic(tail)}"
+    return str(_arabic(text))
+
+
+def _arabic(numeral: str) -> int | str:
+    if numeral in _ARABIC:
+        return _ARABIC[numeral]
+    if numeral.startswith("十"):
+        return 10 + (_ARABIC.get(numeral[1:], 0) if len(numeral) > 1 else 0)
+    if "十" in numeral:
+        tens, _, units = numeral.partition("十")
+        return _ARABIC[tens] * 10 + (_ARABIC[units] if units else 0)
+    return urllib.parse.quote(numeral)
+
+
+def _zh_en(
+    graph: Graph, subject: URIRef, predicate: URIRef, zh: str | None, en: str | None
+) -> None:
+    if zh:
+        graph.add((subject, predicate, Literal(zh, lang="zh")))
+    if en:
+        graph.add((subject, predicate, Literal(en, lang="en")))
+
+
+def _number(value: Any) -> Literal:
+    value = plain(value)
+    if isinstance(value, int):
+        return Literal(value, datatype=XSD.integer)
+    return Literal(str(value), datatype=XSD.decimal)
+
+
+def build_abox(model: PolicyModel) -> Graph:
+    """The instances described by measures.yaml, as an rdflib graph."""
+    base = model.document.iri
+    g = Graph()
+    _bind(g, base)
+    iri = _Iris(base)
+    doc = model.document
+
+    d = iri.document()
+    g.add((d, RDF.type, PKB.PolicyDocument))
+    g.add((d, RDF.type, ELI.LegalResource))
+    g.add((d, DCTERMS.identifier, Literal(doc.id)))
+    _zh_en(g, d, DCTERMS.title, doc.title_zh, doc.title_en)
+    _zh_en(g, d, RDFS.label, doc.title_zh, doc.title_en)
+    _zh_en(g, d, DCTERMS.publisher, doc.issuer_zh, doc.issuer_en)
+    g.add((d, DCTERMS.issued, Literal(str(doc.year), datatype=XSD.gYear)))
+    g.add((d, DCTERMS.source, Literal(doc.source_file)))
+
+    for part in doc.parts:
+        p = iri.part(part.number)
+        g.add((p, RDF.type, PKB.Annex if part.number.startswith("附件") else PKB.Part))
+        g.add((p, RDF.type, ELI.LegalResourceSubdivision))
+        g.add((p, ELI.is_part_of, d))
+        g.add((p, PKB.number, Literal(part.number)))
+        g.add((p, PKB.heading, Literal(part.heading)))
+        _zh_en(g, p, RDFS.label, part.title_zh, part.title_en)
+        if part.text:
+            g.add((p, PKB.verbatimText, Literal(part.text, lang="zh")))
+
+    _facts(g, iri, model)
+    _parameters(g, iri, model)
+    for category in model.categories.values():
+        c = iri.category(category.id)
+        g.add((c, RDF.type, PKB.Category))
+        g.add((c, DCTERMS.identifier, Literal(category.id)))
+        _zh_en(g, c, SKOS.prefLabel, category.label_zh, category.label_en)
+        if category.quote:
+            g.add((c, PKB.quote, Literal(category.quote, lang="zh")))
+        if category.reference:
+            g.add((c, PKB.reference, Literal(category.reference)))
+        if category.clause:
+            g.add((c, PKB.relevantClause, iri.clause(category.clause)))
+        g.add((c, PKB.sourceLine, Literal(category.location.line)))
+        _criterion_parts(g, iri, c, category.condition, model)
+
+    for order, measure in enumerate(model.measures, start=1):
+        m = iri.measure(measure.id)
+        clause = iri.clause(measure.number)
+        g.add((clause, RDF.type, PKB.Clause))
+        g.add((clause, RDF.type, ELI.LegalResourceSubdivision))
+        g.add((clause, ELI.is_part_of, iri.part(measure.part)))
+        g.add((clause, PKB.number, Literal(measure.number)))
+        g.add((clause, PKB.heading, Literal(measure.title_zh, lang="zh")))
+        g.add((clause, PKB.verbatimText, Literal(measure.text, lang="zh")))
+
+        g.add(
+            (
+                m,
+                RDF.type,
+                PKB.KeyMeasure if measure.kind is MeasureKind.KEY else PKB.SafeguardMeasure,
+            )
+        )
+        g.add((m, RDF.type, CPSV.PublicService))
+        g.add((m, DCTERMS.identifier, Literal(measure.id)))
+        g.add((m, PKB.number, Literal(measure.number)))
+        g.add((m, PKB.order, Literal(order)))
+        _zh_en(g, m, DCTERMS.title, measure.title_zh, measure.title_en)
+        _zh_en(g, m, RDFS.label, measure.title_zh, measure.title_en)
+        g.add((m, CV.hasLegalResource, clause))
+        g.add((m, PKB.audience, _AUDIENCES[measure.audience.value]))
+        g.add((m, PKB.sourceLine, Literal(measure.location.line)))
+        if measure.targets and model.targets is not None:
+            g.add((m, PKB.tracksTargetsOf, iri.part(model.targets.annex)))
+        _zh_en(g, m, PKB.reading, measure.reading_zh, measure.reading_en)
+
+        for border, benefit in enumerate(measure.benefits, start=1):
+            b = iri.benefit(benefit.id)
+            g.add((m, CPSV.produces, b))
+            g.add((b, RDF.type, _KIND_CLASSES[benefit.kind]))
+            g.add((b, RDF.type, CV.Output))
+            g.add((b, DCTERMS.identifier, Literal(benefit.id)))
+            g.add((b, PKB.order, Literal(border)))
+            _zh_en(g, b, DCTERMS.title, benefit.title_zh, benefit.title_en)
+            _zh_en(g, b, RDFS.label, benefit.title_zh, benefit.title_en)
+            _zh_en(g, b, DCTERMS.description, benefit.description_zh, benefit.description_en)
+            g.add((b, PKB.quote, Literal(benefit.quote, lang="zh")))
+            g.add((b, PKB.citesClause, clause))
+            g.add((b, PKB.sourceLine, Literal(benefit.location.line)))
+            _zh_en(g, b, PKB.reading, benefit.reading_zh, benefit.reading_en)
+            _zh_en(g, b, PKB.amountNote, benefit.amount_note_zh, benefit.amount_note_en)
+            for name in benefit.parameters:
+                g.add((b, PKB.thresholdParameter, iri.parameter(name)))
+            top = iri.criterion(b)
+            g.add((b, CV.holdsRequirement, top))
+            _criterion(g, iri, top, benefit.condition, model, order=None)
+
+    if model.targets is not None:
+        table = model.targets
+        t = iri.part(table.annex)
+        g.add((t, RDF.type, PKB.TargetTable))
+        g.add((t, RDF.type, PKB.Annex))
+        g.add((t, RDF.type, ELI.LegalResourceSubdivision))
+        g.add((t, ELI.is_part_of, d))
+        _zh_en(g, t, DCTERMS.title, table.title_zh, table.title_en)
+        g.add((t, PKB.targetYear, Literal(str(table.year), datatype=XSD.gYear)))
+        g.add((t, PKB.countUnit, Literal(table.unit)))
+        g.add((t, PKB.printedTotal, Literal(table.total)))
+        for town in table.towns:
+            w = iri.town(town.seq)
+            g.add((w, RDF.type, PKB.Town))
+            _zh_en(g, w, RDFS.label, town.name, town.name_en)
+            g.add((w, PKB.sequence, Literal(town.seq)))
+            g.add((w, PKB.target, Literal(town.target)))
+            g.add((w, PKB.targetYear, Literal(str(table.year), datatype=XSD.gYear)))
+            g.add((w, PKB.inTable, t))
+    return g
+
+
+def _facts(g: Graph, iri: _Iris, model: PolicyModel) -> None:
+    for fact in model.facts.values():
+        f = iri.fact(fact.id)
+        g.add((f, RDF.type, PKB.ProfileFact))
+        g.add((f, DCTERMS.identifier, Literal(fact.id)))
+        _zh_en(g, f, SKOS.prefLabel, fact.label_zh, fact.label_en)
+        g.add((f, PKB.factType, Literal(fact.type.value)))
+        if fact.unit:
+            g.add((f, PKB.unit, Literal(fact.unit)))
+        if fact.group:
+            g.add((f, PKB.formGroup, Literal(fact.group, lang="zh")))
+    for derived in model.derived.values():
+        f = iri.fact(derived.id)
+        g.add((f, RDF.type, PKB.DerivedFact))
+        g.add((f, DCTERMS.identifier, Literal(derived.id)))
+        _zh_en(g, f, SKOS.prefLabel, derived.label_zh, derived.label_en)
+        g.add((f, PKB.factType, Literal(derived.type.value)))
+        g.add((f, PKB.formula, Literal(derived.formula_text)))
+        if derived.unit:
+            g.add((f, PKB.unit, Literal(derived.unit)))
+        for name in derived.inputs:
+            g.add((f, PKB.derivedFrom, iri.fact(name)))
+
+
+def _parameters(g: Graph, iri: _Iris, model: PolicyModel) -> None:
+    for param in model.parameters.values():
+        p = iri.parameter(param.id)
+        g.add((p, RDF.type, PKB.Parameter))
+        g.add((p, DCTERMS.identifier, Literal(param.id)))
+        _zh_en(g, p, SKOS.prefLabel, param.label_zh, param.label_en)
+        g.add((p, PKB.unit, Literal(param.unit)))
+        if param.clause:
+            g.add((p, PKB.relevantClause, iri.clause(param.clause)))
+        if param.quote:
+            g.add((p, PKB.quote, Literal(param.quote, lang="zh")))
+        if param.reference:
+            g.add((p, PKB.reference, Literal(param.reference)))
+        for value in param.values:
+            v = URIRef(f"{p}/{value.start.isoformat()}")
+            g.add((p, PKB.hasValue, v))
+            g.add((v, RDF.type, PKB.ParameterValue))
+            g.add((v, RDF.value, _number(value.value)))
+            g.add((v, PKB.validFrom, Literal(value.start)))
+            if value.end:
+                g.add((v, PKB.validUntil, Literal(value.end)))
+            if value.reference:
+                g.add((v, PKB.reference, Literal(value.reference)))
+
+
+def _criterion(
+    g: Graph, iri: _Iris, node: URIRef, cond: Condition, model: PolicyModel, order: int | None
+) -> None:
+    if order is not None:
+        g.add((node, PKB.order, Literal(order)))
+    g.add((node, PKB.sourceLine, Literal(cond.location.line)))
+    if isinstance(cond, (AllOf, AnyOf, NotOf)):
+        g.add((node, RDF.type, PKB.EligibilityCriterion))
+        _criterion_parts(g, iri, node, cond, model)
+        return
+    g.add((node, PKB.expression, Literal(cond.text)))
+    if isinstance(cond, CategoryRef):
+        g.add((node, RDF.type, PKB.EligibilityCriterion))
+        g.add((node, PKB.refersToCategory, iri.category(cond.category)))
+        return
+    g.add((node, RDF.type, PKB.Condition))
+    if isinstance(cond, Flag):
+        g.add((node, PKB.operator, Literal("is")))
+        g.add((node, PKB.expectedValue, Literal(cond.expected)))
+        g.add((node, CV.constrains, iri.fact(cond.fact)))
+        return
+    if isinstance(cond, Comparison):
+        g.add((node, PKB.operator, Literal(cond.op)))
+        for name in dict.fromkeys((*cond.left.facts(), *cond.right.facts())):
+            g.add((node, CV.constrains, iri.fact(name)))
+        unit = model.fact_unit(next(iter(cond.left.facts() or cond.right.facts()), ""))
+        if unit:
+            g.add((node, PKB.unit, Literal(unit)))
+        for name in cond.parameters():
+            g.add((node, PKB.thresholdParameter, iri.parameter(name)))
+            value = model.parameters[name].value_for_year(model.document.year)
+            if value is not None and len(cond.parameters()) == 1:
+                g.add((node, PKB.thresholdValue, _number(value.value)))
+        return
+    raise OntologyError(f"cannot describe the condition {cond.text!r} in RDF")  # pragma: no cover
+
+
+def _criterion_parts(
+    g: Graph, iri: _Iris, node: URIRef, cond: AllOf | AnyOf | NotOf, model: PolicyModel
+) -> None:
+    """A group's combination word and its ordered parts, as ``node/1``, ``node/2`` …"""
+    parts: tuple[Condition, ...] = (cond.part,) if isinstance(cond, NotOf) else cond.parts
+    g.add((node, PKB.combination, Literal(cond.text)))
+    for i, part in enumerate(parts, start=1):
+        child = URIRef(f"{node}/{i}")
+        g.add((node, PKB.hasPart, child))
+        _criterion(g, iri, child, part, model, order=i)
+
+
+class _Iris:
+    """The IRIs of the ABox, all under the document's base IRI."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def _make(self, *segments: str) -> URIRef:
+        return URIRef(self.base + "/".join(segments))
+
+    def document(self) -> URIRef:
+        return self._make("document")
+
+    def part(self, number: str) -> URIRef:
+        return self._make("part", _slug(number))
+
+    def clause(self, number: str) -> URIRef:
+        return self._make("clause", _slug(number))
+
+    def measure(self, measure_id: str) -> URIRef:
+        return self._make("measure", measure_id)
+
+    def benefit(self, benefit_id: str) -> URIRef:
+        return self._make("benefit", benefit_id)
+
+    def criterion(self, owner: URIRef) -> URIRef:
+        return URIRef(f"{owner}/criterion")
+
+    def category(self, name: str) -> URIRef:
+        return self._make("category", name)
+
+    def fact(self, name: str) -> URIRef:
+        return self._make("fact", name)
+
+    def parameter(self, name: str) -> URIRef:
+        return self._make("parameter", name)
+
+    def town(self, seq: int) -> URIRef:
+        return self._make("town", str(seq))

@@ -1,0 +1,170 @@
+"""The knowledge base: one validated policy, its graph, and the questions asked of it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+from rdflib import Graph
+
+from ._errors import UnknownNameError
+from ._evaluate import evaluate_profile, evaluate_town, parameters_for_year, resolve_year
+from ._graph import build_abox, load_tbox
+from ._loader import load_model
+from ._model import Benefit, Measure, ParameterValue, PolicyModel, Town
+from ._profile import Profile, RawProfile, validate_profile
+from ._queries import BENEFITS_OF_MEASURE, MEASURES_OF_PART, TOWN_TARGETS, select
+from ._results import Evaluation, TownEvaluation
+from ._serialize import catalogue_to_dict
+from ._suggest import close_matches
+from ._vocab import PREFIXES
+
+_EXPORT_FORMATS = {
+    "turtle": "turtle",
+    "ttl": "turtle",
+    "json-ld": "json-ld",
+    "jsonld": "json-ld",
+    "nt": "nt",
+    "xml": "xml",
+}
+
+
+class KnowledgeBase:
+    """One policy (a validated measures.yaml) ready to answer questions.
+
+    Build it with :func:`policy_kb.load`. It does not change after loading, so one instance can
+    serve many evaluations, from many threads.
+    """
+
+    def __init__(self, model: PolicyModel) -> None:
+        self._model = model
+        self._parameter_cache: dict[int, Mapping[str, ParameterValue]] = {}
+
+    # ── what the policy says ─────────────────────────────────────────────────────────────
+
+    @property
+    def model(self) -> PolicyModel:
+        """The validated policy model (frozen dataclasses)."""
+        return self._model
+
+    @property
+    def measures(self) -> tuple[Measure, ...]:
+        """The measures, in the order of the text."""
+        return self._model.measures
+
+    def measure(self, measure_id: str) -> Measure:
+        """One measure by id (``"KM7"``)."""
+        found = self._model.measures_by_id.get(measure_id)
+        if found is None:
+            raise UnknownNameError(
+                "measure", measure_id, close_matches(measure_id, self._model.measures_by_id)
+            )
+        return found
+
+    def benefit(self, benefit_id: str) -> Benefit:
+        """One benefit by id (``"KM7.rd_growth_reward"``)."""
+        found = self._model.benefits.get(benefit_id)
+        if found is None:
+            raise UnknownNameError(
+                "benefit", benefit_id, close_matches(benefit_id, self._model.benefits)
+            )
+        return found
+
+    @property
+    def towns(self) -> tuple[Town, ...]:
+        """The towns and development zones of 附件2, in the order printed."""
+        return self._model.targets.towns if self._model.targets else ()
+
+    def catalogue(self, lang: str = "zh") -> dict[str, Any]:
+        """The measures, benefits, conditions as written and the targets, as JSON-ready data."""
+        return catalogue_to_dict(self._model, lang)
+
+    # ── answers ──────────────────────────────────────────────────────────────────────────
+
+    def validate_profile(self, profile: Mapping[str, Any] | RawProfile | Profile) -> Profile:
+        """Check a profile; raise :class:`~policy_kb.ProfileError` naming each bad fact."""
+        return validate_profile(self._model, profile)
+
+    def parameters_for_year(self, year: int) -> Mapping[str, ParameterValue]:
+        """The parameter values in force in ``year``; :class:`~policy_kb.YearError` if one is missing."""
+        cached = self._parameter_cache.get(year)
+        if cached is None:
+            cached = parameters_for_year(self._model, year)
+            self._parameter_cache[year] = cached
+        return cached
+
+    def evaluate(
+        self, profile: Mapping[str, Any] | RawProfile | Profile, *, year: int | None = None
+    ) -> Evaluation:
+        """Evaluate every measure and benefit for one enterprise profile.
+
+        ``year`` defaults to the profile's ``year`` fact, else the policy year (2021). Missing
+        facts are unknown, never false or zero. Raises :class:`~policy_kb.ProfileError` for a bad
+        profile and :class:`~policy_kb.YearError` for a year without parameter values.
+        """
+        checked = validate_profile(self._model, profile)
+        when = resolve_year(self._model, checked, year)
+        return evaluate_profile(self._model, checked, when, self.parameters_for_year(when))
+
+    def town(self, name: str) -> TownEvaluation:
+        """The measures addressed to one town or development zone of 附件2, with its target."""
+        return evaluate_town(self._model, name)
+
+    # ── the graph ────────────────────────────────────────────────────────────────────────
+
+    @cached_property
+    def abox(self) -> Graph:
+        """The instances generated from measures.yaml (what ``policy-kb export`` writes)."""
+        return build_abox(self._model)
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The hand-written ontology plus the generated instances, for SPARQL."""
+        graph = load_tbox()
+        for triple in self.abox:
+            graph.add(triple)
+        for prefix, ns in self.abox.namespaces():
+            graph.bind(prefix, ns, override=False)
+        return graph
+
+    def query(self, sparql: str, **bindings: Any) -> list[dict[str, Any]]:
+        """Run a SPARQL SELECT over :attr:`graph`; one dict per row with Python values."""
+        return select(self.graph, sparql, **bindings)
+
+    def measures_of_part(self, part: str) -> list[dict[str, Any]]:
+        """The measures of a part (``"三"`` or ``"四"``), by SPARQL over the graph."""
+        return self.query(MEASURES_OF_PART, partNumber=part)
+
+    def benefits_of(self, measure_id: str) -> list[dict[str, Any]]:
+        """The benefits of a measure (``"KM7"``), by SPARQL over the graph."""
+        self.measure(measure_id)
+        return self.query(BENEFITS_OF_MEASURE, measureId=measure_id)
+
+    def town_targets(self) -> list[dict[str, Any]]:
+        """The 附件2 rows (seq, name, target, printed total), by SPARQL over the graph."""
+        return self.query(TOWN_TARGETS)
+
+    def export(self, fmt: str = "turtle", *, with_ontology: bool = False) -> str:
+        """The generated graph as Turtle, JSON-LD, N-Triples or RDF/XML text."""
+        name = _EXPORT_FORMATS.get(fmt.lower())
+        if name is None:
+            raise UnknownNameError("export format", fmt, close_matches(fmt, _EXPORT_FORMATS))
+        graph = self.graph if with_ontology else self.abox
+        if name == "json-ld":
+            context = {**PREFIXES, "wj": self._model.document.iri}
+            return graph.serialize(format="json-ld", context=context, indent=2, auto_compact=True)
+        return graph.serialize(format=name)
+
+    def __repr__(self) -> str:
+        m = self._model
+        return f"<KnowledgeBase {m.document.id}: {len(m.measures)} measures, {len(m.benefits)} benefits from {m.file}>"
+
+
+def load(path: str | os.PathLike[str] | None = None) -> KnowledgeBase:
+    """Load a knowledge base: the shipped measures.yaml, or a policy officer's edited copy.
+
+    Raises :class:`~policy_kb.MeasuresFileError` listing every problem of the file.
+    """
+    return KnowledgeBase(load_model(path))

@@ -1,0 +1,203 @@
+"""Plain-text views for the terminal: the answer table, the catalogue, a town, a validation.
+
+Each function returns text; the CLI prints it. Marks: ✔ applies / 适用, ✘ does not apply /
+不适用, ? undetermined / 待定. Colour is added only when asked (a terminal, no NO_COLOR).
+"""
+
+from __future__ import annotations
+
+from ._explain import (
+    benefit_summary,
+    format_value,
+    join_labels,
+    measure_summary,
+    status_word,
+    town_measure_sentence,
+)
+from ._model import AUDIENCE_LABELS, PolicyModel, Status
+from ._results import Evaluation, TownEvaluation
+
+_MARKS = {Status.APPLIES: "✔", Status.DOES_NOT_APPLY: "✘", Status.UNDETERMINED: "?"}
+_COLOURS = {Status.APPLIES: "32", Status.DOES_NOT_APPLY: "31", Status.UNDETERMINED: "33"}
+_EXCERPT = 48
+
+
+class _Style:
+    def __init__(self, colour: bool) -> None:
+        self.colour = colour
+
+    def status(self, status: Status, lang: str) -> str:
+        text = f"{_MARKS[status]} {status_word(status, lang)}"
+        return f"\033[{_COLOURS[status]}m{text}\033[0m" if self.colour else text
+
+    def bold(self, text: str) -> str:
+        return f"\033[1m{text}\033[0m" if self.colour else text
+
+    def dim(self, text: str) -> str:
+        return f"\033[2m{text}\033[0m" if self.colour else text
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
+
+
+def evaluation_table(ev: Evaluation, lang: str = "zh", colour: bool = False) -> str:
+    """The answer for one profile, grouped by measure, one line of reason per benefit."""
+    zh = lang != "en"
+    style = _Style(colour)
+    model = ev.model
+    doc = model.document
+    lines = [
+        style.bold(f"{doc.title(lang)}（{doc.year}）" if zh else f"{doc.title(lang)} ({doc.year})")
+    ]
+    who = ev.profile.name or ("（未填写企业名称）" if zh else "(no name given)")
+    head = f"企业：{who} · 评价年度：{ev.year}" if zh else f"Enterprise: {who} · year {ev.year}"
+    if ev.town is not None and model.targets is not None:
+        head += (
+            f" · 所在镇：{ev.town.name}（{model.targets.annex}目标 {ev.town.target} {model.targets.unit}）"
+            if zh
+            else f" · town: {ev.town.name_en or ev.town.name} (target {ev.town.target})"
+        )
+    lines.append(head)
+    counts = {s: sum(1 for b in ev.benefits if b.status is s) for s in Status}
+    if zh:
+        lines.append(
+            f"待遇：适用 {counts[Status.APPLIES]} 项 · 待定 {counts[Status.UNDETERMINED]} 项 · 不适用 {counts[Status.DOES_NOT_APPLY]} 项"
+        )
+    else:
+        lines.append(
+            f"Benefits: {counts[Status.APPLIES]} apply · {counts[Status.UNDETERMINED]} undetermined · "
+            f"{counts[Status.DOES_NOT_APPLY]} do not apply"
+        )
+    if ev.year != doc.year:
+        lines.append(
+            f"注：本政策为{doc.year}年政策，{ev.year}年按原文措施评价，参数取{ev.year}年有效值。"
+            if zh
+            else f"Note: a {doc.year} policy, evaluated as written for {ev.year} with that year's parameters."
+        )
+    for m in ev.measures:
+        measure = m.measure
+        lines.append("")
+        lines.append(
+            f"{style.bold(measure.number + ' ' + measure.title(lang))} [{measure.id}]  {style.status(m.status, lang)}"
+        )
+        if not m.benefits:
+            lines.append("    " + measure_summary(m, model, lang))
+            continue
+        for b in m.benefits:
+            benefit = b.benefit
+            lines.append(
+                f"  {style.status(b.status, lang)}  {benefit.title(lang)}  {style.dim(benefit.id)}"
+            )
+            lines.append("      " + benefit_summary(b, model, lang))
+            if b.missing:
+                label = "需补充：" if zh else "to supply: "
+                lines.append("      " + label + join_labels(b.missing, model, lang))
+            cite = (
+                f"依据 {measure.number}：“{_excerpt(benefit.quote)}”"
+                if zh
+                else f"source {measure.number}: “{_excerpt(benefit.quote)}”"
+            )
+            lines.append("      " + style.dim(cite))
+    lines.append("")
+    lines.append(
+        style.dim("说明：未填写的事实视为未知，不视为“否”或 0。完整理由与原文见 --format json。")
+        if zh
+        else style.dim(
+            "Facts left out are unknown, never 'no' or zero. Full reasons and citations: --format json."
+        )
+    )
+    return "\n".join(lines)
+
+
+def catalogue_table(model: PolicyModel, lang: str = "zh") -> str:
+    """The twelve measures, their audience and benefits, and the 附件2 targets."""
+    zh = lang != "en"
+    lines = [
+        f"{model.document.title(lang)}（{model.document.year}）"
+        if zh
+        else f"{model.document.title(lang)} ({model.document.year})"
+    ]
+    current = None
+    for m in model.measures:
+        if m.part != current:
+            current = m.part
+            heading = next(
+                (
+                    p.heading if zh else p.title_en
+                    for p in model.document.parts
+                    if p.number == m.part
+                ),
+                m.part,
+            )
+            lines += ["", heading]
+        audience = AUDIENCE_LABELS[m.audience][0 if zh else 1]
+        lines.append(
+            f"  {m.number} [{m.id}] {m.title(lang)}  — {'面向' if zh else 'for'} {audience}"
+        )
+        for b in m.benefits:
+            lines.append(f"      · {b.id}  {b.title(lang)}")
+    if model.targets is not None:
+        t = model.targets
+        lines += [
+            "",
+            f"{t.annex} {t.title_zh if zh else (t.title_en or t.title_zh)}（{'单位' if zh else 'unit'}：{t.unit}）",
+        ]
+        for town in t.towns:
+            name = town.name if zh else f"{town.name} {town.name_en or ''}".strip()
+            lines.append(f"  {town.seq:>2}  {name}  {town.target}")
+        lines.append(f"      {'合计' if zh else 'Total'}  {t.total}")
+    return "\n".join(lines)
+
+
+def town_table(te: TownEvaluation, lang: str = "zh", colour: bool = False) -> str:
+    """The measures addressed to one town, with its target."""
+    zh = lang != "en"
+    style = _Style(colour)
+    table = te.model.targets
+    assert table is not None
+    town = te.town
+    if zh:
+        head = f"{town.name}（{table.annex}第 {town.seq} 行）· {table.year}年科技型中小企业入库评价目标 {town.target} {table.unit}（全区合计 {table.total} {table.unit}）"
+    else:
+        head = f"{town.name} {town.name_en or ''} (row {town.seq} of {table.annex}) · {table.year} target: {town.target} (district total {table.total})"
+    lines = [style.bold(head), ""]
+    for r in te.measures:
+        reason = town_measure_sentence(r.status, r.measure.audience, r.target, table.unit, lang)
+        lines.append(
+            f"{style.status(r.status, lang)}  {r.measure.number} {r.measure.title(lang)} [{r.measure.id}]"
+        )
+        lines.append(f"      {reason}")
+    return "\n".join(lines)
+
+
+def facts_table(model: PolicyModel, lang: str = "zh") -> str:
+    """The facts a profile may carry, grouped as in measures.yaml."""
+    zh = lang != "en"
+    lines = []
+    group = None
+    for f in model.facts.values():
+        if f.group != group:
+            group = f.group
+            lines += ["", group or ""]
+        unit = f" ({f.unit})" if f.unit else ""
+        lines.append(f"  {f.id:<34} {f.type.value:<6} {f.label(lang)}{unit}")
+    if model.derived:
+        lines += ["", "派生事实（不可直接填写）" if zh else "Derived facts (computed, not given)"]
+        for d in model.derived.values():
+            lines.append(f"  {d.id:<34} = {d.formula_text}   {d.label(lang)}")
+    return "\n".join(lines).lstrip("\n")
+
+
+def validation_summary(model: PolicyModel) -> str:
+    """One line saying what a valid measures file holds."""
+    key = sum(1 for m in model.measures if m.kind.value == "key")
+    safeguard = len(model.measures) - key
+    towns = ""
+    if model.targets is not None:
+        towns = f", {len(model.targets.towns)} towns (合计 {format_value(model.targets.total, None, 'en')})"
+    return (
+        f"{model.file}: OK — {len(model.measures)} measures ({key} key, {safeguard} safeguard), "
+        f"{len(model.benefits)} benefits, {len(model.categories)} categories, "
+        f"{len(model.parameters)} parameters, {len(model.facts)} facts{towns}"
+    )

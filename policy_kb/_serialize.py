@@ -1,0 +1,343 @@
+"""The public JSON contract: evaluations, towns and the measure catalogue as plain dicts.
+
+The ids, status words and the keys named in the issue (``policy``, ``year``, ``measures``,
+``id``, ``number``, ``kind``, ``audience``, ``title``, ``status``, ``benefits``, ``reasons``,
+``missing``, ``citation``) are public: keys may be added, never renamed. The shape is described
+by ``schemas/evaluation.schema.json``, which the tests check every output against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._conditions import CategoryRef, Comparison, Flag, Trace, children
+from ._explain import (
+    benefit_summary,
+    measure_summary,
+    status_word,
+    town_measure_sentence,
+    trace_sentence,
+)
+from ._model import (
+    AUDIENCE_LABELS,
+    BENEFIT_KIND_LABELS,
+    Benefit,
+    Measure,
+    Parameter,
+    ParameterValue,
+    PolicyModel,
+    Status,
+    plain,
+)
+
+if TYPE_CHECKING:
+    from ._results import BenefitResult, Evaluation, MeasureResult, TownEvaluation
+
+_OUTCOME = {True: "true", False: "false", None: "unknown"}
+_PART_HEADINGS = {"三": "三、重点举措", "四": "四、保障措施"}
+
+
+def _pick(lang: str, zh: str | None, en: str | None) -> str | None:
+    return en if lang == "en" else zh
+
+
+def policy_dict(model: PolicyModel, lang: str) -> dict[str, Any]:
+    doc = model.document
+    return {
+        "id": doc.id,
+        "title": doc.title(lang),
+        "title_zh": doc.title_zh,
+        "title_en": doc.title_en,
+        "issuer": _pick(lang, doc.issuer_zh, doc.issuer_en),
+        "year": doc.year,
+        "iri": doc.iri,
+        "measures_file": model.file,
+        "measures_sha256": model.sha256,
+    }
+
+
+def _part_heading(model: PolicyModel, part: str) -> str:
+    for p in model.document.parts:
+        if p.number == part:
+            return p.heading
+    return _PART_HEADINGS.get(part, part)
+
+
+def citation(
+    model: PolicyModel, measure: Measure, benefit: Benefit | None, lang: str
+) -> dict[str, Any]:
+    """Where the text says so: the measure number, the verbatim sentence, the whole clause."""
+    return {
+        "document": model.document.title_zh,
+        "measure": measure.id,
+        "number": measure.number,
+        "part": _part_heading(model, measure.part),
+        "title": measure.title_zh,
+        "text": benefit.quote if benefit else measure.text,
+        "clause": measure.text,
+    }
+
+
+def parameter_dict(param: Parameter, value: ParameterValue, lang: str) -> dict[str, Any]:
+    return {
+        "id": param.id,
+        "label": param.label(lang),
+        "value": plain(value.value),
+        "unit": param.unit,
+        "valid_from": value.start.isoformat(),
+        "valid_until": value.end.isoformat() if value.end else None,
+        "clause": param.clause,
+        "quote": param.quote,
+        "reference": value.reference or param.reference,
+    }
+
+
+def reason_dict(
+    trace: Trace, model: PolicyModel, lang: str, params: Mapping[str, ParameterValue]
+) -> dict[str, Any]:
+    """One record per condition: as written, its outcome, the facts read, threshold, source."""
+    cond = trace.condition
+    record: dict[str, Any] = {
+        "condition": cond.text,
+        "kind": _kind(trace),
+        "outcome": _OUTCOME[trace.outcome],
+        "text": trace_sentence(trace, model, lang),
+    }
+    source: dict[str, Any] = {
+        "file": cond.location.file,
+        "line": cond.location.line,
+        "column": cond.location.column,
+        "clause": cond.clause or None,
+    }
+    if cond.is_leaf:
+        record["facts"] = {name: plain(value) for name, value in trace.facts.items()}
+        record["threshold"] = _plain_threshold(trace.threshold)
+        if isinstance(cond, Comparison):
+            record["operator"] = cond.op
+            used = cond.parameters()
+            record["parameters"] = {
+                name: plain(params[name].value) for name in used if name in params
+            }
+        elif isinstance(cond, Flag):
+            record["operator"] = "is"
+    else:
+        if isinstance(cond, CategoryRef):
+            category = model.categories[cond.category]
+            record["category"] = category.id
+            record["label"] = category.label(lang)
+            source["category_clause"] = category.clause
+            source["reference"] = category.reference
+        record["parts"] = [reason_dict(p, model, lang, params) for p in trace.parts]
+    record["source"] = source
+    return record
+
+
+def _plain_threshold(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return plain(value)
+
+
+def _kind(trace: Trace) -> str:
+    cond = trace.condition
+    if isinstance(cond, Flag):
+        return "fact"
+    if isinstance(cond, Comparison):
+        return "comparison"
+    if isinstance(cond, CategoryRef):
+        return "category"
+    return cond.text  # all / any / not
+
+
+def benefit_dict(result: BenefitResult, ev: Evaluation, lang: str) -> dict[str, Any]:
+    model = ev.model
+    b = result.benefit
+    measure = model.measures_by_id[b.measure_id]
+    params = [
+        parameter_dict(model.parameters[p], ev.parameters[p], lang)
+        for p in b.parameters
+        if p in ev.parameters
+    ]
+    top = result.trace
+    return {
+        "id": b.id,
+        "measure": b.measure_id,
+        "kind": b.kind.value,
+        "kind_label": BENEFIT_KIND_LABELS[b.kind][0 if lang != "en" else 1],
+        "title": b.title(lang),
+        "title_zh": b.title_zh,
+        "title_en": b.title_en,
+        "description": b.description(lang),
+        "status": result.status.value,
+        "status_label": status_word(result.status, lang),
+        "summary": benefit_summary(result, model, lang),
+        "reasons": [reason_dict(t, model, lang, ev.parameters) for t in top.parts],
+        "missing": list(result.missing),
+        "missing_labels": [model.fact_label(f, lang) for f in result.missing],
+        "citation": citation(model, measure, b, lang),
+        "parameters": params,
+        "reading": _pick(lang, b.reading_zh, b.reading_en),
+        "amount_note": _pick(lang, b.amount_note_zh, b.amount_note_en),
+        "source": {"file": b.location.file, "line": b.location.line, "column": b.location.column},
+    }
+
+
+def measure_dict(result: MeasureResult, ev: Evaluation, lang: str) -> dict[str, Any]:
+    m = result.measure
+    model = ev.model
+    return {
+        "id": m.id,
+        "number": m.number,
+        "kind": m.kind.value,
+        "part": _part_heading(model, m.part),
+        "audience": m.audience.value,
+        "audience_label": AUDIENCE_LABELS[m.audience][0 if lang != "en" else 1],
+        "title": m.title(lang),
+        "title_zh": m.title_zh,
+        "title_en": m.title_en,
+        "status": result.status.value,
+        "status_label": status_word(result.status, lang),
+        "summary": measure_summary(result, model, lang),
+        "missing": list(result.missing),
+        "citation": citation(model, m, None, lang),
+        "benefits": [benefit_dict(b, ev, lang) for b in result.benefits],
+    }
+
+
+def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
+    """The evaluation JSON document (``policy-kb match --format json``)."""
+    model = ev.model
+    counts_m = {s.value: sum(1 for m in ev.measures if m.status is s) for s in Status}
+    counts_b = {s.value: sum(1 for b in ev.benefits if b.status is s) for s in Status}
+    town = None
+    if ev.town is not None and model.targets is not None:
+        town = {
+            "name": ev.town.name,
+            "name_en": ev.town.name_en,
+            "target": ev.town.target,
+            "target_year": model.targets.year,
+            "unit": model.targets.unit,
+            "annex": model.targets.annex,
+        }
+    notes = []
+    if ev.year != model.document.year:
+        notes.append(
+            f"本政策为{model.document.year}年政策；{ev.year}年按原文措施评价，参数取{ev.year}年有效值。"
+            if lang != "en"
+            else f"The policy is for {model.document.year}; for {ev.year} its measures are evaluated as written, "
+            f"with the parameter values in force in {ev.year}."
+        )
+    return {
+        "policy": policy_dict(model, lang),
+        "year": ev.year,
+        "lang": "en" if lang == "en" else "zh",
+        "engine": "fast",
+        "profile": {
+            "name": ev.profile.name,
+            "facts": {k: plain(v) for k, v in ev.profile.values.items()},
+            "derived": {k: plain(v) for k, v in ev.derived.items()},
+        },
+        "town": town,
+        "notes": notes,
+        "summary": {
+            "measures": counts_m,
+            "benefits": counts_b,
+            "applicable_benefits": [b.id for b in ev.benefits if b.status is Status.APPLIES],
+            "undetermined_benefits": [b.id for b in ev.benefits if b.status is Status.UNDETERMINED],
+        },
+        "measures": [measure_dict(m, ev, lang) for m in ev.measures],
+    }
+
+
+def town_to_dict(te: TownEvaluation, lang: str = "zh") -> dict[str, Any]:
+    """The JSON of ``policy-kb town NAME``."""
+    model = te.model
+    table = model.targets
+    assert table is not None
+    rows = sum(t.target for t in table.towns)
+    return {
+        "policy": policy_dict(model, lang),
+        "town": {
+            "name": te.town.name,
+            "name_en": te.town.name_en,
+            "seq": te.town.seq,
+            "target": te.town.target,
+            "target_year": table.year,
+            "unit": table.unit,
+            "annex": table.annex,
+        },
+        "district": {"towns": len(table.towns), "total": table.total, "rows_sum": rows},
+        "measures": [
+            {
+                "id": r.measure.id,
+                "number": r.measure.number,
+                "kind": r.measure.kind.value,
+                "audience": r.measure.audience.value,
+                "title": r.measure.title(lang),
+                "status": r.status.value,
+                "status_label": status_word(r.status, lang),
+                "summary": town_measure_sentence(
+                    r.status, r.measure.audience, r.target, table.unit, lang
+                ),
+                "target": r.target,
+                "citation": citation(model, r.measure, None, lang),
+            }
+            for r in te.measures
+        ],
+    }
+
+
+def catalogue_to_dict(model: PolicyModel, lang: str = "zh") -> dict[str, Any]:
+    """The measure catalogue (``policy-kb measures --format json``): no profile needed."""
+    return {
+        "policy": policy_dict(model, lang),
+        "measures": [
+            {
+                "id": m.id,
+                "number": m.number,
+                "kind": m.kind.value,
+                "part": _part_heading(model, m.part),
+                "audience": m.audience.value,
+                "title": m.title(lang),
+                "title_zh": m.title_zh,
+                "title_en": m.title_en,
+                "text": m.text,
+                "benefits": [
+                    {
+                        "id": b.id,
+                        "kind": b.kind.value,
+                        "title": b.title(lang),
+                        "description": b.description(lang),
+                        "quote": b.quote,
+                        "conditions": _conditions_as_written(b.condition),
+                        "parameters": list(b.parameters),
+                    }
+                    for b in m.benefits
+                ],
+            }
+            for m in model.measures
+        ],
+        "targets": None
+        if model.targets is None
+        else {
+            "annex": model.targets.annex,
+            "year": model.targets.year,
+            "unit": model.targets.unit,
+            "towns": [
+                {"seq": t.seq, "name": t.name, "name_en": t.name_en, "target": t.target}
+                for t in model.targets.towns
+            ],
+            "total": model.targets.total,
+        },
+    }
+
+
+def _conditions_as_written(condition: Any) -> Any:
+    """A condition tree back in the shape of measures.yaml (texts and all/any/not)."""
+    if condition.is_leaf or isinstance(condition, CategoryRef):
+        return condition.text
+    parts = [_conditions_as_written(c) for c in children(condition)]
+    if condition.text == "not":
+        return {"not": parts[0]}
+    return {condition.text: parts}
