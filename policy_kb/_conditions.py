@@ -614,7 +614,9 @@ class _Compiler:
             return self._compare(node)
         if isinstance(node, ast.Constant):
             raise _Reject(self._at(node), f"'{text}' is a constant, not a condition", _EXAMPLE)
-        raise _Reject(self._at(node), f"'{self._snippet(node)}' is not a condition", _EXAMPLE)
+        raise _Reject(
+            self._at(node), f"'{self._snippet(node)}' is {_what(node)}, not a condition", _EXAMPLE
+        )
 
     def _name_condition(self, node: ast.Name) -> Condition:
         name = node.id
@@ -821,20 +823,28 @@ class _Compiler:
                     )
                 unit = lt.unit or rt.unit
             return Arith(op, left, right), ValueType("number", unit)
-        kinds = {
-            ast.Call: "a function call",
-            ast.Attribute: "an attribute",
-            ast.Subscript: "an index",
-            ast.Lambda: "a lambda",
-            ast.List: "a list",
-            ast.Dict: "a mapping",
-        }
-        what = next((v for k, v in kinds.items() if isinstance(node, k)), "an expression")
+        what = _what(node)
         raise _Reject(
             self._at(node),
             f"'{self._snippet(node)}' is {what}, which conditions cannot use",
             "facts, parameters, numbers, + - * and comparisons only",
         )
+
+
+_NODE_WORDS: tuple[tuple[type[ast.AST], str], ...] = (
+    (ast.Call, "a function call"),
+    (ast.Attribute, "an attribute"),
+    (ast.Subscript, "an index"),
+    (ast.Lambda, "a lambda"),
+    (ast.List, "a list"),
+    (ast.Dict, "a mapping"),
+    (ast.BinOp, "a calculation"),
+)
+
+
+def _what(node: ast.AST) -> str:
+    """Words for a kind of syntax a condition may not use."""
+    return next((word for kind, word in _NODE_WORDS if isinstance(node, kind)), "an expression")
 
 
 def flatten_parameters(condition: Condition) -> list[str]:

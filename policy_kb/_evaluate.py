@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._conditions import Context, Trace, missing_facts
-from ._errors import ProfileError, ProfileIssue, UnknownNameError, YearError
+from ._errors import UnknownNameError, YearError
 from ._model import Audience, ParameterValue, PolicyModel, Status
 from ._profile import Profile
 from ._results import (
@@ -30,27 +30,16 @@ _STATUS = {True: Status.APPLIES, False: Status.DOES_NOT_APPLY, None: Status.UNDE
 def resolve_year(model: PolicyModel, profile: Profile, year: int | None) -> int:
     """The evaluation year: the one asked for, else the profile's ``year``, else the policy year.
 
-    A profile whose ``year`` differs from the year asked for is refused rather than guessed at.
+    A year asked for explicitly wins over the profile's ``year`` (the answer then says so).
     """
-    given = profile.get("year")
-    if year is not None and given is not None and given != year:
-        raise ProfileError(
-            [
-                ProfileIssue(
-                    "year",
-                    f"year: the profile is for {given} but the evaluation was asked for {year}; give one year",
-                )
-            ]
+    if year is None:
+        given = profile.get("year")
+        return int(given) if given is not None else model.document.year
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise YearError(
+            0, f"year must be a whole number such as {model.document.year}, got {year!r}"
         )
-    if year is not None:
-        if isinstance(year, bool) or not isinstance(year, int):
-            raise YearError(
-                0, f"year must be a whole number such as {model.document.year}, got {year!r}"
-            )
-        return year
-    if given is not None:
-        return int(given)
-    return model.document.year
+    return year
 
 
 def parameters_for_year(model: PolicyModel, year: int) -> dict[str, ParameterValue]:

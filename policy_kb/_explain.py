@@ -224,9 +224,7 @@ def benefit_summary(result: BenefitResult, model: PolicyModel, lang: str) -> str
     word = status_word(result.status, lang)
     colon = "：" if lang == "zh" else ": "
     if result.status is Status.UNDETERMINED:
-        labels = ("、" if lang == "zh" else ", ").join(
-            model.fact_label(f, lang) for f in result.missing
-        )
+        labels = join_labels(result.missing, model, lang)
         return f"{word}{colon}" + (f"缺少{labels}" if lang == "zh" else f"missing {labels}")
     wanted = trace.outcome
     parts = [p for p in trace.parts if p.outcome is wanted]

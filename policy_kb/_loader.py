@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import itertools
 import os
+import re
 from collections.abc import Callable, Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path as FsPath
@@ -191,7 +192,10 @@ class _Builder:
                 **{k: ValueType("number", _derived_unit(v)) for k, v in derived_raw.items()},
             },
             derived={},
-            parameters={k: ValueType("number", p.unit) for k, p in parameters.items()},
+            parameters={
+                k: ValueType("number", _get(p, "unit"))
+                for k, p in self._mapping("parameters").items()
+            },
             categories=frozenset(categories_raw),
             labels={f.label_zh: k for k, f in facts.items()},
             choices={
@@ -792,7 +796,7 @@ class _Builder:
                 within_name=f"the clause text of {mid}",
             )
             for k, pname in enumerate(b.get("parameters") or []):
-                if isinstance(pname, str) and pname not in parameters:
+                if isinstance(pname, str) and pname not in self._mapping("parameters"):
                     hint = (
                         did_you_mean(pname, parameters)
                         or "a parameter declared under 'parameters:'"
@@ -836,6 +840,17 @@ class _Builder:
             )
         return out
 
+    def _check_printed_target(self, name: str, target: int | None, path: Path) -> None:
+        if self.source_text is None or target is None:
+            return
+        printed = _printed_number_after(self.source_text, name)
+        if printed is not None and printed != target:
+            self.problem(
+                self.doc.at(path),
+                f"the target of {name} is {target}, but the source text prints {printed}",
+                f"target: {printed}",
+            )
+
     # ── 附件2 ────────────────────────────────────────────────────────────────────────────
 
     def _targets(self) -> TargetTable | None:
@@ -861,6 +876,7 @@ class _Builder:
             if name:
                 names[name] = self.doc.at(tpath)
                 self._verbatim(name, (*tpath, "name"), "the town name")
+                self._check_printed_target(name, target, (*tpath, "target"))
             if seq is not None and seq != i + 1:
                 self.problem(
                     self.doc.at((*tpath, "seq")),
@@ -901,6 +917,12 @@ class _Builder:
             total=total,
             location=self.doc.at(path),
         )
+
+
+def _printed_number_after(text: str, name: str) -> int | None:
+    """The number printed right after ``name`` in a table of the source text (附件2 rows)."""
+    match = re.search(re.escape(name) + r"\s+(\d+)", text)
+    return int(match.group(1)) if match else None
 
 
 def _fact_type(fact: FactDef) -> ValueType:

@@ -24,7 +24,7 @@ from ._yamlsource import YamlDocument, decode, read_yaml
 
 #: A profile is a page of facts; a megabyte is far beyond any real one.
 MAX_PROFILE_BYTES = 1_000_000
-_MAX_TEXT = 500
+_MAX_TEXT = 1000
 _YEAR_RANGE = (1949, 2100)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from ._explain import (
     benefit_summary,
     format_value,
-    join_labels,
     measure_summary,
     status_word,
     town_measure_sentence,
@@ -90,9 +89,6 @@ def evaluation_table(ev: Evaluation, lang: str = "zh", colour: bool = False) -> 
                 f"  {style.status(b.status, lang)}  {benefit.title(lang)}  {style.dim(benefit.id)}"
             )
             lines.append("      " + benefit_summary(b, model, lang))
-            if b.missing:
-                label = "需补充：" if zh else "to supply: "
-                lines.append("      " + label + join_labels(b.missing, model, lang))
             cite = (
                 f"依据 {measure.number}：“{_excerpt(benefit.quote)}”"
                 if zh

@@ -221,6 +221,13 @@ def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
             "annex": model.targets.annex,
         }
     notes = []
+    data_year = ev.profile.get("year")
+    if data_year is not None and data_year != ev.year:
+        notes.append(
+            f"企业数据为{data_year}年数据，按要求以{ev.year}年评价。"
+            if lang != "en"
+            else f"The profile's data are for {data_year}; evaluated for {ev.year} as asked."
+        )
     if ev.year != model.document.year:
         notes.append(
             f"本政策为{model.document.year}年政策；{ev.year}年按原文措施评价，参数取{ev.year}年有效值。"
@@ -310,7 +317,7 @@ def catalogue_to_dict(model: PolicyModel, lang: str = "zh") -> dict[str, Any]:
                         "title": b.title(lang),
                         "description": b.description(lang),
                         "quote": b.quote,
-                        "conditions": _conditions_as_written(b.condition),
+                        "conditions": _conditions_as_written(b.condition, top=True),
                         "parameters": list(b.parameters),
                     }
                     for b in m.benefits
@@ -333,11 +340,13 @@ def catalogue_to_dict(model: PolicyModel, lang: str = "zh") -> dict[str, Any]:
     }
 
 
-def _conditions_as_written(condition: Any) -> Any:
+def _conditions_as_written(condition: Any, top: bool = False) -> Any:
     """A condition tree back in the shape of measures.yaml (texts and all/any/not)."""
     if condition.is_leaf or isinstance(condition, CategoryRef):
         return condition.text
     parts = [_conditions_as_written(c) for c in children(condition)]
+    if top:
+        return parts
     if condition.text == "not":
         return {"not": parts[0]}
     return {condition.text: parts}

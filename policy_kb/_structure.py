@@ -18,7 +18,7 @@ from jsonschema.exceptions import ValidationError
 
 from ._errors import Problem
 from ._resources import schema
-from ._suggest import did_you_mean
+from ._suggest import close_matches, did_you_mean
 from ._yamlsource import Path, YamlDocument
 
 _TYPE_WORDS = {
@@ -132,8 +132,10 @@ def _explain(error: ValidationError, path: Path, doc: YamlDocument) -> Iterator[
             yield Problem(doc.key_at((*path, key)), f"unknown key '{key}'{where}", expected)
         return
     if kind == "required" and isinstance(instance, Mapping):
+        declared = set(sub.get("properties", {}))
+        misspelt = [str(k) for k in instance if k not in declared]
         for key in sub.get("required", []):
-            if key not in instance:
+            if key not in instance and not close_matches(key, misspelt, limit=1):
                 yield Problem(
                     doc.at(path),
                     f"missing required field '{key}'{where}",

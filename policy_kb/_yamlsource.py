@@ -25,6 +25,8 @@ Path = tuple[str | int, ...]
 MAX_BYTES = 2_000_000
 #: deeper than this is not a hand-written file
 MAX_DEPTH = 40
+#: aliases are refused; a "billion laughs" file has thousands, and a few lines say enough
+MAX_ALIAS_REPORTS = 5
 
 _HINTS = {
     "found character '\\t' that cannot start any token": "indent with spaces, not tabs",
@@ -35,6 +37,9 @@ _HINTS = {
     "found undefined alias": "aliases (*name) are not used in these files",
     "expected <block end>, but found": "check the indentation of this line against the lines above",
 }
+
+
+_COLLECTION_TAGS = {"SequenceNode": "tag:yaml.org,2002:seq", "MappingNode": "tag:yaml.org,2002:map"}
 
 
 @dataclass
@@ -81,18 +86,26 @@ class _Loader(yaml.SafeLoader):
         self._file = file
         self._problems = problems
         self._depth = 0
+        self._aliases = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.get_event()  # type: ignore[no-untyped-call]
             mark = event.start_mark
-            self._problems.append(
-                Problem(
-                    Location(self._file, mark.line + 1, mark.column + 1),
-                    f"YAML alias '*{event.anchor}' is not allowed",
-                    "write the value out, or define a category and refer to it by name",
+            self._aliases += 1
+            if self._aliases <= MAX_ALIAS_REPORTS:
+                more = (
+                    " (further aliases are not listed)"
+                    if self._aliases == MAX_ALIAS_REPORTS
+                    else ""
                 )
-            )
+                self._problems.append(
+                    Problem(
+                        Location(self._file, mark.line + 1, mark.column + 1),
+                        f"YAML alias '*{event.anchor}' is not allowed{more}",
+                        "write the value out, or define a category and refer to it by name",
+                    )
+                )
             return yaml.ScalarNode("tag:yaml.org,2002:null", "", mark, event.end_mark)
         self._depth += 1
         if self._depth > MAX_DEPTH:
@@ -174,8 +187,21 @@ def _syntax_problem(file: str, exc: yaml.MarkedYAMLError) -> Problem:
     return Problem(_location(file, mark), f"YAML syntax error: {what}", hint)
 
 
-def _scalar(node: yaml.ScalarNode, loader: _Loader) -> Any:
-    value = loader.construct_object(node, deep=True)
+def _scalar(node: yaml.ScalarNode, loader: _Loader, doc: YamlDocument) -> Any:
+    try:
+        value = loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as exc:
+        # only the safe constructors exist: a !!python/… tag lands here and is never run
+        doc.problems.append(
+            Problem(
+                _location(doc.file, node.start_mark),
+                f"YAML error: {exc.problem}",
+                "plain values only: texts, numbers, true/false, dates",
+            )
+        )
+        return None
+    except ValueError:
+        return node.value  # looks like a date but is not one (2021-02-30): keep the text
     if isinstance(value, _dt.datetime):
         return value.isoformat()
     if isinstance(value, _dt.date):
@@ -190,7 +216,17 @@ def _build(node: yaml.Node, path: Path, doc: YamlDocument, loader: _Loader) -> A
     if isinstance(node, yaml.ScalarNode):
         if node.style in ("'", '"'):
             doc.quoted.add(path)
-        return _scalar(node, loader)
+        return _scalar(node, loader, doc)
+    expected_tag = _COLLECTION_TAGS.get(type(node).__name__)
+    if expected_tag and node.tag != expected_tag:
+        doc.problems.append(
+            Problem(
+                _location(doc.file, node.start_mark),
+                f"YAML tag '{node.tag}' is not allowed",
+                "plain lists and mappings only, without tags",
+            )
+        )
+        return None
     if isinstance(node, yaml.SequenceNode):
         return [_build(child, (*path, i), doc, loader) for i, child in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):
@@ -208,7 +244,7 @@ def _build(node: yaml.Node, path: Path, doc: YamlDocument, loader: _Loader) -> A
                     Problem(key_loc, "a key must be a plain word, not a list or mapping")
                 )
                 continue
-            key = _scalar(key_node, loader)
+            key = _scalar(key_node, loader, doc)
             if not isinstance(key, str):
                 key = str(key).lower() if isinstance(key, bool) else str(key)
             if key in first_seen:

@@ -1,0 +1,238 @@
+"""The policy-kb command as users run it: outputs, exit codes, and no tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = "examples/registered_hnte_first_above_scale.yaml"
+
+
+def test_match_prints_the_table(cli):
+    result = cli("match", EXAMPLE)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("武进区加快推进科技型中小企业发展的实施意见（2021）\n")
+    assert (
+        "企业：常州瑞芯传感科技有限公司 · 评价年度：2021 · 所在镇：湖塘镇（附件2目标 50 家）" in out
+    )
+    assert "三(七) 降低科技型中小企业研发成本 [KM7]  ✔ 适用" in out
+    assert "  ✘ 不适用  孵化器、加速器、众创空间服务  KM4.incubation_services" in out
+    assert "      适用：属于通过评价的科技型中小企业；当年研发费用总额 7,200,000 元 > 0 元" in out
+    assert "四(二) 强化任务落实 [SM2]  ✘ 不适用" in out
+
+
+def test_match_in_english(cli):
+    out = cli("match", EXAMPLE, "--lang", "en").stdout
+    assert "Enterprise: 常州瑞芯传感科技有限公司 · year 2021" in out
+    assert "✔ applies  R&D super-deduction before tax  KM7.rd_super_deduction" in out
+
+
+def test_match_table_lists_what_is_missing(cli):
+    out = cli("match", "examples/half_unknown.yaml").stdout
+    assert "  ? 待定  小型微利企业所得税减免  KM5.small_low_profit_tax" in out
+    assert "      待定：缺少应纳税所得额、资产总额" in out
+
+
+def test_match_reads_standard_input(cli):
+    result = cli("match", "-", "--format", "json", stdin='{"tech_sme_registered": true}')
+    assert result.returncode == 0
+    data = json.loads(result.stdout)
+    assert "KM3.st_project_priority" in data["summary"]["applicable_benefits"]
+
+
+def test_match_with_year(cli):
+    data = json.loads(cli("match", "-", "--format", "json", "--year", "2022", stdin="{}").stdout)
+    assert data["year"] == 2022
+
+
+@pytest.mark.parametrize(
+    ("stdin", "message"),
+    [
+        ("employees: -5\n", "<stdin>:1:12: employees (职工总数): expected a number ≥ 0 人, got -5"),
+        (
+            "hnte_valid: maybe\n",
+            "<stdin>:1:13: hnte_valid (有效期内高新技术企业): expected true or false (or leave it out when unknown), got 'maybe'",
+        ),
+        (
+            "employees: 100\ntech_staff: 120\n",
+            "<stdin>:2:13: tech_staff (科技人员数): expected at most employees (职工总数) = 100, got 120",
+        ),
+        (
+            "town: 湖塘\n",
+            "<stdin>:1:7: town (所在镇（开发区）): expected one of the 11 towns of 附件2 (did you mean '湖塘镇'?), got '湖塘'",
+        ),
+        ("employes: 10\n", "<stdin>:1:11: employes: unknown fact (did you mean 'employees'?)"),
+        (
+            "- employees\n- 10\n",
+            "<stdin>:1:1: a profile must be a mapping of fact: value, but <stdin> is a list",
+        ),
+        ("employees: [1, 2\n", None),
+        (
+            '{"employees": 10,}',
+            "<stdin>:1:18: JSON syntax error: Expecting property name enclosed in double quotes",
+        ),
+    ],
+)
+def test_bad_profiles_exit_2_with_one_line(cli, stdin, message):
+    result = cli("match", "-", stdin=stdin)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    if message:
+        assert lines[0] == message
+    else:
+        assert lines[0].startswith("<stdin>:2:1: YAML syntax error:")
+
+
+def test_missing_profile_file(cli):
+    result = cli("match", "no/such/profile.yaml")
+    assert (result.returncode, result.stderr.strip()) == (2, "no/such/profile.yaml: no such file")
+
+
+def test_unsupported_year_exits_2(cli):
+    result = cli("match", "-", "--year", "2016", stdin="{}")
+    assert result.returncode == 2
+    assert result.stderr.startswith("no value is in force in 2016 for sme_max_employees")
+
+
+def test_year_asked_for_wins_over_the_profile_year_and_says_so(cli):
+    result = cli("match", EXAMPLE, "--year", "2022", "--format", "json")
+    assert result.returncode == 0
+    data = json.loads(result.stdout)
+    assert data["year"] == 2022
+    assert data["notes"][0] == "企业数据为2021年数据，按要求以2022年评价。"
+
+
+def test_usage_error_exits_2(cli):
+    result = cli("match")
+    assert result.returncode == 2
+    assert "the following arguments are required: PROFILE" in result.stderr
+
+
+def test_validate_ok(cli):
+    result = cli("validate")
+    assert result.returncode == 0
+    assert result.stdout.strip() == (
+        "measures.yaml: OK — 12 measures (9 key, 3 safeguard), 13 benefits, 3 categories, "
+        "11 parameters, 32 facts, 11 towns (合计 670)"
+    )
+
+
+def test_validate_reports_and_exits_2(cli, tmp_path):
+    text = (Path(__file__).resolve().parent.parent / "measures.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "measures.yaml"
+    bad.write_text(text.replace("  total: 670", "  total: 671"), encoding="utf-8")
+    result = cli("validate", str(bad))
+    assert result.returncode == 2
+    assert f"{bad}:" in result.stderr
+    assert "the printed total is 671" in result.stderr
+
+
+def test_match_with_an_edited_measures_file(cli, tmp_path):
+    text = (Path(__file__).resolve().parent.parent / "measures.yaml").read_text(encoding="utf-8")
+    edited = tmp_path / "measures.yaml"
+    edited.write_text(
+        text.replace("        value: 200000           # 20万元（含）", "        value: 100000"),
+        encoding="utf-8",
+    )
+    stdin = json.dumps(
+        {
+            "hnte_valid": True,
+            "rd_deduction_claimed": True,
+            "rd_deduction_claimed_prior_year": True,
+            "rd_expense": 1_150_000,
+            "rd_expense_prior_year": 1_000_000,
+        }
+    )
+    shipped = json.loads(cli("match", "-", "--format", "json", stdin=stdin).stdout)
+    changed = json.loads(
+        cli("match", "-", "--format", "json", "--measures", str(edited), stdin=stdin).stdout
+    )
+    assert "KM7.rd_growth_reward" not in shipped["summary"]["applicable_benefits"]
+    assert "KM7.rd_growth_reward" in changed["summary"]["applicable_benefits"]
+
+
+def test_match_with_a_broken_measures_file_exits_2(cli, tmp_path):
+    bad = tmp_path / "m.yaml"
+    bad.write_text("document: [\n", encoding="utf-8")
+    result = cli("match", EXAMPLE, "--measures", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{bad}:2:1: YAML syntax error")
+
+
+def test_measures_catalogue(cli):
+    out = cli("measures").stdout
+    assert "三、重点举措" in out
+    assert "四、保障措施" in out
+    assert "  三(七) [KM7] 降低科技型中小企业研发成本  — 面向 企业" in out
+    assert "      · KM7.rd_growth_reward  研发费用增长奖励" in out
+    assert "      合计  670" in out
+    data = json.loads(cli("measures", "--format", "json").stdout)
+    km7 = next(m for m in data["measures"] if m["id"] == "KM7")
+    assert km7["benefits"][1]["conditions"] == [
+        {"any": ["registered_tech_sme", "hnte_valid"]},
+        "rd_deduction_claimed",
+        "rd_deduction_claimed_prior_year",
+        "rd_expense_growth >= rd_growth_reward_min_increase",
+    ]
+
+
+def test_town_command(cli):
+    result = cli("town", "湖塘镇")
+    assert result.returncode == 0
+    assert result.stdout.startswith(
+        "湖塘镇（附件2第 3 行）· 2021年科技型中小企业入库评价目标 50 家（全区合计 670 家）"
+    )
+    assert "✔ 适用  四(二) 强化任务落实 [SM2]" in result.stdout
+    data = json.loads(cli("town", "湖塘镇", "--format", "json").stdout)
+    assert data["town"]["target"] == 50
+    assert [m["id"] for m in data["measures"] if m["status"] == "applies"] == ["SM2"]
+
+
+def test_unknown_town_exits_2(cli):
+    result = cli("town", "湖塘")
+    assert (result.returncode, result.stderr.strip()) == (
+        2,
+        "unknown town '湖塘' (did you mean '湖塘镇'?)",
+    )
+
+
+def test_facts_command(cli):
+    out = cli("facts").stdout
+    assert "  employees                          count  职工总数 (人)" in out
+    assert "rd_expense_growth                  = rd_expense - rd_expense_prior_year" in out
+
+
+def test_export_turtle_and_json_ld(cli, tmp_path):
+    target = tmp_path / "out.ttl"
+    assert cli("export", "-o", str(target)).returncode == 0
+    assert target.read_text(encoding="utf-8").startswith("@prefix")
+    jsonld = json.loads(cli("export", "--format", "json-ld").stdout)
+    assert "@context" in jsonld
+    assert "@graph" in jsonld
+
+
+def test_python_dash_m_and_console_script_agree(cli):
+    assert cli("--version").stdout.strip().startswith("policy-kb ")
+
+
+def test_unexpected_errors_exit_1_without_a_traceback(tmp_path, monkeypatch, capsys):
+    from policy_kb import _cli
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("something broke")
+
+    monkeypatch.setattr(_cli, "_cmd_validate", boom)
+    monkeypatch.delenv("POLICY_KB_DEBUG", raising=False)
+    code = _cli.main(["validate"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.strip() == (
+        "policy-kb: unexpected error (RuntimeError: something broke). Set POLICY_KB_DEBUG=1 to see the details, "
+        "and please report it."
+    )

@@ -1,0 +1,289 @@
+"""The condition language: what it accepts, what it refuses (with which words), and Kleene logic."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from policy_kb import ConditionSyntaxError, Location
+from policy_kb._conditions import (
+    BOOL,
+    NUMBER,
+    TEXT,
+    AllOf,
+    AnyOf,
+    Arith,
+    CategoryRef,
+    Comparison,
+    Context,
+    Flag,
+    NotOf,
+    Scope,
+    ValueType,
+    missing_facts,
+    parse_condition,
+    parse_expression,
+)
+
+YUAN = ValueType("number", "元")
+PEOPLE = ValueType("number", "人")
+AT = Location("measures.yaml", 10, 7)
+
+SCOPE = Scope(
+    facts={
+        "employees": PEOPLE,
+        "tech_staff": PEOPLE,
+        "rd_expense": YUAN,
+        "rd_expense_prior_year": YUAN,
+        "rd_growth": YUAN,
+        "hnte_valid": BOOL,
+        "incubated": BOOL,
+        "town": TEXT,
+        "ratio": NUMBER,
+    },
+    derived={"rd_growth": ("rd_expense", "rd_expense_prior_year")},
+    parameters={"limit": PEOPLE, "threshold": YUAN},
+    categories=frozenset({"sme_size"}),
+    labels={"职工总数": "employees"},
+    choices={"town": frozenset({"湖塘镇", "牛塘镇"})},
+)
+
+
+def parse(text: str):
+    return parse_condition(text, SCOPE, AT, "三(一)")
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ConditionSyntaxError) as info:
+        parse(text)
+    return str(info.value)
+
+
+# ── what compiles to what ────────────────────────────────────────────────────────────────────
+
+
+def test_comparison_with_parameter():
+    cond = parse("employees <= limit")
+    assert isinstance(cond, Comparison)
+    assert (cond.op, cond.reads, cond.base) == ("<=", ("employees",), ("employees",))
+    assert cond.text == "employees <= limit"
+    assert cond.clause == "三(一)"
+
+
+def test_arithmetic_reads_both_facts():
+    cond = parse("rd_expense - rd_expense_prior_year >= threshold")
+    assert isinstance(cond, Comparison)
+    assert isinstance(cond.left, Arith)
+    assert cond.reads == ("rd_expense", "rd_expense_prior_year")
+
+
+def test_derived_fact_expands_to_its_inputs():
+    cond = parse("rd_growth >= threshold")
+    assert cond.reads == ("rd_growth", "rd_expense", "rd_expense_prior_year")
+    assert cond.base == ("rd_expense", "rd_expense_prior_year")
+
+
+def test_yes_no_fact_and_its_negation():
+    assert parse("hnte_valid") == Flag("hnte_valid", AT, "三(一)", "hnte_valid", True)
+    negated = parse("not hnte_valid")
+    assert isinstance(negated, Flag)
+    assert negated.expected is False
+
+
+def test_category_and_negated_category():
+    assert isinstance(parse("sme_size"), CategoryRef)
+    negated = parse("not sme_size")
+    assert isinstance(negated, NotOf)
+    assert isinstance(negated.part, CategoryRef)
+
+
+def test_membership_and_text_equality():
+    assert parse("town in ['湖塘镇', '牛塘镇']").op == "in"
+    assert parse("town == '湖塘镇'").op == "=="
+
+
+def test_bool_compared_with_true_is_allowed():
+    assert parse("hnte_valid == true").op == "=="
+
+
+def test_formula_compiles_to_a_number():
+    expr, vtype = parse_expression("rd_expense - rd_expense_prior_year", SCOPE, AT)
+    assert vtype == YUAN
+    assert expr.facts() == ("rd_expense", "rd_expense_prior_year")
+
+
+# ── what is refused, and how it is said ──────────────────────────────────────────────────────
+
+
+def test_unknown_name_suggests_the_close_one():
+    assert error_of("employes <= limit") == (
+        "measures.yaml:10:7: unknown name 'employes' in condition 'employes <= limit' "
+        "(did you mean 'employees'?)"
+    )
+
+
+def test_chinese_label_suggests_the_fact_id():
+    assert "(use the fact id: did you mean 'employees'?)" in error_of("职工总数 <= limit")
+
+
+def test_type_clash_bool_with_ordering():
+    assert error_of("hnte_valid >= 3") == (
+        "measures.yaml:10:7: type clash in 'hnte_valid >= 3': 'hnte_valid' is a yes/no fact and "
+        "cannot be compared with '>= 3' (write 'hnte_valid' or 'not hnte_valid')"
+    )
+
+
+def test_unit_clash():
+    assert error_of("employees <= threshold") == (
+        "measures.yaml:10:7: unit clash in 'employees <= threshold': 人 compared with 元 "
+        "(the same unit on both sides)"
+    )
+
+
+def test_text_compared_with_number():
+    assert "type clash in 'town >= 3'" in error_of("town >= 3")
+
+
+def test_unknown_town_value():
+    assert "'湖塘' is not a known value of 'town' (did you mean '湖塘镇'?)" in error_of(
+        "town == '湖塘'"
+    )
+
+
+def test_syntax_error_points_into_the_text():
+    message = error_of("employees <=")
+    assert message.startswith("measures.yaml:10:")
+    assert "cannot read the condition 'employees <='" in message
+
+
+def test_single_equals_gets_a_hint():
+    assert error_of("hnte_valid = true") == (
+        "measures.yaml:10:18: cannot read the condition 'hnte_valid = true': a single '=' is not a "
+        "comparison (write '==' to compare, or '<=' / '>=')"
+    )
+
+
+@pytest.mark.parametrize(("char", "instead"), [("≤", "<="), ("≥", ">="), ("（", "(")])
+def test_full_width_operators_are_explained(char: str, instead: str):
+    message = error_of(f"employees {char} limit")
+    assert (
+        f"the character '{char}' cannot be used in a condition (write '{instead}' instead)"
+        in message
+    )
+    assert message.startswith("measures.yaml:10:17:")
+
+
+def test_and_or_inside_one_condition_are_refused():
+    assert "(write the parts one per line under 'all:')" in error_of("hnte_valid and incubated")
+    assert "(write the parts one per line under 'any:')" in error_of("hnte_valid or incubated")
+
+
+def test_chained_comparison_is_refused():
+    assert "chains two comparisons" in error_of("0 < employees <= limit")
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("__import__('os').system('true')", "a function call"),
+        ("employees.real > 0", "an attribute"),
+        ("employees[0] > 0", "an index"),
+        ("(lambda: 1)() > 0", "a function call"),
+    ],
+)
+def test_code_is_never_accepted(text: str, what: str):
+    assert what in error_of(text)
+
+
+def test_division_is_not_an_allowed_operator():
+    assert "only + - * may be used" in error_of("rd_expense / 2 > 0")
+
+
+def test_numeric_fact_alone_is_not_a_condition():
+    assert (
+        "'employees' is a number in 人, not a yes/no fact (compare it, for example 'employees > 0')"
+        in error_of("employees")
+    )
+
+
+def test_parameter_alone_is_not_a_condition():
+    assert "'limit' is a parameter; on its own it is not a condition" in error_of("limit")
+
+
+def test_constant_comparison_reads_no_fact():
+    assert "reads no fact" in error_of("1 < 2")
+
+
+def test_two_units_multiplied_are_refused():
+    assert "multiplies two amounts with units" in error_of("rd_expense * rd_expense_prior_year > 0")
+
+
+# ── three-valued (Kleene) logic ──────────────────────────────────────────────────────────────
+
+
+def _eval(cond, **values):
+    return cond.evaluate(Context(values, {"limit": 500, "threshold": 200_000}, {}))
+
+
+TRI = (True, False, None)
+
+
+@pytest.mark.parametrize(("a", "b"), list(itertools.product(TRI, TRI)))
+def test_all_and_any_follow_kleene(a, b):
+    x, y = parse("hnte_valid"), parse("incubated")
+    values = {k: v for k, v in (("hnte_valid", a), ("incubated", b)) if v is not None}
+    both = _eval(AllOf("all", AT, "", (x, y)), **values).outcome
+    either = _eval(AnyOf("any", AT, "", (x, y)), **values).outcome
+    expected_all = False if False in (a, b) else (None if None in (a, b) else True)
+    expected_any = True if True in (a, b) else (None if None in (a, b) else False)
+    assert (both, either) == (expected_all, expected_any)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, False), (False, True), (None, None)])
+def test_not_keeps_unknown_unknown(value, expected):
+    values = {} if value is None else {"hnte_valid": value}
+    assert _eval(NotOf("not", AT, "", parse("hnte_valid")), **values).outcome is expected
+
+
+@pytest.mark.parametrize(
+    ("employees", "outcome"), [(499, True), (500, True), (501, False), (None, None)]
+)
+def test_comparison_at_the_bound(employees, outcome):
+    values = {} if employees is None else {"employees": employees}
+    trace = _eval(parse("employees <= limit"), **values)
+    assert trace.outcome is outcome
+    assert trace.threshold == 500
+    assert trace.facts == {"employees": employees}
+
+
+def test_missing_zero_is_not_unknown():
+    trace = _eval(
+        parse("rd_expense - rd_expense_prior_year >= threshold"),
+        rd_expense=0,
+        rd_expense_prior_year=0,
+    )
+    assert trace.outcome is False
+
+
+def test_missing_facts_skip_settled_parts():
+    cond = AllOf(
+        "all",
+        AT,
+        "",
+        (
+            parse("employees <= limit"),
+            AnyOf("any", AT, "", (parse("hnte_valid"), parse("incubated"))),
+        ),
+    )
+    # employees unknown, hnte_valid false, incubated unknown
+    trace = _eval(cond, hnte_valid=False)
+    assert trace.outcome is None
+    assert missing_facts(trace) == ["employees", "incubated"]
+    # once one part fails, nothing is missing
+    assert missing_facts(_eval(cond, employees=600)) == []
+
+
+def test_missing_facts_of_arithmetic_name_only_the_absent_input():
+    trace = _eval(parse("rd_expense - rd_expense_prior_year >= threshold"), rd_expense=5)
+    assert missing_facts(trace) == ["rd_expense_prior_year"]

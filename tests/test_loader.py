@@ -1,0 +1,458 @@
+"""measures.yaml validation: each mistake a policy officer can make, planted in a copy.
+
+Every expected message is written out in full, with the file:line:column it must point at.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import policy_kb
+from policy_kb import MeasuresFileError
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = (ROOT / "measures.yaml").read_text(encoding="utf-8")
+
+
+def plant(tmp_path: Path, *edits: tuple[str, str]) -> tuple[Path, str]:
+    """A copy of measures.yaml with each ``(old, new)`` edit made exactly once."""
+    text = SHIPPED
+    for old, new in edits:
+        assert text.count(old) == 1, f"the edit target occurs {text.count(old)} times: {old!r}"
+        text = text.replace(old, new)
+    path = tmp_path / "measures.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path, text
+
+
+def at(path: Path, text: str, needle: str, *, offset: int = 0, nth: int = 0) -> str:
+    """``file:line:col`` of the ``nth`` occurrence of ``needle`` (plus ``offset`` columns)."""
+    index = -1
+    for _ in range(nth + 1):
+        index = text.index(needle, index + 1)
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1 + offset
+    return f"{path}:{line}:{column}"
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(MeasuresFileError) as info:
+        policy_kb.load(path)
+    return [str(p) for p in info.value.problems]
+
+
+def test_the_shipped_file_is_valid(kb):
+    assert [m.id for m in kb.measures] == [f"KM{i}" for i in range(1, 10)] + ["SM1", "SM2", "SM3"]
+    assert len(kb.model.benefits) == 13
+
+
+def test_yaml_syntax_error(tmp_path):
+    path, text = plant(
+        tmp_path,
+        ("  title_en: Wujin District Implementation", "  title_en: Wujin: District Implementation"),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, 'Wujin: District', offset=5)}: YAML syntax error: mapping values are not allowed here "
+        "(check the indentation, and put a text that contains ': ' in quotes)"
+    ]
+
+
+def test_tab_indentation_is_explained(tmp_path):
+    path, _ = plant(tmp_path, ("    label_zh: 企业名称\n", "\tlabel_zh: 企业名称\n"))
+    (problem,) = problems_of(path)
+    assert "YAML syntax error" in problem
+    assert "(indent with spaces, not tabs)" in problem
+
+
+def test_duplicate_key(tmp_path):
+    line = "    title_zh: 加强入库评价工作组织发动\n"
+    path, text = plant(tmp_path, (line, line + line))
+    first = at(path, text, "title_zh: 加强入库评价").split(":")[1]
+    assert problems_of(path) == [
+        f"{at(path, text, 'title_zh: 加强入库评价', nth=1)}: duplicate key 'title_zh' (each key once; first given at line {first})"
+    ]
+
+
+def test_unknown_key_with_did_you_mean(tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "    title_zh: 引导科技型中小企业创新研发\n",
+            "    titel_zh: 引导科技型中小企业创新研发\n",
+        ),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, 'titel_zh')}: unknown key 'titel_zh' in measure KM3 (did you mean 'title_zh' or "
+        "'title_en'? Known keys: id, number, title_zh, title_en, audience, text, targets, reading_zh, "
+        "reading_en, benefits)"
+    ]
+
+
+def test_missing_required_field(tmp_path):
+    path, text = plant(
+        tmp_path, ("    audience: district_government\n    text: 牢固树立", "    text: 牢固树立")
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, 'id: SM1')}: missing required field 'audience' in measure SM1 (add 'audience:' — "
+        "面向对象：enterprises 企业 / towns_and_zones 各镇、开发区 / district_government 区政府 / "
+        "service_providers 服务机构)"
+    ]
+
+
+def test_wrong_enum_value_suggests(tmp_path):
+    path, text = plant(
+        tmp_path, ("    audience: towns_and_zones\n", "    audience: town_and_zones\n")
+    )
+    (problem,) = problems_of(path)
+    assert problem.startswith(
+        f"{at(path, text, 'town_and_zones')}: 'audience' in measure SM2 is 'town_and_zones' (did you mean 'towns_and_zones'?"
+    )
+
+
+def test_duplicate_measure_id(tmp_path):
+    path, text = plant(tmp_path, ("  - id: KM9\n", "  - id: KM8\n"))
+    problems = problems_of(path)
+    needle = "  - id: KM8\n"
+    first_line = at(path, text, needle).split(":")[1]
+    assert (
+        f"{at(path, text, needle, nth=1, offset=8)}: measure id 'KM8' is used twice (each measure once; first at line {first_line})"
+        in problems
+    )
+
+
+def test_duplicate_benefit_id(tmp_path):
+    path, text = plant(
+        tmp_path, ("      - id: KM8.rd_platform_support\n", "      - id: KM3.st_project_priority\n")
+    )
+    first_line = at(path, text, "id: KM3.st_project_priority").split(":")[1]
+    where = at(path, text, "KM3.st_project_priority", nth=1)
+    assert (
+        f"{where}: benefit id 'KM3.st_project_priority' is used twice (each benefit once; first at line {first_line})"
+        in problems_of(path)
+    )
+
+
+def test_unknown_fact_in_condition(tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "          - rd_deduction_claimed               #",
+            "          - rd_deducton_claimed               #",
+        ),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, 'rd_deducton_claimed')}: unknown name 'rd_deducton_claimed' in condition "
+        "'rd_deducton_claimed' (did you mean 'rd_deduction_claimed' or 'rd_deduction_claimed_prior_year'?)"
+    ]
+
+
+def test_unknown_category_in_condition(tmp_path):
+    path, text = plant(
+        tmp_path, ("          - small_low_profit\n", "          - small_low_proft\n")
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, 'small_low_proft')}: unknown name 'small_low_proft' in condition 'small_low_proft' "
+        "(did you mean 'small_low_profit'?)"
+    ]
+
+
+def test_type_clash(tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "          - hnte_valid\n          - first_time_above_scale\n",
+            "          - hnte_valid >= 3\n          - first_time_above_scale\n",
+        ),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, 'hnte_valid >= 3')}: type clash in 'hnte_valid >= 3': 'hnte_valid' is a yes/no fact "
+        "and cannot be compared with '>= 3' (write 'hnte_valid' or 'not hnte_valid')"
+    ]
+
+
+def test_condition_that_does_not_parse(tmp_path):
+    path, text = plant(
+        tmp_path, ("          - tech_transfer_income > 0\n", "          - tech_transfer_income >\n")
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, 'tech_transfer_income >')}: cannot read the condition 'tech_transfer_income >': "
+        "invalid syntax (a comparison such as 'employees <= sme_max_employees', or a yes/no fact)"
+    ]
+
+
+def test_quote_not_verbatim_points_at_the_difference(tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "        quote: 促进科研仪器、实验设施等向科技型中小企业开放共享。",
+            "        quote: 促进科研仪器、实验设施等向科技型中小企业开放、共享。",
+        ),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, '、共享')}: the quote of measure KM9 › benefit KM9.shared_facilities does not occur "
+        "verbatim in the source text: it matches up to character 23, where the file has '、共享。' and the "
+        "source has '共享。' (copy the words exactly, with the same punctuation)"
+    ]
+
+
+def test_quote_from_another_clause(tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "        quote: 促进科研仪器、实验设施等向科技型中小企业开放共享。",
+            "        quote: 提升众创空间和科技企业孵化器服务水平，支撑科技型中小企业培育孵化。",
+        ),
+    )
+    where = at(path, text, "提升众创空间和科技企业孵化器服务水平，支撑", nth=2)
+    assert problems_of(path) == [
+        f"{where}: the quote of measure KM9 › benefit KM9.shared_facilities occurs in the source text but not "
+        "in the clause text of KM9 (quote a sentence of the clause text of KM9)"
+    ]
+
+
+def test_clause_text_paraphrased(tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "    text: 鼓励科技型中小企业制定企业科技创新战略",
+            "    text: 鼓励科技型中小企业制订企业科技创新战略",
+        ),
+    )
+    (problem,) = problems_of(path)
+    assert problem.startswith(
+        f"{at(path, text, '订企业')}: the clause text of measure KM8 does not occur verbatim"
+    )
+    assert (
+        "it matches up to character 11, where the file has '订企业科技创新战' and the source has '定企业科技创新战'"
+        in problem
+    )
+
+
+def test_target_total_differs_from_rows(tmp_path):
+    path, text = plant(tmp_path, ("  total: 670", "  total: 680"))
+    where = at(path, text, "680")
+    assert problems_of(path) == [
+        f"{where}: the 11 rows of 附件2 add up to 670, but the printed total is 680 (total: 670, or correct the row that differs from the source text)",
+        f"{where}: the total 680 does not occur in the source text (the 合计 as printed)",
+    ]
+
+
+def test_target_row_differs_from_the_source(tmp_path):
+    path, text = plant(tmp_path, ("target: 100}", "target: 90}"))
+    problems = problems_of(path)
+    assert (
+        f"{at(path, text, 'target: 90', offset=8)}: the target of 西太湖 is 90, but the source text prints 100 (target: 100)"
+        in problems
+    )
+
+
+def test_parameter_with_overlapping_dates(tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "      - from: 2022-01-01\n        value: 200\n",
+            "      - from: 2022-01-01\n        until: 2023-06-30\n        value: 200\n",
+        ),
+    )
+    earlier_line = at(path, text, "- from: 2022-01-01").split(":")[1]
+    assert problems_of(path) == [
+        f"{at(path, text, 'from: 2023-01-01')}: the value of parameter rd_super_deduction_rate from 2023-01-01 "
+        f"overlaps the value from 2022-01-01 until 2023-06-30 (line {earlier_line}) (dated values that do not "
+        "overlap: end the earlier one before the later one starts)"
+    ]
+
+
+def test_parameter_with_impossible_date(tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "      - from: 2021-01-01\n        value: 200000  ",
+            "      - from: 2021-02-30\n        value: 200000  ",
+        ),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, '2021-02-30')}: 'from' is '2021-02-30', which is not a date (a real date written YYYY-MM-DD)"
+    ]
+
+
+def test_measure_number_must_match_its_id(tmp_path):
+    path, text = plant(tmp_path, ("    number: 三(七)\n", "    number: 三(八)\n"))
+    assert (
+        f"{at(path, text, '三(八)')}: measure KM7 is numbered '三(八)' (KM7 is printed as '三(七)')"
+        in problems_of(path)
+    )
+
+
+def test_unknown_parameter_in_condition(tmp_path):
+    path, text = plant(
+        tmp_path,
+        ("      - employees <= sme_max_employees\n", "      - employees <= sme_max_employes\n"),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, 'sme_max_employes')}: unknown name 'sme_max_employes' in condition "
+        "'employees <= sme_max_employes' (did you mean 'sme_max_employees' or 'slp_max_employees'?)"
+    ]
+
+
+def test_category_cycle(tmp_path):
+    path, _ = plant(
+        tmp_path,
+        (
+            "      - tech_sme_registered\n  small_low_profit:",
+            "      - small_low_profit\n  small_low_profit:",
+        ),
+        (
+            "      - not restricted_industry\n",
+            "      - not restricted_industry\n      - registered_tech_sme\n",
+        ),
+    )
+    problems = problems_of(path)
+    assert any(
+        "categories refer to each other in a circle: registered_tech_sme → small_low_profit → registered_tech_sme"
+        in p
+        for p in problems
+    )
+
+
+def test_all_problems_are_reported_in_one_run(tmp_path, cli):
+    path, _ = plant(
+        tmp_path,
+        (
+            "    title_zh: 引导科技型中小企业创新研发\n",
+            "    titel_zh: 引导科技型中小企业创新研发\n",
+        ),
+        ("          - small_low_profit\n", "          - small_low_proft\n"),
+        (
+            "          - hnte_valid\n          - first_time_above_scale\n",
+            "          - hnte_valid >= 3\n          - first_time_above_scale\n",
+        ),
+        ("  total: 670", "  total: 680"),
+        (
+            "        quote: 促进科研仪器、实验设施等向科技型中小企业开放共享。",
+            "        quote: 促进科研仪器、实验设施等向科技型中小企业开放、共享。",
+        ),
+        ("  - id: KM9\n", "  - id: KM8\n"),
+    )
+    result = cli("validate", str(path))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].endswith("problems found; nothing was loaded.")
+    text = result.stderr
+    for fragment in (
+        "unknown key 'titel_zh'",
+        "unknown name 'small_low_proft'",
+        "type clash in 'hnte_valid >= 3'",
+        "printed total is 680",
+        "does not occur verbatim",
+        "measure id 'KM8' is used twice",
+    ):
+        assert fragment in text
+    # sorted by position, each starting with file:line:col
+    positions = [tuple(int(x) for x in line.split(":")[1:3]) for line in lines[:-1]]
+    assert positions == sorted(positions)
+    assert "Traceback" not in text
+
+
+def test_a_bad_file_is_never_half_loaded(tmp_path):
+    path, _ = plant(tmp_path, ("  total: 670", "  total: 680"))
+    with pytest.raises(MeasuresFileError) as info:
+        policy_kb.load(path)
+    assert info.value.file == str(path)
+    assert not hasattr(info.value, "model")
+
+
+def test_yaml_bomb_is_refused(tmp_path):
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i, name in enumerate("bcdefghi"):
+        prev = "abcdefghi"[i]
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    aliases = [p for p in problems_of(path) if "alias" in p]
+    assert (
+        aliases[0]
+        == f"{path}:2:8: YAML alias '*a' is not allowed (write the value out, or define a category and refer to it by name)"
+    )
+    assert len(aliases) == 5
+    assert aliases[-1].endswith(
+        "is not allowed (further aliases are not listed) (write the value out, or define a category and refer to it by name)"
+    )
+
+
+def test_deep_nesting_is_refused(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("x: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    (problem,) = problems_of(path)
+    assert problem.endswith("the YAML is nested too deeply (at most 40 levels)")
+
+
+def test_absurdly_large_file_is_refused(tmp_path):
+    path = tmp_path / "huge.yaml"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("# " + "x" * 100 + "\n")
+        fh.truncate(5_000_000)
+    (problem,) = problems_of(path)
+    assert (
+        problem
+        == f"{path}:1:1: the file is 2,000,001 bytes, too large to be read (at most 2,000,000 bytes)"
+    )
+
+
+def test_not_utf8_is_refused(tmp_path):
+    path = tmp_path / "gbk.yaml"
+    path.write_bytes("document:\n  title_zh: 武进区\n".encode("gbk"))
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}:2:1: the file is not UTF-8 text")
+    assert problem.endswith("(save the file as UTF-8)")
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text("# nothing here\n", encoding="utf-8")
+    assert problems_of(path) == [f"{path}:1:1: the file is empty"]
+
+
+def test_python_tags_are_never_constructed(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text(
+        "schema_version: !!python/object/apply:os.system ['echo pwned']\n", encoding="utf-8"
+    )
+    problems = problems_of(path)
+    assert (
+        f"{path}:1:17: YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed (plain lists and mappings only, without tags)"
+        in problems
+    )
+    scalar = tmp_path / "evil2.yaml"
+    scalar.write_text("schema_version: !!python/name:os.system\n", encoding="utf-8")
+    assert (
+        f"{scalar}:1:17: YAML error: could not determine a constructor for the tag 'tag:yaml.org,2002:python/name:os.system' (plain values only: texts, numbers, true/false, dates)"
+        in problems_of(scalar)
+    )
+
+
+def test_a_copy_elsewhere_finds_the_packaged_source_text(tmp_path):
+    path, _ = plant(tmp_path, ("  total: 670    # 合计（印刷值）", "  total: 670"))
+    assert not (tmp_path / "sources").exists()
+    assert policy_kb.load(path).model.targets.total == 670
+
+
+def test_missing_source_text_is_reported(tmp_path):
+    path, text = plant(
+        tmp_path,
+        ("  source_file: sources/000_6cc745b56c039c16.txt", "  source_file: sources/nowhere.txt"),
+    )
+    assert (
+        f"{at(path, text, 'sources/nowhere.txt')}: the source text 'sources/nowhere.txt' cannot be read (a UTF-8 text file, relative to this measures file)"
+        in problems_of(path)
+    )
+
+
+def test_loading_does_not_touch_the_file(tmp_path):
+    path, _ = plant(tmp_path, ("  total: 670", "  total: 680"))
+    before = (path.read_bytes(), os.stat(path).st_mtime_ns)
+    with pytest.raises(MeasuresFileError):
+        policy_kb.load(path)
+    assert (path.read_bytes(), os.stat(path).st_mtime_ns) == before

@@ -1,0 +1,147 @@
+"""Enterprise profiles: every refusal names the fact, the value and what was expected."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from policy_kb import ProfileError
+from policy_kb._profile import parse_profile_text
+
+
+def refused(kb, profile) -> list[str]:
+    with pytest.raises(ProfileError) as info:
+        kb.evaluate(profile)
+    return [str(i) for i in info.value.issues]
+
+
+@pytest.mark.parametrize(
+    ("profile", "message"),
+    [
+        ({"employees": -5}, "employees (职工总数): expected a number ≥ 0 人, got -5"),
+        ({"employees": "五百"}, "employees (职工总数): expected a whole number of 人, got '五百'"),
+        ({"employees": 12.5}, "employees (职工总数): expected a whole number of 人, got 12.5"),
+        ({"employees": True}, "employees (职工总数): expected a whole number of 人, got true"),
+        ({"annual_revenue": -1}, "annual_revenue (年销售收入): expected an amount ≥ 0 元, got -1"),
+        (
+            {"annual_revenue": "20万"},
+            "annual_revenue (年销售收入): expected a number in 元 (not 万元), such as 1500000, got '20万'",
+        ),
+        (
+            {"annual_revenue": math.nan},
+            "annual_revenue (年销售收入): expected a number in 元 (not 万元), such as 1500000, got nan",
+        ),
+        (
+            {"hnte_valid": "yes"},
+            "hnte_valid (有效期内高新技术企业): expected true or false (or leave it out when unknown), got 'yes'",
+        ),
+        (
+            {"hnte_valid": 1},
+            "hnte_valid (有效期内高新技术企业): expected true or false (or leave it out when unknown), got 1",
+        ),
+        (
+            {"town": "湖塘"},
+            "town (所在镇（开发区）): expected one of the 11 towns of 附件2 (did you mean '湖塘镇'?), got '湖塘'",
+        ),
+        ({"year": 1800}, "year (数据所属年度): expected a year from 1949 to 2100, got 1800"),
+        ({"employes": 10}, "employes: unknown fact (did you mean 'employees'?)"),
+        (
+            {"rd_expense_growth": 300000},
+            "rd_expense_growth (研发费用年度增长额) is computed from rd_expense, rd_expense_prior_year and cannot be given; give those facts instead",
+        ),
+        (
+            {"employees": 100, "tech_staff": 120},
+            "tech_staff (科技人员数): expected at most employees (职工总数) = 100, got 120",
+        ),
+        (
+            {"ip_class1": -1},
+            "ip_class1 (有效Ⅰ类知识产权数（发明专利等）): expected a number ≥ 0 项, got -1",
+        ),
+    ],
+)
+def test_bad_profiles_are_refused_with_a_named_fact(kb, profile, message):
+    assert refused(kb, profile) == [message]
+
+
+def test_town_far_from_any_name_lists_them_all(kb):
+    (message,) = refused(kb, {"town": "上海"})
+    assert message.startswith(
+        "town (所在镇（开发区）): expected one of the 11 towns of 附件2: 高新区、西太湖、湖塘镇"
+    )
+
+
+def test_every_problem_is_reported(kb):
+    messages = refused(kb, {"employees": -1, "hnte_valid": "no", "employes": 3})
+    assert [m.split(":")[0].split(" ")[0] for m in messages] == [
+        "employees",
+        "hnte_valid",
+        "employes",
+    ]
+
+
+def test_not_a_mapping(kb):
+    assert refused(kb, ["employees", 10]) == [
+        "a profile must be a mapping of fact: value, but the input is a list"
+    ]
+
+
+def test_null_means_unknown_not_false(kb):
+    result = kb.evaluate({"hnte_valid": None, "employees": None})
+    assert result.status("KM5.hnte_income_tax").value == "undetermined"
+    assert "hnte_valid" not in result.profile.values
+
+
+def test_integral_float_count_is_accepted_as_an_integer(kb):
+    result = kb.evaluate({"employees": 500.0, "annual_revenue": 1.5e6})
+    assert result.profile.values["employees"] == 500
+    assert isinstance(result.profile.values["employees"], int)
+
+
+def test_chinese_labels_are_accepted_as_keys(kb):
+    result = kb.evaluate({"有效期内高新技术企业": True, "职工总数": 20})
+    assert result.profile.values == {"employees": 20, "hnte_valid": True}
+
+
+def test_the_same_fact_twice_is_refused(kb):
+    assert refused(kb, {"employees": 10, "职工总数": 11}) == [
+        "employees: given twice (as 'employees' and as '职工总数')"
+    ]
+
+
+def test_yaml_profile_errors_carry_line_and_column(kb):
+    raw = parse_profile_text("name: 测试\nemployees: -3\n", "p.yaml")
+    assert refused(kb, raw) == [
+        "p.yaml:2:12: employees (职工总数): expected a number ≥ 0 人, got -3"
+    ]
+
+
+def test_broken_yaml_profile(kb):
+    with pytest.raises(ProfileError) as info:
+        parse_profile_text("employees: [1, 2\n", "p.yaml")
+    (message,) = [str(i) for i in info.value.issues]
+    assert message.startswith("p.yaml:2:1: YAML syntax error:")
+
+
+def test_broken_json_profile():
+    with pytest.raises(ProfileError) as info:
+        parse_profile_text('{"employees": 10,}', "p.json")
+    assert (
+        str(info.value)
+        == "p.json:1:18: JSON syntax error: Expecting property name enclosed in double quotes"
+    )
+
+
+def test_json_nan_and_duplicate_keys_are_refused():
+    with pytest.raises(ProfileError, match="NaN is not a number JSON allows"):
+        parse_profile_text('{"annual_revenue": NaN}', "p.json")
+    with pytest.raises(ProfileError, match="duplicate key 'employees'"):
+        parse_profile_text('{"employees": 1, "employees": 2}', "p.json")
+
+
+def test_year_asked_for_wins_over_the_profile_year(kb):
+    result = kb.evaluate({"year": 2022}, year=2021)
+    assert result.year == 2021
+    assert result.to_dict("en")["notes"] == [
+        "The profile's data are for 2022; evaluated for 2021 as asked."
+    ]
