@@ -335,6 +335,22 @@ class CategoryRef(Condition):
         return Trace(self, inner.outcome, parts=inner.parts)
 
 
+def _group(cond: Condition, parts: tuple[Condition, ...], ctx: Context, *, decisive: bool) -> Trace:
+    """Kleene's all (decisive False) or any (decisive True) over every part.
+
+    Every part is evaluated, even after the answer is settled, so the record is complete.
+    """
+    traces = tuple(part.evaluate(ctx) for part in parts)
+    outcome: Tri = not decisive
+    for t in traces:
+        if t.outcome is decisive:
+            outcome = decisive
+            break
+        if t.outcome is None:
+            outcome = None
+    return Trace(cond, outcome, parts=traces)
+
+
 @dataclass(frozen=True, slots=True)
 class AllOf(Condition):
     """Every part must hold (a plain list of conditions means the same)."""
@@ -349,15 +365,7 @@ class AllOf(Condition):
         return False
 
     def evaluate(self, ctx: Context) -> Trace:
-        traces = tuple(part.evaluate(ctx) for part in self.parts)
-        outcome: Tri = True
-        for t in traces:
-            if t.outcome is False:
-                outcome = False
-                break
-            if t.outcome is None:
-                outcome = None
-        return Trace(self, outcome, parts=traces)
+        return _group(self, self.parts, ctx, decisive=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,15 +382,7 @@ class AnyOf(Condition):
         return False
 
     def evaluate(self, ctx: Context) -> Trace:
-        traces = tuple(part.evaluate(ctx) for part in self.parts)
-        outcome: Tri = False
-        for t in traces:
-            if t.outcome is True:
-                outcome = True
-                break
-            if t.outcome is None:
-                outcome = None
-        return Trace(self, outcome, parts=traces)
+        return _group(self, self.parts, ctx, decisive=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,7 +122,7 @@ class ProfileError(PolicyKBError):
 class YearError(PolicyKBError):
     """No value of a needed parameter is in force for the year asked."""
 
-    def __init__(self, year: int, message: str) -> None:
+    def __init__(self, year: int | None, message: str) -> None:
         self.year = year
         super().__init__(message)
 

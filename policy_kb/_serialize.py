@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._conditions import CategoryRef, Comparison, Flag, Trace, children
+from ._errors import UnknownNameError
 from ._explain import (
     benefit_summary,
     measure_summary,
@@ -36,6 +37,18 @@ if TYPE_CHECKING:
 
 _OUTCOME = {True: "true", False: "false", None: "unknown"}
 _PART_HEADINGS = {"三": "三、重点举措", "四": "四、保障措施"}
+
+
+LANGUAGES = ("zh", "en")
+
+
+def check_lang(lang: str) -> str:
+    """``lang`` itself when it is a supported language; :class:`UnknownNameError` otherwise."""
+    if lang not in LANGUAGES:
+        raise UnknownNameError(
+            "language", str(lang), [x for x in LANGUAGES if x[0] == str(lang)[:1]]
+        )
+    return lang
 
 
 def _pick(lang: str, zh: str | None, en: str | None) -> str | None:
@@ -64,9 +77,7 @@ def _part_heading(model: PolicyModel, part: str) -> str:
     return _PART_HEADINGS.get(part, part)
 
 
-def citation(
-    model: PolicyModel, measure: Measure, benefit: Benefit | None, lang: str
-) -> dict[str, Any]:
+def citation(model: PolicyModel, measure: Measure, benefit: Benefit | None) -> dict[str, Any]:
     """Where the text says so: the measure number, the verbatim sentence, the whole clause."""
     return {
         "document": model.document.title_zh,
@@ -175,7 +186,7 @@ def benefit_dict(result: BenefitResult, ev: Evaluation, lang: str) -> dict[str, 
         "reasons": [reason_dict(t, model, lang, ev.parameters) for t in top.parts],
         "missing": list(result.missing),
         "missing_labels": [model.fact_label(f, lang) for f in result.missing],
-        "citation": citation(model, measure, b, lang),
+        "citation": citation(model, measure, b),
         "parameters": params,
         "reading": _pick(lang, b.reading_zh, b.reading_en),
         "amount_note": _pick(lang, b.amount_note_zh, b.amount_note_en),
@@ -200,13 +211,14 @@ def measure_dict(result: MeasureResult, ev: Evaluation, lang: str) -> dict[str, 
         "status_label": status_word(result.status, lang),
         "summary": measure_summary(result, model, lang),
         "missing": list(result.missing),
-        "citation": citation(model, m, None, lang),
+        "citation": citation(model, m, None),
         "benefits": [benefit_dict(b, ev, lang) for b in result.benefits],
     }
 
 
 def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
     """The evaluation JSON document (``policy-kb match --format json``)."""
+    check_lang(lang)
     model = ev.model
     counts_m = {s.value: sum(1 for m in ev.measures if m.status is s) for s in Status}
     counts_b = {s.value: sum(1 for b in ev.benefits if b.status is s) for s in Status}
@@ -259,6 +271,7 @@ def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
 
 def town_to_dict(te: TownEvaluation, lang: str = "zh") -> dict[str, Any]:
     """The JSON of ``policy-kb town NAME``."""
+    check_lang(lang)
     model = te.model
     table = model.targets
     assert table is not None
@@ -288,7 +301,7 @@ def town_to_dict(te: TownEvaluation, lang: str = "zh") -> dict[str, Any]:
                     r.status, r.measure.audience, r.target, table.unit, lang
                 ),
                 "target": r.target,
-                "citation": citation(model, r.measure, None, lang),
+                "citation": citation(model, r.measure, None),
             }
             for r in te.measures
         ],
@@ -297,6 +310,7 @@ def town_to_dict(te: TownEvaluation, lang: str = "zh") -> dict[str, Any]:
 
 def catalogue_to_dict(model: PolicyModel, lang: str = "zh") -> dict[str, Any]:
     """The measure catalogue (``policy-kb measures --format json``): no profile needed."""
+    check_lang(lang)
     return {
         "policy": policy_dict(model, lang),
         "measures": [

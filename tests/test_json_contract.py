@@ -92,3 +92,8 @@ def test_measures_yaml_points_editors_at_the_schema(root):
 def test_json_is_stable(kb):
     profile = {"hnte_valid": True, "employees": 10}
     assert kb.evaluate(profile).to_json() == kb.evaluate(profile).to_json()
+
+
+def test_unknown_language_is_refused(kb):
+    with pytest.raises(policy_kb.UnknownNameError, match="unknown language 'fr'"):
+        kb.evaluate({}).to_dict("fr")

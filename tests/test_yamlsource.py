@@ -1,0 +1,49 @@
+"""The position-keeping YAML reader."""
+
+from __future__ import annotations
+
+from policy_kb._errors import Location
+from policy_kb._yamlsource import decode, read_yaml
+
+
+def test_values_and_keys_keep_their_positions():
+    doc = read_yaml("a:\n  b: 1\n  c: 'text'\nlist:\n  - x\n  - y\n", "f.yaml")
+    assert doc.problems == []
+    assert doc.data == {"a": {"b": 1, "c": "text"}, "list": ["x", "y"]}
+    assert doc.at(("a", "b")) == Location("f.yaml", 2, 6)
+    assert doc.key_at(("a", "c")) == Location("f.yaml", 3, 3)
+    assert doc.text_at(("a", "c")) == Location("f.yaml", 3, 7)  # after the opening quote
+    assert doc.at(("list", 1)) == Location("f.yaml", 6, 5)
+    assert doc.at(("list", 9)) == Location("f.yaml", 5, 3)  # the nearest located parent: the list
+
+
+def test_dates_become_iso_text_and_bad_dates_stay_text():
+    doc = read_yaml("from: 2021-01-01\nbad: 2021-02-30\n", "f.yaml")
+    assert doc.data == {"from": "2021-01-01", "bad": "2021-02-30"}
+
+
+def test_duplicate_key_keeps_the_first_and_says_where():
+    doc = read_yaml("a: 1\nb: 2\na: 3\n", "f.yaml")
+    assert doc.data == {"a": 1, "b": 2}
+    assert [str(p) for p in doc.problems] == [
+        "f.yaml:3:1: duplicate key 'a' (each key once; first given at line 1)"
+    ]
+
+
+def test_merge_keys_are_refused():
+    doc = read_yaml("base: &b {x: 1}\nother:\n  <<: *b\n", "f.yaml")
+    messages = [p.message for p in doc.problems]
+    assert "YAML merge key '<<' is not allowed" in messages
+    assert "YAML alias '*b' is not allowed" in messages
+
+
+def test_more_than_one_document_is_refused():
+    doc = read_yaml("a: 1\n---\nb: 2\n", "f.yaml")
+    assert [p.message for p in doc.problems] == [
+        "YAML syntax error: the file holds more than one YAML document"
+    ]
+
+
+def test_decode_strips_a_byte_order_mark():
+    text, problem = decode("\ufeffa: 1\n".encode(), "f.yaml")
+    assert (text, problem) == ("a: 1\n", None)
