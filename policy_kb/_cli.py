@@ -17,10 +17,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
-from ._errors import PolicyKBError
+from ._errors import Location, MeasuresFileError, PolicyKBError, Problem
 from ._kb import KnowledgeBase, load
 from ._profile import read_profile
-from ._render import catalogue_table, evaluation_table, facts_table, town_table, validation_summary
+from ._render import (
+    catalogue_table,
+    evaluation_table,
+    facts_table,
+    precheck_table,
+    town_table,
+    validation_summary,
+)
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -73,6 +80,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_cmd_match)
 
+    p = sub.add_parser(
+        "precheck",
+        parents=[measures, lang, fmt],
+        help="the tech-SME evaluation score card of a profile",
+    )
+    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument(
+        "--year", type=int, help="evaluation year (default: the profile's year, else 2021)"
+    )
+    p.set_defaults(run=_cmd_precheck)
     p = sub.add_parser(
         "measures",
         parents=[measures, lang, fmt],
@@ -138,6 +155,21 @@ def _cmd_match(args: argparse.Namespace, out: TextIO) -> int:
         _print_json(ev.to_dict(args.lang), out)
     else:
         out.write(evaluation_table(ev, args.lang, _colour(out)) + "\n")
+    return EXIT_OK
+
+
+def _cmd_precheck(args: argparse.Namespace, out: TextIO) -> int:
+    kb = _kb(args)
+    ev = kb.evaluate(read_profile(args.profile), year=args.year)
+    if ev.precheck is None:
+        problem = Problem(
+            Location(kb.model.file, 1, 1), "this measures file has no 'tech_sme_evaluation' section"
+        )
+        raise MeasuresFileError([problem], kb.model.file)
+    if args.format == "json":
+        _print_json(ev.to_dict(args.lang)["tech_sme_precheck"], out)
+    else:
+        out.write(precheck_table(ev, args.lang, _colour(out)) + "\n")
     return EXIT_OK
 
 

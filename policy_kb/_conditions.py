@@ -27,7 +27,9 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from ._errors import ConditionSyntaxError, Location, Problem
 from ._suggest import did_you_mean
@@ -140,10 +142,14 @@ class FactRef(Expr):
 
 @dataclass(frozen=True, slots=True)
 class ParamRef(Expr):
+    """A parameter's value in the evaluation year; a percentage reads as a fraction (15 % → 0.15)."""
+
     name: str
+    percent: bool = False
 
     def value(self, ctx: Context) -> Any:
-        return ctx.params[self.name]
+        value = ctx.params[self.name]
+        return value / 100 if self.percent else value
 
     def parameters(self) -> tuple[str, ...]:
         return (self.name,)
@@ -201,6 +207,32 @@ class Arith(Expr):
         return f"{self.left} {self.op} {self.right}"
 
 
+_FUNCTIONS: dict[str, Callable[..., Any]] = {"max": max, "min": min}
+
+
+@dataclass(frozen=True, slots=True)
+class Func(Expr):
+    """``max(a, b, …)`` or ``min(a, b, …)``: unknown as soon as one argument is unknown."""
+
+    name: str
+    args: tuple[Expr, ...]
+
+    def value(self, ctx: Context) -> Any:
+        values = [a.value(ctx) for a in self.args]
+        if any(v is None for v in values):
+            return None
+        return _FUNCTIONS[self.name](values)
+
+    def facts(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f for a in self.args for f in a.facts()))
+
+    def parameters(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p for a in self.args for p in a.parameters()))
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(str(a) for a in self.args)})"
+
+
 @dataclass(frozen=True, slots=True)
 class Negate(Expr):
     operand: Expr
@@ -222,9 +254,11 @@ class Negate(Expr):
 # ── conditions ───────────────────────────────────────────────────────────────────────────────
 
 
-@dataclass(frozen=True, slots=True)
-class Trace:
-    """The record of one condition evaluated for one profile.
+_NO_FACTS: Mapping[str, Any] = MappingProxyType({})
+
+
+class Trace(NamedTuple):
+    """The record of one condition evaluated for one profile (an immutable tuple: cheap to make).
 
     ``facts`` holds the facts the condition read and their values (``None`` = unknown);
     ``threshold`` the value it was compared with; ``parts`` the records of a group's parts.
@@ -232,7 +266,7 @@ class Trace:
 
     condition: Condition
     outcome: Tri
-    facts: Mapping[str, Any] = field(default_factory=dict)
+    facts: Mapping[str, Any] = _NO_FACTS
     threshold: Any = None
     parts: tuple[Trace, ...] = ()
 
@@ -749,6 +783,41 @@ class _Compiler:
 
     # expressions
 
+    def _call(self, node: ast.Call) -> tuple[Expr, ValueType]:
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else None
+        if name not in _FUNCTIONS or node.keywords:
+            raise _Reject(
+                self._at(node),
+                f"'{self._snippet(node)}' is a function call, which conditions cannot use",
+                "only max(…) and min(…) may be called",
+            )
+        if len(node.args) < 2:
+            raise _Reject(
+                self._at(node),
+                f"'{self._snippet(node)}' needs at least two values",
+                f"{name}(a, b)",
+            )
+        args = []
+        unit: str | None = None
+        for arg in node.args:
+            expr, vtype = self._expr(arg)
+            if vtype.kind != "number":
+                raise _Reject(
+                    self._at(arg),
+                    f"'{name}' needs numbers in '{self._snippet(node)}'",
+                    f"found {vtype.describe()}",
+                )
+            if unit and vtype.unit and vtype.unit != unit:
+                raise _Reject(
+                    self._at(node),
+                    f"unit clash in '{self._snippet(node)}': {unit} and {vtype.unit}",
+                    "the same unit for every value",
+                )
+            unit = unit or vtype.unit
+            args.append(expr)
+        return Func(str(name), tuple(args)), ValueType("number", unit)
+
     def _expr(self, node: ast.expr) -> tuple[Expr, ValueType]:
         scope = self.scope
         if isinstance(node, ast.Name):
@@ -756,7 +825,14 @@ class _Compiler:
             if name in scope.facts:
                 return FactRef(name), scope.facts[name]
             if name in scope.parameters:
-                return ParamRef(name), scope.parameters[name]
+                vtype = scope.parameters[name]
+                if vtype.kind != "number":
+                    raise _Reject(
+                        self._at(node),
+                        f"'{name}' is a score table, which cannot be used in a condition or formula",
+                        "a parameter with a single value",
+                    )
+                return ParamRef(name, percent=vtype.unit == "%"), vtype
             if name in _BOOL_WORDS:
                 return Const(_BOOL_WORDS[name]), BOOL
             if name in scope.categories:
@@ -790,6 +866,8 @@ class _Compiler:
             if isinstance(inner, Const):
                 return Const(-inner.literal), vtype
             return Negate(inner), vtype
+        if isinstance(node, ast.Call):
+            return self._call(node)
         if isinstance(node, ast.BinOp):
             op = _AST_ARITH.get(type(node.op))
             if op is None:
@@ -807,13 +885,14 @@ class _Compiler:
                     f"found {lt.describe()} and {rt.describe()}",
                 )
             if op == "*":
-                if lt.unit and rt.unit:
+                lu, ru = _measure_unit(lt.unit), _measure_unit(rt.unit)
+                if lu and ru:
                     raise _Reject(
                         self._at(node),
                         f"'{self._snippet(node)}' multiplies two amounts with units",
-                        "multiply by a plain number only",
+                        "multiply by a plain number or a percentage only",
                     )
-                unit = lt.unit or rt.unit
+                unit = lu or ru or lt.unit or rt.unit
             else:
                 if lt.unit and rt.unit and lt.unit != rt.unit:
                     raise _Reject(
@@ -831,6 +910,11 @@ class _Compiler:
         )
 
 
+def _measure_unit(unit: str | None) -> str | None:
+    """The unit of an amount; a percentage is a plain factor in a product."""
+    return None if unit == "%" else unit
+
+
 _NODE_WORDS: tuple[tuple[type[ast.AST], str], ...] = (
     (ast.Call, "a function call"),
     (ast.Attribute, "an attribute"),
@@ -845,6 +929,19 @@ _NODE_WORDS: tuple[tuple[type[ast.AST], str], ...] = (
 def _what(node: ast.AST) -> str:
     """Words for a kind of syntax a condition may not use."""
     return next((word for kind, word in _NODE_WORDS if isinstance(node, kind)), "an expression")
+
+
+def decimal_constants(expr: Expr) -> Expr:
+    """The same expression with its float constants as Decimals (for exact money arithmetic)."""
+    if isinstance(expr, Const) and isinstance(expr.literal, float):
+        return Const(Decimal(repr(expr.literal)))
+    if isinstance(expr, Arith):
+        return Arith(expr.op, decimal_constants(expr.left), decimal_constants(expr.right))
+    if isinstance(expr, Negate):
+        return Negate(decimal_constants(expr.operand))
+    if isinstance(expr, Func):
+        return Func(expr.name, tuple(decimal_constants(a) for a in expr.args))
+    return expr
 
 
 def flatten_parameters(condition: Condition) -> list[str]:

@@ -13,7 +13,9 @@ from typing import Any
 
 from ._conditions import Context, Trace, missing_facts
 from ._errors import UnknownNameError, YearError
+from ._estimates import estimate_benefit, resolve_conflicts
 from ._model import Audience, ParameterValue, PolicyModel, Status
+from ._precheck import PrecheckResult, run_precheck
 from ._profile import Profile
 from ._results import (
     BenefitResult,
@@ -85,10 +87,11 @@ def evaluate_profile(
     parameters: Mapping[str, ParameterValue],
 ) -> Evaluation:
     """Evaluate every measure and benefit for one validated profile (a pure function)."""
-    params = {name: pv.value for name, pv in parameters.items()}
+    params = {name: pv.value for name, pv in parameters.items() if pv.value is not None}
     derived = compute_derived(model, profile.values, params)
     values = {**profile.values, **derived} if derived else profile.values
-    ctx = Context(values, params, {name: c.condition for name, c in model.categories.items()})
+    categories = {name: c.condition for name, c in model.categories.items()}
+    ctx = Context(values, params, categories)
     measures = []
     for measure in model.measures:
         benefit_results = tuple(_benefit(b, ctx) for b in measure.benefits)
@@ -97,7 +100,56 @@ def evaluate_profile(
         measures.append(MeasureResult(measure, status, benefit_results, missing, for_enterprises))
     town_name = profile.get("town")
     town = model.targets.town(town_name) if model.targets and town_name else None
-    return Evaluation(model, profile, year, dict(parameters), derived, tuple(measures), town)
+
+    precheck = None
+    if model.evaluation is not None:
+        limits = {f.id: f.maximum for f in model.facts.values() if f.maximum is not None}
+        precheck = run_precheck(model.evaluation, ctx, parameters, limits)
+    statuses = {b.id: b.status for m in measures for b in m.benefits}
+    estimates = {
+        b.id: estimate_benefit(model, b.benefit, b.status, values, ctx, parameters)
+        for m in measures
+        for b in m.benefits
+    }
+    resolve_conflicts(model, estimates, statuses)
+    once_registered = _once_registered(measures, precheck, values, ctx)
+    return Evaluation(
+        model,
+        profile,
+        year,
+        dict(parameters),
+        derived,
+        tuple(measures),
+        town,
+        precheck,
+        estimates,
+        once_registered,
+    )
+
+
+_REGISTERED = "tech_sme_registered"
+
+
+def _once_registered(
+    measures: list[MeasureResult],
+    precheck: PrecheckResult | None,
+    values: Mapping[str, Any],
+    ctx: Context,
+) -> frozenset[str]:
+    """Undetermined benefits that would apply once registered, when the pre-check says it qualifies."""
+    if precheck is None or precheck.qualifies is not True or values.get(_REGISTERED) is not None:
+        return frozenset()
+    registered = Context({**values, _REGISTERED: True}, ctx.params, ctx.categories)
+    found = set()
+    for m in measures:
+        for b in m.benefits:
+            if (
+                b.status is Status.UNDETERMINED
+                and _REGISTERED in b.missing
+                and b.benefit.condition.evaluate(registered).outcome is True
+            ):
+                found.add(b.id)
+    return frozenset(found)
 
 
 def _benefit(benefit: Any, ctx: Context) -> BenefitResult:

@@ -7,6 +7,8 @@ the JSON carries. Nothing is decided here, only said.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from ._conditions import (
@@ -23,9 +25,12 @@ from ._conditions import (
     ParamRef,
     Trace,
 )
-from ._model import AUDIENCE_LABELS, Audience, PolicyModel, Status
+from ._model import AUDIENCE_LABELS, BENEFIT_KIND_LABELS, Audience, Benefit, PolicyModel, Status
+from ._numbers import plain
 
 if TYPE_CHECKING:
+    from ._estimates import EstimateResult
+    from ._precheck import Change, IndicatorScore, PrecheckResult, SourceScore
     from ._results import BenefitResult, MeasureResult
 
 _OPS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠", "in": "∈", "not in": "∉"}
@@ -52,6 +57,8 @@ def _lang(lang: str) -> str:
 def format_value(value: Any, unit: str | None, lang: str) -> str:
     """A value as people write it: ``1,200,000 元``, ``120 人``, ``是``, ``未知``."""
     lang = _lang(lang)
+    if isinstance(value, (Fraction, Decimal)):
+        value = plain(value)
     if value is None:
         return "未知" if lang == "zh" else "unknown"
     if isinstance(value, bool):
@@ -270,3 +277,208 @@ def town_measure_sentence(
 
 def join_labels(facts: Sequence[str], model: PolicyModel, lang: str) -> str:
     return ("、" if _lang(lang) == "zh" else ", ").join(model.fact_label(f, lang) for f in facts)
+
+
+# ── the pre-check, estimates and changes ─────────────────────────────────────────────────────
+
+_TRI_ZH = {True: "是", False: "否", None: "未知"}
+_TRI_EN = {True: "yes", False: "no", None: "unknown"}
+
+
+def _percent(value: Fraction) -> str:
+    return f"{float(value):.1f}%"
+
+
+def source_sentence(score: SourceScore, model: PolicyModel, lang: str) -> str:
+    """One way of scoring, said: ``科技人员数 / 职工总数 = 25.6% → 16 分``."""
+    zh = _lang(lang) == "zh"
+    src = score.source
+    what = model.fact_label(src.numerator, lang)
+    if src.denominator is not None:
+        what += " / " + model.fact_label(src.denominator, lang)
+    if not score.counts:
+        if src.denominator is not None and score.unknown:
+            return (
+                f"{what}：分母未知，不计" if zh else f"{what}: denominator unknown, does not count"
+            )
+        return f"{what}：分母为 0，不计" if zh else f"{what}: denominator is 0, does not count"
+    if score.measured is None:
+        missing = join_labels(score.unknown, model, lang)
+        return (
+            f"{what}：缺少{missing}（{score.low}–{score.high} 分）"
+            if zh
+            else f"{what}: {missing} unknown ({score.low}–{score.high} points)"
+        )
+    shown = (
+        _percent(score.measured)
+        if src.denominator is not None
+        else format_value(score.measured, None, lang)
+    )
+    return f"{what} = {shown} → {score.low} 分" if zh else f"{what} = {shown} → {score.low} points"
+
+
+def indicator_sentence(score: IndicatorScore, model: PolicyModel, lang: str) -> str:
+    """An indicator's points with how they were found."""
+    zh = _lang(lang) == "zh"
+    ind = score.indicator
+    parts = _SEP[_lang(lang)].join(source_sentence(s, model, lang) for s in score.sources)
+    if score.points is not None:
+        points = f"{score.points} 分" if zh else f"{score.points} points"
+    else:
+        points = f"{score.low}–{score.high} 分" if zh else f"{score.low}–{score.high} points"
+    best = (
+        "（取较高者）"
+        if zh and len(score.sources) > 1
+        else (" (the higher counts)" if len(score.sources) > 1 else "")
+    )
+    if zh:
+        return f"{ind.label(lang)} {points}（满分 {ind.max_points}）：{parts}{best}"
+    return f"{ind.label(lang)} {points} (of {ind.max_points}): {parts}{best}"
+
+
+def precheck_verdict(pre: PrecheckResult, model: PolicyModel, lang: str) -> str:
+    """The verdict in one line."""
+    zh = _lang(lang) == "zh"
+    if pre.qualifies is True:
+        if pre.route == "direct":
+            return (
+                "可通过评价（满足直接认定条件，无须评分）"
+                if zh
+                else "qualifies (direct route, no score needed)"
+            )
+        return f"可通过评价（总分 {pre.score} 分）" if zh else f"qualifies (score {pre.score})"
+    if pre.qualifies is None:
+        missing = join_labels(pre.missing, model, lang)
+        return f"待定：缺少{missing}" if zh else f"undetermined: missing {missing}"
+    if pre.basic_ok is False:
+        failed = [n.label(lang) for n, t in pre.basic if t.outcome is False]
+        return (
+            ("不能通过评价：不满足基本条件（" + "；".join(failed) + "）")
+            if zh
+            else ("does not qualify: basic condition not met (" + "; ".join(failed) + ")")
+        )
+    nonzero_failed = [
+        i.indicator.label(lang)
+        for i in pre.indicators
+        if i.indicator.id in pre.method.nonzero and i.high == 0
+    ]
+    if nonzero_failed:
+        names = "、".join(nonzero_failed) if zh else ", ".join(nonzero_failed)
+        return f"不能通过评价：{names}指标为 0 分" if zh else f"does not qualify: {names} scores 0"
+    score = pre.score if pre.score is not None else f"{pre.score_low}–{pre.score_high}"
+    pass_mark = format_value(pre.pass_score, None, lang)
+    return (
+        f"不能通过评价：总分 {score} 分，低于 {pass_mark} 分"
+        if zh
+        else f"does not qualify: score {score} below {pass_mark}"
+    )
+
+
+def precheck_reasons(pre: PrecheckResult, model: PolicyModel, lang: str) -> list[str]:
+    """The score card as sentences: basic conditions, direct routes, indicators, total, verdict."""
+    zh = _lang(lang) == "zh"
+    words = _TRI_ZH if zh else _TRI_EN
+    out = []
+    for named, trace in pre.basic:
+        head = "基本条件" if zh else "basic condition"
+        out.append(
+            f"{head}｜{named.label(lang)}：{words[trace.outcome]}"
+            if zh
+            else f"{head} | {named.label(lang)}: {words[trace.outcome]}"
+        )
+    for named, trace in pre.direct:
+        head = "直接认定" if zh else "direct route"
+        out.append(
+            f"{head}｜{named.label(lang)}：{words[trace.outcome]}"
+            if zh
+            else f"{head} | {named.label(lang)}: {words[trace.outcome]}"
+        )
+    for score in pre.indicators:
+        out.append(indicator_sentence(score, model, lang))
+    total = pre.score if pre.score is not None else f"{pre.score_low}–{pre.score_high}"
+    nonzero = "、".join(i.label(lang) for i in pre.method.indicators if i.id in pre.method.nonzero)
+    pass_mark = format_value(pre.pass_score, None, lang)
+    if zh:
+        out.append(f"总分 {total} 分（合格线 {pass_mark} 分，{nonzero}指标不得为 0 分）")
+    else:
+        out.append(f"score {total} (pass mark {pass_mark}; {nonzero} must not score 0)")
+    out.append(precheck_verdict(pre, model, lang))
+    return out
+
+
+def change_sentence(change: Change, pre: PrecheckResult, model: PolicyModel, lang: str) -> str:
+    """``科技人员数增加 2 人（8 → 10）→ 科技人员 10.0% → 4 分 → 总分 64 分``."""
+    zh = _lang(lang) == "zh"
+    unit = model.fact_unit(change.fact)
+    label = model.fact_label(change.fact, lang)
+    delta = format_value(change.delta, unit, lang)
+    indicator = next(i for i in pre.method.indicators if i.id == change.indicator)
+    ratio = any(s.denominator is not None and s.numerator == change.fact for s in indicator.sources)
+    measured = _percent(change.measured) if ratio else format_value(change.measured, None, lang)
+    current, new = format_value(change.current, None, lang), format_value(change.new, None, lang)
+    if zh:
+        return (
+            f"{label}增加 {delta}（{current} → {new}）→ {indicator.label(lang)} {measured} → "
+            f"{change.points} 分 → 总分 {change.score} 分，可通过评价"
+        )
+    return (
+        f"{delta} more {label} ({current} → {new}) → {indicator.label(lang)} {measured} → "
+        f"{change.points} points → score {change.score}: qualifies"
+    )
+
+
+def estimate_reason(
+    result: EstimateResult, benefit: Benefit, model: PolicyModel, year: int, lang: str
+) -> str | None:
+    """Why a benefit has no estimated amount (None when it has one)."""
+    zh = _lang(lang) == "zh"
+    if result.amount is not None:
+        return None
+    if result.reason == "no_formula":
+        note = benefit.amount_note_zh if zh else benefit.amount_note_en
+        if note:
+            return note
+        kind = BENEFIT_KIND_LABELS[benefit.kind][0 if zh else 1]
+        return f"原文未规定金额（{kind}）" if zh else f"the text sets no amount for this {kind}"
+    if result.reason == "does_not_apply":
+        return "不适用，无金额" if zh else "does not apply, so no amount"
+    if result.reason == "missing_inputs":
+        missing = join_labels(result.missing, model, lang)
+        return f"缺少{missing}，无法估算" if zh else f"needs {missing}"
+    if result.reason == "no_parameter" and result.parameter:
+        label = model.parameters[result.parameter].label(lang)
+        return (
+            f"{year}年无有效的参数：{label}" if zh else f"no value of {label} is in force in {year}"
+        )
+    return "无适用的计算公式" if zh else "no formula applies"
+
+
+ESTIMATE_KINDS = {
+    "cash": ("奖励资金", "cash reward"),
+    "tax_saving": ("少缴税额", "tax saving"),
+    "deduction": ("税前加计扣除额", "extra deduction"),
+}
+
+
+def estimate_sentence(result: EstimateResult, lang: str) -> str:
+    """``估算：少缴税额 1,150,000 元`` (with the stacking note when it applies)."""
+    zh = _lang(lang) == "zh"
+    assert result.amount is not None
+    assert result.kind is not None
+    kind = ESTIMATE_KINDS[result.kind][0 if zh else 1]
+    text = (
+        f"估算：{kind} {format_value(result.amount, '元', lang)}"
+        if zh
+        else f"estimate: {kind} {format_value(result.amount, '元', lang)}"
+    )
+    if result.conditional:
+        text += "（如适用）" if zh else " (if it applies)"
+    if result.conflicts_with:
+        others = "、".join(result.conflicts_with)
+        if zh:
+            text += (
+                f"；不得与 {others} 同时享受，合计{'计入此项' if result.counted else '取另一项'}"
+            )
+        else:
+            text += f"; cannot be combined with {others}, the total {'counts this one' if result.counted else 'counts the other'}"
+    return text

@@ -17,7 +17,8 @@ from rdflib.namespace import XSD
 
 from ._conditions import AllOf, AnyOf, CategoryRef, Comparison, Condition, Flag, NotOf
 from ._errors import OntologyError
-from ._model import BenefitKind, MeasureKind, PolicyModel, plain
+from ._model import BenefitKind, Estimate, MeasureKind, PolicyModel
+from ._numbers import plain
 from ._resources import read_data_text
 from ._vocab import CPSV, CV, DCTERMS, ELI, PKB, PREFIXES, RDF, RDFS, SKOS
 
@@ -191,6 +192,13 @@ def build_abox(model: PolicyModel) -> Graph:
             top = iri.criterion(b)
             g.add((b, CV.holdsRequirement, top))
             _criterion(g, iri, top, benefit.condition, model, order=None)
+            for other in benefit.not_combinable_with:
+                g.add((b, PKB.notCombinableWith, iri.benefit(other)))
+            if benefit.estimate is not None:
+                _estimate(g, b, benefit.estimate)
+
+    if model.evaluation is not None:
+        _evaluation(g, iri, model)
 
     if model.targets is not None:
         table = model.targets
@@ -212,6 +220,65 @@ def build_abox(model: PolicyModel) -> Graph:
             g.add((w, PKB.targetYear, Literal(str(table.year), datatype=XSD.gYear)))
             g.add((w, PKB.inTable, t))
     return g
+
+
+def _estimate(g: Graph, benefit: URIRef, estimate: Estimate) -> None:
+    node = URIRef(f"{benefit}/estimate")
+    g.add((benefit, PKB.hasEstimate, node))
+    g.add((node, RDF.type, PKB.Estimate))
+    g.add((node, PKB.estimateKind, Literal(estimate.kind)))
+    _zh_en(g, node, RDFS.comment, estimate.note_zh, estimate.note_en)
+    for k, case in enumerate(estimate.cases, start=1):
+        c = URIRef(f"{node}/{k}")
+        g.add((node, PKB.hasCase, c))
+        g.add((c, RDF.type, PKB.EstimateCase))
+        g.add((c, PKB.order, Literal(k)))
+        g.add((c, PKB.formula, Literal(case.formula_text)))
+        g.add((c, PKB.sourceLine, Literal(case.location.line)))
+        if case.when is not None:
+            g.add((c, PKB.when, Literal(case.when.text)))
+
+
+def _evaluation(g: Graph, iri: _Iris, model: PolicyModel) -> None:
+    method = model.evaluation
+    assert method is not None
+    e = iri.make("evaluation", "tech-sme")
+    g.add((e, RDF.type, PKB.EvaluationMethod))
+    _zh_en(g, e, RDFS.label, method.label_zh, method.label_en)
+    if method.reference:
+        g.add((e, PKB.reference, Literal(method.reference)))
+    if method.clause:
+        g.add((e, PKB.relevantClause, iri.clause(method.clause)))
+    if method.quote:
+        g.add((e, PKB.quote, Literal(method.quote, lang="zh")))
+    g.add((e, PKB.passScore, iri.parameter(method.pass_score)))
+    g.add((e, PKB.sourceLine, Literal(method.location.line)))
+    for prop, group in ((PKB.basicCondition, method.basic), (PKB.directRoute, method.direct)):
+        for k, named in enumerate(group, start=1):
+            node = iri.make("evaluation", "tech-sme", named.id)
+            g.add((e, prop, node))
+            g.add((node, DCTERMS.identifier, Literal(named.id)))
+            _zh_en(g, node, SKOS.prefLabel, named.label_zh, named.label_en)
+            _criterion(g, iri, node, named.condition, model, order=k)
+    for k, indicator in enumerate(method.indicators, start=1):
+        node = iri.make("evaluation", "tech-sme", "indicator", indicator.id)
+        g.add((e, PKB.hasIndicator, node))
+        g.add((node, RDF.type, PKB.Indicator))
+        g.add((node, DCTERMS.identifier, Literal(indicator.id)))
+        g.add((node, PKB.order, Literal(k)))
+        g.add((node, PKB.maxPoints, Literal(indicator.max_points)))
+        _zh_en(g, node, SKOS.prefLabel, indicator.label_zh, indicator.label_en)
+        if indicator.id in method.nonzero:
+            g.add((e, PKB.mustNotScoreZero, node))
+        for j, source in enumerate(indicator.sources, start=1):
+            s = URIRef(f"{node}/{j}")
+            g.add((node, PKB.scoreSource, s))
+            g.add((s, RDF.type, PKB.ScoreSource))
+            g.add((s, PKB.order, Literal(j)))
+            g.add((s, PKB.numerator, iri.fact(source.numerator)))
+            if source.denominator:
+                g.add((s, PKB.denominator, iri.fact(source.denominator)))
+            g.add((s, PKB.scoreTable, iri.parameter(source.tiers)))
 
 
 def _facts(g: Graph, iri: _Iris, model: PolicyModel) -> None:
@@ -255,7 +322,15 @@ def _parameters(g: Graph, iri: _Iris, model: PolicyModel) -> None:
             v = URIRef(f"{p}/{value.start.isoformat()}")
             g.add((p, PKB.hasValue, v))
             g.add((v, RDF.type, PKB.ParameterValue))
-            g.add((v, RDF.value, _number(value.value)))
+            if value.value is not None:
+                g.add((v, RDF.value, _number(value.value)))
+            for k, tier in enumerate(value.tiers, start=1):
+                t = URIRef(f"{v}/tier/{k}")
+                g.add((v, PKB.hasTier, t))
+                g.add((t, RDF.type, PKB.ScoreTier))
+                g.add((t, PKB.order, Literal(k)))
+                g.add((t, PKB.atLeast, _number(tier.at_least)))
+                g.add((t, PKB.points, Literal(tier.points)))
             g.add((v, PKB.validFrom, Literal(value.start)))
             if value.end:
                 g.add((v, PKB.validUntil, Literal(value.end)))
@@ -318,35 +393,35 @@ class _Iris:
     def __init__(self, base: str) -> None:
         self.base = base
 
-    def _make(self, *segments: str) -> URIRef:
+    def make(self, *segments: str) -> URIRef:
         return URIRef(self.base + "/".join(segments))
 
     def document(self) -> URIRef:
-        return self._make("document")
+        return self.make("document")
 
     def part(self, number: str) -> URIRef:
-        return self._make("part", _slug(number))
+        return self.make("part", _slug(number))
 
     def clause(self, number: str) -> URIRef:
-        return self._make("clause", _slug(number))
+        return self.make("clause", _slug(number))
 
     def measure(self, measure_id: str) -> URIRef:
-        return self._make("measure", measure_id)
+        return self.make("measure", measure_id)
 
     def benefit(self, benefit_id: str) -> URIRef:
-        return self._make("benefit", benefit_id)
+        return self.make("benefit", benefit_id)
 
     def criterion(self, owner: URIRef) -> URIRef:
         return URIRef(f"{owner}/criterion")
 
     def category(self, name: str) -> URIRef:
-        return self._make("category", name)
+        return self.make("category", name)
 
     def fact(self, name: str) -> URIRef:
-        return self._make("fact", name)
+        return self.make("fact", name)
 
     def parameter(self, name: str) -> URIRef:
-        return self._make("parameter", name)
+        return self.make("parameter", name)
 
     def town(self, seq: int) -> URIRef:
-        return self._make("town", str(seq))
+        return self.make("town", str(seq))

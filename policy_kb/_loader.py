@@ -30,6 +30,7 @@ from ._conditions import (
     Scope,
     ValueType,
     categories_used,
+    decimal_constants,
     parse_condition,
     parse_expression,
 )
@@ -41,15 +42,22 @@ from ._model import (
     Category,
     DerivedFactDef,
     Document,
+    Estimate,
+    EstimateCase,
+    EvaluationMethod,
     FactDef,
     FactType,
+    Indicator,
     Measure,
     MeasureKind,
+    NamedCondition,
     Parameter,
     ParameterValue,
     Part,
     PolicyModel,
+    ScoreSource,
     TargetTable,
+    Tier,
     Town,
 )
 from ._resources import data_file
@@ -193,7 +201,7 @@ class _Builder:
             },
             derived={},
             parameters={
-                k: ValueType("number", _get(p, "unit"))
+                k: ValueType("table" if _is_table(p) else "number", _get(p, "unit"))
                 for k, p in self._mapping("parameters").items()
             },
             categories=frozenset(categories_raw),
@@ -215,6 +223,8 @@ class _Builder:
         )
         categories = self._categories(categories_raw, scope)
         measures = self._measures(scope, parameters, targets, document)
+        self._check_combinations(measures)
+        evaluation = self._evaluation(scope, facts, parameters)
         if document is None:
             return None
         return PolicyModel(
@@ -227,6 +237,7 @@ class _Builder:
             categories=categories,
             measures=tuple(measures),
             targets=targets,
+            evaluation=evaluation,
         )
 
     def _mapping(self, key: str) -> dict[str, Any]:
@@ -499,7 +510,15 @@ class _Builder:
                     self._date(v, "until", vpath) if isinstance(v, dict) and "until" in v else None
                 )
                 value = _get(v, "value", (int, float))
-                if start is None or value is None:
+                tiers = self._tiers(v, vpath, name)
+                if isinstance(v, dict) and ("value" in v) == ("tiers" in v):
+                    self.problem(
+                        self.doc.at(vpath),
+                        f"value {i + 1} of parameter {name} must have either 'value' or 'tiers'",
+                        "a single number (value:) or a score table (tiers:)",
+                    )
+                    continue
+                if start is None or (value is None and tiers is None):
                     continue
                 if end is not None and end < start:
                     self.problem(
@@ -509,7 +528,9 @@ class _Builder:
                     )
                     continue
                 values.append(
-                    ParameterValue(start, end, value, _get(v, "reference"), self.doc.at(vpath))
+                    ParameterValue(
+                        start, end, value, _get(v, "reference"), self.doc.at(vpath), tiers or ()
+                    )
                 )
             values.sort(key=lambda pv: pv.start)
             for earlier, later in itertools.pairwise(values):
@@ -541,6 +562,28 @@ class _Builder:
                 location=self.doc.key_at(path),
             )
         return params
+
+    def _tiers(self, raw: Any, path: Path, name: str) -> tuple[Tier, ...] | None:
+        items = raw.get("tiers") if isinstance(raw, dict) else None
+        if not isinstance(items, list) or not items:
+            return None
+        tiers = []
+        for item in items:
+            at_least = _get(item, "at_least", (int, float))
+            points = _get(item, "points", int)
+            if at_least is None or points is None:
+                return None  # the schema check names the missing key
+            tiers.append(Tier(at_least, points))
+        for k, (higher, lower) in enumerate(itertools.pairwise(tiers), start=1):
+            if not (higher.at_least > lower.at_least and higher.points > lower.points):
+                self.problem(
+                    self.doc.at((*path, "tiers", k)),
+                    f"the score table of parameter {name} is not in order at step {k + 1}: "
+                    f"{lower.at_least} → {lower.points} after {higher.at_least} → {higher.points}",
+                    "steps from the highest threshold down, each with fewer points than the one before",
+                )
+                return None
+        return tuple(tiers)
 
     def _date(self, raw: Any, key: str, path: Path) -> dt.date | None:
         text = _get(raw, key)
@@ -807,6 +850,7 @@ class _Builder:
                         hint,
                     )
             cond = self._conditions(b.get("conditions"), (*bpath, "conditions"), scope, clause)
+            estimate = self._estimate(b.get("estimate"), (*bpath, "estimate"), scope, clause)
             kind = _get(b, "kind")
             fields = ("title_zh", "title_en", "description_zh", "description_en")
             if (
@@ -836,9 +880,267 @@ class _Builder:
                     amount_note_zh=_get(b, "amount_note_zh"),
                     amount_note_en=_get(b, "amount_note_en"),
                     location=self.doc.at(bpath),
+                    estimate=estimate,
+                    not_combinable_with=tuple(
+                        x for x in (b.get("not_combinable_with") or []) if isinstance(x, str)
+                    ),
                 )
             )
         return out
+
+    def _estimate(self, raw: Any, path: Path, scope: Scope, clause: str) -> Estimate | None:
+        if not isinstance(raw, dict):
+            return None
+        if "formula" in raw and "cases" in raw:
+            self.problem(
+                self.doc.at(path),
+                "an estimate has both 'formula' and 'cases'",
+                "one formula, or a list of cases with 'when' and 'formula'",
+            )
+            return None
+        raw_cases: list[Any] = _get(raw, "cases", list) or []
+        items = (
+            [(raw, path)]
+            if "formula" in raw
+            else [(c, (*path, "cases", i)) for i, c in enumerate(raw_cases)]
+        )
+        cases: list[EstimateCase] = []
+        for item, ipath in items:
+            formula = _get(item, "formula")
+            when = None
+            if isinstance(item, dict) and "when" in item:
+                when = self._condition(item.get("when"), (*ipath, "when"), scope, clause)
+                if when is None:
+                    continue
+            if formula is None:
+                continue
+            try:
+                expr, vtype = parse_expression(
+                    formula, scope, self.doc.text_at((*ipath, "formula"))
+                )
+            except ConditionSyntaxError as exc:
+                self.problems.append(exc.problem)
+                continue
+            if _measure_unit(vtype.unit) not in (None, "元"):
+                self.problem(
+                    self.doc.at((*ipath, "formula")),
+                    f"the estimate formula gives an amount in {vtype.unit}",
+                    "an amount in 元",
+                )
+                continue
+            cases.append(EstimateCase(when, formula, decimal_constants(expr), self.doc.at(ipath)))
+        kind = _get(raw, "kind")
+        if not cases or len(cases) != len(items) or kind is None:
+            return None
+        return Estimate(
+            kind, tuple(cases), _get(raw, "note_zh"), _get(raw, "note_en"), self.doc.at(path)
+        )
+
+    def _check_combinations(self, measures: list[Measure]) -> None:
+        known = {
+            b["id"]
+            for m in self.data.get("measures") or []
+            if isinstance(m, dict)
+            for b in m.get("benefits") or []
+            if isinstance(b, dict) and isinstance(b.get("id"), str)
+        }
+        for m in measures:
+            for b in m.benefits:
+                for j, other in enumerate(b.not_combinable_with):
+                    if other not in known or other == b.id:
+                        hint = did_you_mean(other, known) or "another benefit's id"
+                        self.problem(
+                            self.doc.at(
+                                (*_benefit_path(self.data, b.id), "not_combinable_with", j)
+                            ),
+                            f"benefit {b.id} cannot be combined with an unknown benefit '{other}'",
+                            hint,
+                        )
+
+    # ── the tech-SME evaluation ──────────────────────────────────────────────────────────
+
+    def _evaluation(
+        self, scope: Scope, facts: Mapping[str, FactDef], parameters: Mapping[str, Parameter]
+    ) -> EvaluationMethod | None:
+        raw = self.data.get("tech_sme_evaluation")
+        if not isinstance(raw, dict):
+            return None
+        path: Path = ("tech_sme_evaluation",)
+        self._verbatim(raw.get("quote"), (*path, "quote"), "the quote")
+        clause = _get(raw, "clause") or ""
+        basic = self._named_conditions(
+            raw.get("basic_conditions"), (*path, "basic_conditions"), scope, clause
+        )
+        direct = self._named_conditions(
+            raw.get("direct_routes"), (*path, "direct_routes"), scope, clause
+        )
+        indicators = []
+        seen: set[str] = set()
+        for i, item in enumerate(raw.get("indicators") or []):
+            ipath = (*path, "indicators", i)
+            indicator = self._indicator(item, ipath, facts, parameters)
+            if indicator is None:
+                continue
+            if indicator.id in seen:
+                self.problem(
+                    self.doc.at((*ipath, "id")),
+                    f"indicator '{indicator.id}' is listed twice",
+                    "each indicator once",
+                )
+            seen.add(indicator.id)
+            indicators.append(indicator)
+        pass_score = _get(raw, "pass_score")
+        raw_params = self._mapping("parameters")
+        if pass_score is not None and pass_score in raw_params and pass_score not in parameters:
+            pass_score = None  # the parameter itself has a problem, reported where it is defined
+        elif pass_score is not None and (
+            pass_score not in parameters or _is_table(raw_params[pass_score])
+        ):
+            hint = did_you_mean(pass_score, parameters) or "a parameter with a single value"
+            self.problem(
+                self.doc.at((*path, "pass_score")),
+                f"'{pass_score}' is not a parameter with a single value, as the pass mark must be",
+                hint,
+            )
+            pass_score = None
+        nonzero = tuple(x for x in (raw.get("nonzero") or []) if isinstance(x, str))
+        declared = {i.get("id") for i in raw.get("indicators") or [] if isinstance(i, dict)}
+        for k, name in enumerate(nonzero):
+            if name not in declared:
+                self.problem(
+                    self.doc.at((*path, "nonzero", k)),
+                    f"'{name}' is not one of the indicators",
+                    did_you_mean(name, seen) or "an indicator id",
+                )
+        label_zh, label_en = _get(raw, "label_zh"), _get(raw, "label_en")
+        if (
+            basic is None
+            or direct is None
+            or pass_score is None
+            or label_zh is None
+            or label_en is None
+        ):
+            return None
+        return EvaluationMethod(
+            label_zh=label_zh,
+            label_en=label_en,
+            clause=_get(raw, "clause"),
+            quote=_get(raw, "quote"),
+            reference=_get(raw, "reference"),
+            basic=basic,
+            direct=direct,
+            indicators=tuple(indicators),
+            pass_score=pass_score,
+            nonzero=nonzero,
+            location=self.doc.at(path),
+        )
+
+    def _named_conditions(
+        self, raw: Any, path: Path, scope: Scope, clause: str
+    ) -> tuple[NamedCondition, ...] | None:
+        if not isinstance(raw, list):
+            return None
+        out = []
+        complete = True
+        for i, item in enumerate(raw):
+            ipath = (*path, i)
+            cond = self._conditions(
+                _get(item, "conditions", list), (*ipath, "conditions"), scope, clause
+            )
+            ident, label_zh, label_en = (_get(item, k) for k in ("id", "label_zh", "label_en"))
+            if cond is None or ident is None or label_zh is None or label_en is None:
+                complete = False
+                continue
+            out.append(NamedCondition(ident, label_zh, label_en, cond, self.doc.at(ipath)))
+        return tuple(out) if complete else None
+
+    def _indicator(
+        self,
+        raw: Any,
+        path: Path,
+        facts: Mapping[str, FactDef],
+        parameters: Mapping[str, Parameter],
+    ) -> Indicator | None:
+        if not isinstance(raw, dict):
+            return None
+        max_points = _get(raw, "max_points", int)
+        sources = []
+        for j, src in enumerate(raw.get("sources") or []):
+            source = self._score_source(src, (*path, "sources", j), facts, parameters, max_points)
+            if source is not None:
+                sources.append(source)
+        ident, label_zh, label_en = (_get(raw, k) for k in ("id", "label_zh", "label_en"))
+        if (
+            ident is None
+            or label_zh is None
+            or label_en is None
+            or max_points is None
+            or not sources
+        ):
+            return None
+        return Indicator(ident, label_zh, label_en, max_points, tuple(sources), self.doc.at(path))
+
+    def _score_source(
+        self,
+        src: Any,
+        path: Path,
+        facts: Mapping[str, FactDef],
+        parameters: Mapping[str, Parameter],
+        max_points: int | None,
+    ) -> ScoreSource | None:
+        if not isinstance(src, dict):
+            return None
+        ratio, count, tiers = src.get("ratio"), _get(src, "count"), _get(src, "tiers")
+        if (
+            isinstance(ratio, list)
+            and len(ratio) == 2
+            and all(isinstance(x, str) for x in ratio)
+            and count is None
+        ):
+            names = list(ratio)
+        elif ratio is None and count is not None:
+            names = [count]
+        else:
+            self.problem(
+                self.doc.at(path),
+                "a score source needs either 'ratio: [numerator, denominator]' or 'count: fact'",
+                "one of the two",
+            )
+            return None
+        usable = True
+        for k, fact in enumerate(names):
+            where = (*path, "ratio", k) if ratio is not None else (*path, "count")
+            if fact not in facts or facts[fact].type not in (FactType.COUNT, FactType.MONEY):
+                hint = did_you_mean(fact, facts) or "a count or an amount of the profile"
+                self.problem(
+                    self.doc.at(where), f"'{fact}' is not a numeric fact of the profile", hint
+                )
+                usable = False
+        table = parameters.get(tiers) if tiers else None
+        if tiers is None:
+            return None
+        if table is None and _is_table(self._mapping("parameters").get(tiers)):
+            return None  # the table itself has a problem, reported where it is defined
+        if table is None or not all(v.tiers for v in table.values):
+            tables = [p for p, v in parameters.items() if v.values[0].tiers]
+            self.problem(
+                self.doc.at((*path, "tiers")),
+                f"'{tiers}' is not a score table",
+                did_you_mean(tiers, tables) or "a parameter with tiers",
+            )
+            return None
+        top = max(t.points for v in table.values for t in v.tiers)
+        if max_points is not None and top > max_points:
+            self.problem(
+                self.doc.at((*path, "tiers")),
+                f"the score table {tiers} gives up to {top} points, more than the indicator's {max_points}",
+                f"at most {max_points} points",
+            )
+        if not usable:
+            return None
+        return ScoreSource(
+            names[0], names[1] if ratio is not None else None, tiers, self.doc.at(path)
+        )
 
     def _check_printed_target(self, name: str, target: int | None, path: Path) -> None:
         if self.source_text is None or target is None:
@@ -923,6 +1225,23 @@ def _printed_number_after(text: str, name: str) -> int | None:
     """The number printed right after ``name`` in a table of the source text (附件2 rows)."""
     match = re.search(re.escape(name) + r"\s+(\d+)", text)
     return int(match.group(1)) if match else None
+
+
+def _benefit_path(data: Mapping[str, Any], benefit_id: str) -> Path:
+    for i, m in enumerate(data.get("measures") or []):
+        for j, b in enumerate((m.get("benefits") or []) if isinstance(m, dict) else []):
+            if isinstance(b, dict) and b.get("id") == benefit_id:
+                return ("measures", i, "benefits", j)
+    return ()
+
+
+def _measure_unit(unit: str | None) -> str | None:
+    return None if unit == "%" else unit
+
+
+def _is_table(raw: Any) -> bool:
+    values = raw.get("values") if isinstance(raw, dict) else None
+    return isinstance(values, list) and any(isinstance(v, dict) and "tiers" in v for v in values)
 
 
 def _fact_type(fact: FactDef) -> ValueType:

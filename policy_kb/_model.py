@@ -118,14 +118,33 @@ class DerivedFactDef:
 
 
 @dataclass(frozen=True, slots=True)
+class Tier:
+    """One step of a score table: ``at_least`` (inclusive) earns ``points``."""
+
+    at_least: int | float
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
 class ParameterValue:
-    """One dated value of a parameter: in force from ``start`` to ``end`` (inclusive)."""
+    """One dated value of a parameter: in force from ``start`` to ``end`` (inclusive).
+
+    A plain parameter has a ``value``; a score table has ``tiers`` (highest first) instead.
+    """
 
     start: dt.date
     end: dt.date | None
-    value: int | float
+    value: int | float | None
     reference: str | None
     location: Location
+    tiers: tuple[Tier, ...] = ()
+
+    def points(self, amount: Any) -> int:
+        """The points a measured amount earns in this table (0 below the lowest step)."""
+        for tier in self.tiers:
+            if amount >= tier.at_least:
+                return tier.points
+        return 0
 
     def covers(self, day: dt.date) -> bool:
         return self.start <= day and (self.end is None or day <= self.end)
@@ -181,6 +200,33 @@ class Category:
 
 
 @dataclass(frozen=True, slots=True)
+class EstimateCase:
+    """One formula of an estimate, used when its ``when`` condition holds (always if None)."""
+
+    when: Condition | None
+    formula_text: str
+    formula: Expr
+    location: Location
+    facts: tuple[str, ...] = field(init=False)
+    parameters: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "facts", self.formula.facts())
+        object.__setattr__(self, "parameters", self.formula.parameters())
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """How much a benefit is worth: ``cash``, ``tax_saving`` or ``deduction``, by formula."""
+
+    kind: str
+    cases: tuple[EstimateCase, ...]
+    note_zh: str | None
+    note_en: str | None
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
 class Benefit:
     """Something an enterprise may get under a measure, and when."""
 
@@ -199,12 +245,73 @@ class Benefit:
     amount_note_zh: str | None
     amount_note_en: str | None
     location: Location
+    estimate: Estimate | None = None
+    not_combinable_with: tuple[str, ...] = ()
 
     def title(self, lang: str) -> str:
         return self.title_zh if lang == "zh" else self.title_en
 
     def description(self, lang: str) -> str:
         return self.description_zh if lang == "zh" else self.description_en
+
+
+@dataclass(frozen=True, slots=True)
+class NamedCondition:
+    """A labelled group of conditions (a basic condition or a direct route of the evaluation)."""
+
+    id: str
+    label_zh: str
+    label_en: str
+    condition: AllOf
+    location: Location
+
+    def label(self, lang: str) -> str:
+        return self.label_zh if lang == "zh" else self.label_en
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreSource:
+    """One way to score an indicator: a ratio of two facts, or a count, read against a table."""
+
+    numerator: str
+    denominator: str | None
+    tiers: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """A scored indicator (科技人员, 研发投入, 科技成果): the best of its sources counts."""
+
+    id: str
+    label_zh: str
+    label_en: str
+    max_points: int
+    sources: tuple[ScoreSource, ...]
+    location: Location
+
+    def label(self, lang: str) -> str:
+        return self.label_zh if lang == "zh" else self.label_en
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationMethod:
+    """The national tech-SME evaluation (国科发政〔2017〕115号) as data."""
+
+    label_zh: str
+    label_en: str
+    clause: str | None
+    quote: str | None
+    reference: str | None
+    basic: tuple[NamedCondition, ...]
+    direct: tuple[NamedCondition, ...]
+    indicators: tuple[Indicator, ...]
+    pass_score: str
+    nonzero: tuple[str, ...]
+    location: Location
+
+    def label(self, lang: str) -> str:
+        return self.label_zh if lang == "zh" else self.label_en
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +415,7 @@ class PolicyModel:
     categories: Mapping[str, Category]
     measures: tuple[Measure, ...]
     targets: TargetTable | None
+    evaluation: EvaluationMethod | None = None
     benefits: Mapping[str, Benefit] = field(init=False)
     measures_by_id: Mapping[str, Measure] = field(init=False)
     condition_parameters: tuple[str, ...] = field(init=False)
@@ -320,6 +428,11 @@ class PolicyModel:
         for cond in _all_conditions(self):
             for name in _parameters_in(cond):
                 used.setdefault(name)
+        if self.evaluation is not None:
+            used.setdefault(self.evaluation.pass_score)
+            for indicator in self.evaluation.indicators:
+                for source in indicator.sources:
+                    used.setdefault(source.tiers)
         object.__setattr__(self, "condition_parameters", tuple(used))
 
     def fact_label(self, fact: str, lang: str) -> str:
@@ -335,15 +448,10 @@ class PolicyModel:
 def _all_conditions(model: PolicyModel) -> list[Condition]:
     conds: list[Condition] = [c.condition for c in model.categories.values()]
     conds += [b.condition for m in model.measures for b in m.benefits]
+    if model.evaluation is not None:
+        conds += [n.condition for n in (*model.evaluation.basic, *model.evaluation.direct)]
     return conds
 
 
 def _parameters_in(condition: Condition) -> list[str]:
     return flatten_parameters(condition)
-
-
-def plain(value: Any) -> Any:
-    """A JSON-friendly copy of a fact or parameter value (integral floats become ints)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value

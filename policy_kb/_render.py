@@ -6,14 +6,21 @@ Each function returns text; the CLI prints it. Marks: ✔ applies / 适用, ✘ 
 
 from __future__ import annotations
 
+from ._estimates import totals
 from ._explain import (
+    ESTIMATE_KINDS,
     benefit_summary,
+    change_sentence,
+    estimate_sentence,
     format_value,
     measure_summary,
+    precheck_reasons,
+    precheck_verdict,
     status_word,
     town_measure_sentence,
 )
 from ._model import AUDIENCE_LABELS, PolicyModel, Status
+from ._nearmiss import gap_sentence, gaps, to_supply
 from ._results import Evaluation, TownEvaluation
 
 _MARKS = {Status.APPLIES: "✔", Status.DOES_NOT_APPLY: "✘", Status.UNDETERMINED: "?"}
@@ -74,6 +81,9 @@ def evaluation_table(ev: Evaluation, lang: str = "zh", colour: bool = False) -> 
             if zh
             else f"Note: a {doc.year} policy, evaluated as written for {ev.year} with that year's parameters."
         )
+    if ev.precheck is not None:
+        lines.append("")
+        lines += precheck_lines(ev, lang, colour)
     for m in ev.measures:
         measure = m.measure
         lines.append("")
@@ -89,12 +99,55 @@ def evaluation_table(ev: Evaluation, lang: str = "zh", colour: bool = False) -> 
                 f"  {style.status(b.status, lang)}  {benefit.title(lang)}  {style.dim(benefit.id)}"
             )
             lines.append("      " + benefit_summary(b, model, lang))
+            for gap in gaps(b):
+                lines.append(
+                    "      " + ("差距：" if zh else "gap: ") + gap_sentence(gap, model, lang)
+                )
+            estimate = ev.estimates[b.id]
+            if estimate.amount is not None:
+                lines.append("      " + estimate_sentence(estimate, lang))
+            if b.id in ev.once_registered:
+                lines.append(
+                    "      "
+                    + (
+                        "预检可通过评价：取得当年入库登记编号后即可适用"
+                        if zh
+                        else "would apply once registered (the pre-check says it qualifies)"
+                    )
+                )
             cite = (
                 f"依据 {measure.number}：“{_excerpt(benefit.quote)}”"
                 if zh
                 else f"source {measure.number}: “{_excerpt(benefit.quote)}”"
             )
             lines.append("      " + style.dim(cite))
+    statuses = {b.id: b.status for b in ev.benefits}
+    total = totals(ev.estimates, statuses)
+    if total:
+        lines.append("")
+        parts = [
+            f"{ESTIMATE_KINDS[k][0 if zh else 1]} {format_value(v, '元', lang)}"
+            for k, v in sorted(total.items())
+        ]
+        lines.append(
+            ("估算合计（适用的待遇）：" if zh else "Estimated value of the benefits that apply: ")
+            + " · ".join(parts)
+        )
+    supply = to_supply(ev)
+    if supply:
+        lines.append("")
+        head = (
+            "需补充的信息（先补充影响最多的）："
+            if zh
+            else "Facts to supply (those that settle most first): "
+        )
+        shown = [
+            f"{model.fact_label(s.fact, lang)}（{len(s.settles)}）"
+            if zh
+            else f"{model.fact_label(s.fact, lang)} ({len(s.settles)})"
+            for s in supply
+        ]
+        lines.append(head + ("、" if zh else ", ").join(shown))
     lines.append("")
     lines.append(
         style.dim("说明：未填写的事实视为未知，不视为“否”或 0。完整理由与原文见 --format json。")
@@ -103,6 +156,44 @@ def evaluation_table(ev: Evaluation, lang: str = "zh", colour: bool = False) -> 
             "Facts left out are unknown, never 'no' or zero. Full reasons and citations: --format json."
         )
     )
+    return "\n".join(lines)
+
+
+def precheck_lines(ev: Evaluation, lang: str = "zh", colour: bool = False) -> list[str]:
+    """The score card of the tech-SME pre-check."""
+    zh = lang != "en"
+    pre = ev.precheck
+    assert pre is not None
+    style = _Style(colour)
+    status = {True: Status.APPLIES, False: Status.DOES_NOT_APPLY, None: Status.UNDETERMINED}[
+        pre.qualifies
+    ]
+    mark = {True: "✔", False: "✘", None: "?"}[pre.qualifies]
+    verdict = precheck_verdict(pre, ev.model, lang)
+    head = f"{pre.method.label(lang)}：" if zh else f"{pre.method.label(lang)}: "
+    text = f"{mark} {verdict}"
+    lines = [style.bold(head) + (f"\033[{_COLOURS[status]}m{text}\033[0m" if colour else text)]
+    for reason in precheck_reasons(pre, ev.model, lang)[:-1]:
+        lines.append("  " + reason)
+    if pre.smallest_change is not None:
+        lines.append(
+            "  "
+            + ("最小改变：" if zh else "smallest change: ")
+            + change_sentence(pre.smallest_change, pre, ev.model, lang)
+        )
+    return lines
+
+
+def precheck_table(ev: Evaluation, lang: str = "zh", colour: bool = False) -> str:
+    """``policy-kb precheck``: the score card alone."""
+    zh = lang != "en"
+    who = ev.profile.name or ("（未填写企业名称）" if zh else "(no name given)")
+    head = f"企业：{who} · 评价年度：{ev.year}" if zh else f"Enterprise: {who} · year {ev.year}"
+    pre = ev.precheck
+    assert pre is not None
+    lines = [head, *precheck_lines(ev, lang, colour)]
+    if pre.method.reference:
+        lines.append(("依据：" if zh else "source: ") + pre.method.reference)
     return "\n".join(lines)
 
 

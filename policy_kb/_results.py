@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._conditions import Trace
 from ._errors import UnknownNameError
+from ._estimates import EstimateResult
 from ._model import Benefit, Measure, ParameterValue, PolicyModel, Status, Town
+from ._precheck import PrecheckResult
 from ._profile import Profile
 from ._serialize import evaluation_to_dict, town_to_dict
 from ._suggest import close_matches
@@ -64,6 +66,9 @@ class Evaluation:
     derived: Mapping[str, Any]
     measures: tuple[MeasureResult, ...]
     town: Town | None
+    precheck: PrecheckResult | None = None
+    estimates: Mapping[str, EstimateResult] = field(default_factory=dict)
+    once_registered: frozenset[str] = frozenset()
 
     def measure(self, measure_id: str) -> MeasureResult:
         """The result of one measure (``"KM7"``)."""
@@ -100,6 +105,11 @@ class Evaluation:
             for b in m.benefits:
                 out[b.id] = b.status.value
         return out
+
+    def estimate(self, benefit_id: str) -> EstimateResult:
+        """The estimated value of one benefit (its ``amount`` is None when there is none; see ``reason``)."""
+        self.benefit(benefit_id)
+        return self.estimates[benefit_id]
 
     def applicable(self) -> list[BenefitResult]:
         """The benefits that apply."""

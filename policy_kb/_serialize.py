@@ -13,9 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from ._conditions import CategoryRef, Comparison, Flag, Trace, children
 from ._errors import UnknownNameError
+from ._estimates import EstimateResult, totals
 from ._explain import (
     benefit_summary,
+    change_sentence,
+    estimate_reason,
     measure_summary,
+    precheck_reasons,
+    precheck_verdict,
+    source_sentence,
     status_word,
     town_measure_sentence,
     trace_sentence,
@@ -29,10 +35,12 @@ from ._model import (
     ParameterValue,
     PolicyModel,
     Status,
-    plain,
 )
+from ._nearmiss import Gap, gap_sentence, gaps, to_supply
+from ._numbers import plain
 
 if TYPE_CHECKING:
+    from ._precheck import Change, PrecheckResult
     from ._results import BenefitResult, Evaluation, MeasureResult, TownEvaluation
 
 _OUTCOME = {True: "true", False: "false", None: "unknown"}
@@ -183,14 +191,169 @@ def benefit_dict(result: BenefitResult, ev: Evaluation, lang: str) -> dict[str, 
         "status": result.status.value,
         "status_label": status_word(result.status, lang),
         "summary": benefit_summary(result, model, lang),
-        "reasons": [reason_dict(t, model, lang, ev.parameters) for t in top.parts],
+        "reasons": [reason_dict(t, model, lang, ev.parameters) for t in top.parts]
+        + _once_registered_reason(b, ev, lang),
         "missing": list(result.missing),
         "missing_labels": [model.fact_label(f, lang) for f in result.missing],
         "citation": citation(model, measure, b),
         "parameters": params,
         "reading": _pick(lang, b.reading_zh, b.reading_en),
         "amount_note": _pick(lang, b.amount_note_zh, b.amount_note_en),
+        "estimate": estimate_dict(ev.estimates[b.id], b, lang),
+        "estimate_note": estimate_reason(ev.estimates[b.id], b, model, ev.year, lang),
+        "near_misses": [gap_dict(g, model, lang) for g in gaps(result)],
+        "would_apply_once_registered": b.id in ev.once_registered,
         "source": {"file": b.location.file, "line": b.location.line, "column": b.location.column},
+    }
+
+
+def _once_registered_reason(benefit: Benefit, ev: Evaluation, lang: str) -> list[dict[str, Any]]:
+    if benefit.id not in ev.once_registered or ev.precheck is None:
+        return []
+    method = ev.precheck.method
+    text = (
+        "预检显示可通过科技型中小企业评价：取得当年入库登记编号后即可适用"
+        if lang != "en"
+        else "would apply once registered: the pre-check says the enterprise qualifies for the tech-SME evaluation"
+    )
+    return [
+        {
+            "condition": "tech_sme_precheck",
+            "kind": "precheck",
+            "outcome": "true",
+            "text": text,
+            "source": {
+                "file": method.location.file,
+                "line": method.location.line,
+                "column": method.location.column,
+                "clause": method.clause,
+            },
+        }
+    ]
+
+
+def estimate_dict(result: EstimateResult, benefit: Benefit, lang: str) -> dict[str, Any] | None:
+    """The estimate of a benefit in the JSON contract, or None when there is no amount."""
+    if result.amount is None:
+        return None
+    spec = benefit.estimate
+    return {
+        "amount": plain(result.amount),
+        "currency": "CNY",
+        "kind": result.kind,
+        "formula": result.formula,
+        "inputs": {k: plain(v) for k, v in result.inputs.items()},
+        "conditional": result.conditional,
+        "conflicts_with": list(result.conflicts_with),
+        "counted_in_total": result.counted,
+        "note": _pick(lang, spec.note_zh, spec.note_en) if spec else None,
+    }
+
+
+def gap_dict(gap: Gap, model: PolicyModel, lang: str) -> dict[str, Any]:
+    return {
+        "condition": gap.trace.condition.text,
+        "fact": gap.fact,
+        "value": plain(gap.value) if gap.value is not None else None,
+        "threshold": _plain_threshold(gap.threshold),
+        "operator": gap.operator,
+        "gap": plain(gap.gap) if gap.gap is not None else None,
+        "direction": gap.direction,
+        "unit": model.fact_unit(gap.fact) if gap.fact else None,
+        "alternative": gap.alternatives,
+        "text": gap_sentence(gap, model, lang),
+    }
+
+
+def precheck_dict(pre: PrecheckResult, model: PolicyModel, lang: str) -> dict[str, Any]:
+    """The ``tech_sme_precheck`` block of the evaluation JSON."""
+    method = pre.method
+    smallest = pre.smallest_change
+    return {
+        "label": method.label(lang),
+        "qualifies": pre.qualifies,
+        "route": pre.route,
+        "score": pre.score,
+        "score_range": [pre.score_low, pre.score_high],
+        "pass_score": plain(pre.pass_score),
+        "scores": {i.indicator.id: i.points for i in pre.indicators},
+        "indicators": [
+            {
+                "id": i.indicator.id,
+                "label": i.indicator.label(lang),
+                "points": i.points,
+                "range": [i.low, i.high],
+                "max_points": i.indicator.max_points,
+                "sources": [
+                    {
+                        "numerator": s.source.numerator,
+                        "denominator": s.source.denominator,
+                        "tiers": s.source.tiers,
+                        "counts": s.counts,
+                        "measured": round(float(s.measured), 4) if s.measured is not None else None,
+                        "unit": "%"
+                        if s.source.denominator is not None
+                        else model.fact_unit(s.source.numerator),
+                        "points": s.low if s.low == s.high else None,
+                        "unknown": list(s.unknown),
+                        "text": source_sentence(s, model, lang),
+                    }
+                    for s in i.sources
+                ],
+            }
+            for i in pre.indicators
+        ],
+        "basic_conditions": {n.id: t.outcome for n, t in pre.basic},
+        "direct_routes": {n.id: t.outcome for n, t in pre.direct},
+        "missing": list(pre.missing),
+        "missing_labels": [model.fact_label(f, lang) for f in pre.missing],
+        "reasons": precheck_reasons(pre, model, lang),
+        "verdict": precheck_verdict(pre, model, lang),
+        "smallest_change": change_dict(smallest, pre, model, lang) if smallest else None,
+        "changes": [change_dict(c, pre, model, lang) for c in pre.changes],
+        "reference": method.reference,
+        "source": {
+            "file": method.location.file,
+            "line": method.location.line,
+            "clause": method.clause,
+        },
+    }
+
+
+def change_dict(
+    change: Change, pre: PrecheckResult, model: PolicyModel, lang: str
+) -> dict[str, Any]:
+    return {
+        "fact": change.fact,
+        "label": model.fact_label(change.fact, lang),
+        "from": plain(change.current),
+        "to": plain(change.new),
+        "delta": plain(change.delta),
+        "unit": model.fact_unit(change.fact),
+        "indicator": change.indicator,
+        "points": change.points,
+        "score": change.score,
+        "text": change_sentence(change, pre, model, lang),
+    }
+
+
+def estimates_summary(ev: Evaluation) -> dict[str, Any]:
+    statuses = {b.id: b.status for b in ev.benefits}
+    by_kind = totals(ev.estimates, statuses)
+    conflicts = []
+    seen: set[frozenset[str]] = set()
+    for result in ev.estimates.values():
+        for other in result.conflicts_with:
+            pair = frozenset((result.benefit_id, other))
+            if pair in seen:
+                continue
+            seen.add(pair)
+            kept = [x for x in sorted(pair) if ev.estimates[x].counted]
+            conflicts.append({"benefits": sorted(pair), "counted": kept})
+    return {
+        "currency": "CNY",
+        "total_by_kind": {kind: plain(amount) for kind, amount in sorted(by_kind.items())},
+        "conflicts": conflicts,
     }
 
 
@@ -265,6 +428,12 @@ def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
             "applicable_benefits": [b.id for b in ev.benefits if b.status is Status.APPLIES],
             "undetermined_benefits": [b.id for b in ev.benefits if b.status is Status.UNDETERMINED],
         },
+        "tech_sme_precheck": precheck_dict(ev.precheck, model, lang) if ev.precheck else None,
+        "estimates": estimates_summary(ev),
+        "to_supply": [
+            {"fact": s.fact, "label": model.fact_label(s.fact, lang), "settles": list(s.settles)}
+            for s in to_supply(ev)
+        ],
         "measures": [measure_dict(m, ev, lang) for m in ev.measures],
     }
 

@@ -47,6 +47,12 @@ class PKB(DefinedNamespace):
     ParameterValue: URIRef
     Town: URIRef
     TargetTable: URIRef
+    ScoreTier: URIRef
+    EvaluationMethod: URIRef
+    Indicator: URIRef
+    ScoreSource: URIRef
+    Estimate: URIRef
+    EstimateCase: URIRef
     # audiences (SKOS concepts)
     audience_enterprises: URIRef
     audience_towns_and_zones: URIRef
@@ -88,6 +94,24 @@ class PKB(DefinedNamespace):
     printedTotal: URIRef
     countUnit: URIRef
     tracksTargetsOf: URIRef
+    hasTier: URIRef
+    atLeast: URIRef
+    points: URIRef
+    basicCondition: URIRef
+    directRoute: URIRef
+    hasIndicator: URIRef
+    maxPoints: URIRef
+    scoreSource: URIRef
+    numerator: URIRef
+    denominator: URIRef
+    scoreTable: URIRef
+    passScore: URIRef
+    mustNotScoreZero: URIRef
+    hasEstimate: URIRef
+    estimateKind: URIRef
+    hasCase: URIRef
+    when: URIRef
+    notCombinableWith: URIRef
 
 
 class ELI(DefinedNamespace):

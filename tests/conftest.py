@@ -96,6 +96,18 @@ def _profile(base: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
     return {**case, "profile": profile}
 
 
+def _differences(got: Any, expected: Any, path: str = "") -> list[str]:
+    """What differs between ``got`` and the expected (partial) structure."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        out = []
+        for key, value in expected.items():
+            out += _differences(got.get(key), value, f"{path}.{key}" if path else key)
+        return out
+    if got != expected:
+        return [f"{path} was {got!r}, expected {expected!r}"]
+    return []
+
+
 class CaseMismatch(Exception):
     """A YAML case whose answer differs from the expected one."""
 
@@ -121,7 +133,7 @@ class CaseItem(pytest.Item):
     def runtest(self) -> None:
         case = self.case
         result = policy_kb.default_kb().evaluate(case["profile"], year=case.get("year"))
-        problems = []
+        problems: list[str] = []
         for id_, expected in (case.get("expect") or {}).items():
             got = result.status(id_).value
             if got != expected:
@@ -133,6 +145,24 @@ class CaseItem(pytest.Item):
                 )
                 extra = f" (missing: {', '.join(why)})" if why else ""
                 problems.append(f"{kind} {id_} was {got}, expected {expected}{extra}")
+        if case.get("precheck") is not None:
+            block = result.to_dict()["tech_sme_precheck"]
+            problems += [f"pre-check {line}" for line in _differences(block, case["precheck"])]
+        for id_, expected in (case.get("estimates") or {}).items():
+            got_amount = result.estimate(id_).amount
+            shown = (
+                None
+                if got_amount is None
+                else (int(got_amount) if got_amount == int(got_amount) else float(got_amount))
+            )
+            if shown != expected:
+                problems.append(f"estimate of {id_} was {shown}, expected {expected}")
+        if case.get("estimate_totals") is not None:
+            got_totals = result.to_dict()["estimates"]["total_by_kind"]
+            if got_totals != case["estimate_totals"]:
+                problems.append(
+                    f"estimated totals were {got_totals}, expected {case['estimate_totals']}"
+                )
         for id_, expected in (case.get("missing") or {}).items():
             got_missing = list(
                 result.benefit(id_).missing if "." in id_ else result.measure(id_).missing

@@ -119,7 +119,7 @@ def test_validate_ok(cli):
     assert result.returncode == 0
     assert result.stdout.strip() == (
         "measures.yaml: OK — 12 measures (9 key, 3 safeguard), 13 benefits, 3 categories, "
-        "11 parameters, 32 facts, 11 towns (合计 670)"
+        "22 parameters, 32 facts, 11 towns (合计 670)"
     )
 
 

@@ -187,6 +187,7 @@ def test_chained_comparison_is_refused():
     ("text", "what"),
     [
         ("__import__('os').system('true')", "a function call"),
+        ("abs(employees) > 0", "only max(…) and min(…) may be called"),
         ("employees.real > 0", "an attribute"),
         ("employees[0] > 0", "an index"),
         ("(lambda: 1)() > 0", "a function call"),
@@ -213,6 +214,15 @@ def test_parameter_alone_is_not_a_condition():
 
 def test_constant_comparison_reads_no_fact():
     assert "reads no fact" in error_of("1 < 2")
+
+
+def test_max_and_min_are_the_only_functions():
+    cond = parse("max(0, rd_expense - rd_expense_prior_year) >= threshold")
+    assert cond.reads == ("rd_expense", "rd_expense_prior_year")
+    assert _eval(cond, rd_expense=5, rd_expense_prior_year=9).outcome is False
+    assert "unit clash in 'min(employees, rd_expense)': 人 and 元" in error_of(
+        "min(employees, rd_expense) > 0"
+    )
 
 
 def test_two_units_multiplied_are_refused():

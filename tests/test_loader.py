@@ -305,8 +305,8 @@ def test_category_cycle(tmp_path):
             "      - small_low_profit\n  small_low_profit:",
         ),
         (
-            "      - not restricted_industry\n",
-            "      - not restricted_industry\n      - registered_tech_sme\n",
+            "      - not restricted_industry\n\n",
+            "      - not restricted_industry\n      - registered_tech_sme\n\n",
         ),
     )
     problems = problems_of(path)
@@ -456,3 +456,71 @@ def test_loading_does_not_touch_the_file(tmp_path):
     with pytest.raises(MeasuresFileError):
         policy_kb.load(path)
     assert (path.read_bytes(), os.stat(path).st_mtime_ns) == before
+
+
+def test_score_table_out_of_order(tmp_path):
+    path, text = plant(
+        tmp_path,
+        ("          - {at_least: 25, points: 16}\n", "          - {at_least: 35, points: 16}\n"),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, '{at_least: 35')}: the score table of parameter tech_staff_score_tiers is not in order at "
+        "step 2: 35 → 16 after 30 → 20 (steps from the highest threshold down, each with fewer points than the one before)"
+    ]
+
+
+def test_parameter_value_needs_value_or_tiers(tmp_path):
+    path, text = plant(
+        tmp_path,
+        ("        value: 60\n", "        value: 60\n        tiers: [{at_least: 1, points: 1}]\n"),
+    )
+    where = at(path, text, "from: 2017-01-01\n        value: 60")
+    assert problems_of(path) == [
+        f"{where}: value 1 of parameter tech_sme_pass_score must "
+        "have either 'value' or 'tiers' (a single number (value:) or a score table (tiers:))"
+    ]
+
+
+def test_unknown_score_table(tmp_path):
+    path, text = plant(tmp_path, ("tiers: rd_costs_score_tiers}", "tiers: rd_cost_score_tiers}"))
+    assert problems_of(path) == [
+        f"{at(path, text, 'rd_cost_score_tiers')}: 'rd_cost_score_tiers' is not a score table "
+        "(did you mean 'rd_costs_score_tiers' or 'ip_class2_score_tiers'?)"
+    ]
+
+
+def test_score_table_in_a_condition_is_refused(tmp_path):
+    path, text = plant(
+        tmp_path, ("      - rd_expense > 0\n", "      - rd_expense > rd_costs_score_tiers\n")
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, 'rd_costs_score_tiers', nth=2)}: 'rd_costs_score_tiers' is a score table, which cannot be used "
+        "in a condition or formula (a parameter with a single value)"
+    ]
+
+
+def test_estimate_formula_must_give_yuan(tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "          formula: rd_expense * (rd_super_deduction_rate - 1)",
+            "          formula: ip_class1 * 2",
+        ),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, 'ip_class1 * 2')}: the estimate formula gives an amount in 项 (an amount in 元)"
+    ]
+
+
+def test_not_combinable_with_an_unknown_benefit(tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "not_combinable_with: [KM5.small_low_profit_tax]",
+            "not_combinable_with: [KM5.small_low_profit]",
+        ),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, 'KM5.small_low_profit]')}: benefit KM5.hnte_income_tax cannot be combined with an unknown "
+        "benefit 'KM5.small_low_profit' (did you mean 'KM5.small_low_profit_tax'?)"
+    ]
