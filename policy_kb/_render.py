@@ -100,9 +100,10 @@ def evaluation_table(ev: Evaluation, lang: str = "zh", colour: bool = False) -> 
             )
             lines.append("      " + benefit_summary(b, model, lang))
             for gap in gaps(b):
-                lines.append(
-                    "      " + ("差距：" if zh else "gap: ") + gap_sentence(gap, model, lang)
-                )
+                if gap.direction != "flag":  # a yes/no fact's gap is already the reason above
+                    lines.append(
+                        "      " + ("差距：" if zh else "gap: ") + gap_sentence(gap, model, lang)
+                    )
             estimate = ev.estimates[b.id]
             if estimate.amount is not None:
                 lines.append("      " + estimate_sentence(estimate, lang))
