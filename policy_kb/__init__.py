@@ -76,10 +76,11 @@ def default_kb() -> KnowledgeBase:
     return load()
 
 
-def evaluate(profile: Any, *, year: int | None = None) -> Evaluation:
+def evaluate(profile: Any, *, year: int | None = None, engine: str = "fast") -> Evaluation:
     """Evaluate one enterprise profile against the shipped policy.
 
     ``profile`` is a mapping of fact ids to values (READING.md §2); absent facts are unknown.
-    Same as ``policy_kb.default_kb().evaluate(profile, year=year)``.
+    ``engine="owl"`` decides the statuses with the HermiT reasoner (needs Java).
+    Same as ``policy_kb.default_kb().evaluate(profile, year=year, engine=engine)``.
     """
-    return default_kb().evaluate(profile, year=year)
+    return default_kb().evaluate(profile, year=year, engine=engine)

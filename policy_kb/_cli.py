@@ -24,10 +24,12 @@ from ._render import (
     catalogue_table,
     evaluation_table,
     facts_table,
+    lint_table,
     precheck_table,
     town_table,
     validation_summary,
 )
+from ._serialize import lint_to_dict
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -78,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--year", type=int, help="evaluation year (default: the profile's year, else 2021)"
     )
+    p.add_argument(
+        "--engine",
+        choices=("fast", "owl"),
+        default="fast",
+        help="fast (default) or owl: decide with the HermiT reasoner (slower, needs Java)",
+    )
     p.set_defaults(run=_cmd_match)
 
     p = sub.add_parser(
@@ -113,6 +121,17 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_facts)
 
     p = sub.add_parser(
+        "lint", parents=[lang, fmt], help="check the policy with the OWL reasoner (needs Java)"
+    )
+    p.add_argument(
+        "file", metavar="FILE", nargs="?", help="the measures file (default: the shipped one)"
+    )
+    p.add_argument(
+        "--year", type=int, help="the year whose parameter values are used (default 2021)"
+    )
+    p.set_defaults(run=_cmd_lint)
+
+    p = sub.add_parser(
         "validate", help="check a measures.yaml and report every problem with file:line:column"
     )
     p.add_argument(
@@ -126,7 +145,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export", parents=[measures], help="write the knowledge graph as Turtle or JSON-LD"
     )
-    p.add_argument("--format", choices=("turtle", "json-ld", "nt", "xml"), default="turtle")
+    p.add_argument(
+        "--format",
+        choices=("turtle", "json-ld", "nt", "xml", "owl"),
+        default="turtle",
+        help="owl: the eligibility classes compiled for the reasoner, as N-Triples",
+    )
     p.add_argument(
         "-o", "--output", metavar="FILE", help="write to FILE instead of standard output"
     )
@@ -150,7 +174,7 @@ def _print_json(data: Any, out: TextIO) -> None:
 def _cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     kb = _kb(args)
     raw = read_profile(args.profile)
-    ev = kb.evaluate(raw, year=args.year)
+    ev = kb.evaluate(raw, year=args.year, engine=args.engine)
     if args.format == "json":
         _print_json(ev.to_dict(args.lang), out)
     else:
@@ -218,6 +242,18 @@ def _cmd_facts(args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(facts_table(kb.model, args.lang) + "\n")
     return EXIT_OK
+
+
+def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
+    kb = load(args.file) if args.file else load()
+    report = kb.lint(year=args.year)
+    if args.format == "json":
+        _print_json(lint_to_dict(report, kb.model, args.lang), out)
+    else:
+        out.write(lint_table(report, kb.model, args.lang) + "\n")
+        for finding in report.findings:
+            sys.stderr.write(f"{finding}\n")
+    return EXIT_BAD_INPUT if report.errors else EXIT_OK
 
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:

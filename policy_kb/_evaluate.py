@@ -85,8 +85,14 @@ def evaluate_profile(
     profile: Profile,
     year: int,
     parameters: Mapping[str, ParameterValue],
+    decided: Mapping[str, Status] | None = None,
+    engine: str = "fast",
 ) -> Evaluation:
-    """Evaluate every measure and benefit for one validated profile (a pure function)."""
+    """Evaluate every measure and benefit for one validated profile (a pure function).
+
+    ``decided`` gives benefit statuses found by another engine (the OWL reasoner); the records,
+    amounts and explanations are then written for those statuses.
+    """
     params = {name: pv.value for name, pv in parameters.items() if pv.value is not None}
     derived = compute_derived(model, profile.values, params)
     values = {**profile.values, **derived} if derived else profile.values
@@ -94,7 +100,7 @@ def evaluate_profile(
     ctx = Context(values, params, categories)
     measures = []
     for measure in model.measures:
-        benefit_results = tuple(_benefit(b, ctx) for b in measure.benefits)
+        benefit_results = tuple(_benefit(b, ctx, decided) for b in measure.benefits)
         for_enterprises = bool(benefit_results) or measure.audience is Audience.ENTERPRISES
         status, missing = _measure_status(benefit_results)
         measures.append(MeasureResult(measure, status, benefit_results, missing, for_enterprises))
@@ -124,6 +130,7 @@ def evaluate_profile(
         precheck,
         estimates,
         once_registered,
+        engine,
     )
 
 
@@ -152,10 +159,22 @@ def _once_registered(
     return frozenset(found)
 
 
-def _benefit(benefit: Any, ctx: Context) -> BenefitResult:
+def _benefit(benefit: Any, ctx: Context, decided: Mapping[str, Status] | None) -> BenefitResult:
     trace: Trace = benefit.condition.evaluate(ctx)
-    missing = tuple(missing_facts(trace)) if trace.outcome is None else ()
-    return BenefitResult(benefit, _STATUS[trace.outcome], trace, missing)
+    status = _STATUS[trace.outcome] if decided is None else decided[benefit.id]
+    if status is not Status.UNDETERMINED:
+        missing: tuple[str, ...] = ()
+    elif trace.outcome is None:
+        missing = tuple(missing_facts(trace))
+    else:  # another engine left open what this one decided: every unknown fact may matter
+        missing = tuple(f for f in dict.fromkeys(_base_facts(trace)) if ctx.values.get(f) is None)
+    return BenefitResult(benefit, status, trace, missing)
+
+
+def _base_facts(trace: Trace) -> list[str]:
+    if trace.condition.is_leaf:
+        return list(trace.condition.base_facts())
+    return [f for part in trace.parts for f in _base_facts(part)]
 
 
 def _measure_status(benefits: tuple[BenefitResult, ...]) -> tuple[Status, tuple[str, ...]]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdflib import Graph
 
@@ -13,7 +13,7 @@ from ._errors import UnknownNameError
 from ._evaluate import evaluate_profile, evaluate_town, parameters_for_year, resolve_year
 from ._graph import build_abox, load_tbox
 from ._loader import load_model
-from ._model import Benefit, Measure, ParameterValue, PolicyModel, Town
+from ._model import Benefit, Measure, ParameterValue, PolicyModel, Status, Town
 from ._profile import Profile, RawProfile, validate_profile
 from ._queries import BENEFITS_OF_MEASURE, MEASURES_OF_PART, TOWN_TARGETS, select
 from ._results import Evaluation, TownEvaluation
@@ -21,6 +21,10 @@ from ._serialize import catalogue_to_dict
 from ._suggest import close_matches
 from ._vocab import PREFIXES
 
+if TYPE_CHECKING:
+    from ._owl import LintReport
+
+ENGINES = ("fast", "owl")
 _EXPORT_FORMATS = {
     "turtle": "turtle",
     "ttl": "turtle",
@@ -96,17 +100,54 @@ class KnowledgeBase:
         return cached
 
     def evaluate(
-        self, profile: Mapping[str, Any] | RawProfile | Profile, *, year: int | None = None
+        self,
+        profile: Mapping[str, Any] | RawProfile | Profile,
+        *,
+        year: int | None = None,
+        engine: str = "fast",
     ) -> Evaluation:
         """Evaluate every measure and benefit for one enterprise profile.
 
         ``year`` defaults to the profile's ``year`` fact, else the policy year (2021). Missing
-        facts are unknown, never false or zero. Raises :class:`~policy_kb.ProfileError` for a bad
-        profile and :class:`~policy_kb.YearError` for a year without parameter values.
+        facts are unknown, never false or zero. ``engine="owl"`` decides the statuses with the
+        HermiT reasoner instead of the fast engine (same answers, slower; needs Java). Raises
+        :class:`~policy_kb.ProfileError` for a bad profile and :class:`~policy_kb.YearError` for a
+        year without parameter values.
         """
-        checked = validate_profile(self._model, profile)
-        when = resolve_year(self._model, checked, year)
-        return evaluate_profile(self._model, checked, when, self.parameters_for_year(when))
+        return self.evaluate_many([profile], year=year, engine=engine)[0]
+
+    def evaluate_many(
+        self,
+        profiles: Sequence[Mapping[str, Any] | RawProfile | Profile],
+        *,
+        year: int | None = None,
+        engine: str = "fast",
+    ) -> list[Evaluation]:
+        """Evaluate many profiles; with ``engine="owl"`` the reasoner classifies them in batches."""
+        if engine not in ENGINES:
+            raise UnknownNameError("engine", engine, close_matches(engine, ENGINES))
+        checked = [validate_profile(self._model, p) for p in profiles]
+        years = [resolve_year(self._model, p, year) for p in checked]
+        decided: list[Mapping[str, Status] | None] = [None] * len(checked)
+        if engine == "owl":
+            from ._owl import classify
+
+            for when in sorted(set(years)):
+                self.parameters_for_year(when)  # a year without parameters is refused first
+                indices = [i for i, y in enumerate(years) if y == when]
+                found = classify(self._model, [checked[i] for i in indices], when)
+                for i, statuses in zip(indices, found, strict=True):
+                    decided[i] = statuses
+        return [
+            evaluate_profile(self._model, p, y, self.parameters_for_year(y), d, engine)
+            for p, y, d in zip(checked, years, decided, strict=True)
+        ]
+
+    def lint(self, *, year: int | None = None) -> LintReport:
+        """Run the HermiT reasoner over the whole policy (needs Java); see :class:`LintReport`."""
+        from ._owl import lint
+
+        return lint(self._model, year)
 
     def town(self, name: str) -> TownEvaluation:
         """The measures addressed to one town or development zone of 附件2, with its target."""
@@ -147,7 +188,14 @@ class KnowledgeBase:
         return self.query(TOWN_TARGETS)
 
     def export(self, fmt: str = "turtle", *, with_ontology: bool = False) -> str:
-        """The generated graph as Turtle, JSON-LD, N-Triples or RDF/XML text."""
+        """The generated graph as Turtle, JSON-LD, N-Triples or RDF/XML text.
+
+        ``"owl"`` gives the eligibility classes compiled for the reasoner, as N-Triples.
+        """
+        if fmt.lower() == "owl":
+            from ._owl import tbox_ntriples
+
+            return tbox_ntriples(self._model)
         name = _EXPORT_FORMATS.get(fmt.lower())
         if name is None:
             raise UnknownNameError("export format", fmt, close_matches(fmt, _EXPORT_FORMATS))

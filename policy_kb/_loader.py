@@ -884,6 +884,7 @@ class _Builder:
                     not_combinable_with=tuple(
                         x for x in (b.get("not_combinable_with") or []) if isinstance(x, str)
                     ),
+                    implies=tuple(x for x in (b.get("implies") or []) if isinstance(x, str)),
                 )
             )
         return out
@@ -946,16 +947,18 @@ class _Builder:
         }
         for m in measures:
             for b in m.benefits:
-                for j, other in enumerate(b.not_combinable_with):
-                    if other not in known or other == b.id:
-                        hint = did_you_mean(other, known) or "another benefit's id"
-                        self.problem(
-                            self.doc.at(
-                                (*_benefit_path(self.data, b.id), "not_combinable_with", j)
-                            ),
-                            f"benefit {b.id} cannot be combined with an unknown benefit '{other}'",
-                            hint,
-                        )
+                for key, others, words in (
+                    ("not_combinable_with", b.not_combinable_with, "cannot be combined with"),
+                    ("implies", b.implies, "is declared to imply"),
+                ):
+                    for k, other in enumerate(others):
+                        if other not in known or other == b.id:
+                            hint = did_you_mean(other, known) or "another benefit's id"
+                            self.problem(
+                                self.doc.at((*_benefit_path(self.data, b.id), key, k)),
+                                f"benefit {b.id} {words} an unknown benefit '{other}'",
+                                hint,
+                            )
 
     # ── the tech-SME evaluation ──────────────────────────────────────────────────────────
 

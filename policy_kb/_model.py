@@ -247,6 +247,7 @@ class Benefit:
     location: Location
     estimate: Estimate | None = None
     not_combinable_with: tuple[str, ...] = ()
+    implies: tuple[str, ...] = ()
 
     def title(self, lang: str) -> str:
         return self.title_zh if lang == "zh" else self.title_en

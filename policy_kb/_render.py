@@ -6,6 +6,8 @@ Each function returns text; the CLI prints it. Marks: ✔ applies / 适用, ✘ 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._estimates import totals
 from ._explain import (
     ESTIMATE_KINDS,
@@ -22,6 +24,9 @@ from ._explain import (
 from ._model import AUDIENCE_LABELS, PolicyModel, Status
 from ._nearmiss import gap_sentence, gaps, to_supply
 from ._results import Evaluation, TownEvaluation
+
+if TYPE_CHECKING:
+    from ._owl import LintReport
 
 _MARKS = {Status.APPLIES: "✔", Status.DOES_NOT_APPLY: "✘", Status.UNDETERMINED: "?"}
 _COLOURS = {Status.APPLIES: "32", Status.DOES_NOT_APPLY: "31", Status.UNDETERMINED: "33"}
@@ -275,6 +280,63 @@ def facts_table(model: PolicyModel, lang: str = "zh") -> str:
         for d in model.derived.values():
             lines.append(f"  {d.id:<34} = {d.formula_text}   {d.label(lang)}")
     return "\n".join(lines).lstrip("\n")
+
+
+def lint_table(report: LintReport, model: PolicyModel, lang: str = "zh") -> str:
+    """What the reasoner checked and proved, for a policy officer."""
+    zh = lang != "en"
+    checked = report.checked
+    if zh:
+        head = (
+            f"{model.file}：HermiT 推理机已核查（参数取{report.year}年值）："
+            f"{checked.get('benefits', 0)} 项待遇、{checked.get('categories', 0)} 个类别、"
+            f"{checked.get('declared_implications', 0)} 条声明的蕴含关系"
+        )
+    else:
+        head = (
+            f"{model.file}: checked by the HermiT reasoner ({report.year} parameters): "
+            f"{checked.get('benefits', 0)} benefits, {checked.get('categories', 0)} categories, "
+            f"{checked.get('declared_implications', 0)} declared implications"
+        )
+    lines = [head]
+    errors = report.errors
+    if errors:
+        lines.append(
+            f"✘ 发现 {len(errors)} 个错误（见下方）"
+            if zh
+            else f"✘ {len(errors)} error(s), listed below"
+        )
+    elif report.findings:
+        lines.append("✔ 无错误，有提示（见下方）" if zh else "✔ no errors; warnings listed below")
+    else:
+        lines.append(
+            "✔ 无矛盾：每项待遇都有企业可以获得，没有企业会同时符合与不符合，声明的蕴含关系均成立"
+            if zh
+            else "✔ no contradiction: every benefit can be obtained, none can be both granted and refused, "
+            "every declared implication holds"
+        )
+    if report.implications:
+        lines += [
+            "",
+            "推理机证明：获得各项待遇的企业必然满足"
+            if zh
+            else "What the reasoner proves each benefit requires:",
+        ]
+        for imp in report.implications:
+            benefit = model.benefits[imp.benefit]
+            needs = [model.categories[c].label(lang) for c in imp.categories]
+            needs += [model.fact_label(f, lang) for f in imp.facts]
+            sep = "、" if zh else "; "
+            line = (
+                f"  {imp.benefit}（{benefit.title(lang)}，第 {imp.location.line} 行）"
+                if zh
+                else f"  {imp.benefit} ({benefit.title(lang)}, line {imp.location.line})"
+            )
+            line += ("：" if zh else ": ") + (sep.join(needs) if needs else "—")
+            if imp.benefits:
+                line += ("；因此也享受 " if zh else "; hence also ") + sep.join(imp.benefits)
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def validation_summary(model: PolicyModel) -> str:

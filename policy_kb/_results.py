@@ -69,6 +69,7 @@ class Evaluation:
     precheck: PrecheckResult | None = None
     estimates: Mapping[str, EstimateResult] = field(default_factory=dict)
     once_registered: frozenset[str] = frozenset()
+    engine: str = "fast"
 
     def measure(self, measure_id: str) -> MeasureResult:
         """The result of one measure (``"KM7"``)."""

@@ -40,6 +40,7 @@ from ._nearmiss import Gap, gap_sentence, gaps, to_supply
 from ._numbers import plain
 
 if TYPE_CHECKING:
+    from ._owl import LintReport
     from ._precheck import Change, PrecheckResult
     from ._results import BenefitResult, Evaluation, MeasureResult, TownEvaluation
 
@@ -414,7 +415,7 @@ def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
         "policy": policy_dict(model, lang),
         "year": ev.year,
         "lang": "en" if lang == "en" else "zh",
-        "engine": "fast",
+        "engine": ev.engine,
         "profile": {
             "name": ev.profile.name,
             "facts": {k: plain(v) for k, v in ev.profile.values.items()},
@@ -533,3 +534,36 @@ def _conditions_as_written(condition: Any, top: bool = False) -> Any:
     if condition.text == "not":
         return {"not": parts[0]}
     return {condition.text: parts}
+
+
+def lint_to_dict(report: LintReport, model: PolicyModel, lang: str = "zh") -> dict[str, Any]:
+    """The JSON of ``policy-kb lint --format json``."""
+    check_lang(lang)
+    return {
+        "policy": policy_dict(model, lang),
+        "year": report.year,
+        "reasoner": "HermiT (owlready2)",
+        "ok": not report.errors,
+        "checked": dict(report.checked),
+        "findings": [
+            {
+                "severity": f.severity,
+                "file": f.location.file,
+                "line": f.location.line,
+                "column": f.location.column,
+                "message": f.message,
+                "expected": f.expected,
+            }
+            for f in report.findings
+        ],
+        "implications": [
+            {
+                "benefit": i.benefit,
+                "line": i.location.line,
+                "categories": list(i.categories),
+                "facts": list(i.facts),
+                "benefits": list(i.benefits),
+            }
+            for i in report.implications
+        ],
+    }

@@ -128,7 +128,7 @@ def test_duplicate_benefit_id(tmp_path):
         tmp_path, ("      - id: KM8.rd_platform_support\n", "      - id: KM3.st_project_priority\n")
     )
     first_line = at(path, text, "id: KM3.st_project_priority").split(":")[1]
-    where = at(path, text, "KM3.st_project_priority", nth=1)
+    where = at(path, text, "- id: KM3.st_project_priority", nth=1, offset=6)
     assert (
         f"{where}: benefit id 'KM3.st_project_priority' is used twice (each benefit once; first at line {first_line})"
         in problems_of(path)

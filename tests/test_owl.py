@@ -1,0 +1,294 @@
+"""The OWL layer: the linter on planted defects, the reference engine, Java, the written TBox.
+
+These tests need a Java runtime (.ci/run installs Debian's default-jre-headless when it is absent);
+they fail, rather than skip, without one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+from conftest import load_cases
+from rdflib import Graph
+from rdflib.compare import isomorphic
+
+import policy_kb
+from policy_kb._owl import find_java
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = (ROOT / "measures.yaml").read_text(encoding="utf-8")
+TBOX = ROOT / "ontology" / "wujin-tech-sme-2021-eligibility.nt"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def java() -> str:
+    found = find_java()
+    assert found, "the OWL tests need Java: install default-jre-headless (.ci/run does it in CI)"
+    return found
+
+
+def plant(tmp_path: Path, *edits: tuple[str, str]) -> tuple[Path, str]:
+    text = SHIPPED
+    for old, new in edits:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = tmp_path / "measures.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path, text
+
+
+def line_of(text: str, needle: str, nth: int = 0) -> int:
+    index = -1
+    for _ in range(nth + 1):
+        index = text.index(needle, index + 1)
+    return text.count("\n", 0, index) + 1
+
+
+def test_lint_passes_on_the_shipped_policy_and_prints_the_subsumptions(cli):
+    result = cli("lint")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "HermiT 推理机已核查（参数取2021年值）：13 项待遇、3 个类别、4 条声明的蕴含关系" in out
+    assert "✔ 无矛盾" in out
+    assert "KM2.first_above_scale_reward（首次上规地方贡献增量奖励，第 " in out
+    assert "有效期内高新技术企业；因此也享受 KM5.hnte_income_tax、KM6.tech_credit" in out
+    data = json.loads(cli("lint", "--format", "json").stdout)
+    assert data["ok"] is True
+    assert data["findings"] == []
+    implied = {i["benefit"]: i for i in data["implications"]}
+    # the reasoner finds which benefits imply tech_sme_registered
+    needs_registration = sorted(
+        b for b, i in implied.items() if "tech_sme_registered" in i["facts"]
+    )
+    assert needs_registration == [
+        "KM2.hnte_priority",
+        "KM3.st_project_priority",
+        "KM7.rd_super_deduction",
+        "KM8.rd_platform_support",
+        "KM9.shared_facilities",
+    ]
+    assert implied["KM5.hnte_income_tax"]["benefits"] == ["KM6.tech_credit"]
+
+
+def test_lint_finds_an_impossible_condition(cli, tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "        conditions:\n          - incubated\n",
+            "        conditions:\n          - incubated\n          - employees <= 10\n          - employees >= 20\n",
+        ),
+    )
+    result = cli("lint", str(path))
+    assert result.returncode == 2
+    line = line_of(text, "          - incubated\n          - employees <= 10")
+    assert (
+        f"{path}:{line}:11: error: no enterprise could ever get benefit KM4.incubation_services: its conditions "
+        f"contradict each other (incubated at line {line}; employees <= 10 at line {line + 1}; employees >= 20 at "
+        f"line {line + 2}) (conditions that some enterprise can meet all at once)"
+    ) in result.stderr.splitlines()
+    assert "✘ 发现 1 个错误" in result.stdout
+
+
+def test_lint_finds_an_impossible_category_and_what_depends_on_it(kb, tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "      - total_assets <= sme_max_assets\n",
+            "      - total_assets <= sme_max_assets\n      - total_assets > sme_max_revenue\n",
+        ),
+    )
+    report = policy_kb.load(path).lint()
+    messages = [(f.location.line, f.message.split(":")[0]) for f in report.errors]
+    assert (
+        line_of(text, "      - employees <= sme_max_employees"),
+        "no enterprise could ever belong to category sme_size",
+    ) in messages
+    assert any(
+        m.startswith("no enterprise could ever get benefit KM1.evaluation_mobilization")
+        for _, m in messages
+    )
+
+
+def test_lint_finds_two_benefits_whose_eligible_and_ineligible_classes_overlap(cli, tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "        not_combinable_with: [KM5.small_low_profit_tax]",
+            "        implies: [KM4.incubation_services]\n        not_combinable_with: [KM5.small_low_profit_tax]",
+        ),
+        (
+            "        implies: [KM3.st_project_priority, KM6.tech_credit]",
+            "        implies: [KM3.st_project_priority, KM6.tech_credit, KM5.small_low_profit_tax]",
+        ),
+    )
+    result = cli("lint", str(path))
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert errors == [
+        f"{path}:{line_of(text, '      - id: KM5.hnte_income_tax')}:9: error: KM5.hnte_income_tax is declared to imply "
+        "KM4.incubation_services, but an enterprise could get KM5.hnte_income_tax and be refused KM4.incubation_services "
+        "(conditions of KM5.hnte_income_tax that include those of KM4.incubation_services)",
+        f"{path}:{line_of(text, '      - id: KM7.rd_super_deduction')}:9: error: KM7.rd_super_deduction is declared to "
+        "imply KM5.small_low_profit_tax, but an enterprise could get KM7.rd_super_deduction and be refused "
+        "KM5.small_low_profit_tax (conditions of KM7.rd_super_deduction that include those of KM5.small_low_profit_tax)",
+    ]
+
+
+def test_lint_reports_a_wrong_target_total_with_its_line(cli, tmp_path):
+    path, text = plant(tmp_path, ("  total: 670", "  total: 680"))
+    result = cli("lint", str(path))
+    assert result.returncode == 2
+    assert (
+        f"{path}:{line_of(text, '  total: 680')}:10: the 11 rows of 附件2 add up to 670, but the printed total is 680"
+        in result.stderr
+    )
+
+
+def test_lint_refuses_a_condition_the_reasoner_cannot_read(cli, tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "        conditions:\n          - incubated\n",
+            "        conditions:\n          - incubated\n          - tech_staff <= employees\n",
+        ),
+    )
+    result = cli("lint", str(path))
+    assert result.returncode == 2
+    line = line_of(text, "          - tech_staff <= employees")
+    assert (
+        f"{path}:{line}:13: error: the reasoner cannot read 'tech_staff <= employees': it compares two facts; "
+        "declare a derived fact (such as their difference) (a condition on one fact against a number or parameter)"
+    ) in result.stderr
+
+
+def statuses(data: dict) -> dict[str, str]:
+    found = {m["id"]: m["status"] for m in data["measures"]}
+    found.update({b["id"]: b["status"] for m in data["measures"] for b in m["benefits"]})
+    return found
+
+
+def test_owl_engine_gives_the_same_json_statuses_for_the_examples(cli):
+    for path in sorted((ROOT / "examples").glob("*.yaml")):
+        fast = json.loads(cli("match", str(path), "--format", "json").stdout)
+        owl = cli("match", str(path), "--format", "json", "--engine", "owl")
+        assert owl.returncode == 0, owl.stderr
+        owl_data = json.loads(owl.stdout)
+        assert owl_data["engine"] == "owl"
+        assert statuses(owl_data) == statuses(fast), path.name
+
+
+def _around(values: list[float], rng: random.Random) -> float:
+    value = rng.choice(values)
+    return value + rng.choice([-1, 0, 0, 1])
+
+
+def generated_profiles(kb, count: int, seed: int) -> list[dict]:
+    """Profiles with facts randomly missing and values around every threshold of the policy."""
+    rng = random.Random(seed)
+    params = {
+        name: pv.value for name, pv in kb.parameters_for_year(2021).items() if pv.value is not None
+    }
+    bounds = {
+        "employees": [params["sme_max_employees"], params["slp_max_employees"], 50],
+        "annual_revenue": [params["sme_max_revenue"], 20_000_000],
+        "total_assets": [params["sme_max_assets"], params["slp_max_assets"]],
+        "taxable_income": [params["slp_max_taxable_income"], 0, -1],
+        "rd_expense": [0, 1, 1_000_000 + params["rd_growth_reward_min_increase"]],
+        "rd_expense_prior_year": [1_000_000],
+        "tech_transfer_income": [0, 1],
+    }
+    flags = [f.id for f in kb.model.facts.values() if f.type.value == "bool"]
+    profiles = []
+    for _ in range(count):
+        profile: dict = {}
+        for fact in flags:
+            if rng.random() < 0.75:
+                profile[fact] = rng.random() < 0.5
+        for fact, values in bounds.items():
+            if rng.random() < 0.75:
+                value = (
+                    max(_around(values, rng), 0)
+                    if fact != "taxable_income"
+                    else _around(values, rng)
+                )
+                profile[fact] = value + (
+                    0.5 if fact == "annual_revenue" and rng.random() < 0.1 else 0
+                )
+        profiles.append(profile)
+    return profiles
+
+
+def test_differential_owl_and_fast_engines_agree(kb):
+    """Every YAML case and 300 generated profiles, through both engines; any disagreement fails."""
+    cases = [
+        (f"{path.name}: {case['name']}", case["profile"], case.get("year"))
+        for path, case in load_cases()
+    ]
+    generated = [
+        (f"generated #{i}", p, None) for i, p in enumerate(generated_profiles(kb, 300, seed=20211))
+    ]
+    everything = cases + generated
+    disagreements = []
+    for year in sorted({y for _, _, y in everything}, key=lambda y: y or 0):
+        batch = [(name, p) for name, p, y in everything if y == year]
+        owl = kb.evaluate_many([p for _, p in batch], year=year, engine="owl")
+        fast = kb.evaluate_many([p for _, p in batch], year=year)
+        for (name, profile), a, b in zip(batch, owl, fast, strict=True):
+            for benefit in a.benefits:
+                other = b.benefit(benefit.id)
+                if benefit.status is not other.status:
+                    disagreements.append(
+                        f"{name}: {benefit.id}: owl {benefit.status.value}, fast {other.status.value}: {profile}"
+                    )
+    assert disagreements == []
+
+
+def test_without_java_lint_and_owl_engine_exit_2_and_the_rest_works(cli, tmp_path):
+    env_path = os.environ.get("PATH")
+    try:
+        os.environ["PATH"] = str(tmp_path)  # an empty directory: no java on PATH
+        saved_home = os.environ.pop("JAVA_HOME", None)
+        lint = cli("lint")
+        owl = cli("match", "examples/half_unknown.yaml", "--engine", "owl")
+        fast = cli("match", "examples/half_unknown.yaml")
+        export = cli("export", "--format", "owl")
+    finally:
+        os.environ["PATH"] = env_path or ""
+        if saved_home is not None:
+            os.environ["JAVA_HOME"] = saved_home
+    hint = "sudo apt-get install default-jre-headless"
+    assert lint.returncode == 2
+    assert hint in lint.stderr
+    assert "Traceback" not in lint.stderr
+    assert owl.returncode == 2
+    assert hint in owl.stderr
+    assert fast.returncode == 0
+    assert export.returncode == 0  # compiling the classes needs no Java; reasoning does
+
+
+def test_written_tbox_is_current_and_loads(kb):
+    fresh = Graph().parse(data=kb.export("owl"), format="nt")
+    committed = Graph().parse(TBOX, format="nt")
+    assert isomorphic(fresh, committed), (
+        "run `policy-kb export --format owl -o ontology/wujin-tech-sme-2021-eligibility.nt`"
+    )
+    import owlready2
+
+    world = owlready2.World()
+    onto = world.get_ontology(TBOX.as_uri()).load()
+    names = {c.name for c in onto.classes()}
+    assert {
+        "Eligible_KM7.rd_growth_reward",
+        "Ineligible_KM7.rd_growth_reward",
+        "Category_sme_size",
+    } <= names
+    world.close()
+
+
+def test_unknown_engine_is_named(kb):
+    with pytest.raises(policy_kb.UnknownNameError, match="unknown engine 'owls'"):
+        kb.evaluate({}, engine="owls")
