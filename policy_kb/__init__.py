@@ -27,6 +27,7 @@ from ._errors import (
     Problem,
     ProfileError,
     ProfileIssue,
+    ProfileSyntaxError,
     UnknownNameError,
     YearError,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "Profile",
     "ProfileError",
     "ProfileIssue",
+    "ProfileSyntaxError",
     "Status",
     "TownEvaluation",
     "UnknownNameError",

@@ -8,7 +8,6 @@ Exit codes: 0 answered; 2 bad input (a profile, a measures file, a year, a name,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from ._render import (
     town_table,
     validation_summary,
 )
-from ._serialize import lint_to_dict
+from ._serialize import dumps, lint_to_dict
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -121,6 +120,23 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_facts)
 
     p = sub.add_parser(
+        "serve", parents=[measures], help="start the HTTP service (JSON API, SPARQL, linked data)"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument(
+        "--workers", type=int, default=1, help="server processes (default 1; 2 uses both cores)"
+    )
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="allow this origin by CORS (repeatable; default: CORS off)",
+    )
+    p.set_defaults(run=_cmd_serve)
+
+    p = sub.add_parser(
         "lint", parents=[lang, fmt], help="check the policy with the OWL reasoner (needs Java)"
     )
     p.add_argument(
@@ -168,7 +184,7 @@ def _colour(stream: TextIO) -> bool:
 
 
 def _print_json(data: Any, out: TextIO) -> None:
-    out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    out.write(dumps(data).decode("utf-8") + "\n")
 
 
 def _cmd_match(args: argparse.Namespace, out: TextIO) -> int:
@@ -241,6 +257,30 @@ def _cmd_facts(args: argparse.Namespace, out: TextIO) -> int:
         )
     else:
         out.write(facts_table(kb.model, args.lang) + "\n")
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    import uvicorn
+
+    load(args.measures) if args.measures else load()  # refuse a bad measures file before starting
+    if args.measures:
+        os.environ["POLICY_KB_MEASURES"] = str(Path(args.measures).resolve())
+    if args.cors_origin:
+        os.environ["POLICY_KB_CORS_ORIGINS"] = ",".join(args.cors_origin)
+    out.write(
+        f"policy-kb serving on http://{args.host}:{args.port}  (OpenAPI: /openapi.json, health: /healthz)\n"
+    )
+    out.flush()
+    uvicorn.run(
+        "policy_kb._service:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        server_header=False,
+    )
     return EXIT_OK
 
 

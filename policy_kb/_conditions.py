@@ -315,6 +315,7 @@ class Comparison(Condition):
     right: Expr
     reads: tuple[str, ...]
     base: tuple[str, ...]
+    params: tuple[str, ...] = ()
 
     def evaluate(self, ctx: Context) -> Trace:
         values = ctx.values
@@ -329,7 +330,7 @@ class Comparison(Condition):
         return self.base
 
     def parameters(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys((*self.left.parameters(), *self.right.parameters())))
+        return self.params
 
 
 @dataclass(frozen=True, slots=True)
@@ -698,7 +699,10 @@ class _Compiler:
                 "compare a fact of the profile",
             )
         reads, base = self._leaf_reads(left, right)
-        return Comparison(self.text, self.location, self.clause, left, op, right, reads, base)
+        params = tuple(dict.fromkeys((*left.parameters(), *right.parameters())))
+        return Comparison(
+            self.text, self.location, self.clause, left, op, right, reads, base, params
+        )
 
     def _check_types(
         self, node: ast.Compare, op: str, left: Expr, lt: ValueType, right: Expr, rt: ValueType

@@ -4,6 +4,7 @@
     ├── MeasuresFileError            measures.yaml cannot be loaded; ``.problems`` lists them all
     │   └── ConditionSyntaxError     one condition does not parse or names an unknown fact
     ├── ProfileError                 an enterprise profile is refused; ``.issues`` lists them all
+    │   └── ProfileSyntaxError       the profile is not well-formed JSON or YAML
     ├── YearError                    no parameter value is in force for the year asked
     ├── UnknownNameError             an unknown measure, benefit or town was asked for
     └── OntologyError                an ontology file is missing or does not parse
@@ -26,6 +27,7 @@ __all__ = [
     "Problem",
     "ProfileError",
     "ProfileIssue",
+    "ProfileSyntaxError",
     "UnknownNameError",
     "YearError",
 ]
@@ -117,6 +119,13 @@ class ProfileError(PolicyKBError):
     def facts(self) -> tuple[str, ...]:
         """The facts named by the issues, in order."""
         return tuple(i.fact for i in self.issues)
+
+
+class ProfileSyntaxError(ProfileError):
+    """A profile that is not well-formed JSON or YAML (nothing could be read from it)."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        super().__init__([ProfileIssue("", message, location)])
 
 
 class YearError(PolicyKBError):

@@ -7,7 +7,6 @@ the JSON carries. Nothing is decided here, only said.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +42,7 @@ _STATUS_WORDS = {
     },
 }
 _SEP = {"zh": "；", "en": "; "}
+_SIMPLE = frozenset({int, float, str, bool, tuple, type(None)})
 
 
 def status_word(status: Status, lang: str) -> str:
@@ -57,7 +57,7 @@ def _lang(lang: str) -> str:
 def format_value(value: Any, unit: str | None, lang: str) -> str:
     """A value as people write it: ``1,200,000 元``, ``120 人``, ``是``, ``未知``."""
     lang = _lang(lang)
-    if isinstance(value, (Fraction, Decimal)):
+    if type(value) not in _SIMPLE:
         value = plain(value)
     if value is None:
         return "未知" if lang == "zh" else "unknown"
@@ -177,9 +177,25 @@ def _value_of(expr: Expr, trace: Trace) -> Any:
     return None
 
 
-def trace_sentence(trace: Trace, model: PolicyModel, lang: str) -> str:
-    """Any condition record, said in one sentence (groups say their deciding parts)."""
-    lang = _lang(lang)
+def trace_sentence(
+    trace: Trace, model: PolicyModel, lang: str, memo: dict[int, str] | None = None
+) -> str:
+    """Any condition record, said in one sentence (groups say their deciding parts).
+
+    ``memo`` keeps the sentences already written for one evaluation (records are shared between
+    benefits that name the same category), so each is written once.
+    """
+    if memo is None:
+        memo = {}
+    key = id(trace)
+    found = memo.get(key)
+    if found is None:
+        found = _trace_sentence(trace, model, _lang(lang), memo)
+        memo[key] = found
+    return found
+
+
+def _trace_sentence(trace: Trace, model: PolicyModel, lang: str, memo: dict[int, str]) -> str:
     cond = trace.condition
     if cond.is_leaf:
         return leaf_sentence(trace, model, lang)
@@ -191,15 +207,15 @@ def trace_sentence(trace: Trace, model: PolicyModel, lang: str) -> str:
             return f"{verb}{label}" if lang == "zh" else f"{label}: yes"
         if trace.outcome is False:
             why = _SEP[lang].join(
-                trace_sentence(p, model, lang) for p in trace.parts if p.outcome is False
+                trace_sentence(p, model, lang, memo) for p in trace.parts if p.outcome is False
             )
             return f"{neg}{label}（{why}）" if lang == "zh" else f"{label}: no ({why})"
         return f"是否{verb}{label}待定" if lang == "zh" else f"{label}: undetermined"
     if isinstance(cond, AnyOf):
         if trace.outcome is True:
             held = [p for p in trace.parts if p.outcome is True]
-            return _SEP[lang].join(trace_sentence(p, model, lang) for p in held[:1])
-        names = [_short(p, model, lang) for p in trace.parts]
+            return _SEP[lang].join(trace_sentence(p, model, lang, memo) for p in held[:1])
+        names = [_short(p, model, lang, memo) for p in trace.parts]
         if trace.outcome is False:
             return ("不属于下列任一情形：" if lang == "zh" else "none of: ") + (
                 "、" if lang == "zh" else ", "
@@ -208,23 +224,25 @@ def trace_sentence(trace: Trace, model: PolicyModel, lang: str) -> str:
             "、" if lang == "zh" else ", "
         ).join(names)
     if isinstance(cond, NotOf):
-        inner = trace_sentence(trace.parts[0], model, lang)
+        inner = trace_sentence(trace.parts[0], model, lang, memo)
         return f"并非（{inner}）" if lang == "zh" else f"not ({inner})"
     parts = [p for p in trace.parts if p.outcome is trace.outcome] or list(trace.parts)
-    return _SEP[lang].join(trace_sentence(p, model, lang) for p in parts)
+    return _SEP[lang].join(trace_sentence(p, model, lang, memo) for p in parts)
 
 
-def _short(trace: Trace, model: PolicyModel, lang: str) -> str:
+def _short(trace: Trace, model: PolicyModel, lang: str, memo: dict[int, str]) -> str:
     cond = trace.condition
     if isinstance(cond, Flag):
         label = model.fact_label(cond.fact, lang)
         return label if cond.expected else (f"非{label}" if lang == "zh" else f"not {label}")
     if isinstance(cond, CategoryRef):
         return model.categories[cond.category].label(lang)
-    return trace_sentence(trace, model, lang)
+    return trace_sentence(trace, model, lang, memo)
 
 
-def benefit_summary(result: BenefitResult, model: PolicyModel, lang: str) -> str:
+def benefit_summary(
+    result: BenefitResult, model: PolicyModel, lang: str, memo: dict[int, str] | None = None
+) -> str:
     """The one-line reason for a benefit's status."""
     lang = _lang(lang)
     trace = result.trace
@@ -235,7 +253,7 @@ def benefit_summary(result: BenefitResult, model: PolicyModel, lang: str) -> str
         return f"{word}{colon}" + (f"缺少{labels}" if lang == "zh" else f"missing {labels}")
     wanted = trace.outcome
     parts = [p for p in trace.parts if p.outcome is wanted]
-    return word + colon + _SEP[lang].join(trace_sentence(p, model, lang) for p in parts)
+    return word + colon + _SEP[lang].join(trace_sentence(p, model, lang, memo) for p in parts)
 
 
 def measure_summary(result: MeasureResult, model: PolicyModel, lang: str) -> str:

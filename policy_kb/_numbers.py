@@ -38,8 +38,13 @@ def to_fen(value: Decimal) -> Decimal:
     return value.quantize(_FEN, rounding=ROUND_HALF_UP)
 
 
+_PASS = frozenset({int, str, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A JSON-friendly number: integral values become ints, others floats."""
+    if type(value) in _PASS:  # the common case, without isinstance on ABC-backed number types
+        return value
     if isinstance(value, (Fraction, Decimal)):
         return int(value) if value == int(value) else float(value)
     if isinstance(value, float) and value.is_integer():

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
-from ._errors import Location, ProfileError, ProfileIssue
+from ._errors import Location, ProfileError, ProfileIssue, ProfileSyntaxError
 from ._model import FactDef, FactType, PolicyModel
 from ._suggest import did_you_mean
 from ._yamlsource import YamlDocument, decode, read_yaml
@@ -94,7 +94,7 @@ def parse_profile_text(text: str, source: str) -> RawProfile:
     """Parse profile text: JSON when it looks like JSON (or the file ends in .json), else YAML."""
     stripped = text.lstrip()
     if source.endswith(".json") or stripped.startswith(("{", "[")):
-        return RawProfile(_parse_json(text, source), source)
+        return RawProfile(parse_json_profile(text, source), source)
     doc = read_yaml(text, source)
     if doc.problems:
         raise ProfileError(
@@ -106,7 +106,9 @@ def parse_profile_text(text: str, source: str) -> RawProfile:
     return RawProfile(doc.data, source, doc)
 
 
-def _parse_json(text: str, source: str) -> Any:
+def parse_json_profile(text: str, source: str) -> Any:
+    """Parse JSON strictly: duplicate keys, NaN and Infinity are refused (:class:`ProfileSyntaxError`)."""
+
     def no_constants(name: str) -> Any:
         raise ValueError(f"{name} is not a number JSON allows")
 
@@ -122,9 +124,9 @@ def _parse_json(text: str, source: str) -> Any:
         return json.loads(text, parse_constant=no_constants, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
         loc = Location(source, exc.lineno, exc.colno)
-        raise ProfileError([ProfileIssue("", f"JSON syntax error: {exc.msg}", loc)]) from None
+        raise ProfileSyntaxError(f"JSON syntax error: {exc.msg}", loc) from None
     except (ValueError, RecursionError) as exc:
-        raise ProfileError([ProfileIssue("", f"{source}: {exc}")]) from None
+        raise ProfileSyntaxError(f"{source}: {exc}") from None
 
 
 def validate_profile(model: PolicyModel, raw: RawProfile | Mapping[str, Any] | Any) -> Profile:

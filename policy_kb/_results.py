@@ -7,7 +7,6 @@ sentences in Chinese or English are all views of them (``_render``, ``_serialize
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ from ._estimates import EstimateResult
 from ._model import Benefit, Measure, ParameterValue, PolicyModel, Status, Town
 from ._precheck import PrecheckResult
 from ._profile import Profile
-from ._serialize import evaluation_to_dict, town_to_dict
+from ._serialize import dumps, evaluation_to_dict, town_to_dict
 from ._suggest import close_matches
 
 
@@ -122,7 +121,7 @@ class Evaluation:
 
     def to_json(self, lang: str = "zh", indent: int | None = 2) -> str:
         """:meth:`to_dict` as JSON text (UTF-8, Chinese characters unescaped)."""
-        return json.dumps(self.to_dict(lang), ensure_ascii=False, indent=indent)
+        return dumps(self.to_dict(lang), indent=indent).decode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,4 +158,5 @@ class TownEvaluation:
         return town_to_dict(self, lang)
 
     def to_json(self, lang: str = "zh", indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(lang), ensure_ascii=False, indent=indent)
+        """:meth:`to_dict` as JSON text."""
+        return dumps(self.to_dict(lang), indent=indent).decode("utf-8")

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from ._conditions import CategoryRef, Comparison, Flag, Trace, children
 from ._errors import UnknownNameError
 from ._estimates import EstimateResult, totals
@@ -45,6 +47,18 @@ if TYPE_CHECKING:
     from ._results import BenefitResult, Evaluation, MeasureResult, TownEvaluation
 
 _OUTCOME = {True: "true", False: "false", None: "unknown"}
+
+
+def dumps(data: Any, indent: int | None = 2) -> bytes:
+    """JSON bytes as every surface writes them: UTF-8, Chinese unescaped, two-space indent.
+
+    orjson gives the same bytes as ``json.dumps(data, ensure_ascii=False, indent=2)``, many times
+    faster, so the CLI and the HTTP service answer with identical documents.
+    """
+    option = orjson.OPT_INDENT_2 if indent else 0
+    return orjson.dumps(data, option=option)
+
+
 _PART_HEADINGS = {"三": "三、重点举措", "四": "四、保障措施"}
 
 
@@ -114,7 +128,11 @@ def parameter_dict(param: Parameter, value: ParameterValue, lang: str) -> dict[s
 
 
 def reason_dict(
-    trace: Trace, model: PolicyModel, lang: str, params: Mapping[str, ParameterValue]
+    trace: Trace,
+    model: PolicyModel,
+    lang: str,
+    params: Mapping[str, ParameterValue],
+    memo: dict[int, str] | None = None,
 ) -> dict[str, Any]:
     """One record per condition: as written, its outcome, the facts read, threshold, source."""
     cond = trace.condition
@@ -122,7 +140,7 @@ def reason_dict(
         "condition": cond.text,
         "kind": _kind(trace),
         "outcome": _OUTCOME[trace.outcome],
-        "text": trace_sentence(trace, model, lang),
+        "text": trace_sentence(trace, model, lang, memo),
     }
     source: dict[str, Any] = {
         "file": cond.location.file,
@@ -148,7 +166,7 @@ def reason_dict(
             record["label"] = category.label(lang)
             source["category_clause"] = category.clause
             source["reference"] = category.reference
-        record["parts"] = [reason_dict(p, model, lang, params) for p in trace.parts]
+        record["parts"] = [reason_dict(p, model, lang, params, memo) for p in trace.parts]
     record["source"] = source
     return record
 
@@ -170,7 +188,9 @@ def _kind(trace: Trace) -> str:
     return cond.text  # all / any / not
 
 
-def benefit_dict(result: BenefitResult, ev: Evaluation, lang: str) -> dict[str, Any]:
+def benefit_dict(
+    result: BenefitResult, ev: Evaluation, lang: str, memo: dict[int, str] | None = None
+) -> dict[str, Any]:
     model = ev.model
     b = result.benefit
     measure = model.measures_by_id[b.measure_id]
@@ -191,8 +211,8 @@ def benefit_dict(result: BenefitResult, ev: Evaluation, lang: str) -> dict[str, 
         "description": b.description(lang),
         "status": result.status.value,
         "status_label": status_word(result.status, lang),
-        "summary": benefit_summary(result, model, lang),
-        "reasons": [reason_dict(t, model, lang, ev.parameters) for t in top.parts]
+        "summary": benefit_summary(result, model, lang, memo),
+        "reasons": [reason_dict(t, model, lang, ev.parameters, memo) for t in top.parts]
         + _once_registered_reason(b, ev, lang),
         "missing": list(result.missing),
         "missing_labels": [model.fact_label(f, lang) for f in result.missing],
@@ -358,7 +378,9 @@ def estimates_summary(ev: Evaluation) -> dict[str, Any]:
     }
 
 
-def measure_dict(result: MeasureResult, ev: Evaluation, lang: str) -> dict[str, Any]:
+def measure_dict(
+    result: MeasureResult, ev: Evaluation, lang: str, memo: dict[int, str] | None = None
+) -> dict[str, Any]:
     m = result.measure
     model = ev.model
     return {
@@ -376,7 +398,7 @@ def measure_dict(result: MeasureResult, ev: Evaluation, lang: str) -> dict[str, 
         "summary": measure_summary(result, model, lang),
         "missing": list(result.missing),
         "citation": citation(model, m, None),
-        "benefits": [benefit_dict(b, ev, lang) for b in result.benefits],
+        "benefits": [benefit_dict(b, ev, lang, memo) for b in result.benefits],
     }
 
 
@@ -384,6 +406,7 @@ def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
     """The evaluation JSON document (``policy-kb match --format json``)."""
     check_lang(lang)
     model = ev.model
+    memo: dict[int, str] = {}
     counts_m = {s.value: sum(1 for m in ev.measures if m.status is s) for s in Status}
     counts_b = {s.value: sum(1 for b in ev.benefits if b.status is s) for s in Status}
     town = None
@@ -435,7 +458,7 @@ def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
             {"fact": s.fact, "label": model.fact_label(s.fact, lang), "settles": list(s.settles)}
             for s in to_supply(ev)
         ],
-        "measures": [measure_dict(m, ev, lang) for m in ev.measures],
+        "measures": [measure_dict(m, ev, lang, memo) for m in ev.measures],
     }
 
 
@@ -566,4 +589,108 @@ def lint_to_dict(report: LintReport, model: PolicyModel, lang: str = "zh") -> di
             }
             for i in report.implications
         ],
+    }
+
+
+def parameter_history(param: Parameter, lang: str = "zh") -> dict[str, Any]:
+    """A parameter with every dated value (the catalogue's view, independent of a year)."""
+    return {
+        "id": param.id,
+        "label": param.label(lang),
+        "unit": param.unit,
+        "clause": param.clause,
+        "quote": param.quote,
+        "reference": param.reference,
+        "values": [
+            {
+                "from": v.start.isoformat(),
+                "until": v.end.isoformat() if v.end else None,
+                "value": plain(v.value) if v.value is not None else None,
+                "tiers": [{"at_least": plain(t.at_least), "points": t.points} for t in v.tiers]
+                or None,
+                "reference": v.reference,
+            }
+            for v in param.values
+        ],
+    }
+
+
+def benefit_detail(model: PolicyModel, benefit_id: str, lang: str = "zh") -> dict[str, Any]:
+    """One benefit as the catalogue shows it: clause, conditions as written, parameters, formula."""
+    check_lang(lang)
+    b = model.benefits[benefit_id]
+    measure = model.measures_by_id[b.measure_id]
+    estimate = None
+    if b.estimate is not None:
+        estimate = {
+            "kind": b.estimate.kind,
+            "cases": [
+                {"when": c.when.text if c.when else None, "formula": c.formula_text}
+                for c in b.estimate.cases
+            ],
+            "note": _pick(lang, b.estimate.note_zh, b.estimate.note_en),
+        }
+    return {
+        "id": b.id,
+        "measure": b.measure_id,
+        "number": measure.number,
+        "kind": b.kind.value,
+        "kind_label": BENEFIT_KIND_LABELS[b.kind][0 if lang != "en" else 1],
+        "title": b.title(lang),
+        "title_zh": b.title_zh,
+        "title_en": b.title_en,
+        "description": b.description(lang),
+        "quote": b.quote,
+        "clause": measure.text,
+        "citation": citation(model, measure, b),
+        "conditions": _conditions_as_written(b.condition, top=True),
+        "parameters": [parameter_history(model.parameters[p], lang) for p in b.parameters],
+        "estimate": estimate,
+        "amount_note": _pick(lang, b.amount_note_zh, b.amount_note_en),
+        "reading": _pick(lang, b.reading_zh, b.reading_en),
+        "implies": list(b.implies),
+        "not_combinable_with": list(b.not_combinable_with),
+        "source": {"file": b.location.file, "line": b.location.line, "column": b.location.column},
+    }
+
+
+def measure_detail(model: PolicyModel, measure_id: str, lang: str = "zh") -> dict[str, Any]:
+    """One measure with its clause text and the full detail of each benefit."""
+    check_lang(lang)
+    m = model.measures_by_id[measure_id]
+    return {
+        "id": m.id,
+        "number": m.number,
+        "kind": m.kind.value,
+        "part": _part_heading(model, m.part),
+        "audience": m.audience.value,
+        "audience_label": AUDIENCE_LABELS[m.audience][0 if lang != "en" else 1],
+        "title": m.title(lang),
+        "title_zh": m.title_zh,
+        "title_en": m.title_en,
+        "text": m.text,
+        "citation": citation(model, m, None),
+        "targets": m.targets,
+        "benefits": [benefit_detail(model, b.id, lang) for b in m.benefits],
+        "source": {"file": m.location.file, "line": m.location.line, "column": m.location.column},
+    }
+
+
+def towns_to_dict(model: PolicyModel, lang: str = "zh") -> dict[str, Any]:
+    """The 附件2 table: every town and its target, the printed total and the sum of the rows."""
+    check_lang(lang)
+    table = model.targets
+    if table is None:
+        return {"towns": [], "total": None, "rows_sum": 0}
+    return {
+        "annex": table.annex,
+        "title": table.title_zh if lang != "en" else (table.title_en or table.title_zh),
+        "year": table.year,
+        "unit": table.unit,
+        "towns": [
+            {"seq": t.seq, "name": t.name, "name_en": t.name_en, "target": t.target}
+            for t in table.towns
+        ],
+        "total": table.total,
+        "rows_sum": sum(t.target for t in table.towns),
     }

@@ -1,0 +1,489 @@
+"""The HTTP service, started for real on a loopback port: every endpoint and every refusal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+
+from policy_kb._service import Settings, create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+PREFIXES = "PREFIX pkb: <https://w3id.org/policy-kb/ontology#> PREFIX dcterms: <http://purl.org/dc/terms/> PREFIX cpsv: <http://purl.org/vocab/cpsv#> "
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    env = {
+        **os.environ,
+        "POLICY_KB_SPARQL_TIMEOUT": "2",
+        "POLICY_KB_SPARQL_MAX_ROWS": "1000",
+        "POLICY_KB_MAX_BATCH": "1000",
+        "PYTHONIOENCODING": "utf-8",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "policy_kb", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError(
+                f"the server did not start: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
+        time.sleep(0.3)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def http(server):
+    with httpx.Client(base_url=server, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def openapi(http) -> dict[str, Any]:
+    response = http.get("/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def conforms(openapi: dict[str, Any], name: str, data: Any) -> list[str]:
+    """Errors of ``data`` against the component schema ``name`` of the OpenAPI document."""
+    schema = {"$ref": f"#/components/schemas/{name}", "components": openapi["components"]}
+    return [
+        f"{list(e.absolute_path)}: {e.message}"
+        for e in Draft202012Validator(schema).iter_errors(data)
+    ]
+
+
+def example_json(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+# ── evaluation ───────────────────────────────────────────────────────────────────────────────
+
+
+def test_health(http, openapi):
+    response = http.get("/healthz")
+    data = response.json()
+    assert (data["status"], data["measures"], data["benefits"]) == ("ok", 12, 13)
+    assert conforms(openapi, "Health", data) == []
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_evaluate_answers_the_cli_bytes(http, cli, openapi, example):
+    body = json.dumps(example_json(example), ensure_ascii=False)
+    response = http.post(
+        "/v1/evaluate", content=body.encode(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    printed = cli("match", "-", "--format", "json", stdin=body).stdout
+    assert response.content == printed.encode("utf-8")
+    assert conforms(openapi, "Evaluation", response.json()) == []
+
+
+def test_evaluate_with_year_and_language(http, cli):
+    body = json.dumps({"tech_sme_registered": True, "rd_expense": 1_000_000})
+    data = http.post("/v1/evaluate", params={"year": 2022, "lang": "en"}, content=body).json()
+    assert data["year"] == 2022
+    assert data["lang"] == "en"
+    assert data["measures"][6]["title"] == "Lower the R&D costs of tech SMEs"
+    assert (
+        http.post("/v1/evaluate", params={"year": 2022, "lang": "en"}, content=body).content
+        == cli(
+            "match", "-", "--format", "json", "--year", "2022", "--lang", "en", stdin=body
+        ).stdout.encode()
+    )
+
+
+def test_invalid_profile_gets_422_with_the_cli_message(http, cli, openapi):
+    body = json.dumps({"employees": -5, "town": "湖塘"}, ensure_ascii=False)
+    response = http.post("/v1/evaluate", content=body.encode())
+    assert response.status_code == 422
+    data = response.json()
+    assert data["detail"] == cli("match", "-", stdin=body).stderr.strip()
+    assert [i["fact"] for i in data["issues"]] == ["employees", "town"]
+    assert conforms(openapi, "Problem", data) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "title"),
+    [
+        (b'{"employees": 10,}', 400, "malformed JSON"),
+        (b"\xff\xfe", 400, "malformed JSON"),
+        (b'{"a": NaN}', 400, "malformed JSON"),
+        (b'{"employees": 1, "employees": 2}', 400, "malformed JSON"),
+        (b"[1, 2]", 422, "profile refused"),
+        (b'"hello"', 422, "profile refused"),
+        (b'{"year": 2016}', 422, "year not supported"),
+    ],
+)
+def test_bad_bodies(http, body, status, title):
+    response = http.post("/v1/evaluate", content=body)
+    assert response.status_code == status
+    assert response.json()["title"] == title
+    assert "Traceback" not in response.text
+
+
+def test_bad_query_parameters(http):
+    assert http.post("/v1/evaluate", params={"lang": "fr"}, content=b"{}").status_code == 422
+    assert http.post("/v1/evaluate", params={"year": "abc"}, content=b"{}").status_code == 422
+
+
+def test_body_size_limit(http):
+    big = b'{"name": "' + b"x" * 1_100_000 + b'"}'
+    response = http.post("/v1/evaluate", content=big)
+    assert response.status_code == 413
+    assert response.json()["detail"] == "the request body is larger than 1,000,000 bytes"
+
+
+def test_streamed_body_over_the_limit_is_refused(server):
+    def chunks():
+        for _ in range(300):
+            yield b" " * 10_000
+
+    response = httpx.post(f"{server}/v1/evaluate", content=chunks(), timeout=30)
+    assert response.status_code == 413
+
+
+def test_batch_answers_each_profile_and_isolates_bad_ones(http, openapi):
+    body = [{"tech_sme_registered": True}, {"employees": -1}, {"hnte_valid": "yes"}, {}]
+    response = http.post("/v1/evaluate/batch", json=body)
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["count"], data["errors"]) == (4, 2)
+    assert [r["ok"] for r in data["results"]] == [True, False, False, True]
+    assert data["results"][1]["detail"] == "employees (职工总数): expected a number ≥ 0 人, got -1"
+    assert (
+        "KM3.st_project_priority"
+        in data["results"][0]["evaluation"]["summary"]["applicable_benefits"]
+    )
+    assert conforms(openapi, "BatchAnswer", data) == []
+
+
+def test_batch_limits(http):
+    assert http.post("/v1/evaluate/batch", json={"not": "a list"}).status_code == 400
+    too_many = http.post("/v1/evaluate/batch", json=[{}] * 1001)
+    assert too_many.status_code == 413
+    assert too_many.json()["detail"] == "1,001 profiles; at most 1,000 in one request"
+
+
+def test_fifty_concurrent_requests_equal_the_sequential_answers(server):
+    profiles = [
+        {
+            "employees": 100 + i * 10,
+            "annual_revenue": 1_000_000 * i,
+            "total_assets": 2_000_000,
+            "hnte_valid": i % 2 == 0,
+            "tech_sme_registered": i % 3 == 0,
+            "rd_expense": 100_000 * i,
+            "rd_expense_prior_year": 50_000 * i,
+            "rd_deduction_claimed": True,
+            "rd_deduction_claimed_prior_year": i % 4 != 0,
+            "incubated": i % 5 == 0,
+        }
+        for i in range(50)
+    ]
+    with httpx.Client(base_url=server, timeout=30) as client:
+        sequential = [client.post("/v1/evaluate", json=p).content for p in profiles]
+
+    async def together() -> list[bytes]:
+        async with httpx.AsyncClient(
+            base_url=server, timeout=60, limits=httpx.Limits(max_connections=50)
+        ) as client:
+            answers = await asyncio.gather(*(client.post("/v1/evaluate", json=p) for p in profiles))
+        return [a.content for a in answers]
+
+    concurrent = asyncio.run(together())
+    assert concurrent == sequential
+    assert len(set(sequential)) == 50
+
+
+# ── the catalogue ────────────────────────────────────────────────────────────────────────────
+
+
+def test_catalogue(http, openapi):
+    data = http.get("/v1/measures").json()
+    assert [m["id"] for m in data["measures"]] == [f"KM{i}" for i in range(1, 10)] + [
+        "SM1",
+        "SM2",
+        "SM3",
+    ]
+    assert conforms(openapi, "Catalogue", data) == []
+    km7 = http.get("/v1/measures/KM7").json()
+    assert km7["number"] == "三(七)"
+    assert "研发费用年度增长20万元（含）以上" in km7["text"]
+    assert (
+        km7["benefits"][1]["conditions"][-1] == "rd_expense_growth >= rd_growth_reward_min_increase"
+    )
+    assert conforms(openapi, "MeasureDetail", km7) == []
+    benefit = http.get("/v1/benefits/KM7.rd_super_deduction", params={"lang": "en"}).json()
+    assert [v["value"] for v in benefit["parameters"][0]["values"]] == [175, 200, 200]
+    assert (
+        benefit["estimate"]["cases"][0]["formula"] == "rd_expense * (rd_super_deduction_rate - 1)"
+    )
+    assert conforms(openapi, "BenefitDetail", benefit) == []
+
+
+def test_unknown_ids_are_404_with_a_suggestion(http):
+    response = http.get("/v1/measures/KM10")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "unknown measure 'KM10' (did you mean 'KM1'?)"
+    assert http.get("/v1/benefits/KM7.rd_growth").json()["detail"] == (
+        "unknown benefit 'KM7.rd_growth' (did you mean 'KM7.rd_growth_reward'?)"
+    )
+    assert http.get("/v1/nowhere").status_code == 404
+
+
+def test_towns(http, openapi):
+    data = http.get("/v1/towns").json()
+    assert len(data["towns"]) == 11
+    assert data["total"] == data["rows_sum"] == 670
+    assert conforms(openapi, "Towns", data) == []
+    town = http.get("/v1/towns/湖塘镇").json()
+    assert town["town"]["target"] == 50
+    assert [m["id"] for m in town["measures"] if m["status"] == "applies"] == ["SM2"]
+    assert conforms(openapi, "Town", town) == []
+    missing = http.get("/v1/towns/湖塘")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "unknown town '湖塘' (did you mean '湖塘镇'?)"
+
+
+# ── linked data ──────────────────────────────────────────────────────────────────────────────
+
+
+def test_graph_by_accept(http):
+    turtle = http.get("/v1/graph")
+    assert turtle.headers["content-type"].startswith("text/turtle")
+    assert turtle.text.startswith("@prefix")
+    jsonld = http.get("/v1/graph", headers={"accept": "application/ld+json"})
+    assert jsonld.headers["content-type"] == "application/ld+json"
+    assert "@graph" in jsonld.json()
+    assert http.get("/v1/graph", headers={"accept": "image/png"}).status_code == 406
+
+
+def test_sparql_select_lists_km7_benefits_with_their_clause_text(http):
+    query = (
+        PREFIXES
+        + 'SELECT ?benefit ?quote WHERE { ?m dcterms:identifier "KM7" ; cpsv:produces ?b . ?b dcterms:identifier ?benefit ; pkb:quote ?quote ; pkb:order ?o } ORDER BY ?o'
+    )
+    response = http.get("/v1/sparql", params={"query": query})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/sparql-results+json")
+    rows = response.json()["results"]["bindings"]
+    assert [r["benefit"]["value"] for r in rows] == [
+        "KM7.rd_super_deduction",
+        "KM7.rd_growth_reward",
+    ]
+
+
+def test_sparql_forms_and_formats(http):
+    ask = http.post(
+        "/v1/sparql",
+        content=PREFIXES + "ASK { ?m a pkb:KeyMeasure }",
+        headers={"content-type": "application/sparql-query"},
+    )
+    assert ask.json()["boolean"] is True
+    form = http.post(
+        "/v1/sparql",
+        data={"query": PREFIXES + "SELECT (COUNT(?m) AS ?n) WHERE { ?m a pkb:SafeguardMeasure }"},
+    )
+    assert form.json()["results"]["bindings"][0]["n"]["value"] == "3"
+    construct = http.get(
+        "/v1/sparql",
+        params={
+            "query": PREFIXES
+            + "CONSTRUCT { ?t pkb:target ?n } WHERE { ?t a pkb:Town ; pkb:target ?n }"
+        },
+    )
+    assert construct.headers["content-type"].startswith("text/turtle")
+    assert construct.text.count("pkb:target") == 11
+    as_jsonld = http.get(
+        "/v1/sparql",
+        params={
+            "query": PREFIXES
+            + "CONSTRUCT { ?t pkb:target ?n } WHERE { ?t a pkb:Town ; pkb:target ?n }"
+        },
+        headers={"accept": "application/ld+json"},
+    )
+    assert as_jsonld.headers["content-type"] == "application/ld+json"
+    describe = http.get(
+        "/v1/sparql",
+        params={"query": "DESCRIBE <https://w3id.org/policy-kb/wujin-tech-sme-2021/measure/KM7>"},
+    )
+    assert describe.status_code == 200
+    assert "三(七)" in describe.text
+    csv = http.get(
+        "/v1/sparql",
+        params={
+            "query": "SELECT ?s WHERE { ?s a <https://w3id.org/policy-kb/ontology#Town> } LIMIT 2"
+        },
+        headers={"accept": "text/csv"},
+    )
+    assert csv.text.splitlines()[0] == "s"
+    assert (
+        http.get(
+            "/v1/sparql", params={"query": "ASK {}"}, headers={"accept": "image/png"}
+        ).status_code
+        == 406
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "updates are not allowed"),
+        ("DELETE WHERE { ?s ?p ?o }", "updates are not allowed"),
+        ("LOAD <http://example.org/data.ttl>", "updates are not allowed"),
+        ("CLEAR ALL", "updates are not allowed"),
+        ("CREATE GRAPH <urn:g>", "updates are not allowed"),
+        ("DROP ALL", "updates are not allowed"),
+        (
+            "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+            "SERVICE is not allowed",
+        ),
+        ("SELECT * FROM <http://example.org/data.ttl> WHERE { ?s ?p ?o }", "FROM is not allowed"),
+        (
+            "SELECT * FROM NAMED <http://example.org/g> WHERE { GRAPH ?g { ?s ?p ?o } }",
+            "FROM is not allowed",
+        ),
+        ("SELEKT * WHERE { ?s ?p ?o }", "query does not parse"),
+        ("SELECT * WHERE { ?s ?p ?o }", "result too large"),
+    ],
+)
+def test_sparql_refusals(http, query, title):
+    response = http.get("/v1/sparql", params={"query": query})
+    assert response.status_code == 400
+    assert response.json()["title"] == title
+    # the refusal does not harm the next query
+    after = http.get("/v1/sparql", params={"query": PREFIXES + "ASK { ?m a pkb:KeyMeasure }"})
+    assert after.json()["boolean"] is True
+
+
+def test_sparql_timeout_does_not_harm_the_next_query(http):
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    started = time.perf_counter()
+    response = http.get("/v1/sparql", params={"query": slow})
+    assert response.status_code == 503
+    assert response.json()["detail"] == "the query was stopped after 2 s"
+    assert time.perf_counter() - started < 10
+    for _ in range(3):
+        after = http.get("/v1/sparql", params={"query": PREFIXES + "ASK { ?m a pkb:KeyMeasure }"})
+        assert after.status_code == 200
+        assert after.json()["boolean"] is True
+
+
+def test_post_sparql_with_a_wrong_media_type(http):
+    response = http.post("/v1/sparql", content=b"{}", headers={"content-type": "application/json"})
+    assert response.status_code == 415
+
+
+# ── the OpenAPI document, errors, CORS ───────────────────────────────────────────────────────
+
+
+def test_openapi_validates_and_lists_every_endpoint(openapi):
+    validate(openapi)
+    paths = openapi["paths"]
+    for path, method in [
+        ("/v1/evaluate", "post"),
+        ("/v1/evaluate/batch", "post"),
+        ("/v1/measures", "get"),
+        ("/v1/measures/{measure_id}", "get"),
+        ("/v1/benefits/{benefit_id}", "get"),
+        ("/v1/towns", "get"),
+        ("/v1/towns/{name}", "get"),
+        ("/v1/sparql", "get"),
+        ("/v1/sparql", "post"),
+        ("/v1/graph", "get"),
+        ("/healthz", "get"),
+    ]:
+        assert method in paths[path], (path, method)
+    assert paths["/v1/evaluate"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ] == {"$ref": "#/components/schemas/Profile"}
+    for name in (
+        "Profile",
+        "Evaluation",
+        "Problem",
+        "BatchAnswer",
+        "Catalogue",
+        "MeasureDetail",
+        "BenefitDetail",
+        "Towns",
+        "Town",
+        "Health",
+    ):
+        assert name in openapi["components"]["schemas"]
+    assert "employees" in openapi["components"]["schemas"]["Profile"]["properties"]
+
+
+def test_errors_never_carry_a_traceback():
+    app = create_app(Settings(sparql_workers=1))
+    with TestClient(app, raise_server_exceptions=False) as client:
+
+        def broken(*_args: Any, **_kwargs: Any) -> Any:
+            raise RuntimeError("boom: internal detail")
+
+        app.state.kb.evaluate = broken  # type: ignore[method-assign]
+        response = client.post("/v1/evaluate", content=b'{"employees": 77}')
+    assert response.status_code == 500
+    assert response.json() == {
+        "status": 500,
+        "title": "internal error",
+        "detail": "the service could not answer this request; it has been logged",
+    }
+    assert "boom" not in response.text
+
+
+def test_cors_is_off_by_default_and_configurable():
+    with TestClient(create_app(Settings(sparql_workers=1))) as client:
+        response = client.get("/healthz", headers={"origin": "https://portal.example"})
+        assert "access-control-allow-origin" not in response.headers
+    with TestClient(
+        create_app(Settings(sparql_workers=1, cors_origins=("https://portal.example",)))
+    ) as client:
+        response = client.get("/healthz", headers={"origin": "https://portal.example"})
+        assert response.headers["access-control-allow-origin"] == "https://portal.example"
+
+
+def test_serve_refuses_a_broken_measures_file(tmp_path, cli):
+    bad = tmp_path / "m.yaml"
+    bad.write_text("document: [\n", encoding="utf-8")
+    result = cli("serve", "--measures", str(bad), "--port", str(_free_port()))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{bad}:2:1: YAML syntax error")
