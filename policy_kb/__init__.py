@@ -16,7 +16,7 @@ Everything public is exported here; modules starting with ``_`` are internal.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import (
     ConditionSyntaxError,
@@ -40,10 +40,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Audience",
+    "BenefitImpact",
     "BenefitKind",
     "BenefitResult",
     "ConditionSyntaxError",
     "Evaluation",
+    "Impact",
     "KnowledgeBase",
     "Location",
     "MeasureKind",
@@ -52,13 +54,20 @@ __all__ = [
     "OntologyError",
     "PolicyKBError",
     "PolicyModel",
+    "PoolEntry",
     "Problem",
     "Profile",
     "ProfileError",
     "ProfileIssue",
     "ProfileSyntaxError",
+    "Progress",
+    "RosterError",
+    "RosterRun",
+    "RosterSummary",
+    "RowError",
     "Status",
     "TownEvaluation",
+    "TownProgress",
     "UnknownNameError",
     "YearError",
     "__version__",
@@ -67,6 +76,32 @@ __all__ = [
     "load",
     "read_profile",
 ]
+
+
+if TYPE_CHECKING:
+    from ._district import BenefitImpact, Impact, PoolEntry, Progress, TownProgress
+    from ._roster import RosterError, RosterRun, RosterSummary, RowError
+
+# Roster and district results load numpy, polars and pyarrow: imported on first use only.
+_LAZY = {
+    "RosterRun": "._roster",
+    "RosterSummary": "._roster",
+    "RowError": "._roster",
+    "RosterError": "._roster",
+    "Progress": "._district",
+    "TownProgress": "._district",
+    "PoolEntry": "._district",
+    "Impact": "._district",
+    "BenefitImpact": "._district",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'policy_kb' has no attribute '{name}'")
 
 
 @cache

@@ -8,6 +8,8 @@ Exit codes: 0 answered; 2 bad input (a profile, a measures file, a year, a name,
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import os
 import sys
 import tempfile
@@ -23,8 +25,11 @@ from ._render import (
     catalogue_table,
     evaluation_table,
     facts_table,
+    impact_table,
     lint_table,
     precheck_table,
+    progress_table,
+    roster_table,
     town_table,
     validation_summary,
 )
@@ -119,6 +124,61 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_cmd_facts)
 
+    p = sub.add_parser(
+        "roster",
+        parents=[measures, lang, fmt],
+        help="evaluate a roster of enterprises (CSV, .xlsx, Parquet)",
+    )
+    p.add_argument(
+        "file", metavar="FILE", help="one enterprise per row; columns are fact ids or their labels"
+    )
+    p.add_argument(
+        "-o", "--output", metavar="OUT", help="write the answers to OUT (.csv, .parquet or .jsonl)"
+    )
+    p.add_argument("--year", type=int, help="evaluation year (default 2021)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--ignore-unknown-columns", action="store_true", help="skip columns that are not facts"
+    )
+    p.set_defaults(run=_cmd_roster)
+
+    p = sub.add_parser(
+        "progress",
+        parents=[measures, lang, fmt],
+        help="progress per town against the 附件2 targets",
+    )
+    p.add_argument("roster", metavar="ROSTER")
+    p.add_argument("--chart", metavar="FILE", help="also draw a bar chart (.png or .svg)")
+    p.add_argument("--year", type=int)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_progress)
+
+    p = sub.add_parser(
+        "mobilise",
+        parents=[measures, lang],
+        help="list the enterprises that would pass the evaluation but are not registered",
+    )
+    p.add_argument("roster", metavar="ROSTER")
+    p.add_argument("-o", "--output", metavar="FILE", required=True, help="the list to write (.csv)")
+    p.add_argument("--town", metavar="NAME", help="only this town or zone of 附件2")
+    p.add_argument(
+        "--near-misses",
+        action="store_true",
+        help="also list the enterprises one change away from passing, with that change",
+    )
+    p.add_argument("--year", type=int)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_mobilise)
+
+    p = sub.add_parser(
+        "impact", parents=[lang, fmt], help="what a change to measures.yaml would do to a roster"
+    )
+    p.add_argument("roster", metavar="ROSTER")
+    p.add_argument("--old", metavar="OLD.yaml", required=True, help="the measures file as it is")
+    p.add_argument("--new", metavar="NEW.yaml", required=True, help="the measures file as proposed")
+    p.add_argument("--details", action="store_true", help="list every row whose answer changes")
+    p.add_argument("--year", type=int)
+    p.set_defaults(run=_cmd_impact)
     p = sub.add_parser(
         "serve", parents=[measures], help="start the HTTP service (JSON API, SPARQL, linked data)"
     )
@@ -257,6 +317,171 @@ def _cmd_facts(args: argparse.Namespace, out: TextIO) -> int:
         )
     else:
         out.write(facts_table(kb.model, args.lang) + "\n")
+    return EXIT_OK
+
+
+MAX_ROW_ERRORS_SHOWN = 100  # on the terminal; the output file and JSON hold them all
+
+
+def _cmd_roster(args: argparse.Namespace, out: TextIO) -> int:
+    kb = _kb(args)
+    run = kb.roster(
+        args.file,
+        year=args.year,
+        output=args.output,
+        progress=not args.quiet,
+        ignore_unknown_columns=args.ignore_unknown_columns,
+    )
+    errors = run.summary.errors
+    for error in errors[:MAX_ROW_ERRORS_SHOWN]:
+        sys.stderr.write(f"{args.file}: {error}\n")
+    if len(errors) > MAX_ROW_ERRORS_SHOWN:
+        sys.stderr.write(
+            f"{args.file}: … and {len(errors) - MAX_ROW_ERRORS_SHOWN:,} more rows with errors"
+            " (all are in the 'error' column of the output, and in --format json)\n"
+        )
+    if args.format == "json":
+        summary = run.summary
+        _print_json(
+            {
+                "rows": summary.rows,
+                "invalid_rows": summary.invalid,
+                "errors": [
+                    {"row": e.row, "facts": list(e.facts), "message": e.message}
+                    for e in summary.errors
+                ],
+                "benefits": {
+                    b: dict(zip(("applies", "does_not_apply", "undetermined"), c, strict=True))
+                    for b, c in summary.statuses.items()
+                },
+                "precheck": dict(
+                    zip(
+                        ("qualifies", "does_not_qualify", "undetermined"),
+                        summary.precheck,
+                        strict=True,
+                    )
+                ),
+                "estimated_totals": {k: round(v, 2) for k, v in summary.totals.items()},
+                "output": args.output,
+            },
+            out,
+        )
+    else:
+        out.write(roster_table(run.summary, kb.model, args.file, args.output, args.lang) + "\n")
+    return EXIT_OK
+
+
+def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
+    from ._chart import progress_chart
+
+    kb = _kb(args)
+    report = kb.progress(args.roster, year=args.year, progress=not args.quiet)
+    if args.format == "json":
+        data = report.to_dict()
+    else:
+        out.write(progress_table(report, args.lang) + "\n")
+    if args.chart:
+        chart = progress_chart(report, args.chart, args.lang)
+        message = f"chart: {chart.path} (font: {chart.font})"
+        if chart.fallback:
+            message += (
+                "; no font with these Chinese characters was found, so the towns are labelled"
+                " in pinyin and the words in English"
+            )
+        sys.stderr.write(message + "\n")
+    if args.format == "json":
+        if args.chart:
+            data["chart"] = {"path": str(args.chart), "pinyin_labels": chart.fallback}
+        _print_json(data, out)
+    return EXIT_OK
+
+
+def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
+    kb = _kb(args)
+    entries = kb.mobilise(
+        args.roster,
+        town=args.town,
+        year=args.year,
+        lang=args.lang,
+        progress=not args.quiet,
+        near=args.near_misses,
+    )
+    zh = args.lang != "en"
+    head = (
+        [
+            "镇（开发区）",
+            "名单",
+            "行号",
+            "企业名称",
+            "预检通过方式",
+            "预检得分",
+            "是否已入库",
+            "需补充的信息",
+            "最小改变",
+        ]
+        if zh
+        else [
+            "town",
+            "list",
+            "row",
+            "enterprise",
+            "route",
+            "score",
+            "registered",
+            "to supply",
+            "smallest change",
+        ]
+    )
+    route_words = {"direct": "直接认定" if zh else "direct", "score": "评分" if zh else "score"}
+    registered_words = {"no": "否" if zh else "no", "unknown": "未知" if zh else "unknown"}
+    group_words = {
+        "pool": "应评尽评（预检可通过）" if zh else "pool (qualifies)",
+        "near": "差一点（改变一项后可通过）" if zh else "near miss (one change away)",
+    }
+    path = Path(args.output)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(head)
+    for e in entries:
+        writer.writerow(
+            [
+                e.town,
+                group_words[e.group],
+                e.row,
+                e.name or "",
+                route_words.get(e.route or "", ""),
+                "" if e.score is None else e.score,
+                registered_words[e.registered],
+                "、".join(e.missing) if zh else "; ".join(e.missing),
+                e.change or "",
+            ]
+        )
+    _write_atomically(path, buffer.getvalue())
+    counts: dict[str, list[int]] = {}
+    for e in entries:
+        counts.setdefault(e.town, [0, 0])[e.group != "pool"] += 1
+    pool = sum(c[0] for c in counts.values())
+    near = sum(c[1] for c in counts.values())
+    if zh:
+        extra = f"，另有差一点的 {near} 家" if args.near_misses else ""
+        out.write(f"应评尽评名单：{pool} 家企业{extra}，已写入 {path}\n")
+    else:
+        extra = f", plus {near} near misses" if args.near_misses else ""
+        out.write(f"mobilisation list: {pool} enterprises{extra}, written to {path}\n")
+    for town, (in_pool, near_misses) in counts.items():
+        tail = f"  (+{near_misses})" if args.near_misses else ""
+        out.write(f"  {town}  {in_pool}{tail}\n")
+    return EXIT_OK
+
+
+def _cmd_impact(args: argparse.Namespace, out: TextIO) -> int:
+    report = load(args.old).impact(
+        load(args.new), args.roster, year=args.year, details=args.details
+    )
+    if args.format == "json":
+        _print_json(report.to_dict(), out)
+    else:
+        out.write(impact_table(report, args.lang) + "\n")
     return EXIT_OK
 
 

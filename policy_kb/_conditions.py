@@ -948,6 +948,63 @@ def decimal_constants(expr: Expr) -> Expr:
     return expr
 
 
+def facts_of(condition: Condition, categories: Mapping[str, Condition]) -> list[str]:
+    """Every profile fact a condition tree reads, categories expanded, in order."""
+    found: dict[str, None] = {}
+    stack: list[Condition] = [condition]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, CategoryRef):
+            stack.append(categories[c.category])
+        elif c.is_leaf:
+            for fact in c.base_facts():
+                found.setdefault(fact)
+        else:
+            stack.extend(reversed(children(c)))
+    return list(found)
+
+
+def comparisons_of(condition: Condition) -> list[Comparison]:
+    """Every comparison in a condition tree (categories not expanded), in order."""
+    found: list[Comparison] = []
+    stack: list[Condition] = [condition]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, Comparison):
+            found.append(c)
+        elif isinstance(c, (AllOf, AnyOf)):
+            stack.extend(reversed(c.parts))
+        elif isinstance(c, NotOf):
+            stack.append(c.part)
+    return found
+
+
+def kinks_of(expr: Expr) -> list[tuple[str, Expr]]:
+    """Where a formula bends: ``min(fact, bound)``, ``max(0, fact - bound)`` → (fact, bound)."""
+    found: list[tuple[str, Expr]] = []
+    stack: list[Expr] = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Func):
+            fixed = [a for a in e.args if not a.facts()]
+            for arg in e.args:
+                if isinstance(arg, FactRef) and fixed:
+                    found += [(arg.name, bound) for bound in fixed]
+                elif (
+                    isinstance(arg, Arith)
+                    and arg.op == "-"
+                    and isinstance(arg.left, FactRef)
+                    and not arg.right.facts()
+                ):
+                    found.append((arg.left.name, arg.right))
+            stack.extend(e.args)
+        elif isinstance(e, Arith):
+            stack.extend((e.left, e.right))
+        elif isinstance(e, Negate):
+            stack.append(e.operand)
+    return found
+
+
 def flatten_parameters(condition: Condition) -> list[str]:
     """Every parameter a condition tree refers to (categories not expanded)."""
     found: dict[str, None] = {}

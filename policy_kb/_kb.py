@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from rdflib import Graph
 
+from ._conditions import Condition, Context, Expr, FactRef, comparisons_of, kinks_of
 from ._errors import UnknownNameError
 from ._evaluate import evaluate_profile, evaluate_town, parameters_for_year, resolve_year
 from ._graph import build_abox, load_tbox
@@ -22,7 +23,10 @@ from ._suggest import close_matches
 from ._vocab import PREFIXES
 
 if TYPE_CHECKING:
+    from ._columnar import ColumnResult
+    from ._district import Impact, PoolEntry, Progress
     from ._owl import LintReport
+    from ._roster import Batch, RosterRun
 
 ENGINES = ("fast", "owl")
 _EXPORT_FORMATS = {
@@ -142,6 +146,113 @@ class KnowledgeBase:
             evaluate_profile(self._model, p, y, self.parameters_for_year(y), d, engine)
             for p, y, d in zip(checked, years, decided, strict=True)
         ]
+
+    def roster(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        year: int | None = None,
+        output: str | os.PathLike[str] | None = None,
+        keep: bool = False,
+        progress: bool = False,
+        ignore_unknown_columns: bool = False,
+        each: Callable[[Batch, ColumnResult], None] | None = None,
+    ) -> RosterRun:
+        """Evaluate every enterprise of a roster file (CSV, .xlsx or Parquet), column-wise.
+
+        Writes the answers to ``output`` (.csv, .parquet or .jsonl) and/or keeps them in memory
+        (``keep=True``); returns the summary, with the rows that failed validation.
+        """
+        from ._roster import run_roster
+
+        when = self._model.document.year if year is None else year
+        return run_roster(
+            self._model,
+            path,
+            self.parameters_for_year(when),
+            output=output,
+            keep=keep,
+            progress=progress,
+            ignore_unknown_columns=ignore_unknown_columns,
+            each=each,
+        )
+
+    def progress(
+        self, path: str | os.PathLike[str], *, year: int | None = None, progress: bool = False
+    ) -> Progress:
+        """Progress of every town of 附件2 over a roster: target, registered, shortfall, pool."""
+        from ._district import progress as town_progress
+
+        return town_progress(self, path, year=year, show=progress)
+
+    def mobilise(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        town: str | None = None,
+        year: int | None = None,
+        lang: str = "zh",
+        near: bool = False,
+        progress: bool = False,
+    ) -> list[PoolEntry]:
+        """The 应评尽评 pool of a roster: enterprises the pre-check passes, not yet registered.
+
+        ``near=True`` adds those one change away from passing, each with that change.
+        """
+        from ._district import mobilise
+
+        return mobilise(self, path, town=town, year=year, lang=lang, show=progress, near=near)
+
+    def impact(
+        self,
+        new: KnowledgeBase,
+        path: str | os.PathLike[str],
+        *,
+        year: int | None = None,
+        details: bool = False,
+    ) -> Impact:
+        """What replacing this policy by ``new`` would change for every enterprise of a roster."""
+        from ._district import impact
+
+        return impact(self._model, new.model, path, year=year, details=details)
+
+    def thresholds(self, *, year: int | None = None) -> dict[str, tuple[int | float, ...]]:
+        """Every bound a fact is compared with in the policy, in that year.
+
+        The bounds of the conditions, and where an estimate's formula bends (``min(fact, limit)``).
+
+        ``{"employees": (300, 500), ...}``: fact id (a derived fact too) → its distinct bounds,
+        ascending. Handy for generating test rosters that straddle each limit.
+        """
+        when = self._model.document.year if year is None else year
+        params = {name: pv.value for name, pv in self.parameters_for_year(when).items()}
+        categories = {name: c.condition for name, c in self._model.categories.items()}
+        ctx = Context({}, params, categories)
+        conditions: list[Condition] = [
+            *categories.values(),
+            *(b.condition for b in self._model.benefits.values()),
+        ]
+        if self._model.evaluation is not None:
+            method = self._model.evaluation
+            conditions += [n.condition for n in (*method.basic, *method.direct)]
+        for benefit in self._model.benefits.values():
+            if benefit.estimate is not None:
+                conditions += [c.when for c in benefit.estimate.cases if c.when is not None]
+        found: dict[str, set[int | float]] = {}
+        pairs: list[tuple[str, Expr]] = []
+        for condition in conditions:
+            for comparison in comparisons_of(condition):
+                if not isinstance(comparison.left, FactRef) or comparison.right.facts():
+                    continue
+                pairs.append((comparison.left.name, comparison.right))
+        for benefit in self._model.benefits.values():
+            for case in benefit.estimate.cases if benefit.estimate is not None else ():
+                pairs += kinks_of(case.formula)
+        for fact, expr in pairs:
+            bound = expr.value(ctx)
+            if isinstance(bound, (int, float)) and not isinstance(bound, bool):
+                found.setdefault(fact, set()).add(bound)
+        return {fact: tuple(sorted(bounds)) for fact, bounds in sorted(found.items())}
 
     def lint(self, *, year: int | None = None) -> LintReport:
         """Run the HermiT reasoner over the whole policy (needs Java); see :class:`LintReport`."""

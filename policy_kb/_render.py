@@ -26,7 +26,9 @@ from ._nearmiss import gap_sentence, gaps, to_supply
 from ._results import Evaluation, TownEvaluation
 
 if TYPE_CHECKING:
+    from ._district import Impact, Progress
     from ._owl import LintReport
+    from ._roster import RosterSummary
 
 _MARKS = {Status.APPLIES: "✔", Status.DOES_NOT_APPLY: "✘", Status.UNDETERMINED: "?"}
 _COLOURS = {Status.APPLIES: "32", Status.DOES_NOT_APPLY: "31", Status.UNDETERMINED: "33"}
@@ -351,3 +353,194 @@ def validation_summary(model: PolicyModel) -> str:
         f"{len(model.benefits)} benefits, {len(model.categories)} categories, "
         f"{len(model.parameters)} parameters, {len(model.facts)} facts{towns}"
     )
+
+
+def roster_table(
+    summary: RosterSummary, model: PolicyModel, source: str, output: str | None, lang: str = "zh"
+) -> str:
+    """The summary of a roster run."""
+    zh = lang != "en"
+    valid = summary.rows - summary.invalid
+    lines = [
+        (
+            f"{source}：{summary.rows:,} 家企业，{valid:,} 家已评价，{summary.invalid:,} 家数据有误（见上方）"
+            if zh
+            else f"{source}: {summary.rows:,} enterprises, {valid:,} evaluated, {summary.invalid:,} rows refused (listed above)"
+        ),
+    ]
+    if output:
+        lines.append(("结果已写入 " if zh else "answers written to ") + output)
+    lines.append("")
+    head = (
+        ("待遇", "适用", "不适用", "待定")
+        if zh
+        else ("benefit", "applies", "does not", "undetermined")
+    )
+    width = max(len(b) for b in summary.statuses) if summary.statuses else 10
+    lines.append(f"  {head[0]:<{width}}  {head[1]:>9}  {head[2]:>9}  {head[3]:>12}")
+    for benefit, (a, d, u) in summary.statuses.items():
+        lines.append(f"  {benefit:<{width}}  {a:>9,}  {d:>9,}  {u:>12,}")
+    q, n, u = summary.precheck
+    lines.append("")
+    lines.append(
+        f"科技型中小企业评价预检：可通过 {q:,} · 不能通过 {n:,} · 待定 {u:,}"
+        if zh
+        else f"Tech-SME pre-check: qualifies {q:,} · does not {n:,} · undetermined {u:,}"
+    )
+    if summary.totals:
+        parts = [
+            f"{ESTIMATE_KINDS[k][0 if zh else 1]} {format_value(v, '元', lang)}"
+            for k, v in sorted(summary.totals.items())
+        ]
+        lines.append(
+            ("估算合计（适用的待遇）：" if zh else "Estimated value of the benefits that apply: ")
+            + " · ".join(parts)
+        )
+    return "\n".join(lines)
+
+
+def progress_table(report: Progress, lang: str = "zh") -> str:
+    """Per town of 附件2: target, registered, completion, shortfall, the pool and what it closes."""
+    zh = lang != "en"
+    if zh:
+        head = [
+            "序号",
+            "镇（开发区）",
+            "目标",
+            "已入库",
+            "完成率",
+            "缺口",
+            "应评尽评",
+            "可补足",
+            "补足后",
+        ]
+    else:
+        head = [
+            "#",
+            "town",
+            "target",
+            "registered",
+            "rate",
+            "shortfall",
+            "pool",
+            "closes",
+            "with pool",
+        ]
+    rows = []
+    for t in report.towns:
+        name = t.name if zh else f"{t.name} {t.name_en or ''}".strip()
+        rows.append(
+            [
+                str(t.seq),
+                name,
+                str(t.target),
+                str(t.registered),
+                f"{t.rate:.0%}",
+                str(t.shortfall),
+                str(t.pool),
+                str(t.pool_closes),
+                f"{t.rate_with_pool:.0%}",
+            ]
+        )
+    total_rate = report.registered / report.target if report.target else 0.0
+    with_pool = (report.registered + report.pool_closes) / report.target if report.target else 0.0
+    rows.append(
+        [
+            "",
+            "全区合计" if zh else "district",
+            str(report.target),
+            str(report.registered),
+            f"{total_rate:.0%}",
+            str(report.shortfall),
+            str(report.pool),
+            str(report.pool_closes),
+            f"{with_pool:.0%}",
+        ]
+    )
+    widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    lines = [_row(head, widths)]
+    for r in rows:
+        lines.append(_row(r, widths))
+    lines.insert(len(lines) - 1, "  " + "-" * (sum(widths) + 2 * (len(widths) - 1)))
+    note = []
+    if report.target != report.printed_total:
+        note.append(
+            f"注意：各镇目标之和 {report.target} 与附件2印刷合计 {report.printed_total} 不一致"
+            if zh
+            else f"note: the targets add up to {report.target}, the printed total is {report.printed_total}"
+        )
+    note.append(
+        f"共 {report.rows:,} 家企业；{report.invalid:,} 家数据有误未计入；{report.outside:,} 家所在镇未知或不在附件2"
+        if zh
+        else f"{report.rows:,} enterprises; {report.invalid:,} refused rows not counted; {report.outside:,} with an unknown town or one outside Annex 2"
+    )
+    note.append(
+        "已入库 = 已取得当年入库登记编号；应评尽评 = 预检可通过但尚未入库（含入库情况未知）；可补足 = 应评尽评中可计入缺口的部分"
+        if zh
+        else "registered = holds this year's registration number; pool = would pass the pre-check but is not registered (or not known to be); closes = the part of the pool that fills the shortfall"
+    )
+    return "\n".join([*lines, "", *note])
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(c) > 0x2E7F else 1 for c in text)
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    out = []
+    for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+        pad = " " * (width - _width(cell))
+        out.append(cell + pad if i == 1 else pad + cell)
+    return "  " + "  ".join(out)
+
+
+def impact_table(report: Impact, lang: str = "zh") -> str:
+    """Per benefit: gains, losses, moves to and from undetermined, and the change in amounts."""
+    zh = lang != "en"
+    head = (
+        ["待遇", "新增适用", "不再适用", "变为待定", "由待定确定", "估算金额变化（元）"]
+        if zh
+        else [
+            "benefit",
+            "gain",
+            "lose",
+            "to undetermined",
+            "from undetermined",
+            "change in estimated amounts",
+        ]
+    )
+    rows = [
+        [
+            b.benefit,
+            str(b.gains),
+            str(b.losses),
+            str(b.to_undetermined),
+            str(b.from_undetermined),
+            f"{b.change:+,.2f}",
+        ]
+        for b in report.benefits.values()
+    ]
+    widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    lines = [
+        f"{report.rows:,} 家企业（{report.invalid:,} 家数据有误未计入）"
+        if zh
+        else f"{report.rows:,} enterprises ({report.invalid:,} refused rows not counted)",
+        "",
+        "  " + "  ".join(_pad(c, w, i) for i, (c, w) in enumerate(zip(head, widths, strict=True))),
+    ]
+    for r in rows:
+        lines.append(
+            "  " + "  ".join(_pad(c, w, i) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        )
+    if report.details:
+        lines += ["", "变化明细：" if zh else "Rows that change:"]
+        for d in report.details:
+            lines.append(
+                f"  row {d['row']}  {d['name'] or ''}  {d['town'] or ''}  {d['benefit']}: {d['old']} → {d['new']}"
+            )
+    return "\n".join(lines)
+
+
+def _pad(cell: str, width: int, index: int) -> str:
+    pad = " " * (width - _width(cell))
+    return cell + pad if index == 0 else pad + cell

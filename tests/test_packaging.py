@@ -72,6 +72,8 @@ def test_wheel_carries_the_data_files(wheel):
         "policy_kb/schemas/measures.schema.json",
         "policy_kb/schemas/evaluation.schema.json",
         "policy_kb/py.typed",
+        "policy_kb/fonts/PolicyKBCJKSubset-Regular.otf",
+        "policy_kb/fonts/OFL.txt",
     ):
         assert name in names
     assert measures == (ROOT / "measures.yaml").read_text(encoding="utf-8")

@@ -58,7 +58,7 @@ def test_source_text_is_the_shared_original():
 
 def test_no_figure_of_the_text_is_a_literal_in_the_code():
     figures = {175, 200_000, 500, 670, 300, 3_000_000, 50_000_000, 200_000_000, 2021, 25, 15}
-    tuning = {"BATCH"}  # engine settings, not figures of the policy
+    tuning = {"BATCH", "BATCH_ROWS"}  # engine settings, not figures of the policy
     found = []
     for path in sorted((ROOT / "policy_kb").glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -1,0 +1,471 @@
+"""District views of a roster: progress per town against 附件2, the 应评尽评 pool, reform impact.
+
+四(二) asks every town to track its target (附件2); 四(三) asks that every enterprise that could pass
+the evaluation take part (应评尽评). ``progress`` counts, per town, the enterprises registered this
+year against the target and the pool that the pre-check says would qualify but is not registered;
+``mobilise`` lists that pool; ``impact`` compares the answers of two versions of measures.yaml over
+the same roster.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ._columnar import (
+    APPLIES,
+    DOES_NOT_APPLY,
+    UNDETERMINED,
+    ColumnResult,
+    evaluate_columns,
+    sum_fen,
+)
+from ._conditions import facts_of
+from ._errors import PolicyKBError
+from ._explain import change_sentence
+from ._kb import KnowledgeBase
+from ._model import FactType, PolicyModel
+from ._roster import Batch, column_types, convert_batch, header_map, open_roster
+
+_REGISTERED = "tech_sme_registered"
+
+
+# ── progress ─────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class TownProgress:
+    """One row of 附件2 against the roster."""
+
+    seq: int
+    name: str
+    name_en: str | None
+    target: int
+    enterprises: int = 0
+    registered: int = 0
+    pool: int = 0
+    pool_registration_unknown: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.registered / self.target if self.target else 0.0
+
+    @property
+    def shortfall(self) -> int:
+        return max(0, self.target - self.registered)
+
+    @property
+    def pool_closes(self) -> int:
+        """How much of the shortfall the 应评尽评 pool would close if all of it registered."""
+        return min(self.pool, self.shortfall)
+
+    @property
+    def rate_with_pool(self) -> float:
+        return (self.registered + self.pool_closes) / self.target if self.target else 0.0
+
+
+@dataclass
+class Progress:
+    """Progress of every town, the district totals, and the rows the roster could not place."""
+
+    year: int
+    towns: list[TownProgress]
+    printed_total: int
+    rows: int = 0
+    invalid: int = 0
+    outside: int = 0  # valid rows whose town is unknown or not in 附件2
+
+    @property
+    def target(self) -> int:
+        return sum(t.target for t in self.towns)
+
+    @property
+    def registered(self) -> int:
+        return sum(t.registered for t in self.towns)
+
+    @property
+    def pool(self) -> int:
+        return sum(t.pool for t in self.towns)
+
+    @property
+    def shortfall(self) -> int:
+        return sum(t.shortfall for t in self.towns)
+
+    @property
+    def pool_closes(self) -> int:
+        return sum(t.pool_closes for t in self.towns)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "year": self.year,
+            "rows": self.rows,
+            "invalid_rows": self.invalid,
+            "rows_outside_annex": self.outside,
+            "towns": [
+                {
+                    "seq": t.seq,
+                    "name": t.name,
+                    "name_en": t.name_en,
+                    "target": t.target,
+                    "enterprises": t.enterprises,
+                    "registered": t.registered,
+                    "completion_rate": round(t.rate, 4),
+                    "shortfall": t.shortfall,
+                    "pool": t.pool,
+                    "pool_registration_unknown": t.pool_registration_unknown,
+                    "pool_closes": t.pool_closes,
+                    "completion_rate_with_pool": round(t.rate_with_pool, 4),
+                }
+                for t in self.towns
+            ],
+            "district": {
+                "target": self.target,
+                "printed_total": self.printed_total,
+                "registered": self.registered,
+                "completion_rate": round(self.registered / self.target, 4) if self.target else 0.0,
+                "shortfall": self.shortfall,
+                "pool": self.pool,
+                "pool_closes": self.pool_closes,
+            },
+        }
+
+
+def _pool_mask(batch: Batch, result: ColumnResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(registered, in the pool, pool with unknown registration) masks for the valid rows."""
+    n = result.n
+    valid = batch.columns.rows_valid
+    reg = batch.columns.column(_REGISTERED)
+    registered = valid & reg.known & (reg.values == True)  # noqa: E712 - a numpy mask
+    qualifies = (
+        result.precheck.qualifies == 1 if result.precheck is not None else np.zeros(n, dtype=bool)
+    )
+    pool = valid & qualifies & ~registered
+    return registered, pool, pool & ~reg.known
+
+
+def progress(
+    kb: KnowledgeBase, path: str | os.PathLike[str], *, year: int | None = None, show: bool = False
+) -> Progress:
+    """Per town of 附件2: target, registered, completion, shortfall and the 应评尽评 pool."""
+    model = kb.model
+    if model.targets is None:
+        raise PolicyKBError("this measures file has no target table (附件2)")
+    towns = {t.name: TownProgress(t.seq, t.name, t.name_en, t.target) for t in model.targets.towns}
+    report = Progress(year or model.document.year, list(towns.values()), model.targets.total)
+
+    def each(batch: Batch, result: ColumnResult) -> None:
+        registered, pool, pool_unknown = _pool_mask(batch, result)
+        valid = batch.columns.rows_valid
+        report.rows += result.n
+        report.invalid += int((~valid).sum())
+        frame = pl.DataFrame(
+            {
+                "town": batch.town_column,
+                "valid": valid,
+                "registered": registered,
+                "pool": pool,
+                "pool_unknown": pool_unknown,
+            }
+        ).filter(pl.col("valid"))
+        counts = frame.group_by("town").agg(
+            pl.len().alias("enterprises"),
+            pl.col("registered").sum(),
+            pl.col("pool").sum(),
+            pl.col("pool_unknown").sum(),
+        )
+        for row in counts.iter_rows(named=True):
+            entry = towns.get(row["town"]) if row["town"] else None
+            if entry is None:
+                report.outside += row["enterprises"]
+                continue
+            entry.enterprises += row["enterprises"]
+            entry.registered += row["registered"]
+            entry.pool += row["pool"]
+            entry.pool_registration_unknown += row["pool_unknown"]
+
+    kb.roster(path, year=year, progress=show, each=each)
+    return report
+
+
+# ── mobilise ─────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class PoolEntry:
+    """One enterprise to call: it would pass the evaluation and is not registered this year.
+
+    With ``near=True`` the list also holds the near misses (``group == "near"``): not registered,
+    failing the pre-check, and one change to a single fact away from passing (``change``).
+    """
+
+    town: str
+    seq: int
+    row: int
+    name: str | None
+    route: str | None
+    score: int | None
+    registered: str  # "no" or "unknown"
+    missing: list[str]
+    change: str | None
+    group: str = "pool"  # "pool": qualifies now; "near": one change away (only with near=True)
+
+
+def _profile_of(model: PolicyModel, batch: Batch, index: int) -> dict[str, Any]:
+    profile: dict[str, Any] = {}
+    for fact, column in batch.columns.facts.items():
+        definition = model.facts.get(fact)
+        if definition is None or not column.known[index]:
+            continue
+        value = column.values[index]
+        if definition.type is FactType.BOOL:
+            profile[fact] = bool(value)
+        elif definition.type in (FactType.TEXT, FactType.TOWN):
+            profile[fact] = str(value)
+        else:
+            number = float(value)
+            profile[fact] = int(number) if number.is_integer() else number
+    return profile
+
+
+def mobilise(
+    kb: KnowledgeBase,
+    path: str | os.PathLike[str],
+    *,
+    town: str | None = None,
+    year: int | None = None,
+    lang: str = "zh",
+    show: bool = False,
+    near: bool = False,
+) -> list[PoolEntry]:
+    """The 应评尽评 pool, per town: who to call, their score, what to ask for.
+
+    ``near=True`` adds the enterprises one change away from passing, with that change.
+    """
+    model = kb.model
+    if town is not None:
+        kb.town(town)  # an unknown town is refused with a suggestion
+    seqs = {t.name: t.seq for t in model.targets.towns} if model.targets else {}
+    method = model.evaluation
+    form_facts: list[str] = []
+    if method is not None:
+        categories = {name: c.condition for name, c in model.categories.items()}
+        for named in (*method.basic, *method.direct):
+            form_facts += facts_of(named.condition, categories)
+        for indicator in method.indicators:
+            for source in indicator.sources:
+                form_facts += [source.numerator] + (
+                    [source.denominator] if source.denominator else []
+                )
+    form_facts = list(dict.fromkeys(f for f in form_facts if f in model.facts))
+    entries: list[PoolEntry] = []
+
+    def each(batch: Batch, result: ColumnResult) -> None:
+        registered, pool, _ = _pool_mask(batch, result)
+        candidates = pool
+        if near and result.precheck is not None:
+            fails = (result.precheck.qualifies == 0) & ~registered & batch.columns.rows_valid
+            candidates = pool | fails
+        batch_towns, batch_names = batch.towns, batch.names
+        reg = batch.columns.column(_REGISTERED)
+        for index in np.flatnonzero(candidates):
+            where = batch_towns[index]
+            if where is None or where not in seqs or (town is not None and where != town):
+                continue
+            profile = _profile_of(model, batch, int(index))
+            ev = kb.evaluate(profile, year=year)
+            pre = ev.precheck
+            assert pre is not None
+            if pool[index]:
+                assert pre.qualifies is True  # the column engine and the per-profile one agree
+                group, change = "pool", None
+            elif pre.smallest_change is not None:
+                group, change = "near", change_sentence(pre.smallest_change, pre, model, lang)
+            else:
+                continue
+            entries.append(
+                PoolEntry(
+                    town=where,
+                    seq=seqs[where],
+                    row=batch.first_row + int(index),
+                    name=batch_names[index],
+                    route=pre.route,
+                    score=pre.score,
+                    registered="unknown" if not reg.known[index] else "no",
+                    missing=[model.fact_label(f, lang) for f in form_facts if f not in profile],
+                    change=change,
+                    group=group,
+                )
+            )
+
+    kb.roster(path, year=year, progress=show, each=each)
+    entries.sort(
+        key=lambda e: (
+            e.seq,
+            e.group != "pool",
+            -(e.score if e.score is not None else 101),
+            e.row,
+        )
+    )
+    return entries
+
+
+# ── impact ───────────────────────────────────────────────────────────────────────────────────
+
+_WORDS = {APPLIES: "applies", DOES_NOT_APPLY: "does_not_apply", UNDETERMINED: "undetermined"}
+
+
+@dataclass
+class BenefitImpact:
+    """How one benefit's answers move between two versions of the policy."""
+
+    benefit: str
+    moves: dict[tuple[str, str], int] = field(default_factory=dict)  # (old, new) → rows
+    old_fen: int = 0  # estimated total before, in fen (exact)
+    new_fen: int = 0
+
+    @property
+    def old_total(self) -> float:
+        """The benefit's estimated total before the change, in yuan."""
+        return self.old_fen / 100
+
+    @property
+    def new_total(self) -> float:
+        """The benefit's estimated total after the change, in yuan."""
+        return self.new_fen / 100
+
+    @property
+    def change(self) -> float:
+        """The change of the estimated total, in yuan."""
+        return (self.new_fen - self.old_fen) / 100
+
+    def count(self, old: str | None = None, new: str | None = None) -> int:
+        return sum(
+            v
+            for (a, b), v in self.moves.items()
+            if a != b and (old is None or a == old) and (new is None or b == new)
+        )
+
+    @property
+    def gains(self) -> int:
+        return self.count(new="applies")
+
+    @property
+    def losses(self) -> int:
+        return self.count(old="applies")
+
+    @property
+    def to_undetermined(self) -> int:
+        return self.count(new="undetermined")
+
+    @property
+    def from_undetermined(self) -> int:
+        return self.count(old="undetermined")
+
+
+@dataclass
+class Impact:
+    """The reform impact over a roster."""
+
+    benefits: dict[str, BenefitImpact]
+    rows: int = 0
+    invalid: int = 0
+    details: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "invalid_rows": self.invalid,
+            "benefits": [
+                {
+                    "benefit": b.benefit,
+                    "gains": b.gains,
+                    "losses": b.losses,
+                    "to_undetermined": b.to_undetermined,
+                    "from_undetermined": b.from_undetermined,
+                    "moves": [
+                        {"from": a, "to": c, "rows": n}
+                        for (a, c), n in sorted(b.moves.items())
+                        if a != c
+                    ],
+                    "estimated_total_old": b.old_total,
+                    "estimated_total_new": b.new_total,
+                    "estimated_total_change": b.change,
+                }
+                for b in self.benefits.values()
+            ],
+            "details": self.details,
+        }
+
+
+def impact(
+    old: PolicyModel,
+    new: PolicyModel,
+    path: str | os.PathLike[str],
+    *,
+    year: int | None = None,
+    details: bool = False,
+    old_parameters: Mapping[str, Any] | None = None,
+    new_parameters: Mapping[str, Any] | None = None,
+) -> Impact:
+    """Compare every benefit's answers for the same roster under two versions of measures.yaml."""
+    when = year or new.document.year
+    old_kb, new_kb = KnowledgeBase(old), KnowledgeBase(new)
+    old_params = old_parameters or old_kb.parameters_for_year(when)
+    new_params = new_parameters or new_kb.parameters_for_year(when)
+    common = [b for b in new.benefits if b in old.benefits]
+    report = Impact({b: BenefitImpact(b) for b in common})
+    roster = open_roster(path)
+    old_map = header_map(old, roster.header, str(path), False)
+    new_map = header_map(new, roster.header, str(path), False)
+    old_types, new_types = column_types(old, old_map), column_types(new, new_map)
+    shared = {c: t for c, t in old_types.items() if new_types.get(c) == t}
+    first_row = 2
+    for raw in roster.batches(shared):
+        a_batch = convert_batch(old, raw, old_map, first_row)
+        b_batch = convert_batch(new, raw, new_map, first_row)
+        a = evaluate_columns(old, a_batch.columns, old_params)
+        b = evaluate_columns(new, b_batch.columns, new_params)
+        valid = a_batch.columns.rows_valid & b_batch.columns.rows_valid
+        report.rows += raw.num_rows
+        report.invalid += int((~valid).sum())
+        for benefit in common:
+            entry = report.benefits[benefit]
+            before, after = a.statuses[benefit][valid], b.statuses[benefit][valid]
+            for x in (APPLIES, DOES_NOT_APPLY, UNDETERMINED):
+                for y in (APPLIES, DOES_NOT_APPLY, UNDETERMINED):
+                    count = int(((before == x) & (after == y)).sum())
+                    if count:
+                        key = (_WORDS[x], _WORDS[y])
+                        entry.moves[key] = entry.moves.get(key, 0) + count
+            for result, attr in ((a, "old_fen"), (b, "new_fen")):
+                amounts = result.estimates.get(benefit)
+                if amounts is not None:
+                    take = (
+                        valid
+                        & (result.statuses[benefit] == APPLIES)
+                        & ~np.isnan(amounts)
+                        & result.counted[benefit]
+                    )
+                    setattr(entry, attr, getattr(entry, attr) + sum_fen(amounts[take]))
+            if details:
+                names, where = b_batch.names, b_batch.towns
+                changed = np.flatnonzero(valid & (a.statuses[benefit] != b.statuses[benefit]))
+                for index in changed:
+                    report.details.append(
+                        {
+                            "row": first_row + int(index),
+                            "name": names[index],
+                            "town": where[index],
+                            "benefit": benefit,
+                            "old": _WORDS[int(a.statuses[benefit][index])],
+                            "new": _WORDS[int(b.statuses[benefit][index])],
+                        }
+                    )
+        first_row += raw.num_rows
+    report.details.sort(key=lambda d: (d["row"], d["benefit"]))
+    return report

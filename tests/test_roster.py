@@ -1,0 +1,453 @@
+"""Rosters: the column engine against the per-profile engine, file formats, bad rows, bounds."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import policy_kb
+from policy_kb import _roster
+from policy_kb._columnar import (
+    APPLIES,
+    UNDETERMINED,
+    Column,
+    Columns,
+    _Context,
+    columns_from_values,
+    evaluate,
+    evaluate_columns,
+)
+from policy_kb._conditions import Comparison, Context, FactRef, comparisons_of
+from policy_kb._estimates import totals as estimate_totals
+from policy_kb._roster import RosterError
+
+ROWS = 5_000
+TYPICAL = {  # ordinary values, mixed with the policy's own bounds (read from the model)
+    "employees": [8, 60, 150, 1200],
+    "tech_staff": [0, 3, 12, 40],
+    "annual_revenue": [3_000_000, 30_000_000, 450_000_000],
+    "total_assets": [4_000_000, 90_000_000, 380_000_000],
+    "total_costs": [2_500_000, 25_000_000, 300_000_000],
+    "taxable_income": [-50_000, 400_000, 6_000_000],
+    "rd_expense": [150_000, 900_000, 8_000_000],
+    "rd_expense_prior_year": [0, 700_000, 4_000_000],
+    "ip_class1": [0, 1, 2],
+    "ip_class2": [0, 1, 3, 4, 7],
+    "tech_transfer_income": [0, 800_000, 9_000_000],
+    "local_contribution": [0, 600_000, 2_500_000],
+    "local_contribution_prior_year": [0, 500_000, 2_500_000],
+}
+
+
+# ── a generated roster with unknowns and values at every bound ───────────────────────────────
+
+
+def generate_rows(kb: policy_kb.KnowledgeBase, n: int, seed: int) -> list[dict[str, Any]]:
+    """Profiles with ~20 % unknown facts and numbers at, just under and just over every bound."""
+    rng = random.Random(seed)
+    bounds = kb.thresholds()
+    params = kb.parameters_for_year(2021)
+    method = kb.model.evaluation
+    assert method is not None
+    ratios = [s for i in method.indicators for s in i.sources if s.denominator is not None]
+    flags = [f.id for f in kb.model.facts.values() if f.type.value == "bool"]
+    towns = [t.name for t in kb.towns]
+    rows = []
+    for i in range(n):
+        row: dict[str, Any] = {"name": f"测试企业{i:05d}有限公司"}
+        for fact, typical in TYPICAL.items():
+            if rng.random() < 0.2:
+                continue
+            value = rng.choice([*typical, *bounds.get(fact, ())])
+            value += rng.choice([-1, 0, 0, 1])
+            row[fact] = max(value, 0) if fact != "taxable_income" else value
+        if rng.random() < 0.3 and {"rd_expense", "rd_expense_prior_year"} <= row.keys():
+            growth = rng.choice(bounds["rd_expense_growth"])  # a growth at its bound, ± 1 yuan
+            row["rd_expense"] = row["rd_expense_prior_year"] + growth + rng.choice([-1, 0, 1])
+        if rng.random() < 0.3:  # a ratio exactly at a tier of the evaluation's score tables
+            source = rng.choice(ratios)
+            tier = rng.choice(params[source.tiers].tiers)
+            den = rng.choice(TYPICAL[source.denominator])
+            row[source.denominator] = den
+            row[source.numerator] = max(den * tier.at_least // 100 + rng.choice([-1, 0, 1]), 0)
+        if "employees" in row and "tech_staff" in row:
+            row["tech_staff"] = min(row["tech_staff"], row["employees"])
+        if rng.random() < 0.1 and "rd_expense" in row:
+            row["rd_expense"] += 0.5  # half a yuan: amounts need not be whole
+        for fact in flags:
+            if rng.random() >= 0.2:
+                row[fact] = rng.random() < 0.5
+        if rng.random() >= 0.05:
+            row["town"] = rng.choice(towns)
+        rows.append(row)
+    return rows
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], header: list[str]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if row.get(c) is None else _cell(row[c]) for c in header])
+
+
+def _cell(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def write_parquet(path: Path, rows: list[dict[str, Any]], kb: policy_kb.KnowledgeBase) -> None:
+    columns = sorted({k for r in rows for k in r})
+    arrays = []
+    for c in columns:
+        kind = kb.model.facts[c].type.value
+        arrow = {"bool": pa.bool_(), "text": pa.string(), "town": pa.string()}.get(kind)
+        if arrow is None:
+            fractional = any(isinstance(r.get(c), float) for r in rows)
+            arrow = pa.float64() if fractional else pa.int64()
+        arrays.append(pa.array([r.get(c) for r in rows], type=arrow))
+    pq.write_table(pa.Table.from_arrays(arrays, names=columns), path)
+
+
+@pytest.fixture(scope="module")
+def generated(kb, tmp_path_factory) -> tuple[list[dict[str, Any]], Path]:
+    rows = generate_rows(kb, ROWS, seed=7)
+    path = tmp_path_factory.mktemp("roster") / "generated.csv"
+    header = ["name", "town", *sorted({k for r in rows for k in r} - {"name", "town"})]
+    write_csv(path, rows, header)
+    return rows, path
+
+
+def _disagreements(
+    kb, rows: list[dict[str, Any]], frame: pl.DataFrame, totals: dict[str, Decimal] | None = None
+) -> list[str]:
+    """Every difference between the roster's answers and ``evaluate`` on each row alone."""
+    found = []
+    for i, profile in enumerate(rows):
+        got = frame.row(i, named=True)
+        ev = kb.evaluate(profile)
+        if totals is not None:
+            statuses = {b.id: b.status for b in ev.benefits}
+            for kind, amount in estimate_totals(ev.estimates, statuses).items():
+                totals[kind] = totals.get(kind, Decimal(0)) + amount
+        for b in ev.benefits:
+            if got[b.id] != b.status.value:
+                found.append(f"row {i + 2} {b.id}: {got[b.id]} != {b.status.value}")
+        pre = ev.precheck
+        want = (pre.qualifies, pre.route, pre.score, pre.score_low, pre.score_high)
+        have = tuple(
+            got[k]
+            for k in (
+                "precheck_qualifies",
+                "precheck_route",
+                "precheck_score",
+                "precheck_score_low",
+                "precheck_score_high",
+            )
+        )
+        if have != want:
+            found.append(f"row {i + 2} pre-check: {have} != {want}")
+        for benefit, estimate in ev.estimates.items():
+            value = got.get(f"estimate:{benefit}")
+            if estimate.amount is None:
+                if value is not None:
+                    found.append(f"row {i + 2} {benefit}: {value} != None")
+            elif value is None or Decimal(str(value)) != estimate.amount:
+                found.append(f"row {i + 2} {benefit}: {value} != {estimate.amount}")
+    return found
+
+
+def test_roster_equals_evaluate_on_every_row_of_a_generated_roster(kb, generated):
+    rows, path = generated
+    run = kb.roster(path, keep=True)
+    frame = pl.concat(run.frames)
+    assert frame.height == ROWS
+    assert run.summary.invalid == 0
+    # the roster exercises all three answers of every benefit and of the pre-check
+    for benefit, counts in run.summary.statuses.items():
+        assert all(c > 0 for c in counts), (benefit, counts)
+    assert all(c > 0 for c in run.summary.precheck)
+    totals: dict[str, Decimal] = {}
+    assert _disagreements(kb, rows, frame, totals) == []
+    # the estimated totals, summed in fen, equal the per-profile totals added up exactly
+    assert {k: Decimal(v) / 100 for k, v in run.summary.fen.items()} == totals
+
+
+def test_the_generated_roster_sits_on_every_bound(kb, generated):
+    rows, _ = generated
+    for fact, bounds in kb.thresholds().items():
+        if fact == "rd_expense_growth":  # derived: rd_expense - rd_expense_prior_year
+            have = {"rd_expense", "rd_expense_prior_year"}
+            seen = {r["rd_expense"] - r["rd_expense_prior_year"] for r in rows if have <= r.keys()}
+        else:
+            seen = {r[fact] for r in rows if fact in r}
+        minimum = kb.model.facts[fact].minimum if fact in kb.model.facts else None
+        for bound in bounds:
+            wanted = {bound, bound + 1}
+            if minimum is None or bound - 1 >= minimum:
+                wanted.add(bound - 1)
+            assert wanted <= seen, (fact, bound, sorted(wanted - seen))
+
+
+def test_parquet_and_xlsx_give_the_same_answers_as_csv(kb, generated, tmp_path):
+    rows, path = generated
+    expected = pl.concat(kb.roster(path, keep=True).frames)
+    parquet = tmp_path / "roster.parquet"
+    write_parquet(parquet, rows, kb)
+    got = pl.concat(kb.roster(parquet, keep=True).frames)
+    assert got.equals(expected)
+
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    header = ["name", "town", *sorted(TYPICAL), "hnte_valid", "tech_sme_registered"]
+    sheet.append(header)
+    for r in rows[:300]:
+        sheet.append([r.get(c) for c in header])
+    xlsx = tmp_path / "roster.xlsx"
+    book.save(xlsx)
+    small = kb.roster(xlsx, keep=True)
+    assert small.summary.rows == 300
+    assert small.summary.invalid == 0
+    narrowed = [{k: v for k, v in r.items() if k in header} for r in rows[:300]]
+    assert _disagreements(kb, narrowed, pl.concat(small.frames)) == []
+
+
+def test_chinese_column_headers_are_accepted(kb, generated, tmp_path):
+    rows, _ = generated
+    ids = ["name", "town", "employees", "annual_revenue", "hnte_valid", "tech_sme_registered"]
+    labels = [kb.model.facts[f].label_zh for f in ids]
+    write_csv(tmp_path / "ids.csv", rows[:200], ids)
+    by_id = pl.concat(kb.roster(tmp_path / "ids.csv", keep=True).frames)
+    with (tmp_path / "zh.csv").open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)  # with a byte-order mark, as Excel saves "CSV UTF-8"
+        writer.writerow(labels)
+        for r in rows[:200]:
+            writer.writerow(["" if r.get(c) is None else _cell(r[c]) for c in ids])
+    by_label = pl.concat(kb.roster(tmp_path / "zh.csv", keep=True).frames)
+    assert by_label.equals(by_id)
+    assert (by_id["KM2.hnte_priority"] == "applies").sum() > 0
+
+
+def test_unknown_column_is_refused_with_a_suggestion(kb, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("name,employes\nA,10\n", encoding="utf-8")
+    with pytest.raises(RosterError, match=r"unknown column 'employes' \(did you mean 'employees'"):
+        kb.roster(path)
+    run = kb.roster(path, ignore_unknown_columns=True, keep=True)
+    assert run.summary.rows == 1
+
+
+def test_a_derived_fact_cannot_be_a_column(kb, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("name,rd_expense_growth\nA,10\n", encoding="utf-8")
+    with pytest.raises(RosterError, match="rd_expense_growth' is computed from other facts"):
+        kb.roster(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("r.xls", "x", "a roster is a .csv, .xlsx or .parquet file, not '.xls'"),
+        ("r.csv", "", "the file is empty"),
+        ("missing.csv", None, "no such file"),
+    ],
+)
+def test_unreadable_roster_files_are_refused_clearly(kb, tmp_path, name, content, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(RosterError, match=message):
+        kb.roster(path)
+
+
+# ── invalid rows ─────────────────────────────────────────────────────────────────────────────
+
+BAD = """name,town,employees,tech_staff,annual_revenue,tech_sme_registered,rd_expense
+好企业甲,湖塘镇,50,10,30000000,true,900000
+坏企业乙,湖塘镇,abc,10,30000000,true,900000
+坏企业丙,火星镇,50,10,30000000,true,900000
+坏企业丁,湖塘镇,50,60,30000000,true,900000
+坏企业戊,湖塘镇,50,10,-5,true,900000
+坏企业己,湖塘镇,50,10,30000000,maybe,900000
+坏企业庚,湖塘镇,12.5,10,30000000,true,900000
+好企业辛,湖塘镇,50,,,是,
+"""
+
+
+def test_invalid_rows_are_reported_by_row_fact_and_reason_and_the_others_go_on(kb, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(BAD, encoding="utf-8")
+    run = kb.roster(path, keep=True)
+    errors = {e.row: e for e in run.summary.errors}
+    assert run.summary.rows == 8
+    assert run.summary.invalid == 6
+    assert sorted(errors) == [3, 4, 5, 6, 7, 8]  # the header is row 1
+    assert errors[3].facts == ("employees",)
+    assert "'abc'" in errors[3].message
+    assert errors[4].facts == ("town",)
+    assert "火星镇" in errors[4].message
+    assert "tech_staff" in errors[5].facts
+    assert "employees" in errors[5].message
+    assert errors[6].facts == ("annual_revenue",)
+    assert "-5" in errors[6].message
+    assert errors[7].facts == ("tech_sme_registered",)
+    assert "maybe" in errors[7].message
+    assert errors[8].facts == ("employees",)
+    assert "12.5" in errors[8].message
+    frame = pl.concat(run.frames)
+    good = frame.filter(pl.col("error").is_null())
+    assert good["row"].to_list() == [2, 9]
+    assert good["KM2.hnte_priority"].to_list() == ["applies", "applies"]  # 是 reads as yes
+    refused = frame.filter(pl.col("error").is_not_null())
+    assert refused["KM2.hnte_priority"].null_count() == 6
+    assert refused["precheck_qualifies"].null_count() == 6
+
+
+def test_a_bad_cell_late_in_a_long_csv_is_caught_after_typed_parsing(kb, tmp_path, monkeypatch):
+    # small blocks: the first blocks parse as numbers, then one cell does not and the rest of
+    # the file is read as text; the row numbers must still be right
+    monkeypatch.setattr(_roster, "CSV_BLOCK_BYTES", 4096)
+    lines = ["name,employees,annual_revenue,hnte_valid"]
+    lines += [
+        f"企业{i},{10 + i % 500},{1_000_000 + i},{'true' if i % 2 else 'false'}"
+        for i in range(3000)
+    ]
+    lines[2500] = "企业坏,十个,1000000,true"
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = kb.roster(path, keep=True)
+    assert run.summary.rows == 3000
+    assert run.summary.invalid == 1
+    assert [(e.row, e.facts) for e in run.summary.errors] == [(2501, ("employees",))]
+    frame = pl.concat(run.frames)
+    assert frame["row"].to_list() == list(range(2, 3002))
+    assert frame.filter(pl.col("row") == 2502)["name"].to_list() == ["企业2500"]
+
+
+# ── bounds: exact to the yuan ────────────────────────────────────────────────────────────────
+
+
+def _bound_comparisons(kb) -> list[tuple[Comparison, Any]]:
+    params = {n: pv.value for n, pv in kb.parameters_for_year(2021).items()}
+    ctx = Context({}, params, {})
+    found = []
+    conditions = [c.condition for c in kb.model.categories.values()]
+    conditions += [b.condition for b in kb.model.benefits.values()]
+    for condition in conditions:
+        for comparison in comparisons_of(condition):
+            if isinstance(comparison.left, FactRef) and not comparison.right.facts():
+                bound = comparison.right.value(ctx)
+                if isinstance(bound, (int, float)) and not isinstance(bound, bool):
+                    found.append((comparison, bound))
+    return found
+
+
+def test_every_bound_is_exact_in_the_column_engine(kb):
+    """One yuan (or one person) over a limit never passes it; one under never passes a floor."""
+    comparisons = _bound_comparisons(kb)
+    assert len(comparisons) >= 6
+    params = {n: pv.value for n, pv in kb.parameters_for_year(2021).items()}
+    ops = {
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
+        "==": lambda a, b: a == b,
+    }
+    for comparison, bound in comparisons:
+        values = [bound - 1, bound, bound + 1]
+        fact = comparison.left.name
+        columns = Columns(3, {fact: Column(np.array(values, dtype=np.float64), np.ones(3, bool))})
+        true, false = evaluate(comparison, _Context(columns, params, {}))
+        expected = [ops[comparison.op](v, bound) for v in values]
+        assert true.tolist() == expected, comparison.text
+        assert false.tolist() == [not e for e in expected], comparison.text
+
+
+def test_two_hundred_million_and_one_yuan_is_over_the_limit_in_a_roster_file(kb, tmp_path):
+    """The float32 trap: 200,000,001 must not pass a '≤ 200,000,000' limit (sme_size)."""
+    limits = [(c, b) for c, b in _bound_comparisons(kb) if c.op == "<=" and b >= 100_000_000]
+    assert limits, "the policy has limits in the hundreds of millions of yuan"
+    for comparison, bound in limits:
+        fact = comparison.left.name
+        path = tmp_path / f"{fact}.csv"
+        path.write_text(f"name,{fact}\nat,{bound}\nover,{bound + 1}\n", encoding="utf-8")
+        run = kb.roster(path, keep=True)
+        frame = pl.concat(run.frames)
+        for row, name in enumerate(["at", "over"]):
+            profile = {fact: bound + row}
+            ev = kb.evaluate(profile)
+            got = frame.row(row, named=True)
+            assert [got[b.id] for b in ev.benefits] == [b.status.value for b in ev.benefits], name
+        # and the comparison itself, over the file's own column
+        columns = columns_from_values(kb.model, 2, {fact: [bound, bound + 1]})
+        params = {n: pv.value for n, pv in kb.parameters_for_year(2021).items()}
+        true, _ = evaluate(comparison, _Context(columns, params, {}))
+        assert true.tolist() == [True, False], comparison.text
+
+
+# ── output files ─────────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_output_files_hold_one_typed_row_per_enterprise(kb, generated, tmp_path, suffix):
+    rows, path = generated
+    out = tmp_path / f"answers{suffix}"
+    run = kb.roster(path, output=out, keep=True)
+    expected = pl.concat(run.frames)
+    if suffix == ".csv":
+        got = pl.read_csv(out, infer_schema_length=0)
+        assert got.height == ROWS
+        assert (
+            got["KM7.rd_super_deduction"].to_list() == expected["KM7.rd_super_deduction"].to_list()
+        )
+    elif suffix == ".parquet":
+        got = pl.read_parquet(out)
+        assert got.schema["precheck_qualifies"] == pl.Boolean
+        assert got.schema["precheck_score"] == pl.Int64
+        assert got.schema["estimate:KM7.rd_super_deduction"] == pl.Float64
+        assert got.equals(expected)
+    else:
+        lines = out.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == ROWS
+        first = json.loads(lines[0])
+        assert first["row"] == 2
+        assert first["name"] == rows[0]["name"]
+        assert first["KM1.evaluation_mobilization"] in ("applies", "does_not_apply", "undetermined")
+
+
+def test_an_unknown_output_extension_is_refused_before_reading(kb, generated, tmp_path):
+    _, path = generated
+    with pytest.raises(RosterError, match=r"the output is a \.csv, \.parquet or \.jsonl file"):
+        kb.roster(path, output=tmp_path / "out.xlsx")
+
+
+def test_summary_counts_match_the_rows(kb, generated):
+    _, path = generated
+    run = kb.roster(path, keep=True)
+    frame = pl.concat(run.frames)
+    for benefit, counts in run.summary.statuses.items():
+        column = frame[benefit]
+        assert counts == [
+            int((column == "applies").sum()),
+            int((column == "does_not_apply").sum()),
+            int((column == "undetermined").sum()),
+        ]
+    assert sum(run.summary.statuses["KM1.evaluation_mobilization"]) == ROWS
+    assert run.summary.precheck[0] == int(frame["precheck_qualifies"].sum())
+
+
+def test_the_column_engine_marks_applies_with_the_shared_code(kb):
+    columns = columns_from_values(kb.model, 2, {"tech_sme_registered": [True, None]})
+    result = evaluate_columns(kb.model, columns, kb.parameters_for_year(2021))
+    assert result.statuses["KM2.hnte_priority"].tolist() == [APPLIES, UNDETERMINED]
