@@ -7,6 +7,7 @@ the JSON carries. Nothing is decided here, only said.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from ._conditions import (
     Expr,
     FactRef,
     Flag,
+    Func,
     Negate,
     NotOf,
     ParamRef,
@@ -95,6 +97,45 @@ def _expr_words(expr: Expr, model: PolicyModel, lang: str) -> str:
     if isinstance(expr, Negate):
         return f"−{_expr_words(expr.operand, model, lang)}"
     return str(expr)
+
+
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2}
+
+
+def formula_words(expr: Expr, model: PolicyModel, lang: str) -> str:
+    """An estimate's formula in words, with brackets where the order needs them:
+    ``当年研发费用总额 × (研发费用税前加计扣除比例 − 1)``."""
+    lang = _lang(lang)
+    pick = {"min": ("取较小值", "min"), "max": ("取较大值", "max")}
+
+    def words(e: Expr, outer: int, right_of_minus: bool) -> str:
+        if isinstance(e, Arith):
+            level = _PRECEDENCE[e.op]
+            op = {"+": "+", "-": "−", "*": "×"}[e.op]
+            text = f"{words(e.left, level, False)} {op} {words(e.right, level, e.op == '-')}"
+            bracket = level < outer or (right_of_minus and level == outer)
+            return f"({text})" if bracket else text
+        if isinstance(e, Func):
+            name = pick.get(e.name, (e.name, e.name))[0 if lang == "zh" else 1]
+            sep = "，" if lang == "zh" else ", "
+            inner = sep.join(words(a, 0, False) for a in e.args)
+            return f"{name}（{inner}）" if lang == "zh" else f"{name}({inner})"
+        if isinstance(e, Negate):
+            return f"−{words(e.operand, 3, False)}"
+        return _expr_words(e, model, lang)
+
+    return words(expr, 0, False)
+
+
+def input_words(name: str, value: Any, model: PolicyModel, lang: str) -> str:
+    """One input of an estimate: ``当年研发费用总额 = 7,200,000 元``; a rate as a percentage."""
+    parameter = model.parameters.get(name)
+    label = parameter.label(lang) if parameter else model.fact_label(name, lang)
+    unit = parameter.unit if parameter else model.fact_unit(name)
+    if unit == "%" and value is not None:  # a rate enters a formula as a fraction
+        value = (Decimal(str(plain(value))) * 100).normalize()
+        value = int(value) if value == value.to_integral_value() else float(value)
+    return f"{label} = {format_value(value, unit, lang)}"
 
 
 def _expr_unit(expr: Expr, model: PolicyModel) -> str | None:

@@ -46,6 +46,7 @@ from ._model import (
     EstimateCase,
     EvaluationMethod,
     FactDef,
+    FactGroup,
     FactType,
     Indicator,
     Measure,
@@ -225,6 +226,7 @@ class _Builder:
         measures = self._measures(scope, parameters, targets, document)
         self._check_combinations(measures)
         evaluation = self._evaluation(scope, facts, parameters)
+        fact_groups = self._fact_groups(facts)
         if document is None:
             return None
         return PolicyModel(
@@ -238,6 +240,7 @@ class _Builder:
             measures=tuple(measures),
             targets=targets,
             evaluation=evaluation,
+            fact_groups=fact_groups,
         )
 
     def _mapping(self, key: str) -> dict[str, Any]:
@@ -355,6 +358,37 @@ class _Builder:
             location=self.doc.at(path),
         )
 
+    # ── form groups ──────────────────────────────────────────────────────────────────────
+
+    def _fact_groups(self, facts: Mapping[str, FactDef]) -> tuple[FactGroup, ...]:
+        """The groups of the form; every fact's ``group`` must be one of them when they are listed."""
+        raw = self.data.get("fact_groups")
+        if raw is None:
+            return ()
+        groups: list[FactGroup] = []
+        for i, item in enumerate(raw if isinstance(raw, list) else []):
+            name, label_en = _get(item, "name"), _get(item, "label_en")
+            if not isinstance(name, str) or not isinstance(label_en, str):
+                continue  # the schema check reports it
+            if any(g.name == name for g in groups):
+                self.problem(
+                    self.doc.at(("fact_groups", i, "name")),
+                    f"form group '{name}' is listed twice",
+                    "list each group once",
+                )
+                continue
+            groups.append(FactGroup(name, label_en, self.doc.at(("fact_groups", i))))
+        names = [g.name for g in groups]
+        for fact in facts.values():
+            if fact.group is not None and fact.group not in names:
+                hint = did_you_mean(fact.group, names) or "one of " + "、".join(names)
+                self.problem(
+                    self.doc.at(("facts", fact.id, "group")),
+                    f"fact {fact.id} is in group '{fact.group}', which fact_groups does not list",
+                    hint,
+                )
+        return tuple(groups)
+
     # ── facts ────────────────────────────────────────────────────────────────────────────
 
     def _facts(self) -> dict[str, FactDef]:
@@ -398,6 +432,8 @@ class _Builder:
                 maximum=maximum if isinstance(maximum, (int, float, str)) else None,
                 group=_get(f, "group"),
                 location=self.doc.key_at(path),
+                help_zh=_get(f, "help_zh"),
+                help_en=_get(f, "help_en"),
             )
         for name, fact in facts.items():
             if isinstance(fact.maximum, str):

@@ -93,9 +93,27 @@ class FactDef:
     maximum: float | str | None  # a number, or the id of another fact
     group: str | None
     location: Location
+    help_zh: str | None = None
+    help_en: str | None = None
 
     def label(self, lang: str) -> str:
         return self.label_zh if lang == "zh" else self.label_en
+
+    def help(self, lang: str) -> str | None:
+        """A short hint for the form (where to find the figure), if measures.yaml gives one."""
+        return self.help_zh if lang == "zh" else (self.help_en or self.help_zh)
+
+
+@dataclass(frozen=True, slots=True)
+class FactGroup:
+    """A group of the form (``fact_groups`` in measures.yaml): its name and English label."""
+
+    name: str
+    label_en: str
+    location: Location | None = None
+
+    def label(self, lang: str) -> str:
+        return self.name if lang == "zh" else self.label_en
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,6 +435,7 @@ class PolicyModel:
     measures: tuple[Measure, ...]
     targets: TargetTable | None
     evaluation: EvaluationMethod | None = None
+    fact_groups: tuple[FactGroup, ...] = ()
     benefits: Mapping[str, Benefit] = field(init=False)
     measures_by_id: Mapping[str, Measure] = field(init=False)
     condition_parameters: tuple[str, ...] = field(init=False)
@@ -435,6 +454,19 @@ class PolicyModel:
                 for source in indicator.sources:
                     used.setdefault(source.tiers)
         object.__setattr__(self, "condition_parameters", tuple(used))
+
+    def form_groups(self) -> list[tuple[FactGroup, list[FactDef]]]:
+        """The facts of a profile form, by group in the file's order; ungrouped facts last."""
+        groups: dict[str, tuple[FactGroup, list[FactDef]]] = {
+            g.name: (g, []) for g in self.fact_groups
+        }
+        other = FactGroup("其他", "Other")
+        for fact in self.facts.values():
+            name = fact.group or other.name
+            if name not in groups:
+                groups[name] = (other if fact.group is None else FactGroup(name, name), [])
+            groups[name][1].append(fact)
+        return [(g, facts) for g, facts in groups.values() if facts]
 
     def fact_label(self, fact: str, lang: str) -> str:
         """The label of a fact or derived fact in ``lang`` (the id when unknown)."""

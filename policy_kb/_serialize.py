@@ -20,6 +20,8 @@ from ._explain import (
     benefit_summary,
     change_sentence,
     estimate_reason,
+    formula_words,
+    input_words,
     measure_summary,
     precheck_reasons,
     precheck_verdict,
@@ -220,7 +222,7 @@ def benefit_dict(
         "parameters": params,
         "reading": _pick(lang, b.reading_zh, b.reading_en),
         "amount_note": _pick(lang, b.amount_note_zh, b.amount_note_en),
-        "estimate": estimate_dict(ev.estimates[b.id], b, lang),
+        "estimate": estimate_dict(ev.estimates[b.id], b, lang, model),
         "estimate_note": estimate_reason(ev.estimates[b.id], b, model, ev.year, lang),
         "near_misses": [gap_dict(g, model, lang) for g in gaps(result)],
         "would_apply_once_registered": b.id in ev.once_registered,
@@ -253,17 +255,22 @@ def _once_registered_reason(benefit: Benefit, ev: Evaluation, lang: str) -> list
     ]
 
 
-def estimate_dict(result: EstimateResult, benefit: Benefit, lang: str) -> dict[str, Any] | None:
+def estimate_dict(
+    result: EstimateResult, benefit: Benefit, lang: str, model: PolicyModel
+) -> dict[str, Any] | None:
     """The estimate of a benefit in the JSON contract, or None when there is no amount."""
     if result.amount is None:
         return None
     spec = benefit.estimate
+    case = next((c for c in spec.cases if c.formula_text == result.formula), None) if spec else None
     return {
         "amount": plain(result.amount),
         "currency": "CNY",
         "kind": result.kind,
         "formula": result.formula,
+        "formula_text": formula_words(case.formula, model, lang) if case else result.formula,
         "inputs": {k: plain(v) for k, v in result.inputs.items()},
+        "input_texts": [input_words(k, v, model, lang) for k, v in result.inputs.items()],
         "conditional": result.conditional,
         "conflicts_with": list(result.conflicts_with),
         "counted_in_total": result.counted,
@@ -674,6 +681,36 @@ def measure_detail(model: PolicyModel, measure_id: str, lang: str = "zh") -> dic
         "benefits": [benefit_detail(model, b.id, lang) for b in m.benefits],
         "source": {"file": m.location.file, "line": m.location.line, "column": m.location.column},
     }
+
+
+def facts_form(model: PolicyModel, lang: str = "zh") -> dict[str, Any]:
+    """The facts a profile may carry, by form group: what a form needs to draw itself.
+
+    Derived facts are left out (they are computed). A town fact lists the towns of 附件2.
+    """
+    check_lang(lang)
+    towns = model.targets.towns if model.targets else ()
+    groups = []
+    for group, facts in model.form_groups():
+        fields = []
+        for fact in facts:
+            field: dict[str, Any] = {
+                "id": fact.id,
+                "label": fact.label(lang),
+                "type": fact.type.value,
+                "unit": fact.unit,
+                "min": fact.minimum,
+                "max": fact.maximum,
+                "help": fact.help(lang),
+            }
+            if fact.type.value == "town":
+                field["choices"] = [
+                    {"value": t.name, "label": t.name if lang == "zh" else (t.name_en or t.name)}
+                    for t in towns
+                ]
+            fields.append(field)
+        groups.append({"name": group.name, "label": group.label(lang), "facts": fields})
+    return {"lang": lang, "groups": groups}
 
 
 def towns_to_dict(model: PolicyModel, lang: str = "zh") -> dict[str, Any]:

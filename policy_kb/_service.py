@@ -43,8 +43,9 @@ from ._errors import PolicyKBError, ProfileError, ProfileSyntaxError, UnknownNam
 from ._kb import KnowledgeBase, load
 from ._profile import MAX_PROFILE_BYTES, parse_json_profile
 from ._resources import schema
-from ._serialize import benefit_detail, dumps, measure_detail, towns_to_dict
+from ._serialize import benefit_detail, dumps, facts_form, measure_detail, towns_to_dict
 from ._sparql import GRAPH_TYPES, SELECT_TYPES, SparqlWorkers, negotiate
+from ._web import add_pages
 
 JSON = "application/json"
 #: request bodies up to this size are remembered by the answer cache
@@ -398,6 +399,16 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         return _json(benefit_detail(kb.model, benefit_id, lang))
 
     @app.get(
+        "/v1/facts",
+        tags=["catalogue"],
+        summary="The facts a profile may carry, by form group (what the calculator page draws)",
+        response_class=Response,
+        responses={200: _content("Facts")},
+    )
+    async def facts(lang: str = Query("zh", pattern="^(zh|en)$")) -> Response:
+        return _json(facts_form(kb.model, lang))
+
+    @app.get(
         "/v1/towns",
         tags=["catalogue"],
         summary="附件2: the targets of the 11 towns and zones",
@@ -547,6 +558,8 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
                 "measures_sha256": model.sha256,
             }
         )
+
+    add_pages(app)
 
     base_openapi = app.openapi
 
@@ -784,6 +797,53 @@ def api_schemas(kb: KnowledgeBase) -> dict[str, Any]:
             "name": {"type": "string"},
             "name_en": {"type": ["string", "null"]},
             "target": {"type": "integer"},
+        },
+    }
+    schemas["Facts"] = {
+        "type": "object",
+        "required": ["lang", "groups"],
+        "properties": {
+            "lang": {"enum": ["zh", "en"]},
+            "groups": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "label", "facts"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "label": {"type": "string"},
+                        "facts": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["id", "label", "type"],
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "label": {"type": "string"},
+                                    "type": {
+                                        "enum": ["bool", "count", "money", "year", "text", "town"]
+                                    },
+                                    "unit": {"type": ["string", "null"]},
+                                    "min": {"type": ["number", "null"]},
+                                    "max": {"type": ["number", "string", "null"]},
+                                    "help": {"type": ["string", "null"]},
+                                    "choices": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["value", "label"],
+                                            "properties": {
+                                                "value": {"type": "string"},
+                                                "label": {"type": "string"},
+                                            },
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
         },
     }
     schemas["Towns"] = {

@@ -524,3 +524,49 @@ def test_not_combinable_with_an_unknown_benefit(tmp_path):
         f"{at(path, text, 'KM5.small_low_profit]')}: benefit KM5.hnte_income_tax cannot be combined with an unknown "
         "benefit 'KM5.small_low_profit' (did you mean 'KM5.small_low_profit_tax'?)"
     ]
+
+
+def test_a_fact_in_a_form_group_that_is_not_listed(tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "    type: count\n    unit: 人\n    min: 0\n    group: 规模与财务\n  annual_revenue",
+            "    type: count\n    unit: 人\n    min: 0\n    group: 规模和财务\n  annual_revenue",
+        ),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, '规模和财务')}: fact employees is in group '规模和财务', which fact_groups "
+        "does not list (did you mean '规模与财务'?)"
+    ]
+
+
+def test_a_form_group_listed_twice(tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "  - {name: 资质与状态, label_en: Qualifications and status}\n",
+            "  - {name: 资质与状态, label_en: Qualifications and status}\n"
+            "  - {name: 资质与状态, label_en: Status}\n",
+        ),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, '资质与状态', nth=1)}: form group '资质与状态' is listed twice (list each group once)"
+    ]
+
+
+def test_form_groups_order_the_form_and_ungrouped_facts_come_last(tmp_path):
+    path, _ = plant(
+        tmp_path,
+        ("    type: bool\n    group: 资质与状态\n  led_standard", "    type: bool\n  led_standard"),
+    )
+    model = policy_kb.load(path).model
+    groups = model.form_groups()
+    assert [g.name for g, _ in groups] == [
+        "基本信息",
+        "规模与财务",
+        "研发与知识产权",
+        "资质与状态",
+        "其他",
+    ]
+    assert [f.id for f in groups[-1][1]] == ["provincial_rd_institution"]
+    assert groups[-1][0].label("en") == "Other"

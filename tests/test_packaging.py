@@ -74,6 +74,11 @@ def test_wheel_carries_the_data_files(wheel):
         "policy_kb/py.typed",
         "policy_kb/fonts/PolicyKBCJKSubset-Regular.otf",
         "policy_kb/fonts/OFL.txt",
+        "policy_kb/web/index.html",
+        "policy_kb/web/targets.html",
+        "policy_kb/web/app.js",
+        "policy_kb/web/style.css",
+        "policy_kb/web/favicon.svg",
     ):
         assert name in names
     assert measures == (ROOT / "measures.yaml").read_text(encoding="utf-8")

@@ -207,16 +207,36 @@ def test_estimate_shows_formula_and_inputs(kb):
         "currency": "CNY",
         "kind": "tax_saving",
         "formula": "max(0, taxable_income) * (standard_income_tax_rate - hnte_income_tax_rate)",
+        "formula_text": "取较大值（0，应纳税所得额） × (企业所得税基本税率 − 高新技术企业所得税优惠税率)",
         "inputs": {
             "taxable_income": 11500000,
             "standard_income_tax_rate": 0.25,
             "hnte_income_tax_rate": 0.15,
         },
+        "input_texts": [
+            "应纳税所得额 = 11,500,000 元",
+            "企业所得税基本税率 = 25%",
+            "高新技术企业所得税优惠税率 = 15%",
+        ],
         "conditional": False,
         "conflicts_with": [],
         "counted_in_total": True,
         "note": None,
     }
+
+
+def test_formula_words_bracket_where_the_order_needs_it(kb):
+    data = kb.evaluate({"tech_sme_registered": True, "rd_expense": 1_000_000}).to_dict("en")
+    estimate = next(
+        b for m in data["measures"] for b in m["benefits"] if b["id"] == "KM7.rd_super_deduction"
+    )["estimate"]
+    assert estimate["formula_text"] == (
+        "R&D expenses this year × (R&D super-deduction rate (including the actual expense) − 1)"
+    )
+    assert estimate["input_texts"] == [
+        "R&D expenses this year = CNY 1,000,000",
+        "R&D super-deduction rate (including the actual expense) = 175%",
+    ]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

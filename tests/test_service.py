@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from conftest import free_port, serving
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
@@ -26,46 +23,15 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 PREFIXES = "PREFIX pkb: <https://w3id.org/policy-kb/ontology#> PREFIX dcterms: <http://purl.org/dc/terms/> PREFIX cpsv: <http://purl.org/vocab/cpsv#> "
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
     env = {
-        **os.environ,
         "POLICY_KB_SPARQL_TIMEOUT": "2",
         "POLICY_KB_SPARQL_MAX_ROWS": "1000",
         "POLICY_KB_MAX_BATCH": "1000",
-        "PYTHONIOENCODING": "utf-8",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "policy_kb", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.time() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise RuntimeError(
-                f"the server did not start: {proc.stderr.read().decode() if proc.stderr else ''}"
-            )
-        time.sleep(0.3)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=15)
+    with serving(env=env) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -270,6 +236,28 @@ def test_unknown_ids_are_404_with_a_suggestion(http):
     assert http.get("/v1/nowhere").status_code == 404
 
 
+def test_facts_give_every_fact_once_by_form_group(http, openapi, kb):
+    data = http.get("/v1/facts").json()
+    assert conforms(openapi, "Facts", data) == []
+    assert [g["name"] for g in data["groups"]] == [g.name for g in kb.model.fact_groups]
+    ids = [f["id"] for g in data["groups"] for f in g["facts"]]
+    assert sorted(ids) == sorted(kb.model.facts)  # derived facts are computed, not asked
+    town = next(f for g in data["groups"] for f in g["facts"] if f["id"] == "town")
+    assert [c["value"] for c in town["choices"]] == [t.name for t in kb.towns]
+    english = http.get("/v1/facts", params={"lang": "en"}).json()
+    assert english["groups"][0]["label"] == kb.model.fact_groups[0].label_en
+    employees = next(f for g in english["groups"] for f in g["facts"] if f["id"] == "employees")
+    assert employees == {
+        "id": "employees",
+        "label": "Total employees",
+        "type": "count",
+        "unit": "人",
+        "min": 0,
+        "max": None,
+        "help": None,
+    }
+
+
 def test_towns(http, openapi):
     data = http.get("/v1/towns").json()
     assert len(data["towns"]) == 11
@@ -425,6 +413,7 @@ def test_openapi_validates_and_lists_every_endpoint(openapi):
         ("/v1/measures", "get"),
         ("/v1/measures/{measure_id}", "get"),
         ("/v1/benefits/{benefit_id}", "get"),
+        ("/v1/facts", "get"),
         ("/v1/towns", "get"),
         ("/v1/towns/{name}", "get"),
         ("/v1/sparql", "get"),
@@ -484,6 +473,6 @@ def test_cors_is_off_by_default_and_configurable():
 def test_serve_refuses_a_broken_measures_file(tmp_path, cli):
     bad = tmp_path / "m.yaml"
     bad.write_text("document: [\n", encoding="utf-8")
-    result = cli("serve", "--measures", str(bad), "--port", str(_free_port()))
+    result = cli("serve", "--measures", str(bad), "--port", str(free_port()))
     assert result.returncode == 2
     assert result.stderr.startswith(f"{bad}:2:1: YAML syntax error")
