@@ -121,3 +121,21 @@ def test_installed_package_validates_an_edited_copy_elsewhere(installed, tmp_pat
     assert result.returncode == 2
     assert "edited.yaml:" in result.stderr
     assert "but the printed total is 600" in result.stderr
+
+
+def test_installed_package_serves_the_calculator_and_finds_its_font(installed, tmp_path):
+    code = (
+        "import json; from fastapi.testclient import TestClient; "
+        "from policy_kb._service import create_app; from policy_kb import _chart; "
+        "c = TestClient(create_app()); "
+        "pages = [c.get(p).status_code for p in ('/', '/targets', '/static/app.js')]; "
+        "_chart._SYSTEM_FAMILIES = (); "  # no system font: the subset in the wheel must do
+        "font = _chart.find_font(set('湖塘镇目标已入库'))[1]; "
+        "print(json.dumps([pages, '政策计算器' in c.get('/').text, font]))"
+    )
+    result = run(installed, tmp_path, "-c", code)
+    assert result.returncode == 0, result.stderr
+    pages, has_title, font = json.loads(result.stdout)
+    assert pages == [200, 200, 200]
+    assert has_title is True
+    assert "PolicyKBCJKSubset-Regular.otf" in font
