@@ -231,7 +231,10 @@ def run_precheck(
                 for i in indicators:
                     for f in i.unknown_facts():
                         missing.setdefault(f)
-    result = PrecheckResult(
+    changes: tuple[Change, ...] = ()
+    if limits is not None and qualifies is False and b is True and d is False:
+        changes = _smallest_changes(method, ctx, params, limits)
+    return PrecheckResult(
         method,
         qualifies,
         route,
@@ -241,23 +244,8 @@ def run_precheck(
         pass_value,
         score_route,
         tuple(missing),
-        (),
+        changes,
     )
-    if limits is not None and qualifies is False and b is True and d is False:
-        changes = _smallest_changes(method, ctx, params, limits)
-        result = PrecheckResult(
-            method,
-            qualifies,
-            route,
-            basic,
-            direct,
-            indicators,
-            pass_value,
-            score_route,
-            tuple(missing),
-            changes,
-        )
-    return result
 
 
 def _score_route(

@@ -203,14 +203,7 @@ def benefit_dict(
     ]
     top = result.trace
     return {
-        "id": b.id,
-        "measure": b.measure_id,
-        "kind": b.kind.value,
-        "kind_label": BENEFIT_KIND_LABELS[b.kind][0 if lang != "en" else 1],
-        "title": b.title(lang),
-        "title_zh": b.title_zh,
-        "title_en": b.title_en,
-        "description": b.description(lang),
+        **_benefit_head(b, lang),
         "status": result.status.value,
         "status_label": status_word(result.status, lang),
         "summary": benefit_summary(result, model, lang, memo),
@@ -385,11 +378,22 @@ def estimates_summary(ev: Evaluation) -> dict[str, Any]:
     }
 
 
-def measure_dict(
-    result: MeasureResult, ev: Evaluation, lang: str, memo: dict[int, str] | None = None
-) -> dict[str, Any]:
-    m = result.measure
-    model = ev.model
+def _benefit_head(b: Benefit, lang: str) -> dict[str, Any]:
+    """What every view of a benefit starts with: its id, measure, kind, title and description."""
+    return {
+        "id": b.id,
+        "measure": b.measure_id,
+        "kind": b.kind.value,
+        "kind_label": BENEFIT_KIND_LABELS[b.kind][0 if lang != "en" else 1],
+        "title": b.title(lang),
+        "title_zh": b.title_zh,
+        "title_en": b.title_en,
+        "description": b.description(lang),
+    }
+
+
+def _measure_head(model: PolicyModel, m: Measure, lang: str) -> dict[str, Any]:
+    """What every view of a measure starts with: its id, number, kind, part, audience and title."""
     return {
         "id": m.id,
         "number": m.number,
@@ -400,6 +404,16 @@ def measure_dict(
         "title": m.title(lang),
         "title_zh": m.title_zh,
         "title_en": m.title_en,
+    }
+
+
+def measure_dict(
+    result: MeasureResult, ev: Evaluation, lang: str, memo: dict[int, str] | None = None
+) -> dict[str, Any]:
+    m = result.measure
+    model = ev.model
+    return {
+        **_measure_head(model, m, lang),
         "status": result.status.value,
         "status_label": status_word(result.status, lang),
         "summary": measure_summary(result, model, lang),
@@ -638,15 +652,8 @@ def benefit_detail(model: PolicyModel, benefit_id: str, lang: str = "zh") -> dic
             "note": _pick(lang, b.estimate.note_zh, b.estimate.note_en),
         }
     return {
-        "id": b.id,
-        "measure": b.measure_id,
+        **_benefit_head(b, lang),
         "number": measure.number,
-        "kind": b.kind.value,
-        "kind_label": BENEFIT_KIND_LABELS[b.kind][0 if lang != "en" else 1],
-        "title": b.title(lang),
-        "title_zh": b.title_zh,
-        "title_en": b.title_en,
-        "description": b.description(lang),
         "quote": b.quote,
         "clause": measure.text,
         "citation": citation(model, measure, b),
@@ -666,15 +673,7 @@ def measure_detail(model: PolicyModel, measure_id: str, lang: str = "zh") -> dic
     check_lang(lang)
     m = model.measures_by_id[measure_id]
     return {
-        "id": m.id,
-        "number": m.number,
-        "kind": m.kind.value,
-        "part": _part_heading(model, m.part),
-        "audience": m.audience.value,
-        "audience_label": AUDIENCE_LABELS[m.audience][0 if lang != "en" else 1],
-        "title": m.title(lang),
-        "title_zh": m.title_zh,
-        "title_en": m.title_en,
+        **_measure_head(model, m, lang),
         "text": m.text,
         "citation": citation(model, m, None),
         "targets": m.targets,

@@ -136,7 +136,7 @@
 
   /** "12.5" 万元 → "125000" 元, exactly (the decimal point moves four places; no float). */
   function wanToYuan(text) {
-    const m = /^(-?)(\d*)(?:\.(\d*))?$/.exec(text);
+    const m = text.match(/^(-?)(\d*)(?:\.(\d*))?$/);
     if (!m) return null;
     const frac = (m[3] || "").padEnd(4, "0");
     let whole = ((m[2] || "") + frac.slice(0, 4)).replace(/^0+(?=\d)/, "");
@@ -147,7 +147,7 @@
 
   /** "125000" 元 → "12.5" 万元, exactly. */
   function yuanToWan(text) {
-    const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
+    const m = text.match(/^(-?)(\d+)(?:\.(\d+))?$/);
     if (!m) return text;
     const digits = m[2].padStart(5, "0");
     const whole = digits.slice(0, -4).replace(/^0+(?=\d)/, "");
