@@ -30,9 +30,30 @@ from ._errors import PolicyKBError
 from ._explain import change_sentence
 from ._kb import KnowledgeBase
 from ._model import FactType, PolicyModel
-from ._roster import Batch, column_types, convert_batch, header_map, open_roster
+from ._roster import (
+    Batch,
+    RosterError,
+    column_types,
+    convert_batch,
+    header_map,
+    open_roster,
+)
 
 _REGISTERED = "tech_sme_registered"
+
+
+def _require(
+    model: PolicyModel, path: str | os.PathLike[str], facts: tuple[str, ...], what: str
+) -> None:
+    """Refuse a roster without the columns a district report cannot do without."""
+    header = open_roster(path).header
+    given = set(header_map(model, header, str(path), ignore_unknown=True).values())
+    missing = [f for f in facts if f not in given]
+    if missing:
+        names = " and ".join(f"'{f}' ({model.facts[f].label_zh})" for f in missing)
+        raise RosterError(
+            f"{path}: {what} needs the column{'s' if len(missing) > 1 else ''} {names}"
+        )
 
 
 # ── progress ─────────────────────────────────────────────────────────────────────────────────
@@ -188,6 +209,7 @@ def progress(
             entry.pool += row["pool"]
             entry.pool_registration_unknown += row["pool_unknown"]
 
+    _require(model, path, ("town", _REGISTERED), "progress")
     kb.roster(path, year=year, progress=show, each=each)
     return report
 
@@ -302,6 +324,7 @@ def mobilise(
                 )
             )
 
+    _require(model, path, ("town",), "mobilise")
     kb.roster(path, year=year, progress=show, each=each)
     entries.sort(
         key=lambda e: (

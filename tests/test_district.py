@@ -128,6 +128,21 @@ def test_a_chart_with_another_extension_is_refused(report, tmp_path):
         _chart.progress_chart(report, tmp_path / "c.jpg", "zh")
 
 
+def test_progress_refuses_a_roster_without_town_or_registration(cli, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("name,employees\nA,10\n", encoding="utf-8")
+    done = cli("progress", str(path))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"{path}: progress needs the columns 'town' (所在镇（开发区）) and "
+        "'tech_sme_registered' (已取得当年科技型中小企业入库登记编号（通过评价）)"
+    )
+    done = cli("mobilise", str(path), "-o", str(tmp_path / "list.csv"))
+    assert done.returncode == 2
+    assert "mobilise needs the column 'town'" in done.stderr
+    assert not (tmp_path / "list.csv").exists()
+
+
 # ── mobilise ─────────────────────────────────────────────────────────────────────────────────
 
 
