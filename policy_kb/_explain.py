@@ -438,20 +438,14 @@ def precheck_reasons(pre: PrecheckResult, model: PolicyModel, lang: str) -> list
     zh = _lang(lang) == "zh"
     words = _TRI_ZH if zh else _TRI_EN
     out = []
-    for named, trace in pre.basic:
-        head = "基本条件" if zh else "basic condition"
-        out.append(
-            f"{head}｜{named.label(lang)}：{words[trace.outcome]}"
-            if zh
-            else f"{head} | {named.label(lang)}: {words[trace.outcome]}"
-        )
-    for named, trace in pre.direct:
-        head = "直接认定" if zh else "direct route"
-        out.append(
-            f"{head}｜{named.label(lang)}：{words[trace.outcome]}"
-            if zh
-            else f"{head} | {named.label(lang)}: {words[trace.outcome]}"
-        )
+    groups = (("基本条件", "basic condition", pre.basic), ("直接认定", "direct route", pre.direct))
+    for head_zh, head_en, conditions in groups:
+        for named, trace in conditions:
+            out.append(
+                f"{head_zh}｜{named.label(lang)}：{words[trace.outcome]}"
+                if zh
+                else f"{head_en} | {named.label(lang)}: {words[trace.outcome]}"
+            )
     for score in pre.indicators:
         out.append(indicator_sentence(score, model, lang))
     total = pre.score if pre.score is not None else f"{pre.score_low}–{pre.score_high}"
