@@ -10,33 +10,35 @@ says so::
     result.status("KM7.rd_super_deduction")     # Status.APPLIES
     result.to_json()                              # the public JSON contract
 
-Everything public is exported here; modules starting with ``_`` are internal.
+Everything public is exported here; the subpackages are the layers inside (README, Architecture).
 """
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from ._errors import (
+from .api import Evaluation, KnowledgeBase, TownEvaluation, default_kb, evaluate, load
+from .errors import (
     ConditionSyntaxError,
+    EnvironmentProblem,
     Location,
     MeasuresFileError,
+    NotExpressibleError,
     OntologyError,
     PolicyKBError,
     Problem,
     ProfileError,
     ProfileIssue,
     ProfileSyntaxError,
+    RosterError,
     UnknownNameError,
     YearError,
 )
-from ._kb import KnowledgeBase, load
-from ._model import Audience, BenefitKind, MeasureKind, PolicyModel, Status
-from ._profile import Profile, read_profile
-from ._results import BenefitResult, Evaluation, MeasureResult, TownEvaluation
+from .policy.model import Audience, BenefitKind, MeasureKind, PolicyModel, Status
+from .policy.profile import Profile, read_profile
+from .reason.results import BenefitResult, MeasureResult
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Audience",
@@ -44,6 +46,7 @@ __all__ = [
     "BenefitKind",
     "BenefitResult",
     "ConditionSyntaxError",
+    "EnvironmentProblem",
     "Evaluation",
     "Impact",
     "KnowledgeBase",
@@ -51,6 +54,7 @@ __all__ = [
     "MeasureKind",
     "MeasureResult",
     "MeasuresFileError",
+    "NotExpressibleError",
     "OntologyError",
     "PolicyKBError",
     "PolicyModel",
@@ -77,22 +81,20 @@ __all__ = [
     "read_profile",
 ]
 
-
 if TYPE_CHECKING:
-    from ._district import BenefitImpact, Impact, PoolEntry, Progress, TownProgress
-    from ._roster import RosterError, RosterRun, RosterSummary, RowError
+    from .district.reports import BenefitImpact, Impact, PoolEntry, Progress, TownProgress
+    from .district.roster import RosterRun, RosterSummary, RowError
 
 # Roster and district results load numpy, polars and pyarrow: imported on first use only.
 _LAZY = {
-    "RosterRun": "._roster",
-    "RosterSummary": "._roster",
-    "RowError": "._roster",
-    "RosterError": "._roster",
-    "Progress": "._district",
-    "TownProgress": "._district",
-    "PoolEntry": "._district",
-    "Impact": "._district",
-    "BenefitImpact": "._district",
+    "RosterRun": ".district.roster",
+    "RosterSummary": ".district.roster",
+    "RowError": ".district.roster",
+    "Progress": ".district.reports",
+    "TownProgress": ".district.reports",
+    "PoolEntry": ".district.reports",
+    "Impact": ".district.reports",
+    "BenefitImpact": ".district.reports",
 }
 
 
@@ -102,22 +104,3 @@ def __getattr__(name: str) -> Any:
 
         return getattr(import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module 'policy_kb' has no attribute '{name}'")
-
-
-@cache
-def default_kb() -> KnowledgeBase:
-    """The knowledge base of the shipped measures.yaml, loaded once per process.
-
-    The knowledge base never changes after loading, so sharing it is safe.
-    """
-    return load()
-
-
-def evaluate(profile: Any, *, year: int | None = None, engine: str = "fast") -> Evaluation:
-    """Evaluate one enterprise profile against the shipped policy.
-
-    ``profile`` is a mapping of fact ids to values (READING.md §2); absent facts are unknown.
-    ``engine="owl"`` decides the statuses with the HermiT reasoner (needs Java).
-    Same as ``policy_kb.default_kb().evaluate(profile, year=year, engine=engine)``.
-    """
-    return default_kb().evaluate(profile, year=year, engine=engine)

@@ -1,5 +1,5 @@
 """``python -m policy_kb`` is the ``policy-kb`` command."""
 
-from ._cli import main
+from .serve.cli import main
 
 raise SystemExit(main())

@@ -51,18 +51,21 @@ def test_match_with_year(cli):
 @pytest.mark.parametrize(
     ("stdin", "message"),
     [
-        ("employees: -5\n", "<stdin>:1:12: employees (职工总数): expected a number ≥ 0 人, got -5"),
+        (
+            "employees: -5\n",
+            "<stdin>:1:12: employees (Total employees): expected a number ≥ 0 人, got -5",
+        ),
         (
             "hnte_valid: maybe\n",
-            "<stdin>:1:13: hnte_valid (有效期内高新技术企业): expected true or false (or leave it out when unknown), got 'maybe'",
+            "<stdin>:1:13: hnte_valid (High and new technology enterprise (HNTE) with a valid certificate): expected true or false (or leave it out when unknown), got 'maybe'",
         ),
         (
             "employees: 100\ntech_staff: 120\n",
-            "<stdin>:2:13: tech_staff (科技人员数): expected at most employees (职工总数) = 100, got 120",
+            "<stdin>:2:13: tech_staff (Science and technology staff): expected at most employees (Total employees) = 100, got 120",
         ),
         (
             "town: 湖塘\n",
-            "<stdin>:1:7: town (所在镇（开发区）): expected one of the 11 towns of 附件2 (did you mean '湖塘镇'?), got '湖塘'",
+            "<stdin>:1:7: town (Town or development zone): expected one of the 11 towns of 附件2 (did you mean '湖塘镇'?), got '湖塘'",
         ),
         ("employes: 10\n", "<stdin>:1:11: employes: unknown fact (did you mean 'employees'?)"),
         (
@@ -77,7 +80,7 @@ def test_match_with_year(cli):
     ],
 )
 def test_bad_profiles_exit_2_with_one_line(cli, stdin, message):
-    result = cli("match", "-", stdin=stdin)
+    result = cli("match", "-", "--lang", "en", stdin=stdin)
     assert result.returncode == 2
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
@@ -89,13 +92,23 @@ def test_bad_profiles_exit_2_with_one_line(cli, stdin, message):
         assert lines[0].startswith("<stdin>:2:1: YAML syntax error:")
 
 
+def test_profile_errors_speak_chinese_by_default(cli):
+    result = cli("match", "-", stdin="employees: 100\ntech_staff: 120\n")
+    assert (result.returncode, result.stderr.strip()) == (
+        2,
+        "<stdin>:2:13: tech_staff（科技人员数）：应不超过 employees（职工总数）= 100，实际为 120",
+    )
+
+
 def test_missing_profile_file(cli):
-    result = cli("match", "no/such/profile.yaml")
+    result = cli("match", "no/such/profile.yaml", "--lang", "en")
     assert (result.returncode, result.stderr.strip()) == (2, "no/such/profile.yaml: no such file")
+    chinese = cli("match", "no/such/profile.yaml")
+    assert chinese.stderr.strip() == "no/such/profile.yaml：文件不存在"
 
 
 def test_unsupported_year_exits_2(cli):
-    result = cli("match", "-", "--year", "2016", stdin="{}")
+    result = cli("match", "-", "--year", "2016", "--lang", "en", stdin="{}")
     assert result.returncode == 2
     assert result.stderr.startswith("no value is in force in 2016 for sme_max_employees")
 
@@ -115,7 +128,11 @@ def test_usage_error_exits_2(cli):
 
 
 def test_validate_ok(cli):
-    result = cli("validate")
+    assert cli("validate").stdout.strip() == (
+        "measures.yaml：校验通过 — 12 项措施（重点举措 9 项、保障措施 3 项），13 项待遇，3 个类别，"
+        "22 个参数，32 个事实，11 个镇（开发区）（合计 670）"
+    )
+    result = cli("validate", "--lang", "en")
     assert result.returncode == 0
     assert result.stdout.strip() == (
         "measures.yaml: OK — 12 measures (9 key, 3 safeguard), 13 benefits, 3 categories, "
@@ -127,10 +144,11 @@ def test_validate_reports_and_exits_2(cli, tmp_path):
     text = (Path(__file__).resolve().parent.parent / "measures.yaml").read_text(encoding="utf-8")
     bad = tmp_path / "measures.yaml"
     bad.write_text(text.replace("  total: 670", "  total: 671"), encoding="utf-8")
-    result = cli("validate", str(bad))
+    result = cli("validate", str(bad), "--lang", "en")
     assert result.returncode == 2
     assert f"{bad}:" in result.stderr
     assert "the printed total is 671" in result.stderr
+    assert "但印刷的合计是 671" in cli("validate", str(bad)).stderr
 
 
 def test_match_with_an_edited_measures_file(cli, tmp_path):
@@ -160,7 +178,7 @@ def test_match_with_an_edited_measures_file(cli, tmp_path):
 def test_match_with_a_broken_measures_file_exits_2(cli, tmp_path):
     bad = tmp_path / "m.yaml"
     bad.write_text("document: [\n", encoding="utf-8")
-    result = cli("match", EXAMPLE, "--measures", str(bad))
+    result = cli("match", EXAMPLE, "--measures", str(bad), "--lang", "en")
     assert result.returncode == 2
     assert result.stderr.startswith(f"{bad}:2:1: YAML syntax error")
 
@@ -195,7 +213,7 @@ def test_town_command(cli):
 
 
 def test_unknown_town_exits_2(cli):
-    result = cli("town", "湖塘")
+    result = cli("town", "湖塘", "--lang", "en")
     assert (result.returncode, result.stderr.strip()) == (
         2,
         "unknown town '湖塘' (did you mean '湖塘镇'?)",
@@ -222,14 +240,14 @@ def test_python_dash_m_and_console_script_agree(cli):
 
 
 def test_unexpected_errors_exit_1_without_a_traceback(tmp_path, monkeypatch, capsys):
-    from policy_kb import _cli
+    from policy_kb.serve import cli
 
     def boom(*_args, **_kwargs):
         raise RuntimeError("something broke")
 
-    monkeypatch.setattr(_cli, "_cmd_validate", boom)
+    monkeypatch.setattr(cli, "_cmd_validate", boom)
     monkeypatch.delenv("POLICY_KB_DEBUG", raising=False)
-    code = _cli.main(["validate"])
+    code = cli.main(["validate", "--lang", "en"])
     err = capsys.readouterr().err
     assert code == 1
     assert err.strip() == (

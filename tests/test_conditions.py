@@ -6,25 +6,20 @@ import itertools
 
 import pytest
 
+import policy_kb
 from policy_kb import ConditionSyntaxError, Location
-from policy_kb._conditions import (
+from policy_kb.backends.trace import Record, evaluate_tree, unknown_facts
+from policy_kb.rules.parse import (
     BOOL,
     NUMBER,
     TEXT,
-    AllOf,
-    AnyOf,
-    Arith,
-    CategoryRef,
-    Comparison,
-    Context,
-    Flag,
-    NotOf,
     Scope,
     ValueType,
-    missing_facts,
     parse_condition,
     parse_expression,
 )
+from policy_kb.rules.tree import AllOf, AnyOf, Arith, CategoryRef, Comparison, Flag, NotOf
+from policy_kb.rules.walk import facts_in
 
 YUAN = ValueType("number", "元")
 PEOPLE = ValueType("number", "人")
@@ -54,10 +49,10 @@ def parse(text: str):
     return parse_condition(text, SCOPE, AT, "三(一)")
 
 
-def error_of(text: str) -> str:
+def error_of(text: str, lang: str = "en") -> str:
     with pytest.raises(ConditionSyntaxError) as info:
         parse(text)
-    return str(info.value)
+    return info.value.render(lang)
 
 
 # ── what compiles to what ────────────────────────────────────────────────────────────────────
@@ -85,7 +80,15 @@ def test_derived_fact_expands_to_its_inputs():
 
 
 def test_yes_no_fact_and_its_negation():
-    assert parse("hnte_valid") == Flag("hnte_valid", AT, "三(一)", "hnte_valid", True)
+    flag = parse("hnte_valid")
+    assert isinstance(flag, Flag)
+    assert (flag.text, flag.location, flag.clause, flag.fact, flag.expected) == (
+        "hnte_valid",
+        AT,
+        "三(一)",
+        "hnte_valid",
+        True,
+    )
     negated = parse("not hnte_valid")
     assert isinstance(negated, Flag)
     assert negated.expected is False
@@ -110,7 +113,7 @@ def test_bool_compared_with_true_is_allowed():
 def test_formula_compiles_to_a_number():
     expr, vtype = parse_expression("rd_expense - rd_expense_prior_year", SCOPE, AT)
     assert vtype == YUAN
-    assert expr.facts() == ("rd_expense", "rd_expense_prior_year")
+    assert facts_in(expr) == ("rd_expense", "rd_expense_prior_year")
 
 
 # ── what is refused, and how it is said ──────────────────────────────────────────────────────
@@ -120,6 +123,9 @@ def test_unknown_name_suggests_the_close_one():
     assert error_of("employes <= limit") == (
         "measures.yaml:10:7: unknown name 'employes' in condition 'employes <= limit' "
         "(did you mean 'employees'?)"
+    )
+    assert error_of("employes <= limit", "zh") == (
+        "measures.yaml:10:7: 条件 'employes <= limit' 中有未知的名称 'employes'（是否应为 'employees'？）"
     )
 
 
@@ -217,9 +223,6 @@ def test_constant_comparison_reads_no_fact():
 
 
 def test_max_and_min_are_the_only_functions():
-    cond = parse("max(0, rd_expense - rd_expense_prior_year) >= threshold")
-    assert cond.reads == ("rd_expense", "rd_expense_prior_year")
-    assert _eval(cond, rd_expense=5, rd_expense_prior_year=9).outcome is False
     assert "unit clash in 'min(employees, rd_expense)': 人 and 元" in error_of(
         "min(employees, rd_expense) > 0"
     )
@@ -229,71 +232,120 @@ def test_two_units_multiplied_are_refused():
     assert "multiplies two amounts with units" in error_of("rd_expense * rd_expense_prior_year > 0")
 
 
-# ── three-valued (Kleene) logic ──────────────────────────────────────────────────────────────
+# ── three-valued (Kleene) logic, on the shipped policy's facts ─────────────────────────────
 
 
-def _eval(cond, **values):
-    return cond.evaluate(Context(values, {"limit": 500, "threshold": 200_000}, {}))
+@pytest.fixture(scope="module")
+def real():
+    kb = policy_kb.load()
+    model = kb.model
+    scope = Scope(
+        facts={
+            "employees": ValueType("number", "人"),
+            "hnte_valid": BOOL,
+            "incubated": BOOL,
+            "rd_expense": YUAN,
+            "rd_expense_prior_year": YUAN,
+            "rd_expense_growth": YUAN,
+        },
+        derived={"rd_expense_growth": ("rd_expense", "rd_expense_prior_year")},
+        parameters={"sme_max_employees": PEOPLE, "rd_growth_reward_min_increase": YUAN},
+        categories=frozenset(),
+    )
+    params = kb.parameters_for_year(2021)
+
+    def run(cond, **values):
+        return evaluate_tree(model, cond, values, params)
+
+    def read(text):
+        return parse_condition(text, scope, AT)
+
+    return run, read
 
 
 TRI = (True, False, None)
 
 
 @pytest.mark.parametrize(("a", "b"), list(itertools.product(TRI, TRI)))
-def test_all_and_any_follow_kleene(a, b):
-    x, y = parse("hnte_valid"), parse("incubated")
+def test_all_and_any_follow_kleene(real, a, b):
+    run, read = real
+    x, y = read("hnte_valid"), read("incubated")
     values = {k: v for k, v in (("hnte_valid", a), ("incubated", b)) if v is not None}
-    both = _eval(AllOf("all", AT, "", (x, y)), **values).outcome
-    either = _eval(AnyOf("any", AT, "", (x, y)), **values).outcome
+    both = run(AllOf("all", AT, "", (x, y)), **values).outcome
+    either = run(AnyOf("any", AT, "", (x, y)), **values).outcome
     expected_all = False if False in (a, b) else (None if None in (a, b) else True)
     expected_any = True if True in (a, b) else (None if None in (a, b) else False)
     assert (both, either) == (expected_all, expected_any)
 
 
 @pytest.mark.parametrize(("value", "expected"), [(True, False), (False, True), (None, None)])
-def test_not_keeps_unknown_unknown(value, expected):
+def test_not_keeps_unknown_unknown(real, value, expected):
+    run, read = real
     values = {} if value is None else {"hnte_valid": value}
-    assert _eval(NotOf("not", AT, "", parse("hnte_valid")), **values).outcome is expected
+    assert run(NotOf("not", AT, "", read("hnte_valid")), **values).outcome is expected
 
 
 @pytest.mark.parametrize(
     ("employees", "outcome"), [(499, True), (500, True), (501, False), (None, None)]
 )
-def test_comparison_at_the_bound(employees, outcome):
+def test_comparison_at_the_bound(real, employees, outcome):
+    run, read = real
     values = {} if employees is None else {"employees": employees}
-    trace = _eval(parse("employees <= limit"), **values)
+    trace = run(read("employees <= sme_max_employees"), **values)
     assert trace.outcome is outcome
     assert trace.threshold == 500
     assert trace.facts == {"employees": employees}
 
 
-def test_missing_zero_is_not_unknown():
-    trace = _eval(
-        parse("rd_expense - rd_expense_prior_year >= threshold"),
+def test_missing_zero_is_not_unknown(real):
+    run, read = real
+    trace = run(
+        read("rd_expense - rd_expense_prior_year >= rd_growth_reward_min_increase"),
         rd_expense=0,
         rd_expense_prior_year=0,
     )
     assert trace.outcome is False
 
 
-def test_missing_facts_skip_settled_parts():
+def test_an_unknown_amount_is_its_range_not_zero(real):
+    """rd_expense 0 and last year's unknown: the growth is at most 0, so it can never reach 20万."""
+    run, read = real
+    cond = read("rd_expense - rd_expense_prior_year >= rd_growth_reward_min_increase")
+    assert run(cond, rd_expense=0).outcome is False
+    assert run(cond, rd_expense=150_000).outcome is False
+    assert run(cond, rd_expense=250_000).outcome is None  # last year's figure decides it
+    assert run(cond, rd_expense_prior_year=10).outcome is None  # this year's is unbounded above
+
+
+def test_missing_facts_skip_settled_parts(real):
+    run, read = real
     cond = AllOf(
         "all",
         AT,
         "",
         (
-            parse("employees <= limit"),
-            AnyOf("any", AT, "", (parse("hnte_valid"), parse("incubated"))),
+            read("employees <= sme_max_employees"),
+            AnyOf("any", AT, "", (read("hnte_valid"), read("incubated"))),
         ),
     )
-    # employees unknown, hnte_valid false, incubated unknown
-    trace = _eval(cond, hnte_valid=False)
+    trace = run(cond, hnte_valid=False)  # employees unknown, hnte_valid false, incubated unknown
     assert trace.outcome is None
-    assert missing_facts(trace) == ["employees", "incubated"]
-    # once one part fails, nothing is missing
-    assert missing_facts(_eval(cond, employees=600)) == []
+    assert unknown_facts(cond, trace.record) == ["employees", "incubated"]
+    assert (
+        unknown_facts(cond, run(cond, employees=600).record) == []
+    )  # once one part fails, nothing is missing
 
 
-def test_missing_facts_of_arithmetic_name_only_the_absent_input():
-    trace = _eval(parse("rd_expense - rd_expense_prior_year >= threshold"), rd_expense=5)
-    assert missing_facts(trace) == ["rd_expense_prior_year"]
+def test_missing_facts_of_arithmetic_name_only_the_absent_input(real):
+    run, read = real
+    cond = read("rd_expense - rd_expense_prior_year >= rd_growth_reward_min_increase")
+    trace = run(cond, rd_expense=500_000)
+    assert unknown_facts(cond, trace.record) == ["rd_expense_prior_year"]
+    assert isinstance(trace.record, Record)
+
+
+def test_max_is_evaluated_over_ranges(real):
+    run, read = real
+    cond = read("max(0, rd_expense - rd_expense_prior_year) >= rd_growth_reward_min_increase")
+    assert cond.reads == ("rd_expense", "rd_expense_prior_year")
+    assert run(cond, rd_expense=5, rd_expense_prior_year=9).outcome is False

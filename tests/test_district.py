@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 from conftest import ROOT
 
 import policy_kb
-from policy_kb import _chart
+from policy_kb.views import chart as _chart
 
 ROSTER = ROOT / "examples" / "roster" / "roster.csv"
 TRUE = {"true", "是", "1", "yes"}
@@ -94,7 +95,7 @@ def test_progress_cli_prints_the_table_and_json_and_draws_the_chart(cli, tmp_pat
     assert f"{report.registered}" in done.stdout
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert chart.stat().st_size > 20_000
-    assert "chart:" in done.stderr
+    assert "图表：" in done.stderr
     data = json.loads(cli("progress", str(ROSTER), "--format", "json", "--quiet").stdout)
     assert sum(t["registered"] for t in data["towns"]) == data["district"]["registered"]
     assert data["district"]["target"] == sum(t["target"] for t in data["towns"])
@@ -124,20 +125,25 @@ def test_without_any_cjk_font_the_chart_falls_back_to_pinyin_and_says_so(
 
 
 def test_a_chart_with_another_extension_is_refused(report, tmp_path):
-    with pytest.raises(policy_kb.PolicyKBError, match=r"\.png or \.svg"):
+    with pytest.raises(policy_kb.PolicyKBError) as raised:
         _chart.progress_chart(report, tmp_path / "c.jpg", "zh")
+    assert re.search(r"\.png or \.svg", raised.value.render("en")), raised.value.render("en")
 
 
 def test_progress_refuses_a_roster_without_town_or_registration(cli, tmp_path):
     path = tmp_path / "r.csv"
     path.write_text("name,employees\nA,10\n", encoding="utf-8")
-    done = cli("progress", str(path))
+    done = cli("progress", str(path), "--lang", "en")
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        f"{path}: progress needs the columns 'town' (所在镇（开发区）) and "
-        "'tech_sme_registered' (已取得当年科技型中小企业入库登记编号（通过评价）)"
+        f"{path}: progress needs the columns 'town' (Town or development zone) and "
+        "'tech_sme_registered' (Holds this year's tech-SME registration number (passed the evaluation))"
     )
-    done = cli("mobilise", str(path), "-o", str(tmp_path / "list.csv"))
+    assert cli("progress", str(path)).stderr.strip() == (
+        f"{path}：progress 需要列 'town'（所在镇（开发区））和"
+        "'tech_sme_registered'（已取得当年科技型中小企业入库登记编号（通过评价））"
+    )
+    done = cli("mobilise", str(path), "-o", str(tmp_path / "list.csv"), "--lang", "en")
     assert done.returncode == 2
     assert "mobilise needs the column 'town'" in done.stderr
     assert not (tmp_path / "list.csv").exists()
@@ -169,7 +175,7 @@ def test_mobilise_names_the_missing_facts_of_the_evaluation_form(kb, example):
     by_row = {i + 2: profile for i, (profile, _) in enumerate(example)}
     with_missing = [e for e in entries if e.missing]
     assert with_missing
-    labels = {f.label_en: f.id for f in kb.model.facts.values()}
+    labels = {f.label.en: f.id for f in kb.model.facts.values()}
     for entry in with_missing:
         for label in entry.missing:
             assert labels[label] not in by_row[entry.row]
@@ -309,7 +315,7 @@ def test_roster_cli_writes_answers_and_reports_bad_rows(cli, tmp_path):
     lines[5] = ",".join(cells)
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "answers.parquet"
-    done = cli("roster", str(bad), "-o", str(out), "--format", "json")
+    done = cli("roster", str(bad), "-o", str(out), "--format", "json", "--lang", "en")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["rows"] == 2000

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from policy_kb import Status
-from policy_kb._explain import benefit_summary, format_value, status_word
-from policy_kb._suggest import close_matches, did_you_mean
+from policy_kb.text import close_matches, did_you_mean, format_value
+from policy_kb.views.words import benefit_summary, status_word
 
 
 @pytest.mark.parametrize(
@@ -35,8 +35,13 @@ def test_status_words():
 
 
 def test_did_you_mean():
-    assert did_you_mean("employes", ["employees", "tech_staff"]) == "did you mean 'employees'?"
-    assert did_you_mean("zzz", ["employees"]) == ""
+    hint = did_you_mean("employes", ["employees", "tech_staff"])
+    assert hint is not None
+    assert (hint.render("en"), hint.render("zh")) == (
+        "did you mean 'employees'?",
+        "是否应为 'employees'？",
+    )
+    assert did_you_mean("zzz", ["employees"]) is None
     assert close_matches("EMPLOYEES", ["employees"]) == ["employees"]
 
 

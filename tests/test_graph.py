@@ -9,7 +9,7 @@ from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
 
-from policy_kb._vocab import CPSV, CV, ELI, PKB
+from policy_kb.graph.vocab import CPSV, CV, ELI, PKB
 
 ROOT = Path(__file__).resolve().parent.parent
 ABOX = ROOT / "ontology" / "wujin-tech-sme-2021.ttl"

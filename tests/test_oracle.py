@@ -52,7 +52,12 @@ def oracle(p: dict[str, Any]) -> dict[str, str]:
         NOT(g("restricted_industry")),
     )
     rd, prior = g("rd_expense"), g("rd_expense_prior_year")
-    growth = None if rd is None or prior is None else rd - prior >= 200_000
+    if rd is not None and prior is not None:
+        growth: Tri = rd - prior >= 200_000
+    elif rd is not None and rd < 200_000:
+        growth = False  # last year's expenses are ≥ 0, so the growth is at most this year's
+    else:
+        growth = None
     b = {
         "KM1.evaluation_mobilization": AND(
             sme,

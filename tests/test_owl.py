@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 import policy_kb
-from policy_kb._owl import find_java
+from policy_kb.backends.owl import classify, find_java
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = (ROOT / "measures.yaml").read_text(encoding="utf-8")
@@ -82,7 +83,7 @@ def test_lint_finds_an_impossible_condition(cli, tmp_path):
             "        conditions:\n          - incubated\n          - employees <= 10\n          - employees >= 20\n",
         ),
     )
-    result = cli("lint", str(path))
+    result = cli("lint", str(path), "--lang", "en")
     assert result.returncode == 2
     line = line_of(text, "          - incubated\n          - employees <= 10")
     assert (
@@ -90,7 +91,13 @@ def test_lint_finds_an_impossible_condition(cli, tmp_path):
         f"contradict each other (incubated at line {line}; employees <= 10 at line {line + 1}; employees >= 20 at "
         f"line {line + 2}) (conditions that some enterprise can meet all at once)"
     ) in result.stderr.splitlines()
-    assert "✘ 发现 1 个错误" in result.stdout
+    assert "✘ 1 error(s), listed below" in result.stdout
+    chinese = cli("lint", str(path))
+    assert (
+        f"{path}:{line}:11: 错误：没有企业能获得待遇 KM4.incubation_services：其条件互相矛盾（incubated（第 {line} 行）；"
+        f"employees <= 10（第 {line + 1} 行）；employees >= 20（第 {line + 2} 行））（能被某个企业同时满足的条件）"
+    ) in chinese.stderr.splitlines()
+    assert "✘ 发现 1 个错误" in chinese.stdout
 
 
 def test_lint_finds_an_impossible_category_and_what_depends_on_it(kb, tmp_path):
@@ -102,7 +109,7 @@ def test_lint_finds_an_impossible_category_and_what_depends_on_it(kb, tmp_path):
         ),
     )
     report = policy_kb.load(path).lint()
-    messages = [(f.location.line, f.message.split(":")[0]) for f in report.errors]
+    messages = [(f.location.line, f.message.render("en").split(":")[0]) for f in report.errors]
     assert (
         line_of(text, "      - employees <= sme_max_employees"),
         "no enterprise could ever belong to category sme_size",
@@ -125,7 +132,7 @@ def test_lint_finds_two_benefits_whose_eligible_and_ineligible_classes_overlap(c
             "        implies: [KM3.st_project_priority, KM6.tech_credit, KM5.small_low_profit_tax]",
         ),
     )
-    result = cli("lint", str(path))
+    result = cli("lint", str(path), "--lang", "en")
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert errors == [
@@ -140,7 +147,7 @@ def test_lint_finds_two_benefits_whose_eligible_and_ineligible_classes_overlap(c
 
 def test_lint_reports_a_wrong_target_total_with_its_line(cli, tmp_path):
     path, text = plant(tmp_path, ("  total: 670", "  total: 680"))
-    result = cli("lint", str(path))
+    result = cli("lint", str(path), "--lang", "en")
     assert result.returncode == 2
     assert (
         f"{path}:{line_of(text, '  total: 680')}:10: the 11 rows of 附件2 add up to 670, but the printed total is 680"
@@ -156,7 +163,7 @@ def test_lint_refuses_a_condition_the_reasoner_cannot_read(cli, tmp_path):
             "        conditions:\n          - incubated\n          - tech_staff <= employees\n",
         ),
     )
-    result = cli("lint", str(path))
+    result = cli("lint", str(path), "--lang", "en")
     assert result.returncode == 2
     line = line_of(text, "          - tech_staff <= employees")
     assert (
@@ -233,21 +240,30 @@ def test_differential_owl_and_fast_engines_agree(kb):
     ]
     everything = cases + generated
     disagreements = []
+    words = {True: "applies", False: "does_not_apply", None: "undetermined"}
     for year in sorted({y for _, _, y in everything}, key=lambda y: y or 0):
         batch = [(name, p) for name, p, y in everything if y == year]
-        owl = kb.evaluate_many([p for _, p in batch], year=year, engine="owl")
         fast = kb.evaluate_many([p for _, p in batch], year=year)
-        for (name, profile), a, b in zip(batch, owl, fast, strict=True):
-            for benefit in a.benefits:
-                other = b.benefit(benefit.id)
-                if benefit.status is not other.status:
+        when = year or kb.model.document.year
+        owl = classify(kb.plan, [e.profile for e in fast], when, kb.parameters_for_year(when))
+        for (name, profile), decided, b in zip(batch, owl, fast, strict=True):
+            for benefit in b.benefits:
+                if decided[benefit.id] is not benefit.status:
                     disagreements.append(
-                        f"{name}: {benefit.id}: owl {benefit.status.value}, fast {other.status.value}: {profile}"
+                        f"{name}: {benefit.id}: owl {decided[benefit.id].value}, fast {benefit.status.value}: {profile}"
                     )
+            # the tech-SME pre-check is compiled from the same rule tree and classified too
+            if decided["tech_sme_precheck"].value != words[b.precheck.qualifies]:
+                disagreements.append(
+                    f"{name}: pre-check: owl {decided['tech_sme_precheck'].value}, fast {b.precheck.qualifies}: {profile}"
+                )
     assert disagreements == []
 
 
-def test_without_java_lint_and_owl_engine_exit_2_and_the_rest_works(cli, tmp_path):
+def test_without_java_lint_and_owl_engine_exit_1_with_the_install_hint_and_the_rest_works(
+    cli, tmp_path
+):
+    """A missing Java runtime is the machine's problem, not bad input: exit 1, and how to install it."""
     env_path = os.environ.get("PATH")
     try:
         os.environ["PATH"] = str(tmp_path)  # an empty directory: no java on PATH
@@ -261,10 +277,11 @@ def test_without_java_lint_and_owl_engine_exit_2_and_the_rest_works(cli, tmp_pat
         if saved_home is not None:
             os.environ["JAVA_HOME"] = saved_home
     hint = "sudo apt-get install default-jre-headless"
-    assert lint.returncode == 2
+    assert lint.returncode == 1
     assert hint in lint.stderr
+    assert "需要 Java 运行环境" in lint.stderr
     assert "Traceback" not in lint.stderr
-    assert owl.returncode == 2
+    assert owl.returncode == 1
     assert hint in owl.stderr
     assert fast.returncode == 0
     assert export.returncode == 0  # compiling the classes needs no Java; reasoning does
@@ -290,5 +307,6 @@ def test_written_tbox_is_current_and_loads(kb):
 
 
 def test_unknown_engine_is_named(kb):
-    with pytest.raises(policy_kb.UnknownNameError, match="unknown engine 'owls'"):
+    with pytest.raises(policy_kb.UnknownNameError) as raised:
         kb.evaluate({}, engine="owls")
+    assert re.search("unknown engine 'owls'", raised.value.render("en")), raised.value.render("en")

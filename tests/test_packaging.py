@@ -72,13 +72,13 @@ def test_wheel_carries_the_data_files(wheel):
         "policy_kb/schemas/measures.schema.json",
         "policy_kb/schemas/evaluation.schema.json",
         "policy_kb/py.typed",
-        "policy_kb/fonts/PolicyKBCJKSubset-Regular.otf",
-        "policy_kb/fonts/OFL.txt",
-        "policy_kb/web/index.html",
-        "policy_kb/web/targets.html",
-        "policy_kb/web/app.js",
-        "policy_kb/web/style.css",
-        "policy_kb/web/favicon.svg",
+        "policy_kb/views/fonts/PolicyKBCJKSubset-Regular.otf",
+        "policy_kb/views/fonts/OFL.txt",
+        "policy_kb/serve/web/index.html",
+        "policy_kb/serve/web/targets.html",
+        "policy_kb/serve/web/app.js",
+        "policy_kb/serve/web/style.css",
+        "policy_kb/serve/web/favicon.svg",
     ):
         assert name in names
     assert measures == (ROOT / "measures.yaml").read_text(encoding="utf-8")
@@ -106,7 +106,9 @@ def test_installed_command_line(installed, tmp_path):
     assert "KM4.incubation_services" in json.loads(result.stdout)["summary"]["applicable_benefits"]
     validate = run(installed, tmp_path, "-m", "policy_kb", "validate")
     assert validate.returncode == 0, validate.stderr
-    assert validate.stdout.startswith("measures.yaml: OK")
+    assert validate.stdout.startswith("measures.yaml：校验通过")
+    english = run(installed, tmp_path, "-m", "policy_kb", "validate", "--lang", "en")
+    assert english.stdout.startswith("measures.yaml: OK")
 
 
 def test_installed_package_validates_an_edited_copy_elsewhere(installed, tmp_path):
@@ -117,7 +119,7 @@ def test_installed_package_validates_an_edited_copy_elsewhere(installed, tmp_pat
         .replace("  total: 670", "  total: 600"),
         encoding="utf-8",
     )
-    result = run(installed, tmp_path, "-m", "policy_kb", "validate", "edited.yaml")
+    result = run(installed, tmp_path, "-m", "policy_kb", "validate", "edited.yaml", "--lang", "en")
     assert result.returncode == 2
     assert "edited.yaml:" in result.stderr
     assert "but the printed total is 600" in result.stderr
@@ -126,7 +128,7 @@ def test_installed_package_validates_an_edited_copy_elsewhere(installed, tmp_pat
 def test_installed_package_serves_the_calculator_and_finds_its_font(installed, tmp_path):
     code = (
         "import json; from fastapi.testclient import TestClient; "
-        "from policy_kb._service import create_app; from policy_kb import _chart; "
+        "from policy_kb.serve.http import create_app; from policy_kb.views import chart as _chart; "
         "c = TestClient(create_app()); "
         "pages = [c.get(p).status_code for p in ('/', '/targets', '/static/app.js')]; "
         "_chart._SYSTEM_FAMILIES = (); "  # no system font: the subset in the wheel must do

@@ -153,7 +153,7 @@ def test_year_2022_changes_the_rate_and_the_bands(cli):
 
 
 def test_unsupported_year_is_refused_clearly(cli):
-    result = cli("match", "-", "--year", "2030", stdin="{}")
+    result = cli("match", "-", "--year", "2030", "--lang", "en", stdin="{}")
     assert result.returncode == 2
     assert result.stderr.startswith("no value is in force in 2030 for slp_max_taxable_income")
     assert "add a dated value to measures.yaml to evaluate 2030" in result.stderr

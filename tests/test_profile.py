@@ -7,56 +7,67 @@ import math
 import pytest
 
 from policy_kb import ProfileError
-from policy_kb._profile import parse_profile_text
+from policy_kb.policy.profile import parse_profile_text
 
 
-def refused(kb, profile) -> list[str]:
+def refused(kb, profile, lang: str = "en") -> list[str]:
     with pytest.raises(ProfileError) as info:
         kb.evaluate(profile)
-    return [str(i) for i in info.value.issues]
+    return [i.render(lang) for i in info.value.issues]
 
 
 @pytest.mark.parametrize(
     ("profile", "message"),
     [
-        ({"employees": -5}, "employees (职工总数): expected a number ≥ 0 人, got -5"),
-        ({"employees": "五百"}, "employees (职工总数): expected a whole number of 人, got '五百'"),
-        ({"employees": 12.5}, "employees (职工总数): expected a whole number of 人, got 12.5"),
-        ({"employees": True}, "employees (职工总数): expected a whole number of 人, got true"),
-        ({"annual_revenue": -1}, "annual_revenue (年销售收入): expected an amount ≥ 0 元, got -1"),
+        ({"employees": -5}, "employees (Total employees): expected a number ≥ 0 人, got -5"),
         (
-            {"annual_revenue": "20万"},
-            "annual_revenue (年销售收入): expected a number in 元 (not 万元), such as 1500000, got '20万'",
+            {"employees": "五百"},
+            "employees (Total employees): expected a whole number of 人, got '五百'",
         ),
         (
-            {"annual_revenue": math.nan},
-            "annual_revenue (年销售收入): expected a number in 元 (not 万元), such as 1500000, got nan",
+            {"employees": 12.5},
+            "employees (Total employees): expected a whole number of 人, got 12.5",
+        ),
+        (
+            {"employees": True},
+            "employees (Total employees): expected a whole number of 人, got true",
+        ),
+        (
+            {"annual_revenue": -1},
+            "annual_revenue (Annual sales revenue): expected an amount ≥ 0 元, got -1",
+        ),
+        (
+            {"annual_revenue": "20万"},
+            "annual_revenue (Annual sales revenue): expected a number in 元 (not 万元), such as 1500000, got '20万'",
         ),
         (
             {"hnte_valid": "yes"},
-            "hnte_valid (有效期内高新技术企业): expected true or false (or leave it out when unknown), got 'yes'",
+            "hnte_valid (High and new technology enterprise (HNTE) with a valid certificate): expected true or false (or leave it out when unknown), got 'yes'",
         ),
         (
             {"hnte_valid": 1},
-            "hnte_valid (有效期内高新技术企业): expected true or false (or leave it out when unknown), got 1",
+            "hnte_valid (High and new technology enterprise (HNTE) with a valid certificate): expected true or false (or leave it out when unknown), got 1",
         ),
         (
             {"town": "湖塘"},
-            "town (所在镇（开发区）): expected one of the 11 towns of 附件2 (did you mean '湖塘镇'?), got '湖塘'",
+            "town (Town or development zone): expected one of the 11 towns of 附件2 (did you mean '湖塘镇'?), got '湖塘'",
         ),
-        ({"year": 1800}, "year (数据所属年度): expected a year from 1949 to 2100, got 1800"),
+        (
+            {"year": 1800},
+            "year (Year the data refer to): expected a year from 1949 to 2100, got 1800",
+        ),
         ({"employes": 10}, "employes: unknown fact (did you mean 'employees'?)"),
         (
             {"rd_expense_growth": 300000},
-            "rd_expense_growth (研发费用年度增长额) is computed from rd_expense, rd_expense_prior_year and cannot be given; give those facts instead",
+            "rd_expense_growth (Year-on-year increase of R&D expenses) is computed from rd_expense, rd_expense_prior_year and cannot be given; give those facts instead",
         ),
         (
             {"employees": 100, "tech_staff": 120},
-            "tech_staff (科技人员数): expected at most employees (职工总数) = 100, got 120",
+            "tech_staff (Science and technology staff): expected at most employees (Total employees) = 100, got 120",
         ),
         (
             {"ip_class1": -1},
-            "ip_class1 (有效Ⅰ类知识产权数（发明专利等）): expected a number ≥ 0 项, got -1",
+            "ip_class1 (Valid class I IP rights (invention patents etc.)): expected a number ≥ 0 项, got -1",
         ),
     ],
 )
@@ -64,10 +75,26 @@ def test_bad_profiles_are_refused_with_a_named_fact(kb, profile, message):
     assert refused(kb, profile) == [message]
 
 
+def test_the_messages_are_chinese_by_default(kb):
+    assert refused(kb, {"employees": -5}, "zh") == [
+        "employees（职工总数）：应为不小于 0 人的数，实际为 -5"
+    ]
+    assert refused(kb, {"employees": 100, "tech_staff": 120}, "zh") == [
+        "tech_staff（科技人员数）：应不超过 employees（职工总数）= 100，实际为 120"
+    ]
+    assert refused(kb, {"employes": 10}, "zh") == ["employes：未知的事实（是否应为 'employees'？）"]
+
+
+def test_a_python_nan_or_pandas_na_is_unknown_not_an_error(kb):
+    result = kb.evaluate({"annual_revenue": math.nan, "employees": 10})
+    assert "annual_revenue" not in result.profile.values
+    assert result.status("KM1.evaluation_mobilization").value == "undetermined"
+
+
 def test_town_far_from_any_name_lists_them_all(kb):
     (message,) = refused(kb, {"town": "上海"})
     assert message.startswith(
-        "town (所在镇（开发区）): expected one of the 11 towns of 附件2: 高新区、西太湖、湖塘镇"
+        "town (Town or development zone): expected one of the 11 towns of 附件2: 高新区, 西太湖, 湖塘镇"
     )
 
 
@@ -112,14 +139,14 @@ def test_the_same_fact_twice_is_refused(kb):
 def test_yaml_profile_errors_carry_line_and_column(kb):
     raw = parse_profile_text("name: 测试\nemployees: -3\n", "p.yaml")
     assert refused(kb, raw) == [
-        "p.yaml:2:12: employees (职工总数): expected a number ≥ 0 人, got -3"
+        "p.yaml:2:12: employees (Total employees): expected a number ≥ 0 人, got -3"
     ]
 
 
 def test_broken_yaml_profile(kb):
     with pytest.raises(ProfileError) as info:
         parse_profile_text("employees: [1, 2\n", "p.yaml")
-    (message,) = [str(i) for i in info.value.issues]
+    (message,) = [i.render("en") for i in info.value.issues]
     assert message.startswith("p.yaml:2:1: YAML syntax error:")
 
 
@@ -127,16 +154,18 @@ def test_broken_json_profile():
     with pytest.raises(ProfileError) as info:
         parse_profile_text('{"employees": 10,}', "p.json")
     assert (
-        str(info.value)
+        info.value.render("en")
         == "p.json:1:18: JSON syntax error: Expecting property name enclosed in double quotes"
     )
 
 
 def test_json_nan_and_duplicate_keys_are_refused():
-    with pytest.raises(ProfileError, match="NaN is not a number JSON allows"):
+    with pytest.raises(ProfileError) as nan:
         parse_profile_text('{"annual_revenue": NaN}', "p.json")
-    with pytest.raises(ProfileError, match="duplicate key 'employees'"):
+    assert "NaN is not a number JSON allows" in nan.value.render("en")
+    with pytest.raises(ProfileError) as twice:
         parse_profile_text('{"employees": 1, "employees": 2}', "p.json")
+    assert "duplicate key 'employees'" in twice.value.render("en")
 
 
 def test_year_asked_for_wins_over_the_profile_year(kb):

@@ -10,7 +10,8 @@ import pytest
 from conftest import SHARED_SOURCE, load_cases
 
 import policy_kb
-from policy_kb._conditions import Comparison, Context, FactRef, ParamRef, leaves
+from policy_kb.rules.tree import Comparison, FactRef, ParamRef
+from policy_kb.rules.walk import walk
 
 ROOT = Path(__file__).resolve().parent.parent
 BENEFITS = [
@@ -32,10 +33,13 @@ BENEFITS = [
 
 def quick_start_commands() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert text.startswith("## Quick start\n"), (
-        "README.md must open with a '## Quick start' section"
-    )
-    block = re.search(r"```(?:bash|sh)?\n(.*?)```", text, re.S)
+    title, rest = text.split("\n", 1)
+    assert title.startswith("# policy_kb"), "README.md must open with its title"
+    paragraph, rest = rest.strip("\n").split("\n\n", 1)
+    assert paragraph, "then one paragraph saying what it is"
+    assert not paragraph.startswith("#"), "then one paragraph saying what it is"
+    assert rest.startswith("## Quick start\n"), "then the '## Quick start' section"
+    block = re.search(r"```(?:bash|sh)?\n(.*?)```", rest, re.S)
     assert block is not None
     return [line for line in block.group(1).splitlines() if line.strip()]
 
@@ -60,7 +64,7 @@ def test_no_figure_of_the_text_is_a_literal_in_the_code():
     figures = {175, 200_000, 500, 670, 300, 3_000_000, 50_000_000, 200_000_000, 2021, 25, 15}
     tuning = {"BATCH", "BATCH_ROWS"}  # engine settings, not figures of the policy
     found = []
-    for path in sorted((ROOT / "policy_kb").glob("*.py")):
+    for path in sorted((ROOT / "policy_kb").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         exempt = {
             id(node.value)
@@ -85,7 +89,7 @@ def test_nothing_is_evaluated_or_loaded_unsafely():
     )
     hits = [
         f"{path.name}:{n}: {line.strip()}"
-        for path in sorted((ROOT / "policy_kb").glob("*.py"))
+        for path in sorted((ROOT / "policy_kb").rglob("*.py"))
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if pattern.search(line) and "re.compile" not in line
     ]
@@ -125,14 +129,14 @@ def test_every_threshold_is_tested_at_below_and_above_its_bound(kb):
         for fact, value in {**profile, **derived}.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 values.setdefault(fact, set()).add(value)
+    categories = {name: c.condition for name, c in model.categories.items()}
     conditions = [c.condition for c in model.categories.values()] + [
         b.condition for b in model.benefits.values()
     ]
     missing = []
     for cond in conditions:
-        for leaf in leaves(cond.evaluate(_null_context(params, model))):
-            comparison = leaf.condition
-            if not isinstance(comparison, Comparison) or not isinstance(comparison.left, FactRef):
+        for comparison in (n for n in walk(cond, categories) if isinstance(n, Comparison)):
+            if not isinstance(comparison.left, FactRef):
                 continue
             right = comparison.right
             bound = params[right.name] if isinstance(right, ParamRef) else right.literal
@@ -144,7 +148,3 @@ def test_every_threshold_is_tested_at_below_and_above_its_bound(kb):
             if not wanted <= values.get(fact, set()):
                 missing.append(f"{comparison.text}: {sorted(wanted - values.get(fact, set()))}")
     assert missing == []
-
-
-def _null_context(params, model):
-    return Context({}, params, {name: c.condition for name, c in model.categories.items()})

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from policy_kb._service import Settings, create_app
+from policy_kb.serve.http import Settings, create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -102,8 +102,11 @@ def test_invalid_profile_gets_422_with_the_cli_message(http, cli, openapi):
     response = http.post("/v1/evaluate", content=body.encode())
     assert response.status_code == 422
     data = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
     assert data["detail"] == cli("match", "-", stdin=body).stderr.strip()
     assert [i["fact"] for i in data["issues"]] == ["employees", "town"]
+    english = http.post("/v1/evaluate", params={"lang": "en"}, content=body.encode()).json()
+    assert english["detail"] == cli("match", "-", "--lang", "en", stdin=body).stderr.strip()
     assert conforms(openapi, "Problem", data) == []
 
 
@@ -154,7 +157,12 @@ def test_batch_answers_each_profile_and_isolates_bad_ones(http, openapi):
     data = response.json()
     assert (data["count"], data["errors"]) == (4, 2)
     assert [r["ok"] for r in data["results"]] == [True, False, False, True]
-    assert data["results"][1]["detail"] == "employees (职工总数): expected a number ≥ 0 人, got -1"
+    assert data["results"][1]["detail"] == "employees（职工总数）：应为不小于 0 人的数，实际为 -1"
+    english = http.post("/v1/evaluate/batch", json=body, params={"lang": "en"}).json()
+    assert (
+        english["results"][1]["detail"]
+        == "employees (Total employees): expected a number ≥ 0 人, got -1"
+    )
     assert (
         "KM3.st_project_priority"
         in data["results"][0]["evaluation"]["summary"]["applicable_benefits"]
@@ -229,8 +237,10 @@ def test_catalogue(http, openapi):
 def test_unknown_ids_are_404_with_a_suggestion(http):
     response = http.get("/v1/measures/KM10")
     assert response.status_code == 404
-    assert response.json()["detail"] == "unknown measure 'KM10' (did you mean 'KM1'?)"
-    assert http.get("/v1/benefits/KM7.rd_growth").json()["detail"] == (
+    assert response.json()["detail"] == "未知的措施 'KM10'（是否应为 'KM1'？）"
+    english = http.get("/v1/measures/KM10", params={"lang": "en"})
+    assert english.json()["detail"] == "unknown measure 'KM10' (did you mean 'KM1'?)"
+    assert http.get("/v1/benefits/KM7.rd_growth", params={"lang": "en"}).json()["detail"] == (
         "unknown benefit 'KM7.rd_growth' (did you mean 'KM7.rd_growth_reward'?)"
     )
     assert http.get("/v1/nowhere").status_code == 404
@@ -245,7 +255,7 @@ def test_facts_give_every_fact_once_by_form_group(http, openapi, kb):
     town = next(f for g in data["groups"] for f in g["facts"] if f["id"] == "town")
     assert [c["value"] for c in town["choices"]] == [t.name for t in kb.towns]
     english = http.get("/v1/facts", params={"lang": "en"}).json()
-    assert english["groups"][0]["label"] == kb.model.fact_groups[0].label_en
+    assert english["groups"][0]["label"] == kb.model.fact_groups[0].label.en
     employees = next(f for g in english["groups"] for f in g["facts"] if f["id"] == "employees")
     assert employees == {
         "id": "employees",
@@ -267,7 +277,7 @@ def test_towns(http, openapi):
     assert town["town"]["target"] == 50
     assert [m["id"] for m in town["measures"] if m["status"] == "applies"] == ["SM2"]
     assert conforms(openapi, "Town", town) == []
-    missing = http.get("/v1/towns/湖塘")
+    missing = http.get("/v1/towns/湖塘", params={"lang": "en"})
     assert missing.status_code == 404
     assert missing.json()["detail"] == "unknown town '湖塘' (did you mean '湖塘镇'?)"
 
@@ -452,6 +462,7 @@ def test_errors_never_carry_a_traceback():
         response = client.post("/v1/evaluate", content=b'{"employees": 77}')
     assert response.status_code == 500
     assert response.json() == {
+        "type": "about:blank",
         "status": 500,
         "title": "internal error",
         "detail": "the service could not answer this request; it has been logged",
@@ -473,6 +484,6 @@ def test_cors_is_off_by_default_and_configurable():
 def test_serve_refuses_a_broken_measures_file(tmp_path, cli):
     bad = tmp_path / "m.yaml"
     bad.write_text("document: [\n", encoding="utf-8")
-    result = cli("serve", "--measures", str(bad), "--port", str(free_port()))
+    result = cli("serve", "--measures", str(bad), "--port", str(free_port()), "--lang", "en")
     assert result.returncode == 2
     assert result.stderr.startswith(f"{bad}:2:1: YAML syntax error")

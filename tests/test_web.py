@@ -349,7 +349,7 @@ def test_english_switch_keeps_the_profile_and_the_answer(watched, kb):
         page.text_content("[data-benefit='KM7.rd_super_deduction'] .badge").strip()
         == "? Undetermined"
     )
-    assert page.text_content("#field-hnte_valid legend") == kb.model.facts["hnte_valid"].label_en
+    assert page.text_content("#field-hnte_valid legend") == kb.model.facts["hnte_valid"].label.en
 
 
 def test_every_field_has_a_label_and_the_keyboard_reaches_it(watched):

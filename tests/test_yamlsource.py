@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from policy_kb._errors import Location
-from policy_kb._yamlsource import decode, read_yaml
+from policy_kb.errors import Location
+from policy_kb.policy.yamlsource import decode, read_yaml
 
 
 def test_values_and_keys_keep_their_positions():
@@ -25,21 +25,21 @@ def test_dates_become_iso_text_and_bad_dates_stay_text():
 def test_duplicate_key_keeps_the_first_and_says_where():
     doc = read_yaml("a: 1\nb: 2\na: 3\n", "f.yaml")
     assert doc.data == {"a": 1, "b": 2}
-    assert [str(p) for p in doc.problems] == [
+    assert [p.render("en") for p in doc.problems] == [
         "f.yaml:3:1: duplicate key 'a' (each key once; first given at line 1)"
     ]
 
 
 def test_merge_keys_are_refused():
     doc = read_yaml("base: &b {x: 1}\nother:\n  <<: *b\n", "f.yaml")
-    messages = [p.message for p in doc.problems]
+    messages = [p.message.render("en") for p in doc.problems]
     assert "YAML merge key '<<' is not allowed" in messages
     assert "YAML alias '*b' is not allowed" in messages
 
 
 def test_more_than_one_document_is_refused():
     doc = read_yaml("a: 1\n---\nb: 2\n", "f.yaml")
-    assert [p.message for p in doc.problems] == [
+    assert [p.message.render("en") for p in doc.problems] == [
         "YAML syntax error: the file holds more than one YAML document"
     ]
 
@@ -47,3 +47,28 @@ def test_more_than_one_document_is_refused():
 def test_decode_strips_a_byte_order_mark():
     text, problem = decode("\ufeffa: 1\n".encode(), "f.yaml")
     assert (text, problem) == ("a: 1\n", None)
+
+
+def test_numbers_and_yes_no_read_as_yaml_1_2():
+    doc = read_yaml("a: 010\nb: 0x10\nc: 1:30\nd: on\ne: yes\nf: true\ng: 1.5e3\nh: ~\n", "f.yaml")
+    assert doc.problems == []
+    assert doc.data == {
+        "a": 10,
+        "b": "0x10",
+        "c": "1:30",
+        "d": "on",
+        "e": "yes",
+        "f": True,
+        "g": 1500.0,
+        "h": None,
+    }
+    assert doc.typed[("a",)] == "010"  # the characters as typed, for messages
+
+
+def test_explicit_tags_are_refused_never_constructed():
+    doc = read_yaml("a: !!binary aGVsbG8=\nb: !!python/object:os.system x\n", "f.yaml")
+    assert [p.message.render("en") for p in doc.problems] == [
+        "YAML tag 'tag:yaml.org,2002:binary' is not allowed",
+        "YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed",
+    ]
+    assert doc.data == {"a": None, "b": None}

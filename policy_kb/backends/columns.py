@@ -1,0 +1,459 @@
+"""The column back-end: the same rule tree, evaluated over whole columns of enterprises.
+
+A :class:`Visitor` like every back-end: each node class says what it means over arrays. An
+expression is a pair of arrays ``(lo, hi)`` — the range of its value per row, a single value
+where every fact is known (then ``lo is hi``: nothing is computed twice) — and a condition is a
+pair of boolean masks ``(true, false)``: the rows where it certainly holds and where it certainly
+fails; a row in neither is undetermined. Kleene's logic is then plain mask algebra. The
+pre-check, the amounts and the benefits that cannot be combined are read from the same tree as
+the per-profile engine; nothing here knows what a route or an estimate is beyond what the tree
+says.
+
+Numbers are float64: every amount in yuan up to 2**53 (9 × 10**15) is exact, so a bound is never
+passed by rounding (200,000,001 > 200,000,000 holds exactly). A ratio is compared with a tier as
+``num × 100 / den``, exact at every bound for whole numbers. Amounts are rounded to the fen, half
+up, like the per-profile engine's Decimal arithmetic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..policy.model import FactType, ParameterValue, PolicyModel, Tier
+from ..rules.tree import (
+    AllOf,
+    AnyOf,
+    Arith,
+    Best,
+    CategoryRef,
+    Comparison,
+    Condition,
+    Const,
+    Estimate,
+    FactRef,
+    Flag,
+    Func,
+    Negate,
+    NotOf,
+    ParamRef,
+    Score,
+    Total,
+)
+from ..rules.walk import Visitor
+
+Bools = NDArray[np.bool_]
+Floats = NDArray[np.float64]
+Masks = tuple[Bools, Bools]
+Span = tuple[Any, Any]
+
+#: status codes in the result arrays
+APPLIES, DOES_NOT_APPLY, UNDETERMINED = 0, 1, 2
+STATUS_WORDS = ("applies", "does_not_apply", "undetermined")
+
+
+@dataclass
+class Column:
+    """One fact over all rows: ``values`` (meaningful where ``known``) and ``known``."""
+
+    values: NDArray[Any]
+    known: Bools
+
+
+@dataclass
+class Columns:
+    """The facts of a batch of rows, as columns (``valid`` marks the rows that passed validation)."""
+
+    n: int
+    facts: dict[str, Column]
+    valid: Bools | None = None
+
+    @property
+    def rows_valid(self) -> Bools:
+        """True for each row that passed validation (every row when none was checked)."""
+        return self.valid if self.valid is not None else np.ones(self.n, dtype=bool)
+
+    def column(self, name: str) -> Column:
+        found = self.facts.get(name)
+        if found is None:  # a fact no row gave: unknown everywhere
+            found = self.facts[name] = Column(np.zeros(self.n), np.zeros(self.n, dtype=bool))
+        return found
+
+
+@dataclass
+class PrecheckColumns:
+    """The pre-check over all rows (``qualifies``: 1 yes, 0 no, -1 unknown)."""
+
+    qualifies: NDArray[np.int8]
+    route: NDArray[np.int8]  # 1 direct, 2 score, 0 none
+    score_low: NDArray[np.int16]
+    score_high: NDArray[np.int16]
+    indicators: dict[str, tuple[NDArray[np.int16], NDArray[np.int16]]]
+
+
+@dataclass
+class ColumnResult:
+    """Every benefit's status, the pre-check and the estimates, for a batch of rows."""
+
+    n: int
+    statuses: dict[str, NDArray[np.int8]]
+    precheck: PrecheckColumns | None
+    estimates: dict[str, Floats]  # NaN where there is no amount
+    counted: dict[str, Bools]  # the amount counts in the totals (not the lesser of two)
+
+
+def _point(span: Span) -> bool:
+    return span[0] is span[1] or (np.isscalar(span[0]) and span[0] == span[1])
+
+
+def _times(a: Any, b: Any) -> Any:
+    with np.errstate(invalid="ignore"):
+        product = np.multiply(a, b)
+    return np.where(np.isnan(product), 0.0, product)  # 0 × ∞ is 0: a bound, not a value
+
+
+def _mask(n: int, value: Any) -> Bools:
+    return np.broadcast_to(np.asarray(value, dtype=bool), (n,))
+
+
+class _Columns(Visitor[Any]):
+    """What each node means over a batch: ``(lo, hi)`` arrays or ``(true, false)`` masks."""
+
+    def __init__(
+        self, model: PolicyModel, columns: Columns, params: Mapping[str, ParameterValue]
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.columns = columns
+        self.params = params
+        self.n = columns.n
+        self._spans: dict[str, Span] = {}
+
+    # expressions
+
+    def fact_ref(self, node: FactRef) -> Span:
+        derived = self.model.derived.get(node.name)
+        if derived is not None:
+            span: Span = self.visit(derived.formula)
+            return span
+        return self.span(node.name)
+
+    def span(self, name: str) -> Span:
+        found = self._spans.get(name)
+        if found is None:
+            found = self._spans[name] = self._span(name)
+        return found
+
+    def _span(self, name: str) -> Span:
+        fact = self.model.facts[name]
+        col = self.columns.column(name)
+        if fact.type in (FactType.BOOL, FactType.TEXT, FactType.TOWN):
+            return (col.values, col.known)
+        values = col.values.astype(np.float64, copy=False)
+        if col.known.all():
+            return (values, values)
+        lo = -np.inf if fact.minimum is None else float(fact.minimum)
+        if isinstance(fact.maximum, str):
+            top: Any = self.span(fact.maximum)[1]
+        else:
+            top = np.inf if fact.maximum is None else float(fact.maximum)
+        return (np.where(col.known, values, lo), np.where(col.known, values, top))
+
+    def param_ref(self, node: ParamRef) -> Span:
+        value = self.params[node.name].value
+        assert value is not None
+        value = value / 100 if node.percent else value
+        return (value, value)
+
+    def const(self, node: Const) -> Span:
+        return (node.literal, node.literal)
+
+    def arith(self, node: Arith) -> Span:
+        a, b = self.visit(node.left), self.visit(node.right)
+        if node.op == "+":
+            return (
+                (a[0] + b[0], a[1] + b[1]) if not (_point(a) and _point(b)) else _same(a[0] + b[0])
+            )
+        if node.op == "-":
+            return (
+                (a[0] - b[1], a[1] - b[0]) if not (_point(a) and _point(b)) else _same(a[0] - b[0])
+            )
+        if _point(a) and _point(b):
+            return _same(_times(a[0], b[0]))
+        products = [_times(x, y) for x in a for y in b]
+        return (np.minimum.reduce(products), np.maximum.reduce(products))
+
+    def negate(self, node: Negate) -> Span:
+        a = self.visit(node.operand)
+        return _same(-a[0]) if _point(a) else (-a[1], -a[0])
+
+    def func(self, node: Func) -> Span:
+        parts = [self.visit(x) for x in node.args]
+        pick = np.maximum if node.name == "max" else np.minimum
+        lo, hi = parts[0]
+        for p in parts[1:]:
+            lo, hi = pick(lo, p[0]), pick(hi, p[1])
+        return (lo, hi)
+
+    def score(self, node: Score) -> Span:
+        tiers = self.params[node.table].tiers
+        n = self.visit(node.numerator)
+        if node.denominator is None:
+            return (_points(tiers, n[0]), _points(tiers, n[1]))
+        d = self.visit(node.denominator)
+        top = max(t.points for t in tiers)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            low = _points(tiers, np.where(np.isinf(d[1]), 0.0, n[0] * 100 / d[1]))
+            high = _points(tiers, n[1] * 100 / d[0])
+        low = np.where(d[0] == 0, 0, low)  # a denominator that may be 0 may not count
+        high = np.where(d[1] == 0, 0, np.where(d[0] == 0, np.where(n[1] > 0, top, 0), high))
+        return (low.astype(np.int16), high.astype(np.int16))
+
+    def best(self, node: Best) -> Span:
+        parts = [self.visit(p) for p in node.parts]
+        return (np.maximum.reduce([p[0] for p in parts]), np.maximum.reduce([p[1] for p in parts]))
+
+    def total(self, node: Total) -> Span:
+        parts = [self.visit(p) for p in node.parts]
+        return (sum(p[0] for p in parts), sum(p[1] for p in parts))
+
+    # conditions
+
+    def comparison(self, node: Comparison) -> Masks:
+        if node.kind == "text":
+            return self._text(node)
+        a, b = self.visit(node.left), self.visit(node.right)
+        op = node.op
+        if _point(a) and _point(b):
+            hit = _mask(self.n, _COMPARE[op](a[0], b[0]))
+            return hit, ~hit
+        true, false = _SPAN_COMPARE[op](a, b)
+        return _mask(self.n, true), _mask(self.n, false)
+
+    def _text(self, node: Comparison) -> Masks:
+        values, known = self.visit(node.left)
+        other = node.right.literal if isinstance(node.right, Const) else None
+        hit = np.isin(values, list(other or ())) if node.op in ("in", "not in") else values == other
+        if node.op in ("not in", "!="):
+            hit = ~hit
+        return known & hit, known & ~hit
+
+    def flag(self, node: Flag) -> Masks:
+        col = self.columns.column(node.fact)
+        hit = col.values == node.expected
+        return col.known & hit, col.known & ~hit
+
+    def category_ref(self, node: CategoryRef) -> Masks:
+        masks: Masks = self.visit(self.model.categories[node.category].condition)
+        return masks
+
+    def all_of(self, node: AllOf) -> Masks:
+        parts = [self.visit(p) for p in node.parts]
+        return np.logical_and.reduce([p[0] for p in parts]), np.logical_or.reduce(
+            [p[1] for p in parts]
+        )
+
+    def any_of(self, node: AnyOf) -> Masks:
+        parts = [self.visit(p) for p in node.parts]
+        return np.logical_or.reduce([p[0] for p in parts]), np.logical_and.reduce(
+            [p[1] for p in parts]
+        )
+
+    def not_of(self, node: NotOf) -> Masks:
+        true, false = self.visit(node.part)
+        return false, true
+
+    # amounts
+
+    def amount(self, estimate: Estimate, status: NDArray[np.int8]) -> Floats:
+        """The estimate per row: the first case whose ``when`` holds, NaN where there is none."""
+        amount = np.full(self.n, np.nan)
+        done = status == DOES_NOT_APPLY  # a refused benefit is worth nothing: not computed
+        for case in estimate.cases:
+            true, false = (
+                self.visit(case.when)
+                if case.when is not None
+                else (_mask(self.n, True), _mask(self.n, False))
+            )
+            open_ = ~(true | false)
+            if all(
+                self.params.get(p) is not None and self.params[p].value is not None
+                for p in case.parameters
+            ):
+                take = ~done & true
+                if take.any():
+                    lo, hi = self.visit(case.formula)
+                    take &= np.broadcast_to(lo == hi, (self.n,))
+                    np.copyto(amount, np.broadcast_to(lo, (self.n,)), where=take)
+            done = done | true | open_  # a case taken, or a 'when' still open: no later case
+        return to_fen(amount)
+
+
+def _same(value: Any) -> Span:
+    return (value, value)
+
+
+def _points(tiers: tuple[Tier, ...], measured: Any) -> NDArray[np.int16]:
+    """Points per row from a score table (``at_least`` inclusive); NaN reaches no tier."""
+    steps = sorted(tiers, key=lambda t: t.at_least)
+    points = np.array([0, *(t.points for t in steps)], dtype=np.int16)
+    reached = np.zeros(np.shape(measured), dtype=np.uint8)
+    for step in steps:
+        reached += np.asarray(measured) >= step.at_least
+    return points.take(reached)
+
+
+_COMPARE = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+_SPAN_COMPARE = {
+    "<=": lambda a, b: (a[1] <= b[0], a[0] > b[1]),
+    "<": lambda a, b: (a[1] < b[0], a[0] >= b[1]),
+    ">=": lambda a, b: (a[0] >= b[1], a[1] < b[0]),
+    ">": lambda a, b: (a[0] > b[1], a[1] <= b[0]),
+    "==": lambda a, b: (
+        (a[0] == a[1]) & (b[0] == b[1]) & (a[0] == b[0]),
+        (a[1] < b[0]) | (b[1] < a[0]),
+    ),
+    "!=": lambda a, b: (
+        (a[1] < b[0]) | (b[1] < a[0]),
+        (a[0] == a[1]) & (b[0] == b[1]) & (a[0] == b[0]),
+    ),
+}
+
+
+def status_codes(true: Bools, false: Bools) -> NDArray[np.int8]:
+    """0 applies, 1 does not apply, 2 undetermined — as 2 − 2·true − false (the masks never overlap)."""
+    codes = np.full(true.shape, UNDETERMINED, dtype=np.int8)
+    codes -= true.astype(np.int8) * np.int8(2)
+    codes -= false.astype(np.int8)
+    return codes
+
+
+def to_fen(amount: Floats) -> Floats:
+    """Round to 0.01 yuan, half away from zero (as Decimal's ROUND_HALF_UP does)."""
+    out = np.abs(amount)
+    out *= 100
+    out += 0.5 + 1e-7  # a tie printed as …5 may be stored a hair below it: this puts it back
+    np.floor(out, out=out)
+    np.copysign(out, amount, out=out)
+    out /= 100
+    return out
+
+
+def sum_fen(amounts: Floats) -> int:
+    """The exact sum, in fen, of amounts already rounded to the fen (no float drift over millions)."""
+    return int(np.rint(amounts * 100).astype(np.int64).sum())
+
+
+def evaluate_columns(
+    model: PolicyModel, columns: Columns, parameters: Mapping[str, ParameterValue]
+) -> ColumnResult:
+    """Evaluate every benefit, the pre-check and the estimates over the rows of ``columns``."""
+    walk = _Columns(model, columns, parameters)
+    statuses = {b.id: status_codes(*walk.visit(b.condition)) for b in model.benefits.values()}
+    precheck = _precheck(walk, model) if model.evaluation is not None else None
+    estimates = {
+        b.id: walk.amount(b.estimate, statuses[b.id])
+        for b in model.benefits.values()
+        if b.estimate is not None
+    }
+    counted = {b: np.ones(columns.n, dtype=bool) for b in estimates}
+    for rule in model.exclusions:
+        if rule.first in estimates and rule.second in estimates:
+            a, b = estimates[rule.first], estimates[rule.second]
+            both = (
+                (statuses[rule.first] == APPLIES)
+                & (statuses[rule.second] == APPLIES)
+                & ~np.isnan(a)
+                & ~np.isnan(b)
+            )
+            counted[rule.second] &= ~(both & (a >= b))
+            counted[rule.first] &= ~(both & (a < b))
+    if columns.valid is not None:
+        invalid = ~columns.valid
+        for codes in statuses.values():
+            codes[invalid] = UNDETERMINED
+        for amounts in estimates.values():
+            amounts[invalid] = np.nan
+    return ColumnResult(columns.n, statuses, precheck, estimates, counted)
+
+
+def evaluate_condition(
+    model: PolicyModel,
+    condition: Condition,
+    columns: Columns,
+    parameters: Mapping[str, ParameterValue],
+) -> Masks:
+    """One condition over the rows of ``columns``: the masks where it holds and where it fails."""
+    true, false = _Columns(model, columns, parameters).visit(condition)
+    return np.broadcast_to(true, (columns.n,)), np.broadcast_to(false, (columns.n,))
+
+
+def _precheck(walk: _Columns, model: PolicyModel) -> PrecheckColumns:
+    method = model.evaluation
+    assert method is not None
+    true, false = walk.visit(method.rule)
+    direct_true, _ = walk.visit(method.direct_rule)
+    total = next(p.left for p in method.score_rule.children() if isinstance(p, Comparison))
+    low, high = walk.visit(total)
+    n = walk.n
+    qualifies = np.full(n, -1, dtype=np.int8)
+    qualifies[true] = 1
+    qualifies[false] = 0
+    route = np.zeros(n, dtype=np.int8)
+    route[true & ~direct_true] = 2
+    route[true & direct_true] = 1
+    if walk.columns.valid is not None:
+        qualifies[~walk.columns.valid] = -1
+        route[~walk.columns.valid] = 0
+    indicators = {
+        i.id: tuple(np.broadcast_to(x, (n,)).astype(np.int16) for x in walk.visit(i))
+        for i in method.indicators
+    }
+    return PrecheckColumns(
+        qualifies,
+        route,
+        np.broadcast_to(low, (n,)).astype(np.int16),
+        np.broadcast_to(high, (n,)).astype(np.int16),
+        indicators,  # type: ignore[arg-type]
+    )
+
+
+def columns_from_values(model: PolicyModel, rows: int, values: Mapping[str, Any]) -> Columns:
+    """Columns from plain lists with None for unknown (for tests and in-memory use)."""
+    facts = {}
+    for name, data in values.items():
+        definition = model.facts.get(name)
+        if definition is None:
+            continue
+        known = np.array([v is not None for v in data], dtype=bool)
+        if definition.type in (FactType.TEXT, FactType.TOWN):
+            arr: NDArray[Any] = np.array([v if v is not None else "" for v in data], dtype=object)
+        elif definition.type is FactType.BOOL:
+            arr = np.array([bool(v) if v is not None else False for v in data], dtype=bool)
+        else:
+            arr = np.array([float(v) if v is not None else 0.0 for v in data], dtype=np.float64)
+        facts[name] = Column(arr, known)
+    return Columns(rows, facts)
+
+
+__all__ = [
+    "Column",
+    "ColumnResult",
+    "Columns",
+    "PrecheckColumns",
+    "evaluate_columns",
+    "evaluate_condition",
+    "sum_fen",
+    "to_fen",
+]

@@ -1,0 +1,529 @@
+"""The per-profile back-end: the rule tree compiled once into a plan, run for one enterprise.
+
+At load, every node of the policy's trees gets a slot and a small step (a closure) that computes
+the node's value from its children's slots: an interval for an expression, a three-valued truth
+for a condition. Running the plan for a profile is one pass over the steps; the filled slots are
+the :class:`Record` — everything the explanation needs, read back by node. Estimates run only for
+benefits that are not refused, in exact decimals.
+
+Because each step knows the facts it depends on, the plan can also answer "what if this fact were
+that value" by re-running only the steps that depend on it (:meth:`Plan.what_if`): the would-apply-
+once-registered benefits and the pre-check's smallest change use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from ..policy.model import FactType, ParameterValue, PolicyModel
+from ..rules import interval as iv
+from ..rules.tree import (
+    AllOf,
+    AnyOf,
+    Arith,
+    Best,
+    CategoryRef,
+    Comparison,
+    Condition,
+    Const,
+    Estimate,
+    Expr,
+    FactRef,
+    Flag,
+    Func,
+    Negate,
+    Node,
+    NotOf,
+    ParamRef,
+    Score,
+    Total,
+)
+from ..rules.walk import Visitor
+
+Step = Callable[[list[Any]], None]
+_ARITH = {"+": iv.add, "-": iv.sub, "*": iv.mul}
+_DINF = Decimal("Infinity")
+
+
+def _dec(x: Any) -> Decimal:
+    if isinstance(x, Decimal):
+        return x
+    if isinstance(x, float):
+        if x == iv.INF:
+            return _DINF
+        if x == -iv.INF:
+            return -_DINF
+        return Decimal(repr(x))
+    return Decimal(x)
+
+
+def _text_compare(op: str, a: Any, b: Any) -> bool | None:
+    if a is None:
+        return None
+    if op == "==":
+        return bool(a == b)
+    if op == "!=":
+        return bool(a != b)
+    if op == "in":
+        return a in b
+    return a not in b
+
+
+class _Emitter(Visitor[int]):
+    """Compiles nodes into steps appended to ``steps``; returns each node's slot."""
+
+    def __init__(
+        self, plan: Plan, steps: list[tuple[Step, frozenset[str]]], decimal: bool = False
+    ) -> None:
+        super().__init__()
+        self.plan = plan
+        self.steps = steps
+        self.decimal = decimal
+
+    def _emit(self, deps: frozenset[str], make: Callable[[int], Step]) -> int:
+        slot = self.plan._new_slot()
+        self.steps.append((make(slot), deps))
+        self.plan.deps[slot] = deps
+        return slot
+
+    def _deps(self, *slots: int) -> frozenset[str]:
+        out: frozenset[str] = frozenset()
+        for s in slots:
+            out |= self.plan.deps.get(s, frozenset())
+        return out
+
+    # expressions
+
+    def fact_ref(self, node: FactRef) -> int:
+        derived = self.plan.model.derived.get(node.name)
+        if derived is not None:
+            slot = self.visit(derived.formula)
+            self.plan.derived_slots.setdefault(node.name, slot)
+            return slot
+        src = self.plan.fact_slot(node.name)
+        if not self.decimal:
+            return src
+
+        def make(i: int) -> Step:
+            def step(v: list[Any], i: int = i, s: int = src) -> None:
+                lo, hi = v[s]
+                v[i] = (_dec(lo), _dec(hi))
+
+            return step
+
+        return self._emit(self._deps(src), make)
+
+    def param_ref(self, node: ParamRef) -> int:
+        return self.plan.param_slot(node.name, node.percent, self.decimal)
+
+    def const(self, node: Const) -> int:
+        value = node.literal
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = _dec(value) if self.decimal else value
+            return self.plan.const_slot((value, value))
+        return self.plan.const_slot(value)
+
+    def arith(self, node: Arith) -> int:
+        a, b, f = self.visit(node.left), self.visit(node.right), _ARITH[node.op]
+        return self._emit(self._deps(a, b), lambda i: _step2(i, f, a, b))
+
+    def negate(self, node: Negate) -> int:
+        a = self.visit(node.operand)
+        return self._emit(self._deps(a), lambda i: _step1(i, iv.neg, a))
+
+    def func(self, node: Func) -> int:
+        parts = tuple(self.visit(x) for x in node.args)
+        f = iv.largest if node.name == "max" else iv.smallest
+        return self._emit(self._deps(*parts), lambda i: _stepn(i, f, parts))
+
+    def score(self, node: Score) -> int:
+        table = self.plan.param_slot(node.table, False, False)
+        n = self.visit(node.numerator)
+        if node.denominator is None:
+            return self._emit(self._deps(n), lambda i: _step2(i, iv.count_points, table, n))
+        d = self.visit(node.denominator)
+        return self._emit(self._deps(n, d), lambda i: _step3(i, iv.ratio_points, table, n, d))
+
+    def best(self, node: Best) -> int:
+        parts = tuple(self.visit(p) for p in node.parts)
+        return self._emit(self._deps(*parts), lambda i: _stepn(i, iv.largest, parts))
+
+    def total(self, node: Total) -> int:
+        parts = tuple(self.visit(p) for p in node.parts)
+        return self._emit(self._deps(*parts), lambda i: _stepn(i, iv.total, parts))
+
+    # conditions
+
+    def comparison(self, node: Comparison) -> int:
+        a, b = self.visit(node.left), self.visit(node.right)
+        if node.kind == "text":
+            op = node.op
+            return self._emit(
+                self._deps(a, b), lambda i: _step2(i, lambda x, y: _text_compare(op, x, y), a, b)
+            )
+        return self._emit(self._deps(a, b), lambda i: _step2(i, iv.COMPARE[node.op], a, b))
+
+    def flag(self, node: Flag) -> int:
+        src, expected = self.plan.fact_slot(node.fact), node.expected
+
+        def make(i: int) -> Step:
+            def step(v: list[Any], i: int = i, s: int = src, e: bool = expected) -> None:
+                x = v[s]
+                v[i] = None if x is None else x is e
+
+            return step
+
+        return self._emit(self._deps(src), make)
+
+    def category_ref(self, node: CategoryRef) -> int:
+        return self.visit(self.plan.model.categories[node.category].condition)
+
+    def all_of(self, node: AllOf) -> int:
+        parts = tuple(self.visit(p) for p in node.parts)
+        return self._emit(self._deps(*parts), lambda i: _stepn(i, iv.all_of, parts))
+
+    def any_of(self, node: AnyOf) -> int:
+        parts = tuple(self.visit(p) for p in node.parts)
+        return self._emit(self._deps(*parts), lambda i: _stepn(i, iv.any_of, parts))
+
+    def not_of(self, node: NotOf) -> int:
+        a = self.visit(node.part)
+        return self._emit(self._deps(a), lambda i: _step1(i, _not, a))
+
+
+def _not(x: bool | None) -> bool | None:
+    return None if x is None else not x
+
+
+def _step1(i: int, f: Callable[[Any], Any], a: int) -> Step:
+    def step(v: list[Any], i: int = i, f: Callable[[Any], Any] = f, a: int = a) -> None:
+        v[i] = f(v[a])
+
+    return step
+
+
+def _step2(i: int, f: Callable[[Any, Any], Any], a: int, b: int) -> Step:
+    def step(
+        v: list[Any], i: int = i, f: Callable[[Any, Any], Any] = f, a: int = a, b: int = b
+    ) -> None:
+        v[i] = f(v[a], v[b])
+
+    return step
+
+
+def _step3(i: int, f: Callable[[Any, Any, Any], Any], a: int, b: int, c: int) -> Step:
+    def step(
+        v: list[Any],
+        i: int = i,
+        f: Callable[[Any, Any, Any], Any] = f,
+        a: int = a,
+        b: int = b,
+        c: int = c,
+    ) -> None:
+        v[i] = f(v[a], v[b], v[c])
+
+    return step
+
+
+def _stepn(i: int, f: Callable[[Any], Any], parts: tuple[int, ...]) -> Step:
+    def step(
+        v: list[Any], i: int = i, f: Callable[[Any], Any] = f, parts: tuple[int, ...] = parts
+    ) -> None:
+        v[i] = f([v[p] for p in parts])
+
+    return step
+
+
+class EstimatePlan:
+    """The steps of one benefit's amount: each case's ``when`` (if any) and its exact formula."""
+
+    def __init__(self, plan: Plan, estimate: Estimate) -> None:
+        self.estimate = estimate
+        self.steps: list[tuple[Step, frozenset[str]]] = []
+        self.cases: list[tuple[int | None, int]] = []
+        for case in estimate.cases:
+            when = _Emitter(plan, self.steps).visit(case.when) if case.when is not None else None
+            formula = _Emitter(plan, self.steps, decimal=True).visit(case.formula)
+            self.cases.append((when, formula))
+
+
+class Plan:
+    """Every rule of one policy, compiled: slots, steps, and how to fill the inputs."""
+
+    def __init__(self, model: PolicyModel, extra: tuple[Node, ...] = ()) -> None:
+        self.model = model
+        self.size = 0
+        self.template: list[Any] = []
+        self.deps: dict[int, frozenset[str]] = {}
+        self.facts: dict[str, int] = {}
+        self.fact_order: list[tuple[int, str, FactType, Any, Any]] = []
+        self.params: dict[tuple[str, bool, bool], int] = {}
+        self.derived_slots: dict[str, int] = {}
+        self.steps: list[tuple[Step, frozenset[str]]] = []
+        self._dependents: dict[str, list[Step]] = {}
+        emit = _Emitter(self, self.steps)
+        self.benefits = {b.id: emit.visit(b.condition) for b in model.benefits.values()}
+        self.qualifies = emit.visit(model.evaluation.rule) if model.evaluation is not None else None
+        for name in model.derived:
+            self.derived_slots[name] = emit.visit(FactRef(name))
+        for node in extra:
+            emit.visit(node)
+        self.slots: dict[int, int] = {k: s for k, (_, s) in emit._memo.items()}
+        self.nodes: dict[int, Node] = {k: n for k, (n, _) in emit._memo.items()}
+        self.estimates = {
+            b.id: EstimatePlan(self, b.estimate)
+            for b in model.benefits.values()
+            if b.estimate is not None
+        }
+        self.run_steps = [s for s, _ in self.steps]
+
+    # slots
+
+    def _new_slot(self, value: Any = None) -> int:
+        self.template.append(value)
+        self.size += 1
+        return self.size - 1
+
+    def fact_slot(self, name: str) -> int:
+        found = self.facts.get(name)
+        if found is None:
+            fact = self.model.facts[name]
+            if isinstance(fact.maximum, str):
+                self.fact_slot(fact.maximum)  # a bound by another fact is filled after it
+            found = self._new_slot()
+            self.facts[name] = found
+            self.deps[found] = frozenset((name,))
+            lo = fact.minimum if fact.minimum is not None else -iv.INF
+            self.fact_order.append((found, name, fact.type, lo, fact.maximum))
+        return found
+
+    def param_slot(self, name: str, percent: bool, decimal: bool) -> int:
+        key = (name, percent, decimal)
+        found = self.params.get(key)
+        if found is None:
+            found = self.params[key] = self._new_slot()
+        return found
+
+    def const_slot(self, value: Any) -> int:
+        return self._new_slot(value)
+
+    # running
+
+    def run(self, values: Mapping[str, Any], parameters: Mapping[str, ParameterValue]) -> list[Any]:
+        """Every slot filled for one validated profile and the parameters of its year."""
+        v = self.template.copy()
+        self._fill(v, values, parameters)
+        for step in self.run_steps:
+            step(v)
+        return v
+
+    def _fill(
+        self, v: list[Any], values: Mapping[str, Any], parameters: Mapping[str, ParameterValue]
+    ) -> None:
+        facts = self.facts
+        for slot, name, kind, lo, hi in self.fact_order:
+            x = values.get(name)
+            if kind in (FactType.BOOL, FactType.TEXT, FactType.TOWN):
+                v[slot] = x
+            elif x is not None:
+                v[slot] = (x, x)
+            else:
+                top = v[facts[hi]][1] if isinstance(hi, str) else iv.INF if hi is None else hi
+                v[slot] = (lo, top)
+        for (name, percent, decimal), slot in self.params.items():
+            pv = parameters.get(name)
+            if pv is None:
+                v[slot] = None
+            elif pv.tiers:
+                v[slot] = pv.tiers
+            else:
+                value: Any = _dec(pv.value) if decimal else pv.value
+                if percent:
+                    value = value / 100
+                v[slot] = (value, value)
+
+    def run_estimate(self, v: list[Any], benefit: str) -> None:
+        for step, _ in self.estimates[benefit].steps:
+            step(v)
+
+    def what_if(self, v: list[Any], fact: str, value: Any) -> list[Any]:
+        """The record as it would be with ``fact`` set to ``value`` (only dependent steps re-run)."""
+        steps = self._dependents.get(fact)
+        if steps is None:
+            steps = self._dependents[fact] = [s for s, deps in self.steps if fact in deps]
+        w = v.copy()
+        slot = self.facts[fact]
+        w[slot] = (
+            value
+            if self.model.facts[fact].type in (FactType.BOOL, FactType.TEXT, FactType.TOWN)
+            else (value, value)
+        )
+        for step in steps:
+            step(w)
+        return w
+
+    def slot(self, node: Node) -> int:
+        return self.slots[id(node)]
+
+
+class Record:
+    """One profile's run of a plan: every node's value, readable by node."""
+
+    __slots__ = ("plan", "v", "values")
+
+    def __init__(self, plan: Plan, v: list[Any], values: Mapping[str, Any]) -> None:
+        self.plan = plan
+        self.v = v
+        self.values = values
+
+    def of(self, node: Node) -> Any:
+        """The value of a node: an interval (expression) or True / False / None (condition)."""
+        return self.v[self.plan.slots[id(node)]]
+
+    def interval(self, name: str) -> Any:
+        """The range of a fact or derived fact."""
+        slot = self.plan.facts.get(name)
+        if slot is None:
+            slot = self.plan.derived_slots[name]
+        return self.v[slot]
+
+    def fact_value(self, name: str) -> Any:
+        """A fact's value as given, or a derived fact's value when it is known (else None)."""
+        if name in self.values or name not in self.plan.derived_slots:
+            return self.values.get(name)
+        lo, hi = self.v[self.plan.derived_slots[name]]
+        return lo if lo == hi else None
+
+    def trace(self, node: Condition) -> Trace:
+        return Trace(node, self)
+
+
+class Trace:
+    """The record of one condition evaluated for one profile, read off a :class:`Record`.
+
+    ``outcome`` is True / False / None; ``facts`` the facts the condition reads with their values
+    (None = unknown); ``threshold`` the value it was compared with; ``parts`` the records of a
+    group's parts (a category's own conditions for a category reference).
+    """
+
+    __slots__ = ("node", "record")
+
+    def __init__(self, node: Condition, record: Record) -> None:
+        self.node = node
+        self.record = record
+
+    @property
+    def condition(self) -> Condition:
+        return self.node
+
+    @property
+    def outcome(self) -> bool | None:
+        value = self.record.of(self.node)
+        return value if value is None or isinstance(value, bool) else None
+
+    @property
+    def parts(self) -> tuple[Trace, ...]:
+        node = self.node
+        if isinstance(node, CategoryRef):
+            node = self.record.plan.model.categories[node.category].condition
+        return tuple(Trace(c, self.record) for c in node.children() if isinstance(c, Condition))
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        node = self.node
+        if isinstance(node, Flag):
+            return {node.fact: self.record.values.get(node.fact)}
+        if isinstance(node, Comparison):
+            return {name: self.record.fact_value(name) for name in node.reads}
+        return {}
+
+    @property
+    def threshold(self) -> Any:
+        node = self.node
+        if isinstance(node, Flag):
+            return node.expected
+        if not isinstance(node, Comparison):
+            return None
+        side = node.left if _reads_facts(node.right) and not _reads_facts(node.left) else node.right
+        if isinstance(side, Const) and not isinstance(side.literal, (int, float)):
+            return side.literal
+        value = self.record.of(side)
+        if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
+            return value[0]
+        return value if not isinstance(value, tuple) else None
+
+
+def _reads_facts(expr: Expr) -> bool:
+    from ..rules.walk import facts_in
+
+    return bool(facts_in(expr))
+
+
+def unknown_facts(node: Node, record: Record) -> list[str]:
+    """The unknown facts that keep ``node`` undecided, in written order.
+
+    Only facts that can still change the answer count: a part already settled, an expression whose
+    range is a single value, or a candidate of ``max`` that cannot beat the others, names none.
+    """
+    found: dict[str, None] = {}
+    _unknowns(node, record, found)
+    return list(found)
+
+
+def _unknowns(node: Node, record: Record, found: dict[str, None]) -> None:
+    if isinstance(node, Condition):
+        if tri_of(record, node) is not None:
+            return
+        if isinstance(node, Flag):
+            found.setdefault(node.fact)
+            return
+        if isinstance(node, CategoryRef):
+            node = record.plan.model.categories[node.category].condition
+        for child in node.children():
+            _unknowns(child, record, found)
+        return
+    if isinstance(node, (Const, ParamRef)):
+        return
+    value = record.of(node) if id(node) in record.plan.slots else None
+    if isinstance(value, tuple) and value[0] == value[1]:
+        return
+    if isinstance(node, FactRef):
+        formula = record.plan.model.derived.get(node.name)
+        if formula is not None:
+            _unknowns(formula.formula, record, found)
+        elif record.values.get(node.name) is None:
+            found.setdefault(node.name)
+        return
+    children = node.children()
+    if isinstance(node, (Best, Func)) and value is not None:
+        pick_max = not isinstance(node, Func) or node.name == "max"
+        ranges = [record.of(c) for c in children]
+        if pick_max:
+            floor = max(r[0] for r in ranges)
+            children = tuple(c for c, r in zip(children, ranges, strict=True) if r[1] > floor)
+        else:
+            ceiling = min(r[1] for r in ranges)
+            children = tuple(c for c, r in zip(children, ranges, strict=True) if r[0] < ceiling)
+    for child in children:
+        _unknowns(child, record, found)
+
+
+def tri_of(record: Record, node: Node) -> bool | None:
+    value = record.of(node)
+    return value if value is None or isinstance(value, bool) else None
+
+
+def evaluate_tree(
+    model: PolicyModel,
+    node: Condition,
+    values: Mapping[str, Any],
+    parameters: Mapping[str, ParameterValue],
+) -> Trace:
+    """One condition written in ``model``'s language, evaluated alone for one set of values."""
+    plan = Plan(model, (node,))
+    return Trace(node, Record(plan, plan.run(values, parameters), values))
+
+
+__all__ = ["EstimatePlan", "Plan", "Record", "Trace", "evaluate_tree", "unknown_facts"]

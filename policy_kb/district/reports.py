@@ -1,0 +1,512 @@
+"""District views of a roster: progress per town against 附件2, the 应评尽评 pool, reform impact.
+
+四(二) asks every town to track its target (附件2); 四(三) asks that every enterprise that could pass
+the evaluation take part (应评尽评). ``progress`` counts, per town, the enterprises holding the fact
+the evaluation leads to (``establishes`` in measures.yaml: this year's registration) against the
+target, and the pool that the pre-check says would qualify but does not hold it yet; ``mobilise``
+lists that pool; ``impact`` compares the answers of two versions of measures.yaml over the same
+roster. The reports are data; the tables and the CSV are written by the views.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..backends.columns import APPLIES, STATUS_WORDS, ColumnResult, evaluate_columns, sum_fen
+from ..backends.trace import Plan
+from ..errors import PolicyKBError, RosterError
+from ..policy.model import FactType, ParameterValue, PolicyModel
+from ..policy.profile import validate_profile
+from ..reason.evaluate import evaluate_profile, evaluate_town
+from ..reason.results import Change
+from ..rules.walk import facts_of
+from ..text import Msg, Words
+from .roster import (
+    Batch,
+    column_types,
+    convert_batch,
+    counted_amounts,
+    header_map,
+    open_roster,
+    run_roster,
+)
+
+
+def _require(
+    model: PolicyModel, path: str | os.PathLike[str], facts: tuple[str | None, ...], what: str
+) -> None:
+    """Refuse a roster without the columns a district report cannot do without."""
+    given = set(
+        header_map(model, open_roster(path).header, str(path), ignore_unknown=True).values()
+    )
+    missing = [f for f in facts if f is not None and f not in given]
+    if missing:
+        names = Words(
+            [Msg("roster.column_named", fact=f, label=model.facts[f].label) for f in missing], "and"
+        )
+        key = "roster.needs_column" if len(missing) == 1 else "roster.needs_columns"
+        raise RosterError(Msg(key, path=str(path), what=what, names=names))
+
+
+def _established(model: PolicyModel) -> str:
+    method = model.evaluation
+    if method is None or method.establishes is None:
+        raise PolicyKBError(Msg("district.no_establishes"))
+    return method.establishes
+
+
+# ── progress ─────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class TownProgress:
+    """One row of 附件2 against the roster."""
+
+    seq: int
+    name: str
+    name_en: str | None
+    target: int
+    enterprises: int = 0
+    registered: int = 0
+    pool: int = 0
+    pool_registration_unknown: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.registered / self.target if self.target else 0.0
+
+    @property
+    def shortfall(self) -> int:
+        return max(0, self.target - self.registered)
+
+    @property
+    def pool_closes(self) -> int:
+        """How much of the shortfall the 应评尽评 pool would close if all of it registered."""
+        return min(self.pool, self.shortfall)
+
+    @property
+    def rate_with_pool(self) -> float:
+        return (self.registered + self.pool_closes) / self.target if self.target else 0.0
+
+
+@dataclass
+class Progress:
+    """Progress of every town, the district totals, and the rows the roster could not place."""
+
+    year: int
+    towns: list[TownProgress]
+    printed_total: int
+    rows: int = 0
+    invalid: int = 0
+    outside: int = 0  # valid rows whose town is unknown or not in 附件2
+
+    @property
+    def target(self) -> int:
+        return sum(t.target for t in self.towns)
+
+    @property
+    def registered(self) -> int:
+        return sum(t.registered for t in self.towns)
+
+    @property
+    def pool(self) -> int:
+        return sum(t.pool for t in self.towns)
+
+    @property
+    def shortfall(self) -> int:
+        return sum(t.shortfall for t in self.towns)
+
+    @property
+    def pool_closes(self) -> int:
+        return sum(t.pool_closes for t in self.towns)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "year": self.year,
+            "rows": self.rows,
+            "invalid_rows": self.invalid,
+            "rows_outside_annex": self.outside,
+            "towns": [
+                {
+                    "seq": t.seq,
+                    "name": t.name,
+                    "name_en": t.name_en,
+                    "target": t.target,
+                    "enterprises": t.enterprises,
+                    "registered": t.registered,
+                    "completion_rate": round(t.rate, 4),
+                    "shortfall": t.shortfall,
+                    "pool": t.pool,
+                    "pool_registration_unknown": t.pool_registration_unknown,
+                    "pool_closes": t.pool_closes,
+                    "completion_rate_with_pool": round(t.rate_with_pool, 4),
+                }
+                for t in self.towns
+            ],
+            "district": {
+                "target": self.target,
+                "printed_total": self.printed_total,
+                "registered": self.registered,
+                "completion_rate": round(self.registered / self.target, 4) if self.target else 0.0,
+                "shortfall": self.shortfall,
+                "pool": self.pool,
+                "pool_closes": self.pool_closes,
+            },
+        }
+
+
+def _pool_mask(
+    model: PolicyModel, batch: Batch, result: ColumnResult
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(registered, in the pool, pool with unknown registration) masks for the valid rows."""
+    valid = batch.columns.rows_valid
+    reg = batch.columns.column(_established(model))
+    registered = valid & reg.known & (reg.values == True)  # noqa: E712 - a numpy mask
+    qualifies = (
+        result.precheck.qualifies == 1
+        if result.precheck is not None
+        else np.zeros(result.n, dtype=bool)
+    )
+    pool = valid & qualifies & ~registered
+    return registered, pool, pool & ~reg.known
+
+
+def progress(
+    model: PolicyModel,
+    path: str | os.PathLike[str],
+    parameters: Mapping[str, ParameterValue],
+    year: int,
+    *,
+    show: bool = False,
+) -> Progress:
+    """Per town of 附件2: target, registered, completion, shortfall and the 应评尽评 pool."""
+    if model.targets is None:
+        raise PolicyKBError(Msg("district.no_targets"))
+    towns = {t.name: TownProgress(t.seq, t.name, t.name_en, t.target) for t in model.targets.towns}
+    report = Progress(year, list(towns.values()), model.targets.total)
+
+    def each(batch: Batch, result: ColumnResult) -> None:
+        registered, pool, pool_unknown = _pool_mask(model, batch, result)
+        valid = batch.columns.rows_valid
+        report.rows += result.n
+        report.invalid += int((~valid).sum())
+        frame = pl.DataFrame(
+            {
+                "town": batch.town_column,
+                "valid": valid,
+                "registered": registered,
+                "pool": pool,
+                "pool_unknown": pool_unknown,
+            }
+        ).filter(pl.col("valid"))
+        counts = frame.group_by("town").agg(
+            pl.len().alias("enterprises"),
+            pl.col("registered").sum(),
+            pl.col("pool").sum(),
+            pl.col("pool_unknown").sum(),
+        )
+        for row in counts.iter_rows(named=True):
+            entry = towns.get(row["town"]) if row["town"] else None
+            if entry is None:
+                report.outside += row["enterprises"]
+                continue
+            entry.enterprises += row["enterprises"]
+            entry.registered += row["registered"]
+            entry.pool += row["pool"]
+            entry.pool_registration_unknown += row["pool_unknown"]
+
+    _require(model, path, (model.fact_of_type(FactType.TOWN), _established(model)), "progress")
+    run_roster(model, path, parameters, progress=show, each=each)
+    return report
+
+
+# ── mobilise ─────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class PoolEntry:
+    """One enterprise to call: it would pass the evaluation and is not registered this year.
+
+    With ``near=True`` the list also holds the near misses (``group == "near"``): not registered,
+    failing the pre-check, and one change to a single fact away from passing (``change``).
+    """
+
+    town: str
+    seq: int
+    row: int
+    name: str | None
+    route: str | None
+    score: int | None
+    registered: str  # "no" or "unknown"
+    missing_facts: list[str]  # the evaluation form's facts the roster does not give
+    smallest: Change | None  # for a near miss: the one change that makes it pass
+    group: str = "pool"  # "pool": qualifies now; "near": one change away (only with near=True)
+    missing: list[str] = field(default_factory=list)  # those facts' labels, in the language asked
+    change: str | None = None  # that change in words
+
+
+def _profile_of(model: PolicyModel, batch: Batch, index: int) -> dict[str, Any]:
+    profile: dict[str, Any] = {}
+    for fact, column in batch.columns.facts.items():
+        definition = model.facts.get(fact)
+        if definition is None or not column.known[index]:
+            continue
+        value = column.values[index]
+        if definition.type is FactType.BOOL:
+            profile[fact] = bool(value)
+        elif definition.type in (FactType.TEXT, FactType.TOWN):
+            profile[fact] = str(value)
+        else:
+            number = float(value)
+            profile[fact] = int(number) if number.is_integer() else number
+    return profile
+
+
+def form_facts(model: PolicyModel) -> list[str]:
+    """The facts the evaluation form asks for (its conditions and its scored ratios)."""
+    method = model.evaluation
+    if method is None:
+        return []
+    categories = {name: c.condition for name, c in model.categories.items()}
+    found = facts_of(method.rule, categories)
+    return list(dict.fromkeys(f for f in found if f in model.facts))
+
+
+def mobilise(
+    model: PolicyModel,
+    plan: Plan,
+    path: str | os.PathLike[str],
+    parameters: Mapping[str, ParameterValue],
+    year: int,
+    *,
+    town: str | None = None,
+    show: bool = False,
+    near: bool = False,
+) -> list[PoolEntry]:
+    """The 应评尽评 pool, per town: who to call, their score, what to ask for.
+
+    ``near=True`` adds the enterprises one change away from passing, with that change.
+    """
+    if town is not None:
+        evaluate_town(model, town)  # an unknown town is refused with a suggestion
+    seqs = {t.name: t.seq for t in model.targets.towns} if model.targets else {}
+    asked = form_facts(model)
+    fact = _established(model)
+    entries: list[PoolEntry] = []
+
+    def each(batch: Batch, result: ColumnResult) -> None:
+        registered, pool, _ = _pool_mask(model, batch, result)
+        candidates = pool
+        if near and result.precheck is not None:
+            candidates = pool | (
+                (result.precheck.qualifies == 0) & ~registered & batch.columns.rows_valid
+            )
+        towns, names = batch.towns, batch.names
+        reg = batch.columns.column(fact)
+        for index in np.flatnonzero(candidates):
+            where = towns[index]
+            if where is None or where not in seqs or (town is not None and where != town):
+                continue
+            profile = _profile_of(model, batch, int(index))
+            pre = evaluate_profile(
+                plan, validate_profile(model, profile), year, parameters
+            ).precheck
+            assert pre is not None
+            if pool[index]:
+                assert pre.qualifies is True  # the column and per-profile engines agree
+                group, change = "pool", None
+            elif pre.smallest_change is not None:
+                group, change = "near", pre.smallest_change
+            else:
+                continue
+            entries.append(
+                PoolEntry(
+                    where,
+                    seqs[where],
+                    batch.first_row + int(index),
+                    names[index],
+                    pre.route,
+                    pre.score,
+                    "unknown" if not reg.known[index] else "no",
+                    [f for f in asked if f not in profile],
+                    change,
+                    group,
+                )
+            )
+
+    _require(model, path, (model.fact_of_type(FactType.TOWN),), "mobilise")
+    run_roster(model, path, parameters, progress=show, each=each)
+    entries.sort(
+        key=lambda e: (e.seq, e.group != "pool", -(e.score if e.score is not None else 101), e.row)
+    )
+    return entries
+
+
+# ── impact ───────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class BenefitImpact:
+    """How one benefit's answers move between two versions of the policy."""
+
+    benefit: str
+    moves: dict[tuple[str, str], int] = field(default_factory=dict)  # (old, new) → rows
+    old_fen: int = 0  # estimated total before, in fen (exact)
+    new_fen: int = 0
+
+    @property
+    def old_total(self) -> float:
+        return self.old_fen / 100
+
+    @property
+    def new_total(self) -> float:
+        return self.new_fen / 100
+
+    @property
+    def change(self) -> float:
+        """The change of the estimated total, in yuan."""
+        return (self.new_fen - self.old_fen) / 100
+
+    def count(self, old: str | None = None, new: str | None = None) -> int:
+        return sum(
+            v
+            for (a, b), v in self.moves.items()
+            if a != b and old in (None, a) and new in (None, b)
+        )
+
+    @property
+    def gains(self) -> int:
+        return self.count(new="applies")
+
+    @property
+    def losses(self) -> int:
+        return self.count(old="applies")
+
+    @property
+    def to_undetermined(self) -> int:
+        return self.count(new="undetermined")
+
+    @property
+    def from_undetermined(self) -> int:
+        return self.count(old="undetermined")
+
+
+@dataclass
+class Impact:
+    """The reform impact over a roster."""
+
+    benefits: dict[str, BenefitImpact]
+    rows: int = 0
+    invalid: int = 0
+    details: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "invalid_rows": self.invalid,
+            "benefits": [
+                {
+                    "benefit": b.benefit,
+                    "gains": b.gains,
+                    "losses": b.losses,
+                    "to_undetermined": b.to_undetermined,
+                    "from_undetermined": b.from_undetermined,
+                    "moves": [
+                        {"from": a, "to": c, "rows": n}
+                        for (a, c), n in sorted(b.moves.items())
+                        if a != c
+                    ],
+                    "estimated_total_old": b.old_total,
+                    "estimated_total_new": b.new_total,
+                    "estimated_total_change": b.change,
+                }
+                for b in self.benefits.values()
+            ],
+            "details": self.details,
+        }
+
+
+def impact(
+    old: PolicyModel,
+    new: PolicyModel,
+    path: str | os.PathLike[str],
+    old_params: Mapping[str, ParameterValue],
+    new_params: Mapping[str, ParameterValue],
+    *,
+    details: bool = False,
+) -> Impact:
+    """Compare every benefit's answers for the same roster under two versions of measures.yaml."""
+    common = [b for b in new.benefits if b in old.benefits]
+    report = Impact({b: BenefitImpact(b) for b in common})
+    roster = open_roster(path)
+    old_map, new_map = (
+        header_map(old, roster.header, str(path), False),
+        header_map(new, roster.header, str(path), False),
+    )
+    old_types, new_types = column_types(old, old_map), column_types(new, new_map)
+    shared = {c: t for c, t in old_types.items() if new_types.get(c) == t}
+    first_row = 2
+    for raw in roster.batches(shared):
+        a_batch, b_batch = (
+            convert_batch(old, raw, old_map, first_row),
+            convert_batch(new, raw, new_map, first_row),
+        )
+        a, b = (
+            evaluate_columns(old, a_batch.columns, old_params),
+            evaluate_columns(new, b_batch.columns, new_params),
+        )
+        valid = a_batch.columns.rows_valid & b_batch.columns.rows_valid
+        report.rows += raw.num_rows
+        report.invalid += int((~valid).sum())
+        for benefit in common:
+            _move(report.benefits[benefit], benefit, a, b, valid)
+            if details:
+                report.details += _details(benefit, a, b, valid, b_batch, first_row)
+        first_row += raw.num_rows
+    report.details.sort(key=lambda d: (d["row"], d["benefit"]))
+    return report
+
+
+def _move(
+    entry: BenefitImpact, benefit: str, a: ColumnResult, b: ColumnResult, valid: np.ndarray
+) -> None:
+    pairs = a.statuses[benefit][valid].astype(np.int16) * 3 + b.statuses[benefit][valid]
+    for code, count in enumerate(np.bincount(pairs, minlength=9)):
+        if count:
+            key = (STATUS_WORDS[code // 3], STATUS_WORDS[code % 3])
+            entry.moves[key] = entry.moves.get(key, 0) + int(count)
+    for result, attr in ((a, "old_fen"), (b, "new_fen")):
+        if benefit in result.estimates:
+            amounts = result.estimates[benefit]
+            setattr(
+                entry,
+                attr,
+                getattr(entry, attr) + sum_fen(amounts[counted_amounts(result, benefit, valid)]),
+            )
+
+
+def _details(
+    benefit: str, a: ColumnResult, b: ColumnResult, valid: np.ndarray, batch: Batch, first_row: int
+) -> list[dict[str, Any]]:
+    names, where = batch.names, batch.towns
+    changed = np.flatnonzero(valid & (a.statuses[benefit] != b.statuses[benefit]))
+    return [
+        {
+            "row": first_row + int(i),
+            "name": names[i],
+            "town": where[i],
+            "benefit": benefit,
+            "old": STATUS_WORDS[int(a.statuses[benefit][i])],
+            "new": STATUS_WORDS[int(b.statuses[benefit][i])],
+        }
+        for i in changed
+    ]
+
+
+_ = APPLIES

@@ -1,0 +1,726 @@
+"""Rosters: thousands or millions of enterprises from CSV, Excel or Parquet, evaluated column-wise.
+
+Reading streams the file in batches (pyarrow's CSV and Parquet readers; openpyxl's read-only mode
+for .xlsx), so a file larger than memory is fine. Each batch is converted column by column with
+polars: a non-strict cast turns a cell that is not a number into a null, which marks the row as
+invalid. An empty cell is unknown. Invalid rows are reported with their spreadsheet row number
+(the header is row 1) and the message the per-profile validator gives for that row; the other
+rows go on. Valid rows are evaluated by the column back-end (:mod:`policy_kb.backends.columns`),
+then written to CSV, Parquet or JSON Lines.
+
+Why these libraries: numpy gives the boolean masks of the three-valued logic; pyarrow reads and
+writes CSV and Parquet in streaming batches; polars converts text columns with non-strict casts,
+which pinpoints every bad cell, and writes CSV and JSON Lines quickly.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from ..backends.columns import (
+    APPLIES,
+    DOES_NOT_APPLY,
+    STATUS_WORDS,
+    UNDETERMINED,
+    Column,
+    ColumnResult,
+    Columns,
+    evaluate_columns,
+    sum_fen,
+)
+from ..errors import ProfileError, ProfileIssue, RosterError
+from ..policy.model import NUMERIC, FactDef, FactType, ParameterValue, PolicyModel
+from ..policy.profile import MAX_TEXT, YEAR_RANGE, validate_profile
+from ..text import Msg, Words, did_you_mean
+
+BATCH_ROWS = 200_000
+CSV_BLOCK_BYTES = 1 << 24  # how much CSV text is parsed at a time
+TRUE_WORDS = {"true", "1", "yes", "y", "t", "是", "有"}
+FALSE_WORDS = {"false", "0", "no", "n", "f", "否", "无"}
+_TEXTS = (FactType.TEXT, FactType.TOWN)
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that failed validation: its spreadsheet row number and why."""
+
+    row: int
+    facts: tuple[str, ...]
+    issues: tuple[ProfileIssue, ...]
+
+    def render(self, lang: str = "zh") -> str:
+        return Msg("roster.row", row=self.row, message=self.message_in(lang)).render(lang)
+
+    def message_in(self, lang: str) -> str:
+        return Words([i.message for i in self.issues], "semi").render(lang)
+
+    @property
+    def message(self) -> str:
+        return self.message_in("zh")
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+# ── reading ──────────────────────────────────────────────────────────────────────────────────
+
+
+def header_map(
+    model: PolicyModel, header: Sequence[str], source: str, ignore_unknown: bool
+) -> dict[str, str]:
+    """Column name → fact id, accepting fact ids and their Chinese or English labels."""
+    by_name: dict[str, str] = {}
+    for fact in model.facts.values():
+        by_name[fact.id] = by_name[fact.label.zh] = by_name[fact.label.en] = fact.id
+    mapping: dict[str, str] = {}
+    unknown: list[str] = []
+    for column in header:
+        name = column.strip()
+        fact_id = by_name.get(name)
+        if fact_id is None:
+            if name in model.derived:
+                raise RosterError(Msg("roster.derived_column", source=source, name=name))
+            unknown.append(name)
+            continue
+        if fact_id in mapping.values():
+            raise RosterError(Msg("roster.column_twice", source=source, fact=fact_id, name=name))
+        mapping[column] = fact_id
+    if unknown and not ignore_unknown:
+        names = [
+            Msg("roster.column_hint", name=n, hint=h)
+            if (h := did_you_mean(n, list(by_name)))
+            else Msg("literal", text=f"'{n}'")
+            for n in unknown
+        ]
+        key = "roster.unknown_columns.one" if len(names) == 1 else "roster.unknown_columns"
+        raise RosterError(Msg(key, source=source, names=Words(names)))
+    return mapping
+
+
+ColumnTypes = Mapping[str, pa.DataType]
+
+
+@dataclass
+class RosterFile:
+    """An opened roster: its header, its row count when the format tells, and its batches."""
+
+    path: Path
+    header: list[str]
+    rows: int | None
+    _open: Callable[[ColumnTypes], Iterator[pa.RecordBatch]]
+
+    def batches(self, types: ColumnTypes | None = None) -> Iterator[pa.RecordBatch]:
+        """The rows in batches. ``types`` (column → Arrow type) lets a CSV be parsed typed;
+        a column typed so is still checked cell by cell if any cell does not parse."""
+        return self._open(types or {})
+
+
+def column_types(model: PolicyModel, mapping: Mapping[str, str]) -> dict[str, pa.DataType]:
+    """The Arrow type each mapped column is parsed as: numbers as float64, yes/no as bool."""
+    types: dict[str, pa.DataType] = {}
+    for column, fact_id in mapping.items():
+        kind = model.facts[fact_id].type
+        if kind is FactType.BOOL:
+            types[column] = pa.bool_()
+        elif kind in NUMERIC:
+            types[column] = pa.float64()
+        elif kind is FactType.TOWN:
+            types[column] = pa.dictionary(pa.int32(), pa.string())
+    return types
+
+
+def open_roster(path: str | os.PathLike[str], batch_rows: int = BATCH_ROWS) -> RosterFile:
+    """Open a CSV, Parquet or .xlsx roster for streaming."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if not p.is_file():
+        raise RosterError(Msg("file.no_such", path=str(path)))
+    if suffix == ".parquet":
+        return _parquet_roster(p, batch_rows)
+    if suffix in (".csv", ".txt"):
+        return _csv_roster(p, batch_rows)
+    if suffix == ".xlsx":
+        return _xlsx_roster(p, batch_rows)
+    raise RosterError(
+        Msg("roster.format", path=str(path), suffix=suffix or Msg("roster.no_extension"))
+    )
+
+
+def _parquet_roster(p: Path, batch_rows: int) -> RosterFile:
+    import pyarrow.parquet as pq
+
+    try:
+        reader = pq.ParquetFile(p)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise RosterError(Msg("roster.parquet", path=str(p), detail=str(exc))) from None
+    schema = reader.schema_arrow
+
+    def batches(types: ColumnTypes) -> Iterator[pa.RecordBatch]:
+        # text columns asked for as dictionaries are decoded as such (a town: 11 values)
+        wanted = [
+            c
+            for c, t in types.items()
+            if pa.types.is_dictionary(t)
+            and c in schema.names
+            and pa.types.is_string(schema.field(c).type)
+        ]
+        typed = pq.ParquetFile(p, read_dictionary=wanted) if wanted else reader
+        found: Iterator[pa.RecordBatch] = typed.iter_batches(
+            batch_size=batch_rows, use_threads=False
+        )
+        return found
+
+    return RosterFile(p, list(schema.names), reader.metadata.num_rows, batches)
+
+
+def _spellings(words: set[str]) -> list[str]:
+    return sorted({w for word in words for w in (word, word.upper(), word.capitalize())})
+
+
+def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
+    import pyarrow.csv as pacsv
+
+    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        try:
+            header = next(csv.reader(fh))
+        except StopIteration:
+            raise RosterError(Msg("roster.empty", path=str(path))) from None
+        except UnicodeDecodeError:
+            raise RosterError(Msg("roster.not_utf8", path=str(path))) from None
+    text = {name: pa.string() for name in header}
+
+    def reader(types: ColumnTypes, skip: int) -> Any:
+        return pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                block_size=CSV_BLOCK_BYTES, use_threads=False, skip_rows_after_names=skip
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={**text, **types},
+                null_values=[""],
+                true_values=_spellings(TRUE_WORDS),
+                false_values=_spellings(FALSE_WORDS),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+
+    def batches(types: ColumnTypes) -> Iterator[pa.RecordBatch]:
+        # Typed parsing is several times faster than text; the first cell that does not parse
+        # makes the rest of the file be read as text, where every cell is checked on its own.
+        done, rows = 0, 0
+        pending: list[pa.RecordBatch] = []
+        current = dict(types)
+        stream: Any = None
+        while True:
+            try:
+                if stream is None:
+                    stream = reader(current, done + rows)
+                batch = stream.read_next_batch()
+            except StopIteration:
+                break
+            except pa.ArrowInvalid as exc:
+                if not current:
+                    raise RosterError(Msg("roster.csv", path=str(path), detail=str(exc))) from None
+                if pending:
+                    yield _combine(pending)
+                done, pending, rows = done + rows, [], 0
+                current, stream = {}, None
+                continue
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= batch_rows:
+                yield _combine(pending)
+                done, pending, rows = done + rows, [], 0
+        if pending:
+            yield _combine(pending)
+
+    return RosterFile(path, header, None, batches)
+
+
+def _combine(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(batches) == 1:
+        return batches[0]
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+
+
+def _xlsx_roster(path: Path, batch_rows: int) -> RosterFile:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several types for a damaged file
+        raise RosterError(Msg("roster.xlsx", path=str(path), detail=type(exc).__name__)) from None
+    sheet = book.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    try:
+        header = ["" if h is None else str(h) for h in next(rows)]
+    except StopIteration:
+        raise RosterError(Msg("roster.sheet_empty", path=str(path))) from None
+
+    def cell(value: Any) -> str | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    def batches(_types: ColumnTypes) -> Iterator[pa.RecordBatch]:
+        chunk: list[tuple[Any, ...]] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= batch_rows:
+                yield _to_batch(header, chunk, cell)
+                chunk = []
+        if chunk:
+            yield _to_batch(header, chunk, cell)
+        book.close()
+
+    return RosterFile(path, header, max(sheet.max_row - 1, 0) if sheet.max_row else None, batches)
+
+
+def _to_batch(
+    header: list[str], rows: list[tuple[Any, ...]], cell: Callable[[Any], str | None]
+) -> pa.RecordBatch:
+    columns = [
+        pa.array([cell(r[i]) if i < len(r) else None for r in rows], type=pa.string())
+        for i in range(len(header))
+    ]
+    return pa.RecordBatch.from_arrays(columns, names=header)
+
+
+# ── converting and validating a batch ────────────────────────────────────────────────────────
+
+
+@dataclass
+class Batch:
+    """One batch of rows, converted: columns for the engine, row numbers, errors, texts."""
+
+    first_row: int
+    columns: Columns
+    errors: dict[int, RowError]
+    name_column: pl.Series  # text, null where unknown or invalid
+    town_column: pl.Series
+
+    @property
+    def names(self) -> np.ndarray:
+        """Each row's enterprise name, or None."""
+        return self.name_column.to_numpy()
+
+    @property
+    def towns(self) -> np.ndarray:
+        """Each row's town, or None when unknown or invalid."""
+        return self.town_column.to_numpy()
+
+
+def convert_batch(
+    model: PolicyModel, batch: pa.RecordBatch, mapping: Mapping[str, str], first_row: int
+) -> Batch:
+    """Columns for the engine from one batch; invalid cells mark their row."""
+    n = batch.num_rows
+    invalid = np.zeros(n, dtype=bool)
+    facts: dict[str, Column] = {}
+    raw: dict[str, pa.Array] = {}
+    towns = [t.name for t in model.targets.towns] if model.targets else []
+    texts: dict[str, pl.Series] = {}
+    for column, fact_id in mapping.items():
+        fact = model.facts[fact_id]
+        arrow = batch.column(column)
+        raw[fact_id] = arrow
+        values, known, bad, series = _convert(fact, arrow, column, towns, n)
+        if series is not None:
+            texts[fact_id] = series
+        invalid |= bad
+        facts[fact_id] = Column(values, known & ~bad)
+    for fact in model.facts.values():
+        if isinstance(fact.maximum, str) and fact.id in facts and fact.maximum in facts:
+            a, b = facts[fact.id], facts[fact.maximum]
+            invalid |= a.known & b.known & (a.values > b.values)
+    errors = {
+        int(first_row + i): _row_error(model, raw, int(i), int(first_row + i))
+        for i in np.flatnonzero(invalid)
+    }
+    absent = pl.Series([None] * n, dtype=pl.String)
+    name_fact, town_fact = model.fact_of_type(FactType.TEXT), model.fact_of_type(FactType.TOWN)
+    return Batch(
+        first_row,
+        Columns(n, facts, ~invalid),
+        errors,
+        texts.get(name_fact or "", absent),
+        texts.get(town_fact or "", absent),
+    )
+
+
+def _convert(
+    fact: FactDef, arrow: pa.Array, column: str, towns: list[str], n: int
+) -> tuple[Any, Any, Any, pl.Series | None]:
+    """(values, known, bad, text series) of one column."""
+    if fact.type is FactType.BOOL and pa.types.is_boolean(arrow.type):
+        values, known = _arrow_booleans(arrow)
+        return values, known, np.zeros(n, dtype=bool), None
+    if fact.type in _TEXTS and pa.types.is_dictionary(arrow.type):
+        return _dictionary_text(fact, arrow, towns)
+    if fact.type in NUMERIC and _is_number(arrow.type):
+        number = arrow.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        # an integer column is NaN exactly where it is null; a float one may hold a NaN
+        given = _present(arrow) if pa.types.is_floating(arrow.type) else None
+        return (*_check_numbers(fact, number, given), None)
+    series = pl.Series(column, arrow)
+    if series.dtype == pl.String:
+        series = series.str.strip_chars()
+        series = pl.select(pl.when(series == "").then(None).otherwise(series)).to_series()
+    given = series.is_not_null().to_numpy()
+    if fact.type is FactType.BOOL:
+        return (*_booleans(series), None)
+    if fact.type in _TEXTS:
+        text = series.cast(pl.String, strict=False)
+        if fact.type is FactType.TOWN:
+            bad = given & ~text.is_in(towns).fill_null(False).to_numpy()
+        else:
+            bad = given & (text.str.len_chars().fill_null(0).to_numpy() > MAX_TEXT)
+        return text.fill_null("").to_numpy(), given, bad, text.set(pl.Series(bad), None)
+    number = series.cast(pl.Float64, strict=False).to_numpy()
+    return (*_check_numbers(fact, number, given), None)
+
+
+def _text_problem(fact: FactDef, text: str, towns: Sequence[str]) -> bool:
+    return text not in towns if fact.type is FactType.TOWN else len(text) > MAX_TEXT
+
+
+def _dictionary_text(
+    fact: FactDef, arrow: pa.DictionaryArray, towns: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pl.Series]:
+    """A dictionary-encoded text column (a town has a dozen values, read once each)."""
+    entries: list[str | None] = []
+    for item in arrow.dictionary.to_pylist():
+        text = str(item).strip() if item is not None else ""
+        entries.append(text or None)
+    given_of = np.array([e is not None for e in entries] + [False])
+    bad_of = np.array([e is not None and _text_problem(fact, e, towns) for e in entries] + [False])
+    absent = len(entries)  # one slot past the dictionary stands for an empty cell
+    indices = arrow.indices.to_numpy(zero_copy_only=False)
+    if arrow.null_count:
+        indices = np.where(_present(arrow), np.nan_to_num(indices, nan=absent), absent)
+    indices = indices.astype(np.intp, copy=False)
+    clean = [None if b else e for e, b in zip(entries, bad_of, strict=False)]
+    values = np.array([e or "" for e in entries] + [""], dtype=object)[indices]
+    series = pl.Series(fact.id, [*clean, None], dtype=pl.String).gather(indices)
+    return values, given_of[indices], bad_of[indices], series
+
+
+def _is_number(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+
+
+def _bits(buffer: pa.Buffer, offset: int, n: int) -> np.ndarray:
+    """An Arrow bitmap (least significant bit first) as a numpy bool array."""
+    raw = np.frombuffer(buffer, dtype=np.uint8)
+    return np.unpackbits(raw, bitorder="little", count=offset + n)[offset:].view(bool)
+
+
+def _present(arrow: pa.Array) -> np.ndarray:
+    """True where the cell is not null."""
+    validity = arrow.buffers()[0]
+    if arrow.null_count == 0 or validity is None:
+        return np.ones(len(arrow), dtype=bool)
+    return _bits(validity, arrow.offset, len(arrow))
+
+
+def _arrow_booleans(arrow: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    present = _present(arrow)
+    return _bits(arrow.buffers()[1], arrow.offset, len(arrow)) & present, present
+
+
+def _check_numbers(
+    fact: FactDef, number: np.ndarray, given: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, known, bad) of a numeric column; ``number`` is NaN where absent or unreadable.
+
+    ``given`` marks the cells that held something; None when every NaN is an empty cell.
+    """
+    known = np.isfinite(number)
+    values = np.where(known, number, 0.0)
+    bad = given & ~known if given is not None else np.zeros(len(number), dtype=bool)
+    if fact.minimum is not None:
+        bad |= known & (values < fact.minimum)
+    if isinstance(fact.maximum, (int, float)):
+        bad |= known & (values > fact.maximum)
+    if fact.type in (FactType.COUNT, FactType.YEAR):
+        bad |= known & (values != np.floor(values))
+    if fact.type is FactType.YEAR:
+        bad |= known & ((values < YEAR_RANGE[0]) | (values > YEAR_RANGE[1]))
+    return values, known, bad
+
+
+def _booleans(series: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = len(series)
+    if series.dtype == pl.Boolean:
+        known = series.is_not_null().to_numpy()
+        return series.fill_null(False).to_numpy().astype(bool), known, np.zeros(n, dtype=bool)
+    text = series.cast(pl.String, strict=False).str.to_lowercase()
+    true = text.is_in(list(TRUE_WORDS)).fill_null(False).to_numpy()
+    false = text.is_in(list(FALSE_WORDS)).fill_null(False).to_numpy()
+    given = text.is_not_null().to_numpy()
+    return true, true | false, given & ~(true | false)
+
+
+def cell_value(fact_type: FactType, value: Any) -> Any:
+    """A raw cell as the per-profile validator should see it (numbers and yes/no parsed where they can be)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if fact_type is FactType.BOOL and not isinstance(value, bool) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, float) and value.is_integer() and fact_type in NUMERIC:
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if fact_type is FactType.BOOL:
+            low = text.lower()
+            return True if low in TRUE_WORDS else False if low in FALSE_WORDS else text
+        if fact_type in NUMERIC:
+            try:
+                number = float(text)
+            except ValueError:
+                return text
+            return int(number) if number.is_integer() else number
+        return text
+    return value
+
+
+def _row_error(model: PolicyModel, raw: Mapping[str, pa.Array], index: int, row: int) -> RowError:
+    profile = {
+        fact: cell_value(model.facts[fact].type, array[index].as_py())
+        for fact, array in raw.items()
+    }
+    try:
+        validate_profile(model, profile)
+    except ProfileError as exc:
+        return RowError(row, exc.facts, exc.issues)
+    return RowError(row, (), (ProfileIssue("", Msg("roster.unreadable_row")),))
+
+
+# ── the roster run ───────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class RosterSummary:
+    """Counts over a whole roster."""
+
+    rows: int = 0
+    invalid: int = 0
+    statuses: dict[str, list[int]] = field(
+        default_factory=dict
+    )  # benefit → [applies, refused, undetermined]
+    precheck: list[int] = field(
+        default_factory=lambda: [0, 0, 0]
+    )  # qualifies, does not, undetermined
+    fen: dict[str, int] = field(default_factory=dict)  # estimate kind → amount in fen, exact
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict[str, float]:
+        """Estimate kind → total amount in yuan (summed in whole fen, so exact)."""
+        return {kind: fen / 100 for kind, fen in self.fen.items()}
+
+    def add(self, model: PolicyModel, batch: Batch, result: ColumnResult) -> None:
+        valid = batch.columns.rows_valid
+        self.rows += result.n
+        self.invalid += int((~valid).sum())
+        self.errors.extend(batch.errors.values())
+        for benefit, codes in result.statuses.items():
+            counts = self.statuses.setdefault(benefit, [0, 0, 0])
+            found = np.bincount(codes[valid], minlength=3)
+            for k in (APPLIES, DOES_NOT_APPLY, UNDETERMINED):
+                counts[k] += int(found[k])
+        if result.precheck is not None:
+            q = result.precheck.qualifies[valid]
+            self.precheck[0] += int((q == 1).sum())
+            self.precheck[1] += int((q == 0).sum())
+            self.precheck[2] += int((q == -1).sum())
+        for benefit, amounts in result.estimates.items():
+            spec = model.benefits[benefit].estimate
+            assert spec is not None
+            self.fen[spec.kind] = self.fen.get(spec.kind, 0) + sum_fen(
+                amounts[counted_amounts(result, benefit, valid)]
+            )
+
+
+def counted_amounts(result: ColumnResult, benefit: str, valid: np.ndarray) -> np.ndarray:
+    """The rows whose amount of ``benefit`` counts in a total: valid, applies, has one, not the lesser."""
+    amounts = result.estimates[benefit]
+    applies = result.statuses[benefit] == APPLIES
+    mask: np.ndarray = valid & applies & ~np.isnan(amounts) & result.counted[benefit]
+    return mask
+
+
+def output_frame(
+    model: PolicyModel, batch: Batch, result: ColumnResult, lang: str = "zh"
+) -> pl.DataFrame:
+    """The answer rows of one batch: statuses, pre-check, estimates and any error."""
+    n = result.n
+    valid = batch.columns.rows_valid
+    data: dict[str, Any] = {
+        "row": np.arange(batch.first_row, batch.first_row + n, dtype=np.int64),
+        "name": batch.name_column,
+        "town": batch.town_column,
+    }
+    words = pl.Series([*STATUS_WORDS, None], dtype=pl.String)
+    for benefit, codes in result.statuses.items():
+        data[benefit] = words.gather(np.where(valid, codes, 3).astype(np.uint32))
+    if result.precheck is not None:
+        pre = result.precheck
+        answers = pl.Series([True, False, None], dtype=pl.Boolean)
+        index = np.where(pre.qualifies == 1, 0, np.where(pre.qualifies == 0, 1, 2))
+        data["precheck_qualifies"] = answers.gather(np.where(valid, index, 2).astype(np.uint32))
+        routes = pl.Series([None, "direct", "score"], dtype=pl.String)
+        data["precheck_route"] = routes.gather(np.where(valid, pre.route, 0).astype(np.uint32))
+        exact = valid & (pre.score_low == pre.score_high)
+        data["precheck_score"] = pl.Series(pre.score_low.astype(np.int64)).set(
+            pl.Series(~exact), None
+        )
+        data["precheck_score_low"] = pl.Series(pre.score_low.astype(np.int64)).set(
+            pl.Series(~valid), None
+        )
+        data["precheck_score_high"] = pl.Series(pre.score_high.astype(np.int64)).set(
+            pl.Series(~valid), None
+        )
+    for benefit, amounts in result.estimates.items():
+        data[f"estimate:{benefit}"] = pl.Series(amounts).fill_nan(None)
+    errors: list[str | None] = [None] * n
+    for row, error in batch.errors.items():
+        errors[row - batch.first_row] = error.message_in(lang)
+    data["error"] = pl.Series(errors, dtype=pl.String)
+    return pl.DataFrame(data)
+
+
+class _Writer:
+    """Writes answer batches to CSV, Parquet or JSON Lines, chosen by the file's extension."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.kind = self.path.suffix.lower()
+        if self.kind not in (".csv", ".parquet", ".jsonl", ".ndjson"):
+            raise RosterError(
+                Msg(
+                    "roster.output_format",
+                    path=str(path),
+                    suffix=self.kind or Msg("roster.no_extension"),
+                )
+            )
+        self._parquet: Any = None
+        self._handle: Any = None
+        self._first = True
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if self.kind == ".parquet":
+            import pyarrow.parquet as pq
+
+            table = frame.to_arrow()
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.path, table.schema)
+            self._parquet.write_table(table.cast(self._parquet.schema))
+            return
+        if self._handle is None:
+            self._handle = self.path.open("wb")
+        if self.kind == ".csv":
+            frame.write_csv(self._handle, include_header=self._first)
+        else:
+            frame.write_ndjson(self._handle)
+        self._first = False
+
+    def close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._handle is not None:
+            self._handle.close()
+
+
+@dataclass
+class RosterRun:
+    """What a roster run produced: the summary, and the rows if they were kept."""
+
+    summary: RosterSummary
+    frames: list[pl.DataFrame]
+
+
+def batches_of(
+    model: PolicyModel,
+    path: str | os.PathLike[str],
+    *,
+    ignore_unknown_columns: bool = False,
+    batch_rows: int = BATCH_ROWS,
+) -> tuple[RosterFile, Iterator[Batch]]:
+    """The converted batches of a roster, with their spreadsheet row numbers (the header is row 1)."""
+    roster = open_roster(path, batch_rows)
+    mapping = header_map(model, roster.header, str(path), ignore_unknown_columns)
+
+    def convert() -> Iterator[Batch]:
+        first_row = 2
+        for raw in roster.batches(column_types(model, mapping)):
+            yield convert_batch(model, raw, mapping, first_row)
+            first_row += raw.num_rows
+
+    return roster, convert()
+
+
+def run_roster(
+    model: PolicyModel,
+    path: str | os.PathLike[str],
+    parameters: Mapping[str, ParameterValue],
+    *,
+    output: str | os.PathLike[str] | None = None,
+    keep: bool = False,
+    progress: bool = False,
+    ignore_unknown_columns: bool = False,
+    batch_rows: int = BATCH_ROWS,
+    each: Callable[[Batch, ColumnResult], None] | None = None,
+    lang: str = "zh",
+) -> RosterRun:
+    """Evaluate every row of a roster file; write the answers to ``output`` and/or keep them."""
+    roster, batches = batches_of(
+        model, path, ignore_unknown_columns=ignore_unknown_columns, batch_rows=batch_rows
+    )
+    writer = _Writer(output) if output is not None else None
+    summary = RosterSummary()
+    frames: list[pl.DataFrame] = []
+    bar = _progress_bar(roster.rows, progress)
+    try:
+        for batch in batches:
+            result = evaluate_columns(model, batch.columns, parameters)
+            summary.add(model, batch, result)
+            if each is not None:
+                each(batch, result)
+            if writer is not None or keep:
+                frame = output_frame(model, batch, result, lang)
+                if writer is not None:
+                    writer.write(frame)
+                if keep:
+                    frames.append(frame)
+            if bar is not None:
+                bar.update(result.n)
+    finally:
+        if writer is not None:
+            writer.close()
+        if bar is not None:
+            bar.close()
+    return RosterRun(summary, frames)
+
+
+def _progress_bar(total: int | None, wanted: bool) -> Any:
+    if not wanted or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=" rows", unit_scale=True, file=sys.stderr, leave=False)

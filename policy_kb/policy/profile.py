@@ -1,0 +1,373 @@
+"""Enterprise profiles: read them, check them against the fact definitions, refuse what is wrong.
+
+A profile maps fact ids to values. A fact that is absent or ``null`` is *unknown* (so is a NaN
+or pandas' ``NA`` handed over from Python; JSON itself refuses NaN). Nothing is guessed: a text
+where a number belongs, a negative count, ``tech_staff`` above ``employees``, a town that is not in
+附件2 or an unknown fact name is refused with a message naming the fact, the value and what was
+expected. Chinese labels (``职工总数``) are accepted as keys too, since policy staff write them.
+numpy and pandas numbers are read as the Python numbers they hold.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from ..errors import Location, ProfileError, ProfileIssue, ProfileSyntaxError
+from ..text import Msg, Words, did_you_mean, number
+from .model import FactDef, FactType, PolicyModel
+from .yamlsource import YamlDocument, decode, read_yaml
+
+#: A profile is a page of facts; a megabyte is far beyond any real one.
+MAX_PROFILE_BYTES = 1_000_000
+MAX_TEXT = 1000
+YEAR_RANGE = (1949, 2100)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated profile: the known facts only (unknown facts are simply absent)."""
+
+    values: Mapping[str, Any]
+    source: str | None = None
+    given: tuple[str, ...] = field(default=())
+
+    def get(self, fact: str) -> Any:
+        """The value of ``fact``, or None when it is unknown."""
+        return self.values.get(fact)
+
+    @property
+    def name(self) -> str | None:
+        value = self.values.get("name")
+        return value if isinstance(value, str) else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The known facts as a plain dict, in the order of the fact definitions."""
+        return dict(self.values)
+
+
+@dataclass(frozen=True)
+class RawProfile:
+    """A profile as read from a file, before validation, with positions when it was YAML."""
+
+    data: Any
+    source: str
+    document: YamlDocument | None = None
+
+
+def read_profile(path: str, stdin_text: str | None = None) -> RawProfile:
+    """Read a YAML or JSON profile file (``-`` reads standard input).
+
+    Raises :class:`ProfileError` when the file cannot be read or parsed.
+    """
+    size = None
+    if path == "-":
+        source = "<stdin>"
+        if stdin_text is not None:
+            raw = stdin_text.encode("utf-8")
+        else:
+            raw = sys.stdin.buffer.read(MAX_PROFILE_BYTES + 1)
+    else:
+        source = path
+        try:
+            with FsPath(path).open("rb") as fh:
+                raw = fh.read(MAX_PROFILE_BYTES + 1)
+                size = FsPath(path).stat().st_size
+        except FileNotFoundError:
+            raise ProfileSyntaxError(Msg("file.no_such", path=path)) from None
+        except IsADirectoryError:
+            raise ProfileSyntaxError(Msg("file.is_directory", path=path)) from None
+        except OSError as exc:
+            raise ProfileSyntaxError(
+                Msg("file.unreadable", path=path, detail=exc.strerror or str(exc))
+            ) from None
+    text, problem = decode(raw, source, MAX_PROFILE_BYTES, size)
+    if text is None:
+        assert problem is not None
+        raise ProfileSyntaxError(
+            problem.message
+            if problem.expected is None
+            else Msg("with_hint", text=problem.message, hint=problem.expected),
+            problem.location,
+        )
+    return parse_profile_text(text, source)
+
+
+def parse_profile_text(text: str, source: str) -> RawProfile:
+    """Parse profile text: JSON when it looks like JSON (or the file ends in .json), else YAML."""
+    stripped = text.lstrip()
+    if source.endswith(".json") or stripped.startswith(("{", "[")):
+        return RawProfile(parse_json_profile(text, source), source)
+    doc = read_yaml(text, source)
+    if doc.problems:
+        issues = [
+            ProfileIssue(
+                "",
+                p.message
+                if p.expected is None
+                else Msg("with_hint", text=p.message, hint=p.expected),
+                p.location,
+            )
+            for p in doc.problems
+        ]
+        raise ProfileError(issues)
+    return RawProfile(doc.data, source, doc)
+
+
+def parse_json_profile(text: str, source: str) -> Any:
+    """Parse JSON strictly: duplicate keys, NaN and Infinity are refused (:class:`ProfileSyntaxError`)."""
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(Msg("json.constant", name=name))
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                raise ValueError(Msg("json.duplicate", key=key))
+            out[key] = value
+        return out
+
+    try:
+        return json.loads(text, parse_constant=no_constants, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        raise ProfileSyntaxError(
+            Msg("json.syntax", detail=exc.msg), Location(source, exc.lineno, exc.colno)
+        ) from None
+    except ValueError as exc:
+        detail = (
+            exc.args[0]
+            if exc.args and isinstance(exc.args[0], Msg)
+            else Msg("literal", text=str(exc))
+        )
+        raise ProfileSyntaxError(Msg("json.refused", source=source, detail=detail)) from None
+    except RecursionError:
+        raise ProfileSyntaxError(Msg("json.too_deep", source=source)) from None
+
+
+def validate_profile(model: PolicyModel, raw: RawProfile | Mapping[str, Any] | Any) -> Profile:
+    """Check a profile against the fact definitions of ``model``; raise :class:`ProfileError`.
+
+    ``raw`` is a :class:`RawProfile` (from :func:`read_profile`) or any mapping of facts.
+    Every problem is reported, not only the first.
+    """
+    if isinstance(raw, Profile):
+        return raw
+    source = raw.source if isinstance(raw, RawProfile) else None
+    doc = raw.document if isinstance(raw, RawProfile) else None
+    data = raw.data if isinstance(raw, RawProfile) else raw
+    if not isinstance(data, Mapping):
+        kind = (
+            Msg("show.list")
+            if isinstance(data, list)
+            else Msg("show.empty")
+            if data is None
+            else Msg("show.value", text=repr(data)[:60])
+        )
+        where = doc.at(()) if doc else None
+        raise ProfileError(
+            [
+                ProfileIssue(
+                    "",
+                    Msg(
+                        "profile.not_mapping", source=source or Msg("profile.the_input"), kind=kind
+                    ),
+                    where,
+                )
+            ]
+        )
+    checker = _Checker(model, doc)
+    values = checker.check(data)
+    if checker.issues:
+        raise ProfileError(checker.issues)
+    order = {name: i for i, name in enumerate(model.facts)}
+    ordered = dict(sorted(values.items(), key=lambda kv: order.get(kv[0], len(order))))
+    return Profile(ordered, source, tuple(ordered))
+
+
+_INVALID = object()
+
+
+class _Checker:
+    def __init__(self, model: PolicyModel, doc: YamlDocument | None) -> None:
+        self.model = model
+        self.doc = doc
+        self.issues: list[ProfileIssue] = []
+        self.by_label = {f.label.zh: f.id for f in model.facts.values()}
+
+    def _issue(self, fact: str, key: Any, message: Msg) -> None:
+        loc = None
+        if self.doc is not None:
+            loc = self.doc.value_locations.get((key,)) or self.doc.key_locations.get((key,))
+        self.issues.append(ProfileIssue(fact, message, loc))
+
+    def check(self, data: Mapping[Any, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        keys: dict[str, Any] = {}
+        for key, value in data.items():
+            if not isinstance(key, str):
+                self._issue(str(key), key, Msg("profile.key_not_name", key=repr(key)))
+                continue
+            name = key if key in self.model.facts else self.by_label.get(key, key)
+            if name in keys:
+                self._issue(
+                    name, key, Msg("profile.twice", fact=name, first=keys[name], second=key)
+                )
+                continue
+            keys[name] = key
+            if name in self.model.derived:
+                d = self.model.derived[name]
+                self._issue(
+                    name,
+                    key,
+                    Msg("profile.derived", fact=name, label=d.label, inputs=", ".join(d.inputs)),
+                )
+                continue
+            fact = self.model.facts.get(name)
+            if fact is None:
+                hint = did_you_mean(key, [*self.model.facts, *self.by_label]) or Msg(
+                    "profile.hint.facts"
+                )
+                self._issue(key, key, Msg("profile.unknown_fact", key=key, hint=hint))
+                continue
+            if _is_unknown(value):
+                continue
+            checked = self._value(fact, key, value)
+            if checked is not _INVALID:
+                values[name] = checked
+        self._cross_checks(values, keys)
+        return values
+
+    def _expect(self, fact: FactDef, key: str, value: Any, expected: Msg) -> object:
+        typed = self.doc.typed.get((key,)) if self.doc is not None else None
+        shown = (
+            typed
+            if typed is not None
+            else "true"
+            if value is True
+            else "false"
+            if value is False
+            else repr(value)
+        )
+        self._issue(
+            fact.id,
+            key,
+            Msg("profile.expected", fact=fact.id, label=fact.label, expected=expected, got=shown),
+        )
+        return _INVALID
+
+    def _value(self, fact: FactDef, key: str, value: Any) -> Any:
+        t = fact.type
+        if t is FactType.BOOL:
+            return (
+                value
+                if isinstance(value, bool)
+                else self._expect(fact, key, value, Msg("expect.bool"))
+            )
+        if t is FactType.TEXT:
+            typed = self.doc.typed.get((key,)) if self.doc is not None else None
+            if typed is not None and not isinstance(value, bool):
+                value = typed  # a name typed as 0123 is the text "0123"
+            if isinstance(value, str) and len(value) <= MAX_TEXT:
+                return value
+            return self._expect(fact, key, value, Msg("expect.text", max=MAX_TEXT))
+        if t is FactType.TOWN:
+            return self._town(fact, key, value)
+        return self._number(fact, key, value)
+
+    def _town(self, fact: FactDef, key: str, value: Any) -> Any:
+        towns = [tw.name for tw in self.model.targets.towns] if self.model.targets else []
+        if isinstance(value, str) and value in towns:
+            return value
+        hint = did_you_mean(value, towns) if isinstance(value, str) else None
+        if hint:
+            return self._expect(
+                fact, key, value, Msg("expect.town_hint", count=len(towns), hint=hint)
+            )
+        return self._expect(
+            fact, key, value, Msg("expect.town", count=len(towns), towns=Words(towns))
+        )
+
+    def _number(self, fact: FactDef, key: str, value: Any) -> Any:
+        t = fact.type
+        found = as_number(value)
+        unit = fact.unit or ""
+        if t in (FactType.COUNT, FactType.YEAR):
+            if found is None or (isinstance(found, float) and not found.is_integer()):
+                return self._expect(
+                    fact,
+                    key,
+                    value,
+                    Msg("expect.whole", unit=unit)
+                    if unit and t is FactType.COUNT
+                    else Msg("expect.whole_plain"),
+                )
+            found = int(found)
+            if t is FactType.YEAR and not (YEAR_RANGE[0] <= found <= YEAR_RANGE[1]):
+                return self._expect(
+                    fact, key, value, Msg("expect.year", low=YEAR_RANGE[0], high=YEAR_RANGE[1])
+                )
+        elif found is None:
+            return self._expect(
+                fact, key, value, Msg("expect.yuan") if fact.unit == "元" else Msg("expect.number")
+            )
+        if fact.minimum is not None and found < fact.minimum:
+            what = "expect.amount_min" if t is FactType.MONEY else "expect.number_min"
+            return self._expect(fact, key, value, Msg(what, min=number(fact.minimum), unit=unit))
+        if isinstance(fact.maximum, (int, float)) and found > fact.maximum:
+            return self._expect(
+                fact, key, value, Msg("expect.at_most", max=number(fact.maximum), unit=unit)
+            )
+        return found
+
+    def _cross_checks(self, values: dict[str, Any], keys: Mapping[str, Any]) -> None:
+        for fact in self.model.facts.values():
+            if not isinstance(fact.maximum, str) or fact.id not in values:
+                continue
+            limit = values.get(fact.maximum)
+            if limit is not None and values[fact.id] > limit:
+                other = self.model.facts[fact.maximum]
+                self._issue(
+                    fact.id,
+                    keys.get(fact.id, fact.id),
+                    Msg(
+                        "profile.over_other",
+                        fact=fact.id,
+                        label=fact.label,
+                        other=fact.maximum,
+                        other_label=other.label,
+                        limit=number(limit),
+                        got=number(values[fact.id]),
+                    ),
+                )
+                del values[fact.id]
+
+
+def _is_unknown(value: Any) -> bool:
+    """None, a float NaN (numpy's too) or pandas' ``NA`` / ``NaT``: the fact is not known."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return type(value).__name__ in ("NAType", "NaTType")
+
+
+def as_number(value: Any) -> int | float | None:
+    """An int or finite float, else None. Booleans, texts and infinities are not numbers.
+
+    numpy's and pandas' scalars count as the Python numbers they hold.
+    """
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    return None

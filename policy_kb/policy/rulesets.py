@@ -1,0 +1,755 @@
+"""The rules of measures.yaml: categories, measures and benefits, amounts, and the evaluation.
+
+Conditions and formulas are compiled by :mod:`policy_kb.rules.parse` against the names the file
+declares; the tech-SME evaluation (``tech_sme_evaluation``) is compiled into one rule tree of the
+same language (:class:`~policy_kb.rules.tree.Score`, :class:`~policy_kb.rules.tree.Best`,
+:class:`~policy_kb.rules.tree.Total` and comparisons), so every back-end reads it like any other
+condition. :func:`build_model` runs every section builder and assembles the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ConditionSyntaxError, Location
+from ..rules.parse import BOOL, TEXT, Scope, ValueType, group, parse_condition, parse_expression
+from ..rules.tree import (
+    AllOf,
+    AnyOf,
+    Best,
+    Comparison,
+    Condition,
+    Const,
+    Estimate,
+    EstimateCase,
+    Exclusive,
+    FactRef,
+    ParamRef,
+    Score,
+    Total,
+)
+from ..rules.walk import categories_used, facts_in, parameters_in
+from ..text import Msg, did_you_mean, text
+from . import sections
+from .loader import Reader
+from .model import (
+    Audience,
+    Benefit,
+    BenefitKind,
+    Category,
+    DerivedFactDef,
+    Document,
+    EvaluationMethod,
+    FactDef,
+    FactType,
+    Measure,
+    MeasureKind,
+    NamedCondition,
+    Parameter,
+    PolicyModel,
+    TargetTable,
+)
+from .yamlsource import Path
+
+_NUMERALS = "一二三四五六七八九"
+_PARTS = {"KM": ("三", MeasureKind.KEY), "SM": ("四", MeasureKind.SAFEGUARD)}
+
+
+def chinese_numeral(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十 (enough for clause numbers)."""
+    if n < 1 or n > 99:
+        raise ValueError(n)
+    tens, units = divmod(n, 10)
+    out = ("" if tens == 1 else _NUMERALS[tens - 1]) + "十" if tens else ""
+    return out + (_NUMERALS[units - 1] if units else "")
+
+
+def build_model(r: Reader, sha256: str) -> PolicyModel | None:
+    """Every section, checked; None when a part the model cannot do without is broken."""
+    document = sections.document(r)
+    facts = sections.facts(r)
+    targets = sections.targets(r)
+    parameters = sections.parameters(r)
+    sections.check_collisions(r)
+    scope = _scope(r, facts, targets)
+    derived = _derived(r, facts, scope)
+    scope = Scope(
+        scope.facts,
+        {k: d.inputs for k, d in derived.items()},
+        scope.parameters,
+        scope.categories,
+        scope.labels,
+        scope.choices,
+    )
+    categories = _categories(r, scope)
+    measures = _measures(r, scope, parameters, targets, document)
+    exclusions = _combinations(r, measures)
+    evaluation = _evaluation(r, scope, facts, parameters)
+    groups = sections.fact_groups(r, facts)
+    if document is None:
+        return None
+    return PolicyModel(
+        r.doc.file,
+        sha256,
+        document,
+        facts,
+        derived,
+        parameters,
+        categories,
+        tuple(measures),
+        targets,
+        evaluation,
+        groups,
+        exclusions,
+    )
+
+
+def _fact_type(fact: FactDef) -> ValueType:
+    if fact.type is FactType.BOOL:
+        return BOOL
+    if fact.type in (FactType.TEXT, FactType.TOWN):
+        return TEXT
+    return ValueType("number", fact.unit)
+
+
+def _derived_unit(raw: Mapping[str, Any]) -> str | None:
+    unit = raw.get("unit")
+    return "元" if unit is None and raw.get("type") == "money" else unit
+
+
+def _scope(r: Reader, facts: Mapping[str, FactDef], targets: TargetTable | None) -> Scope:
+    params = {
+        k: ValueType(
+            "table"
+            if any("tiers" in v for v in p.get("values") or [] if isinstance(v, dict))
+            else "number",
+            p.get("unit"),
+        )
+        for k, p in r.section("parameters").items()
+        if isinstance(p, dict)
+    }
+    derived = {
+        k: ValueType("number", _derived_unit(v))
+        for k, v in r.section("derived_facts").items()
+        if isinstance(v, dict)
+    }
+    return Scope(
+        facts={**{k: _fact_type(f) for k, f in facts.items()}, **derived},
+        derived={},
+        parameters=params,
+        categories=frozenset(r.section("categories")),
+        labels={f.label.zh: k for k, f in facts.items()},
+        choices={
+            k: frozenset(t.name for t in targets.towns)
+            for k, f in facts.items()
+            if f.type is FactType.TOWN and targets
+        },
+    )
+
+
+def _derived(r: Reader, facts: Mapping[str, FactDef], scope: Scope) -> dict[str, DerivedFactDef]:
+    base = Scope(
+        {k: v for k, v in scope.facts.items() if k in facts},
+        {},
+        scope.parameters,
+        frozenset(),
+        scope.labels,
+    )
+    found: dict[str, DerivedFactDef] = {}
+    for name, d in r.section("derived_facts").items():
+        path: Path = ("derived_facts", name)
+        if not r.ok(path):
+            continue
+        try:
+            expr, vtype = parse_expression(d["formula"], base, r.doc.text_at((*path, "formula")))
+        except ConditionSyntaxError as exc:
+            r.problems.append(exc.problem)
+            continue
+        unit = _derived_unit(d)
+        if vtype.unit and unit and vtype.unit != unit:
+            r.problem(
+                r.at((*path, "formula")),
+                "derived.unit",
+                Msg("derived.hint.unit", unit=vtype.unit),
+                name=name,
+                got=vtype.unit,
+                unit=unit,
+            )
+        found[name] = DerivedFactDef(
+            name,
+            text(d["label_zh"], d["label_en"]),
+            FactType(d["type"]),
+            unit,
+            d["formula"],
+            expr,
+            facts_in(expr),
+            d.get("group"),
+            r.key_at(path),
+        )
+    return found
+
+
+# ── conditions ───────────────────────────────────────────────────────────────────────────────
+
+
+def conditions(r: Reader, items: list[Any], path: Path, scope: Scope, clause: str) -> AllOf | None:
+    parts = [condition(r, item, (*path, i), scope, clause) for i, item in enumerate(items)]
+    if not parts or any(p is None for p in parts):
+        return None
+    return AllOf("all", r.at(path), clause, tuple(p for p in parts if p is not None))
+
+
+def condition(r: Reader, item: Any, path: Path, scope: Scope, clause: str) -> Condition | None:
+    loc = r.at(path)
+    if isinstance(item, str):
+        try:
+            return parse_condition(item, scope, r.doc.text_at(path), clause)
+        except ConditionSyntaxError as exc:
+            r.problems.append(exc.problem)
+            return None
+    if isinstance(item, dict) and len(item) == 1:
+        ((key, value),) = item.items()
+        if key not in ("all", "any", "not"):
+            hint = did_you_mean(str(key), ["all", "any", "not"]) or Msg("cond.hint.groups")
+            r.problem(r.key_at((*path, key)), "cond.unknown_group", hint, key=key)
+            return None
+        if key == "not" and not isinstance(value, list):
+            inner = condition(r, value, (*path, key), scope, clause)
+            return None if inner is None else group("not", loc, clause, (inner,))
+        if not isinstance(value, list) or not value:
+            r.problem(
+                r.at((*path, key)), "cond.group_needs_list", Msg("cond.hint.one_per_line"), key=key
+            )
+            return None
+        parts = [condition(r, v, (*path, key, i), scope, clause) for i, v in enumerate(value)]
+        if any(p is None for p in parts):
+            return None
+        return group(key, loc, clause, tuple(p for p in parts if p is not None))
+    if isinstance(item, dict):
+        r.problem(loc, "cond.group_one_key", Msg("cond.hint.groups_list"))
+        return None
+    shown = Msg("show.empty") if item is None else Msg("show.literal", text=repr(item))
+    r.problem(loc, "cond.not_text", Msg("cond.hint.text"), shown=shown)
+    return None
+
+
+def _categories(r: Reader, scope: Scope) -> dict[str, Category]:
+    found: dict[str, Category] = {}
+    for name, c in r.section("categories").items():
+        path: Path = ("categories", name)
+        if not r.ok(path):
+            continue
+        r.verbatim(c.get("quote"), (*path, "quote"), "quote")
+        clause = c.get("clause") or ""
+        cond = conditions(r, c["conditions"], (*path, "conditions"), scope, clause)
+        if cond is not None:
+            found[name] = Category(
+                name,
+                text(c["label_zh"], c["label_en"]),
+                c.get("clause"),
+                c.get("quote"),
+                c.get("reference"),
+                cond,
+                r.key_at(path),
+            )
+    _check_cycles(r, found)
+    return found
+
+
+def _check_cycles(r: Reader, categories: Mapping[str, Category]) -> None:
+    graph = {name: categories_used(c.condition) for name, c in categories.items()}
+    reported: set[str] = set()
+
+    def visit(name: str, trail: list[str]) -> None:
+        if name in trail:
+            cycle = [*trail[trail.index(name) :], name]
+            if name not in reported:
+                reported.update(cycle)
+                r.problem(
+                    categories[name].location,
+                    "categories.cycle",
+                    Msg("categories.hint.cycle"),
+                    cycle=" → ".join(cycle),
+                )
+            return
+        for nxt in graph.get(name, []):
+            visit(nxt, [*trail, name])
+
+    for name in graph:
+        visit(name, [])
+
+
+# ── measures and benefits ────────────────────────────────────────────────────────────────────
+
+
+def _measures(
+    r: Reader,
+    scope: Scope,
+    parameters: Mapping[str, Parameter],
+    targets: TargetTable | None,
+    document: Document | None,
+) -> list[Measure]:
+    raw = r.data.get("measures")
+    if not isinstance(raw, list):
+        return []
+    found: list[Measure] = []
+    first: dict[str, int] = {}
+    seen_benefits: dict[str, int] = {}
+    part_numbers = {p.number for p in document.parts} if document else set()
+    for i, m in enumerate(raw):
+        path: Path = ("measures", i)
+        if not r.ok(path):
+            continue
+        mid, number = m["id"], m["number"]
+        if mid in first:
+            r.problem(
+                r.at((*path, "id")),
+                "measures.id_twice",
+                Msg("measures.hint.once", line=first[mid]),
+                id=mid,
+            )
+        else:
+            first[mid] = r.at((*path, "id")).line
+        part, kind = _check_number(r, mid, number, path, part_numbers)
+        r.verbatim(m["title_zh"], (*path, "title_zh"), "title")
+        r.verbatim(m["text"], (*path, "text"), "clause")
+        ref = m.get("targets")
+        if ref is not None and (targets is None or targets.annex != ref):
+            hint = (
+                Msg("literal", text=f"'{targets.annex}'")
+                if targets
+                else Msg("measures.hint.targets")
+            )
+            r.problem(r.at((*path, "targets")), "measures.targets_unknown", hint, id=mid, ref=ref)
+        benefits = [
+            b
+            for j, raw_b in enumerate(m.get("benefits") or [])
+            if (
+                b := _benefit(r, raw_b, (*path, "benefits", j), m, scope, parameters, seen_benefits)
+            )
+            is not None
+        ]
+        if part is None or kind is None:
+            continue
+        reading = text(m["reading_zh"], m.get("reading_en")) if m.get("reading_zh") else None
+        found.append(
+            Measure(
+                mid,
+                number,
+                part,
+                kind,
+                text(m["title_zh"], m["title_en"]),
+                Audience(m["audience"]),
+                m["text"],
+                ref,
+                tuple(benefits),
+                reading,
+                r.at(path),
+            )
+        )
+    return found
+
+
+def _check_number(
+    r: Reader, mid: str, number: str, path: Path, parts: set[str]
+) -> tuple[str | None, MeasureKind | None]:
+    prefix, seq = mid[:2], mid[2:]
+    expected_part, kind = _PARTS.get(prefix, (None, None))
+    if expected_part is None or not seq.isdigit() or "(" not in number:
+        return None, None
+    part = number.split("(", 1)[0]
+    expected = f"{expected_part}({chinese_numeral(int(seq))})" if 0 < int(seq) < 100 else number
+    if number != expected:
+        r.problem(
+            r.at((*path, "number")),
+            "measures.numbered",
+            Msg("measures.hint.printed", id=mid, expected=expected),
+            id=mid,
+            number=number,
+        )
+    if parts and part not in parts:
+        r.problem(
+            r.at((*path, "number")),
+            "measures.part_unlisted",
+            Msg("hint.one_of", names=", ".join(sorted(parts))),
+            id=mid,
+            part=part,
+        )
+    return part, kind
+
+
+def _benefit(
+    r: Reader,
+    b: dict[str, Any],
+    path: Path,
+    m: dict[str, Any],
+    scope: Scope,
+    parameters: Mapping[str, Parameter],
+    seen: dict[str, int],
+) -> Benefit | None:
+    if not r.ok(path):
+        return None
+    mid, bid = m["id"], b["id"]
+    if bid in seen:
+        r.problem(
+            r.at((*path, "id")),
+            "benefits.id_twice",
+            Msg("benefits.hint.once", line=seen[bid]),
+            id=bid,
+        )
+    else:
+        seen[bid] = r.at((*path, "id")).line
+    if not bid.startswith(f"{mid}."):
+        r.problem(
+            r.at((*path, "id")),
+            "benefits.prefix",
+            Msg("benefits.hint.prefix", prefix=f"{mid}."),
+            id=bid,
+            measure=mid,
+        )
+    r.verbatim(b["quote"], (*path, "quote"), "quote", within=m["text"], owner=mid)
+    for k, pname in enumerate(b.get("parameters") or []):
+        if pname not in r.section("parameters"):
+            hint = did_you_mean(pname, parameters) or Msg("benefits.hint.parameter")
+            r.problem(
+                r.at((*path, "parameters", k)),
+                "benefits.unknown_parameter",
+                hint,
+                name=pname,
+                id=bid,
+            )
+    clause = m["number"]
+    cond = conditions(r, b["conditions"], (*path, "conditions"), scope, clause)
+    estimate = _estimate(r, bid, b.get("estimate"), (*path, "estimate"), scope, clause)
+    if cond is None:
+        return None
+    return Benefit(
+        bid,
+        mid,
+        BenefitKind(b["kind"]),
+        text(b["title_zh"], b["title_en"]),
+        text(b["description_zh"], b["description_en"]),
+        b["quote"],
+        cond,
+        tuple(b.get("parameters") or ()),
+        text(b["reading_zh"], b.get("reading_en")) if b.get("reading_zh") else None,
+        text(b["amount_note_zh"], b.get("amount_note_en")) if b.get("amount_note_zh") else None,
+        r.at(path),
+        estimate,
+        tuple(b.get("not_combinable_with") or ()),
+        tuple(b.get("implies") or ()),
+    )
+
+
+def _estimate(
+    r: Reader, benefit: str, raw: Any, path: Path, scope: Scope, clause: str
+) -> Estimate | None:
+    if not isinstance(raw, dict):
+        return None
+    if "formula" in raw and "cases" in raw:
+        r.problem(r.at(path), "estimate.both", Msg("estimate.hint.both"))
+        return None
+    items = (
+        [(raw, path)]
+        if "formula" in raw
+        else [(c, (*path, "cases", i)) for i, c in enumerate(raw.get("cases") or [])]
+    )
+    cases: list[EstimateCase] = []
+    for item, ipath in items:
+        when = None
+        if "when" in item:
+            when = condition(r, item["when"], (*ipath, "when"), scope, clause)
+            if when is None:
+                continue
+        try:
+            expr, vtype = parse_expression(
+                item["formula"], scope, r.doc.text_at((*ipath, "formula"))
+            )
+        except ConditionSyntaxError as exc:
+            r.problems.append(exc.problem)
+            continue
+        if (None if vtype.unit == "%" else vtype.unit) not in (None, "元"):
+            r.problem(
+                r.at((*ipath, "formula")),
+                "estimate.unit",
+                Msg("estimate.hint.unit"),
+                unit=vtype.unit,
+            )
+            continue
+        cases.append(EstimateCase(when, item["formula"], expr, r.at(ipath), parameters_in(expr)))
+    if not cases or len(cases) != len(items):
+        return None
+    note = text(raw["note_zh"], raw.get("note_en")) if raw.get("note_zh") else None
+    return Estimate(benefit, raw["kind"], tuple(cases), note, r.at(path))
+
+
+def _combinations(r: Reader, measures: list[Measure]) -> tuple[Exclusive, ...]:
+    known = {
+        b["id"]
+        for m in r.data.get("measures") or []
+        if isinstance(m, dict)
+        for b in m.get("benefits") or []
+        if isinstance(b, dict) and isinstance(b.get("id"), str)
+    }
+    pairs: dict[frozenset[str], Exclusive] = {}
+    for _i, m in enumerate(measures):
+        for _j, b in enumerate(m.benefits):
+            bpath = _benefit_path(r.data, b.id)
+            for key, others in (
+                ("not_combinable_with", b.not_combinable_with),
+                ("implies", b.implies),
+            ):
+                for k, other in enumerate(others):
+                    if other not in known or other == b.id:
+                        hint = did_you_mean(other, known) or Msg("benefits.hint.other")
+                        r.problem(
+                            r.at((*bpath, key, k)), "benefits." + key, hint, id=b.id, other=other
+                        )
+                    elif key == "not_combinable_with":
+                        pairs.setdefault(
+                            frozenset((b.id, other)), Exclusive(b.id, other, r.at((*bpath, key, k)))
+                        )
+    return tuple(pairs.values())
+
+
+def _benefit_path(data: Mapping[str, Any], benefit_id: str) -> Path:
+    for i, m in enumerate(data.get("measures") or []):
+        for j, b in enumerate((m.get("benefits") or []) if isinstance(m, dict) else []):
+            if isinstance(b, dict) and b.get("id") == benefit_id:
+                return ("measures", i, "benefits", j)
+    return ()
+
+
+# ── the tech-SME evaluation, as one rule ─────────────────────────────────────────────────────
+
+
+def _evaluation(
+    r: Reader, scope: Scope, facts: Mapping[str, FactDef], parameters: Mapping[str, Parameter]
+) -> EvaluationMethod | None:
+    raw = r.section("tech_sme_evaluation")
+    path: Path = ("tech_sme_evaluation",)
+    if not raw or not r.ok(path):
+        return None
+    r.verbatim(raw.get("quote"), (*path, "quote"), "quote")
+    clause = raw.get("clause") or ""
+    basic = _named(r, raw["basic_conditions"], (*path, "basic_conditions"), scope, clause)
+    direct = _named(r, raw["direct_routes"], (*path, "direct_routes"), scope, clause)
+    indicators = _indicators(r, raw["indicators"], (*path, "indicators"), facts, parameters)
+    pass_score = _pass_score(r, raw["pass_score"], path, parameters)
+    ids = [i.id for i in indicators]
+    nonzero = tuple(raw.get("nonzero") or ())
+    for k, name in enumerate(nonzero):
+        if name not in {i["id"] for i in raw["indicators"]}:
+            r.problem(
+                r.at((*path, "nonzero", k)),
+                "evaluation.nonzero",
+                did_you_mean(name, ids) or Msg("evaluation.hint.indicator"),
+                name=name,
+            )
+    establishes = raw.get("establishes")
+    if establishes is not None and (
+        establishes not in facts or facts[establishes].type is not FactType.BOOL
+    ):
+        r.problem(
+            r.at((*path, "establishes")),
+            "evaluation.establishes",
+            did_you_mean(establishes, facts) or Msg("evaluation.hint.bool_fact"),
+            name=establishes,
+        )
+        establishes = None
+    if (
+        basic is None
+        or direct is None
+        or pass_score is None
+        or len(indicators) != len(raw["indicators"])
+    ):
+        return None
+    loc = r.at(path)
+    rule = _rule(loc, clause, basic, direct, indicators, pass_score, nonzero)
+    return EvaluationMethod(
+        text(raw["label_zh"], raw["label_en"]),
+        raw.get("clause"),
+        raw.get("quote"),
+        raw.get("reference"),
+        basic,
+        direct,
+        indicators,
+        pass_score,
+        nonzero,
+        establishes,
+        rule,
+        loc,
+    )
+
+
+def _rule(
+    loc: Location,
+    clause: str,
+    basic: tuple[NamedCondition, ...],
+    direct: tuple[NamedCondition, ...],
+    indicators: tuple[Best, ...],
+    pass_score: str,
+    nonzero: tuple[str, ...],
+) -> AllOf:
+    """basic conditions ∧ (a direct route ∨ (total ≥ pass mark ∧ no must-not-be-zero indicator at 0))."""
+    total = Total("score", indicators)
+    scored = tuple(f for i in indicators for f in facts_in(i))
+    score_parts: list[Condition] = [
+        Comparison(
+            f"score >= {pass_score}",
+            loc,
+            clause,
+            total,
+            ">=",
+            ParamRef(pass_score),
+            scored,
+            scored,
+            (pass_score,),
+        )
+    ]
+    for ind in indicators:
+        if ind.id in nonzero:
+            reads = facts_in(ind)
+            score_parts.append(
+                Comparison(f"{ind.id} > 0", loc, clause, ind, ">", Const(0), reads, reads)
+            )
+    return AllOf(
+        "tech_sme_precheck",
+        loc,
+        clause,
+        (
+            AllOf("basic", loc, clause, tuple(n.condition for n in basic)),
+            AnyOf(
+                "route",
+                loc,
+                clause,
+                (
+                    AnyOf("direct", loc, clause, tuple(n.condition for n in direct)),
+                    AllOf("score", loc, clause, tuple(score_parts)),
+                ),
+            ),
+        ),
+    )
+
+
+def _named(
+    r: Reader, raw: list[Any], path: Path, scope: Scope, clause: str
+) -> tuple[NamedCondition, ...] | None:
+    out = []
+    for i, item in enumerate(raw):
+        cond = conditions(r, item["conditions"], (*path, i, "conditions"), scope, clause)
+        if cond is None:
+            return None
+        out.append(
+            NamedCondition(
+                item["id"], text(item["label_zh"], item["label_en"]), cond, r.at((*path, i))
+            )
+        )
+    return tuple(out)
+
+
+def _indicators(
+    r: Reader,
+    raw: list[Any],
+    path: Path,
+    facts: Mapping[str, FactDef],
+    parameters: Mapping[str, Parameter],
+) -> tuple[Best, ...]:
+    found: list[Best] = []
+    for i, item in enumerate(raw):
+        ipath = (*path, i)
+        if any(b.id == item["id"] for b in found):
+            r.problem(
+                r.at((*ipath, "id")),
+                "evaluation.indicator_twice",
+                Msg("evaluation.hint.once"),
+                id=item["id"],
+            )
+            continue
+        sources = [
+            _source(r, s, (*ipath, "sources", j), facts, parameters, item["max_points"])
+            for j, s in enumerate(item["sources"])
+        ]
+        if sources and all(s is not None for s in sources):
+            label = text(item["label_zh"], item["label_en"])
+            found.append(
+                Best(
+                    item["id"],
+                    label,
+                    item["max_points"],
+                    tuple(s for s in sources if s is not None),
+                    r.at(ipath),
+                )
+            )
+    return tuple(found)
+
+
+def _source(
+    r: Reader,
+    src: dict[str, Any],
+    path: Path,
+    facts: Mapping[str, FactDef],
+    parameters: Mapping[str, Parameter],
+    max_points: int,
+) -> Score | None:
+    ratio, count, tiers = src.get("ratio"), src.get("count"), src["tiers"]
+    if isinstance(ratio, list) and len(ratio) == 2 and count is None:
+        names, where = list(ratio), [(*path, "ratio", 0), (*path, "ratio", 1)]
+    elif ratio is None and isinstance(count, str):
+        names, where = [count], [(*path, "count")]
+    else:
+        r.problem(r.at(path), "evaluation.source", Msg("evaluation.hint.source"))
+        return None
+    usable = True
+    for fact, at in zip(names, where, strict=True):
+        if fact not in facts or facts[fact].type not in (FactType.COUNT, FactType.MONEY):
+            r.problem(
+                r.at(at),
+                "evaluation.not_numeric",
+                did_you_mean(fact, facts) or Msg("evaluation.hint.numeric"),
+                fact=fact,
+            )
+            usable = False
+    table = parameters.get(tiers)
+    if table is None or not table.is_table:
+        if tiers in r.section("parameters") and tiers not in parameters:
+            return None  # the table itself has a problem, reported where it is defined
+        tables = [p for p, v in parameters.items() if v.is_table]
+        r.problem(
+            r.at((*path, "tiers")),
+            "evaluation.not_table",
+            did_you_mean(tiers, tables) or Msg("evaluation.hint.table"),
+            name=tiers,
+        )
+        return None
+    top = max(t.points for v in table.values for t in v.tiers)
+    if top > max_points:
+        r.problem(
+            r.at((*path, "tiers")),
+            "evaluation.too_many_points",
+            Msg("evaluation.hint.points", points=max_points),
+            name=tiers,
+            top=top,
+            points=max_points,
+        )
+    if not usable:
+        return None
+    den = FactRef(names[1]) if len(names) == 2 else None
+    return Score(tiers, FactRef(names[0]), den, r.at(path))
+
+
+def _pass_score(
+    r: Reader, name: str, path: Path, parameters: Mapping[str, Parameter]
+) -> str | None:
+    if name in r.section("parameters") and name not in parameters:
+        return None  # the parameter itself has a problem, reported where it is defined
+    if name not in parameters or parameters[name].is_table:
+        r.problem(
+            r.at((*path, "pass_score")),
+            "evaluation.pass_score",
+            did_you_mean(name, parameters) or Msg("evaluation.hint.single"),
+            name=name,
+        )
+        return None
+    return name

@@ -1,0 +1,364 @@
+"""The plain sections of measures.yaml: the document, the facts, the parameters and 附件2.
+
+Each builder reads a part whose shape the JSON Schema has already accepted, checks what a schema
+cannot (verbatim quotes, dates that exist and do not overlap, rows that add up to the printed
+total, a fact's bound naming another fact) and returns model objects. Problems go to the reader.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..text import Msg, Words, did_you_mean, text
+from .loader import Reader
+from .model import (
+    Document,
+    FactDef,
+    FactGroup,
+    FactType,
+    Parameter,
+    ParameterValue,
+    Part,
+    TargetTable,
+    Tier,
+    Town,
+)
+from .yamlsource import Path
+
+_DEFAULT_UNITS = {FactType.MONEY: "元", FactType.YEAR: "年"}
+
+
+def document(r: Reader) -> Document | None:
+    raw = r.section("document")
+    path: Path = ("document",)
+    if not raw or not r.ok(path):
+        return None
+    source_file = raw["source_file"]
+    r.source_text = r.resolve_source(source_file)
+    if r.source_text is None:
+        r.problem(
+            r.at((*path, "source_file")),
+            "document.no_source",
+            Msg("document.hint.source"),
+            name=source_file,
+        )
+    parts: list[Part] = []
+    seen: dict[str, int] = {}
+    for i, p in enumerate(raw.get("parts") or []):
+        ppath = (*path, "parts", i)
+        if p["number"] in seen:
+            r.problem(
+                r.at((*ppath, "number")),
+                "document.part_twice",
+                Msg("hint.first_at", line=seen[p["number"]]),
+                number=p["number"],
+            )
+            continue
+        seen[p["number"]] = r.at(ppath).line
+        r.verbatim(p["heading"], (*ppath, "heading"), "heading")
+        r.verbatim(p.get("text"), (*ppath, "text"), "text")
+        parts.append(
+            Part(
+                p["number"],
+                p["heading"],
+                text(p["title_zh"], p["title_en"]),
+                p.get("text"),
+                r.at(ppath),
+            )
+        )
+    r.verbatim(raw["title_zh"], (*path, "title_zh"), "title")
+    issuer = text(raw["issuer_zh"], raw.get("issuer_en")) if raw.get("issuer_zh") else None
+    return Document(
+        raw["id"],
+        text(raw["title_zh"], raw["title_en"]),
+        issuer,
+        raw["year"],
+        source_file,
+        r.source_text or "",
+        raw["iri"],
+        tuple(parts),
+        r.at(path),
+    )
+
+
+def fact_groups(r: Reader, facts: Mapping[str, FactDef]) -> tuple[FactGroup, ...]:
+    """The groups of the form; every fact's ``group`` must be one of them when they are listed."""
+    raw = r.data.get("fact_groups")
+    if not isinstance(raw, list) or not r.ok(("fact_groups",)):
+        return ()
+    groups: list[FactGroup] = []
+    for i, item in enumerate(raw):
+        if any(g.name == item["name"] for g in groups):
+            r.problem(
+                r.at(("fact_groups", i, "name")),
+                "groups.twice",
+                Msg("groups.hint.once"),
+                name=item["name"],
+            )
+            continue
+        groups.append(
+            FactGroup(item["name"], text(item["name"], item["label_en"]), r.at(("fact_groups", i)))
+        )
+    names = [g.name for g in groups]
+    for fact in facts.values():
+        if fact.group is not None and fact.group not in names:
+            hint = did_you_mean(fact.group, names) or Msg("hint.one_of", names=Words(names))
+            r.problem(
+                r.at(("facts", fact.id, "group")),
+                "groups.unlisted",
+                hint,
+                fact=fact.id,
+                group=fact.group,
+            )
+    return tuple(groups)
+
+
+def facts(r: Reader) -> dict[str, FactDef]:
+    found: dict[str, FactDef] = {}
+    for name, f in r.section("facts").items():
+        path: Path = ("facts", name)
+        if not r.ok(path):
+            continue
+        ftype = FactType(f["type"])
+        unit = f.get("unit") or _DEFAULT_UNITS.get(ftype)
+        if ftype is FactType.MONEY and unit != "元":
+            r.problem(
+                r.at((*path, "unit")),
+                "facts.money_unit",
+                Msg("facts.hint.yuan"),
+                fact=name,
+                unit=unit,
+            )
+        numeric = ftype in (FactType.COUNT, FactType.MONEY, FactType.YEAR)
+        if ("min" in f or "max" in f) and not numeric:
+            r.problem(
+                r.at(path),
+                "facts.bounds_not_numeric",
+                Msg("facts.hint.bounds"),
+                fact=name,
+                type=ftype.value,
+            )
+        helptext = text(f["help_zh"], f.get("help_en")) if f.get("help_zh") else None
+        found[name] = FactDef(
+            name,
+            text(f["label_zh"], f["label_en"]),
+            ftype,
+            unit,
+            f.get("min"),
+            f.get("max"),
+            f.get("group"),
+            r.key_at(path),
+            helptext,
+        )
+    for name, fact in found.items():
+        if isinstance(fact.maximum, str):
+            other = found.get(fact.maximum)
+            loc = r.at(("facts", name, "max"))
+            if other is None:
+                hint = did_you_mean(fact.maximum, found) or Msg("facts.hint.max")
+                r.problem(loc, "facts.max_unknown", hint, fact=name, other=fact.maximum)
+            elif not other.numeric or other.unit != fact.unit:
+                r.problem(
+                    loc,
+                    "facts.max_unit",
+                    Msg("facts.hint.max_unit", unit=fact.unit),
+                    fact=name,
+                    other=other.id,
+                    unit=fact.unit,
+                )
+    return found
+
+
+def check_collisions(r: Reader) -> None:
+    owner: dict[str, str] = {}
+    for section in ("facts", "derived_facts", "parameters", "categories"):
+        for name in r.section(section):
+            if name in owner:
+                r.problem(
+                    r.key_at((section, name)),
+                    "names.twice",
+                    Msg("names.hint.once"),
+                    name=name,
+                    first=owner[name],
+                    second=section,
+                )
+            else:
+                owner[name] = section
+
+
+def parameters(r: Reader) -> dict[str, Parameter]:
+    found: dict[str, Parameter] = {}
+    for name, p in r.section("parameters").items():
+        path: Path = ("parameters", name)
+        if not r.ok(path):
+            continue
+        r.verbatim(p.get("quote"), (*path, "quote"), "quote")
+        values = _values(r, name, p["values"], path)
+        if values:
+            found[name] = Parameter(
+                name,
+                text(p["label_zh"], p["label_en"]),
+                p["unit"],
+                p.get("clause"),
+                p.get("quote"),
+                p.get("reference"),
+                values,
+                r.key_at(path),
+            )
+    return found
+
+
+def _values(r: Reader, name: str, raw: list[Any], path: Path) -> tuple[ParameterValue, ...]:
+    values: list[ParameterValue] = []
+    for i, v in enumerate(raw):
+        vpath = (*path, "values", i)
+        start = _date(r, v, "from", vpath)
+        end = _date(r, v, "until", vpath) if "until" in v else None
+        if ("value" in v) == ("tiers" in v):
+            r.problem(
+                r.at(vpath),
+                "params.value_or_tiers",
+                Msg("params.hint.value_or_tiers"),
+                n=i + 1,
+                name=name,
+            )
+            continue
+        tiers = _tiers(r, v["tiers"], vpath, name) if "tiers" in v else ()
+        if start is None or tiers is None:
+            continue
+        if end is not None and end < start:
+            r.problem(
+                r.at((*vpath, "until")),
+                "params.ends_before",
+                Msg("params.hint.until"),
+                n=i + 1,
+                name=name,
+                end=end,
+                start=start,
+            )
+            continue
+        values.append(
+            ParameterValue(start, end, v.get("value"), v.get("reference"), r.at(vpath), tiers)
+        )
+    values.sort(key=lambda pv: pv.start)
+    for earlier, later in itertools.pairwise(values):
+        if later.start == earlier.start or (earlier.end is not None and later.start <= earlier.end):
+            until = Msg("params.until", end=earlier.end) if earlier.end else Msg("empty")
+            r.problem(
+                later.location,
+                "params.overlap",
+                Msg("params.hint.overlap"),
+                name=name,
+                start=later.start,
+                earlier=earlier.start,
+                until=until,
+                line=earlier.location.line,
+            )
+    return tuple(values)
+
+
+def _tiers(r: Reader, items: list[Any], path: Path, name: str) -> tuple[Tier, ...] | None:
+    tiers = tuple(Tier(t["at_least"], t["points"]) for t in items)
+    for k, (higher, lower) in enumerate(itertools.pairwise(tiers), start=1):
+        if not (higher.at_least > lower.at_least and higher.points > lower.points):
+            r.problem(
+                r.at((*path, "tiers", k)),
+                "params.tiers_order",
+                Msg("params.hint.tiers"),
+                name=name,
+                step=k + 1,
+                low=lower.at_least,
+                low_points=lower.points,
+                high=higher.at_least,
+                high_points=higher.points,
+            )
+            return None
+    return tiers
+
+
+def _date(r: Reader, raw: Mapping[str, Any], key: str, path: Path) -> dt.date | None:
+    value = raw.get(key)
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        r.problem(
+            r.at((*path, key)),
+            "params.not_a_date",
+            Msg("params.hint.date"),
+            key=key,
+            value=repr(value),
+        )
+        return None
+
+
+def targets(r: Reader) -> TargetTable | None:
+    raw = r.section("targets")
+    path: Path = ("targets",)
+    if not raw or not r.ok(path):
+        return None
+    annex = raw["annex"]
+    towns: list[Town] = []
+    first: dict[str, int] = {}
+    for i, t in enumerate(raw["towns"]):
+        tpath = (*path, "towns", i)
+        name, target, seq = t["name"], t["target"], t["seq"]
+        if name in first:
+            r.problem(
+                r.at((*tpath, "name")),
+                "targets.town_twice",
+                Msg("targets.hint.once", line=first[name]),
+                name=name,
+                annex=annex,
+            )
+            continue
+        first[name] = r.at(tpath).line
+        r.verbatim(name, (*tpath, "name"), "town")
+        printed = _printed_number_after(r.source_text or "", name)
+        if printed is not None and printed != target:
+            r.problem(
+                r.at((*tpath, "target")),
+                "targets.row_differs",
+                Msg("targets.hint.printed", printed=printed),
+                name=name,
+                target=target,
+                printed=printed,
+            )
+        if seq != i + 1:
+            r.problem(
+                r.at((*tpath, "seq")),
+                "targets.seq",
+                Msg("targets.hint.seq", row=i + 1),
+                name=name,
+                seq=seq,
+            )
+        towns.append(Town(seq, name, t.get("name_en"), target, r.at(tpath)))
+    total = raw["total"]
+    rows = sum(t.target for t in towns)
+    if len(towns) == len(raw["towns"]) and rows != total:
+        r.problem(
+            r.at((*path, "total")),
+            "targets.sum",
+            Msg("targets.hint.sum", rows=rows),
+            count=len(towns),
+            annex=annex,
+            rows=rows,
+            total=total,
+        )
+    if r.source_text is not None and str(total) not in r.source_text:
+        r.problem(
+            r.at((*path, "total")), "targets.total_absent", Msg("targets.hint.total"), total=total
+        )
+    title = text(raw["title_zh"], raw.get("title_en"))
+    return TargetTable(annex, title, raw["year"], raw["unit"], tuple(towns), total, r.at(path))
+
+
+def _printed_number_after(source: str, name: str) -> int | None:
+    """The number printed right after ``name`` in a table of the source text (附件2 rows)."""
+    match = re.search(re.escape(name) + r"\s+(\d+)", source)
+    return int(match.group(1)) if match else None

@@ -1,0 +1,318 @@
+"""Read YAML safely, with YAML 1.2 rules, and remember where every value came from.
+
+The text is composed into a node tree by libyaml (PyYAML's C parser, when installed) and the tree
+is then checked and turned into plain data here, so that:
+
+- numbers and yes/no read as people mean them (YAML 1.2 core rules, not YAML 1.1): ``010`` is ten,
+  ``0x10``, ``1:30``, ``on``, ``yes`` are texts, and only ``true`` / ``false`` are yes/no;
+  dates stay texts (``"2021-01-01"``), so the data is JSON-shaped;
+- aliases, merge keys, explicit tags (``!!binary``, ``!!python/…``) and absurd nesting are refused,
+  and two equal keys are reported instead of one silently winning;
+- every value keeps its line and column, and every scalar the characters as typed.
+
+Nothing is ever constructed from a tag: there is no constructor, only the five plain kinds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import yaml
+
+from ..errors import Location, Problem
+from ..text import Msg
+
+Path = tuple[str | int, ...]
+
+#: measures.yaml is about 50 KB; anything beyond this is not a policy file.
+MAX_BYTES = 2_000_000
+#: deeper than this is not a hand-written file
+MAX_DEPTH = 40
+#: a number longer than this is not a figure anyone typed
+MAX_DIGITS = 40
+
+_STR, _INT, _FLOAT, _BOOL, _NULL = (
+    "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null")
+)
+_SEQ, _MAP, _MERGE = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map", "tag:yaml.org,2002:merge"
+
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """libyaml's parser with the implicit types of the YAML 1.2 core schema."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+
+
+def _resolver(tag: str, pattern: str, first: str) -> None:
+    _Loader.add_implicit_resolver(tag, re.compile(pattern, re.X), list(first))
+
+
+_resolver(_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF")
+_resolver(_INT, r"^[-+]?[0-9]+$", "-+0123456789")
+_resolver(
+    _FLOAT,
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+    "-+0123456789.",
+)
+_resolver(_NULL, r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""])  # type: ignore[arg-type]
+_resolver(_MERGE, r"^(?:<<)$", "<")
+
+_HINTS = {
+    "found character '\\t' that cannot start any token": "yaml.hint.tabs",
+    "found character '\\t'": "yaml.hint.tabs",
+    "mapping values are not allowed": "yaml.hint.colon",
+    "could not find expected ':'": "yaml.hint.key",
+    "found undefined alias": "yaml.hint.alias",
+    "expected <block end>, but found": "yaml.hint.indent",
+}
+
+
+@dataclass
+class YamlDocument:
+    """Plain data read from YAML, with the position of every value and key."""
+
+    file: str
+    data: Any
+    value_locations: dict[Path, Location] = field(default_factory=dict)
+    key_locations: dict[Path, Location] = field(default_factory=dict)
+    quoted: set[Path] = field(default_factory=set)
+    typed: dict[Path, str] = field(default_factory=dict)  # plain scalars as written
+    problems: list[Problem] = field(default_factory=list)
+
+    def at(self, path: Path) -> Location:
+        """The position of the value at ``path`` (or of its nearest located parent)."""
+        probe = path
+        while probe:
+            if probe in self.value_locations:
+                return self.value_locations[probe]
+            probe = probe[:-1]
+        return self.value_locations.get((), Location(self.file, 1, 1))
+
+    def text_at(self, path: Path) -> Location:
+        """Where the characters of the text scalar at ``path`` begin (after an opening quote)."""
+        loc = self.at(path)
+        if path in self.quoted:
+            return Location(loc.file, loc.line, loc.column + 1)
+        return loc
+
+    def key_at(self, path: Path) -> Location:
+        """The position of the key that holds the value at ``path``."""
+        return self.key_locations.get(path) or self.at(path)
+
+    def problem(self, mark: Any, message: str, expected: Msg | None = None, /, **args: Any) -> None:
+        self.problems.append(Problem(_location(self.file, mark), Msg(message, **args), expected))
+
+
+def _location(file: str, mark: Any) -> Location:
+    if mark is None:
+        return Location(file, 1, 1)
+    return Location(file, mark.line + 1, mark.column + 1)
+
+
+def decode(
+    raw: bytes, file: str, max_bytes: int = MAX_BYTES, size: int | None = None
+) -> tuple[str | None, Problem | None]:
+    """Bytes to text, refusing files that are too large or not UTF-8.
+
+    ``size`` is the file's real size when known (``raw`` may hold only its first bytes).
+    """
+    if len(raw) > max_bytes:
+        return None, Problem(
+            Location(file, 1, 1),
+            Msg("file.too_large", size=f"{size if size is not None else len(raw):,}"),
+            Msg("file.at_most", size=f"{max_bytes:,}"),
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, Problem(
+            Location(file, line, 1),
+            Msg("file.not_utf8", byte=f"0x{raw[exc.start]:02x}", offset=exc.start),
+            Msg("file.save_utf8"),
+        )
+    return text, None
+
+
+def _flow_depth(text: str) -> int:
+    """How deeply ``[`` / ``{`` nest outside quotes (libyaml composes recursively in C)."""
+    depth = deepest = 0
+    quote = ""
+    for ch in text:
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "\n":
+            quote = ""
+    return deepest
+
+
+def read_yaml(text: str, file: str) -> YamlDocument:
+    """Parse one YAML document into located plain data.
+
+    Never raises for bad input: syntax errors and refused constructs are returned in
+    ``problems`` (the data is ``None`` when the document could not be parsed at all).
+    """
+    doc = YamlDocument(file=file, data=None)
+    if _flow_depth(text) > MAX_DEPTH:
+        doc.problem(None, "yaml.too_deep", Msg("yaml.at_most_levels", levels=MAX_DEPTH))
+        return doc
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        doc.problems.append(_syntax_problem(file, exc, text))
+        return doc
+    except yaml.YAMLError as exc:  # pragma: no cover - libyaml raises marked errors in practice
+        doc.problem(None, "yaml.error", detail=str(exc))
+        return doc
+    finally:
+        loader.dispose()
+    if node is None:
+        doc.problem(None, "file.empty")
+        return doc
+    builder = _Builder(doc)
+    doc.data = builder.build(node, (), 0)
+    if builder.aliases:
+        _report_aliases(text, doc)
+    return doc
+
+
+#: aliases are refused; a "billion laughs" file has thousands, and a few lines say enough
+MAX_ALIAS_REPORTS = 5
+
+
+def _report_aliases(text: str, doc: YamlDocument) -> None:
+    """Name each alias where it stands (libyaml gives an alias the very node of its anchor)."""
+    found = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            found += 1
+            more = Msg("yaml.alias_more") if found == MAX_ALIAS_REPORTS else Msg("empty")
+            doc.problem(
+                event.start_mark,
+                "yaml.alias",
+                Msg("yaml.hint.write_out"),
+                name=event.anchor,
+                more=more,
+            )
+            if found == MAX_ALIAS_REPORTS:
+                return
+
+
+def _syntax_problem(file: str, exc: yaml.MarkedYAMLError, text: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
+        return Problem(
+            _location(file, mark),
+            Msg("yaml.syntax", detail=exc.problem or "a tab"),
+            Msg("yaml.hint.tabs"),
+        )
+    what = exc.problem or "invalid YAML"
+    if exc.context and exc.context not in what:
+        what = f"{what} {exc.context}"
+    if "expected a single document" in str(exc) or "but found another document" in str(exc):
+        return Problem(_location(file, mark), Msg("yaml.two_documents"), Msg("yaml.hint.separator"))
+    hint = next((Msg(h) for key, h in _HINTS.items() if key in (exc.problem or "")), None)
+    return Problem(_location(file, mark), Msg("yaml.syntax", detail=what), hint)
+
+
+class _Builder:
+    """Checks a composed node tree and turns it into plain data."""
+
+    def __init__(self, doc: YamlDocument) -> None:
+        self.doc = doc
+        self.seen: set[int] = set()
+        self.aliases = 0
+
+    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        doc = self.doc
+        doc.value_locations[path] = _location(doc.file, node.start_mark)
+        if id(node) in self.seen:  # an alias: libyaml gives it the very node of its anchor
+            self.aliases += 1
+            return None
+        self.seen.add(id(node))
+        if depth > MAX_DEPTH:
+            doc.problem(
+                node.start_mark, "yaml.too_deep", Msg("yaml.at_most_levels", levels=MAX_DEPTH)
+            )
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path)
+        if node.tag not in (_SEQ, _MAP):
+            doc.problem(
+                node.start_mark, "yaml.tag", Msg("yaml.hint.plain_collections"), tag=node.tag
+            )
+            return None
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, (*path, i), depth + 1) for i, child in enumerate(node.value)]
+        assert isinstance(node, yaml.MappingNode)
+        return self.mapping(node, path, depth)
+
+    def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
+        doc = self.doc
+        result: dict[str, Any] = {}
+        first_seen: dict[str, Location] = {}
+        for key_node, value_node in node.value:
+            key_loc = _location(doc.file, key_node.start_mark)
+            if key_node.tag == _MERGE:
+                doc.problem(key_node.start_mark, "yaml.merge", Msg("yaml.hint.write_keys"))
+                self.build(value_node, (*path, "<<"), depth + 1)  # an alias in it is named too
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                doc.problem(key_node.start_mark, "yaml.key_not_word")
+                continue
+            key = str(key_node.value)
+            if key in first_seen:
+                doc.problem(
+                    key_node.start_mark,
+                    "yaml.duplicate_key",
+                    Msg("yaml.hint.first_at", line=first_seen[key].line),
+                    key=key,
+                )
+                continue
+            first_seen[key] = key_loc
+            doc.key_locations[(*path, key)] = key_loc
+            result[key] = self.build(value_node, (*path, key), depth + 1)
+        return result
+
+    def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
+        value: str = node.value
+        tag = node.tag
+        if node.style in ("'", '"'):
+            self.doc.quoted.add(path)
+        elif tag != _STR:
+            self.doc.typed[path] = value
+        if tag == _STR:
+            return value
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return value.lower() == "true"
+        if tag in (_INT, _FLOAT):
+            digits = sum(c.isdigit() for c in value)
+            if digits > MAX_DIGITS:
+                self.doc.problem(
+                    node.start_mark,
+                    "yaml.long_number",
+                    Msg("yaml.hint.digits", digits=MAX_DIGITS),
+                    digits=digits,
+                )
+                return None
+            if tag == _INT:
+                return int(value)
+            low = value.lower()
+            return float(low.replace(".inf", "inf").replace(".nan", "nan"))
+        self.doc.problem(node.start_mark, "yaml.tag", Msg("yaml.hint.plain_values"), tag=tag)
+        return None

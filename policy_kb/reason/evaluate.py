@@ -1,0 +1,391 @@
+"""Evaluation: pure functions from (plan, profile, year) to an :class:`Evaluation`.
+
+Nothing here keeps state between calls. The parameter values in force for the year are looked up
+first (a year without a needed value is refused, never filled with the last value); then the
+compiled plan runs once over the profile (:mod:`policy_kb.backends.trace`), and the results are
+read off its record: each benefit's status and missing facts, each measure's status, the
+pre-check, the amounts and the benefits that cannot be combined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any, TypeVar, overload
+
+from ..backends.trace import Plan, Record, unknown_facts
+from ..errors import UnknownNameError, YearError
+from ..policy.model import Audience, Benefit, FactType, ParameterValue, PolicyModel, Status
+from ..policy.profile import Profile
+from ..rules.tree import Best, Score
+from ..rules.walk import facts_in, facts_of
+from ..text import Msg, Words, close_matches
+from .changes import smallest_changes
+from .results import (
+    BenefitResult,
+    Change,
+    EstimateResult,
+    Evaluation,
+    IndicatorScore,
+    MeasureResult,
+    PrecheckResult,
+    SourceScore,
+    TownEvaluation,
+    TownMeasureResult,
+)
+
+E = TypeVar("E", bound=Evaluation)
+_STATUS = {True: Status.APPLIES, False: Status.DOES_NOT_APPLY, None: Status.UNDETERMINED}
+_FEN = Decimal("0.01")
+
+
+def resolve_year(model: PolicyModel, profile: Profile, year: int | None) -> int:
+    """The evaluation year: the one asked for, else the profile's year fact, else the policy year."""
+    if year is None:
+        fact = model.fact_of_type(FactType.YEAR)
+        given = profile.get(fact) if fact else None
+        return int(given) if given is not None else model.document.year
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise YearError(0, Msg("year.not_whole", example=model.document.year, got=repr(year)))
+    return year
+
+
+def parameters_for_year(model: PolicyModel, year: int) -> dict[str, ParameterValue]:
+    """The parameter values in force in ``year``; :class:`YearError` when a condition needs one that is not."""
+    values: dict[str, ParameterValue] = {}
+    gaps: list[Msg] = []
+    for name, param in model.parameters.items():
+        value = param.value_for_year(year)
+        if value is not None:
+            values[name] = value
+        elif name in model.condition_parameters:
+            spans = Words(
+                [
+                    Msg("year.span_until", start=v.start.year, end=v.end.year)
+                    if v.end
+                    else Msg("year.span_on", start=v.start.year)
+                    for v in param.values
+                ]
+            )
+            gaps.append(Msg("year.gap", name=name, label=param.label, spans=spans))
+    if gaps:
+        raise YearError(
+            year,
+            Msg(
+                "year.no_value",
+                year=year,
+                gaps=Words(gaps, "semi"),
+                policy_year=model.document.year,
+            ),
+        )
+    return values
+
+
+@overload
+def evaluate_profile(
+    plan: Plan,
+    profile: Profile,
+    year: int,
+    parameters: Mapping[str, ParameterValue],
+    decided: Mapping[str, Status] | None = None,
+    engine: str = "fast",
+) -> Evaluation: ...
+
+
+@overload
+def evaluate_profile(
+    plan: Plan,
+    profile: Profile,
+    year: int,
+    parameters: Mapping[str, ParameterValue],
+    decided: Mapping[str, Status] | None,
+    engine: str,
+    result_type: type[E],
+) -> E: ...
+
+
+def evaluate_profile(
+    plan: Plan,
+    profile: Profile,
+    year: int,
+    parameters: Mapping[str, ParameterValue],
+    decided: Mapping[str, Status] | None = None,
+    engine: str = "fast",
+    result_type: type[Evaluation] = Evaluation,
+) -> Evaluation:
+    """Evaluate every measure and benefit for one validated profile (a pure function).
+
+    ``decided`` gives benefit statuses found by another engine (the OWL reasoner); the records,
+    amounts and explanations are then written for those statuses.
+    """
+    model = plan.model
+    record = Record(plan, plan.run(profile.values, parameters), profile.values)
+    measures = tuple(_measure(record, m, decided) for m in model.measures)
+    statuses = {b.id: b.status for m in measures for b in m.benefits}
+    precheck = _precheck(record, parameters)
+    estimates = {
+        b.id: _estimate(record, b, statuses[b.id], parameters) for b in model.benefits.values()
+    }
+    _exclusions(model, estimates, statuses)
+    town_fact = model.fact_of_type(FactType.TOWN)
+    town_name = profile.get(town_fact) if town_fact else None
+    town = model.targets.town(town_name) if model.targets and town_name else None
+    derived = {name: record.fact_value(name) for name in model.derived}
+    once = _once_registered(record, measures, precheck)
+    return result_type(
+        model,
+        profile,
+        year,
+        dict(parameters),
+        derived,
+        measures,
+        town,
+        precheck,
+        estimates,
+        once,
+        engine,
+        record,
+    )
+
+
+def _measure(record: Record, measure: Any, decided: Mapping[str, Status] | None) -> MeasureResult:
+    benefits = tuple(_benefit(record, b, decided) for b in measure.benefits)
+    for_enterprises = bool(benefits) or measure.audience is Audience.ENTERPRISES
+    if any(b.status is Status.APPLIES for b in benefits):
+        return MeasureResult(measure, Status.APPLIES, benefits, (), for_enterprises)
+    undetermined = [b for b in benefits if b.status is Status.UNDETERMINED]
+    if not undetermined:
+        return MeasureResult(measure, Status.DOES_NOT_APPLY, benefits, (), for_enterprises)
+    missing = tuple(dict.fromkeys(f for b in undetermined for f in b.missing))
+    return MeasureResult(measure, Status.UNDETERMINED, benefits, missing, for_enterprises)
+
+
+def _benefit(
+    record: Record, benefit: Benefit, decided: Mapping[str, Status] | None
+) -> BenefitResult:
+    outcome = record.v[record.plan.benefits[benefit.id]]
+    status = _STATUS[outcome] if decided is None else decided[benefit.id]
+    trace = record.trace(benefit.condition)
+    if status is not Status.UNDETERMINED:
+        return BenefitResult(benefit, status, trace, ())
+    if outcome is None:
+        return BenefitResult(
+            benefit, status, trace, tuple(unknown_facts(benefit.condition, record))
+        )
+    # another engine left open what this one decided: every unknown fact may matter
+    facts = facts_of(
+        benefit.condition, {k: c.condition for k, c in record.plan.model.categories.items()}
+    )
+    return BenefitResult(
+        benefit, status, trace, tuple(f for f in facts if record.values.get(f) is None)
+    )
+
+
+# ── the pre-check ────────────────────────────────────────────────────────────────────────────
+
+
+def _precheck(record: Record, parameters: Mapping[str, ParameterValue]) -> PrecheckResult | None:
+    method = record.plan.model.evaluation
+    if method is None:
+        return None
+    v = record.v
+    qualifies = v[record.plan.qualifies] if record.plan.qualifies is not None else None
+    basic_ok, direct_ok = record.of(method.basic_rule), record.of(method.direct_rule)
+    score_ok = record.of(method.score_rule)
+    route = ("direct" if direct_ok is True else "score") if qualifies is True else None
+    missing = tuple(unknown_facts(method.rule, record)) if qualifies is None else ()
+    changes: tuple[Change, ...] = ()
+    if qualifies is False and basic_ok is True and direct_ok is False:
+        changes = smallest_changes(record, method)
+    pass_value = parameters[method.pass_score].value
+    assert pass_value is not None
+    return PrecheckResult(
+        method,
+        qualifies,
+        route,
+        tuple((n, record.trace(n.condition)) for n in method.basic),
+        tuple((n, record.trace(n.condition)) for n in method.direct),
+        tuple(indicator_score(record, i) for i in method.indicators),
+        pass_value,
+        score_ok,
+        missing,
+        changes,
+        basic_ok,
+        direct_ok,
+    )
+
+
+def indicator_score(record: Record, indicator: Best) -> IndicatorScore:
+    low, high = record.of(indicator)
+    return IndicatorScore(indicator, low, high, tuple(_source(record, s) for s in indicator.parts))
+
+
+def _source(record: Record, source: Score) -> SourceScore:
+    low, high = record.of(source)
+    n = record.of(source.numerator)
+    unknown = tuple(f for f in facts_in(source) if record.values.get(f) is None)
+    if source.denominator is None:
+        measured = Fraction(n[0]) if n[0] == n[1] else None
+        return SourceScore(source, True, _exact(measured), low, high, unknown)
+    d = record.of(source.denominator)
+    if d[1] == 0:
+        return SourceScore(source, False, None, 0, 0, unknown)
+    measured = None
+    if n[0] == n[1] and d[0] == d[1]:
+        measured = _ratio(n[0], d[0])
+    return SourceScore(source, True, measured, low, high, unknown)
+
+
+def _exact(value: Any) -> Fraction | None:
+    if value is None or isinstance(value, Fraction):
+        return value
+    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+
+
+def _ratio(num: Any, den: Any) -> Fraction:
+    if type(num) is int and type(den) is int:
+        return Fraction(num * 100, den)
+    n, d = _exact(num), _exact(den)
+    assert n is not None
+    assert d is not None
+    return n * 100 / d
+
+
+# ── amounts ──────────────────────────────────────────────────────────────────────────────────
+
+
+def _estimate(
+    record: Record, benefit: Benefit, status: Status, parameters: Mapping[str, ParameterValue]
+) -> EstimateResult:
+    spec = benefit.estimate
+    if spec is None:
+        return EstimateResult(benefit.id, None, None, None, {}, "no_formula")
+    if status is Status.DOES_NOT_APPLY:
+        return EstimateResult(benefit.id, spec.kind, None, None, {}, "does_not_apply")
+    plan, v, values = record.plan, record.v, record.values
+    plan.run_estimate(v, benefit.id)
+    for k, (case, (when, formula)) in enumerate(
+        zip(spec.cases, plan.estimates[benefit.id].cases, strict=True)
+    ):
+        if when is not None:
+            if v[when] is False:
+                continue
+            if v[when] is None:
+                cats = {n: c.condition for n, c in plan.model.categories.items()}
+                missing = (
+                    tuple(f for f in facts_of(case.when, cats) if values.get(f) is None)
+                    if case.when
+                    else ()
+                )
+                return EstimateResult(
+                    benefit.id, spec.kind, None, case.formula_text, {}, "missing_inputs", missing
+                )
+        gaps = [p for p in case.parameters if parameters.get(p) is None]
+        if gaps:
+            return EstimateResult(
+                benefit.id,
+                spec.kind,
+                None,
+                case.formula_text,
+                {},
+                "no_parameter",
+                parameter=gaps[0],
+            )
+        facts = facts_in(case.formula)
+        inputs: dict[str, Any] = {f: values.get(f) for f in facts}
+        for p in case.parameters:
+            value = (
+                Decimal(repr(parameters[p].value))
+                if isinstance(parameters[p].value, float)
+                else Decimal(parameters[p].value or 0)
+            )
+            inputs[p] = value / 100 if plan.model.parameters[p].unit == "%" else value
+        lo, hi = v[formula]
+        if lo != hi:
+            unknown = tuple(f for f in facts if values.get(f) is None)
+            return EstimateResult(
+                benefit.id, spec.kind, None, case.formula_text, inputs, "missing_inputs", unknown
+            )
+        amount = Decimal(lo).quantize(_FEN, rounding=ROUND_HALF_UP)
+        return EstimateResult(
+            benefit.id,
+            spec.kind,
+            amount,
+            case.formula_text,
+            inputs,
+            None,
+            conditional=status is Status.UNDETERMINED,
+            case=k,
+        )
+    return EstimateResult(benefit.id, spec.kind, None, None, {}, "no_case")
+
+
+def _exclusions(
+    model: PolicyModel, results: dict[str, EstimateResult], statuses: Mapping[str, Status]
+) -> None:
+    """Benefits that cannot be taken together: both say so, and only the larger amount counts."""
+    from dataclasses import replace
+
+    for rule in model.exclusions:
+        a, b = results[rule.first], results[rule.second]
+        if (
+            statuses[rule.first] is not Status.APPLIES
+            or statuses[rule.second] is not Status.APPLIES
+        ):
+            continue
+        a = replace(a, conflicts_with=(*a.conflicts_with, rule.second))
+        b = replace(b, conflicts_with=(*b.conflicts_with, rule.first))
+        if a.amount is not None and b.amount is not None:
+            if a.amount >= b.amount:
+                b = replace(b, counted=False)
+            else:
+                a = replace(a, counted=False)
+        results[rule.first], results[rule.second] = a, b
+
+
+def _once_registered(
+    record: Record, measures: tuple[MeasureResult, ...], precheck: PrecheckResult | None
+) -> frozenset[str]:
+    """Undetermined benefits that would apply once the evaluation's fact (the registration) holds."""
+    method = record.plan.model.evaluation
+    fact = method.establishes if method is not None else None
+    if (
+        precheck is None
+        or fact is None
+        or precheck.qualifies is not True
+        or record.values.get(fact) is not None
+    ):
+        return frozenset()
+    w = record.plan.what_if(record.v, fact, True)
+    return frozenset(
+        b.id
+        for m in measures
+        for b in m.benefits
+        if b.status is Status.UNDETERMINED
+        and fact in b.missing
+        and w[record.plan.benefits[b.id]] is True
+    )
+
+
+# ── a town ───────────────────────────────────────────────────────────────────────────────────
+
+
+def evaluate_town(model: PolicyModel, name: str) -> TownEvaluation:
+    """The measures addressed to one town or development zone of 附件2.
+
+    Measures addressed to towns apply to every one of them, and carry the town's target when
+    they refer to the target table (SM2 and 附件2); the others do not apply to a town.
+    """
+    town = model.targets.town(name) if model.targets else None
+    if town is None or model.targets is None:
+        names = [t.name for t in model.targets.towns] if model.targets else []
+        raise UnknownNameError("town", name, close_matches(name, names))
+    results = []
+    for measure in model.measures:
+        applies = measure.audience is Audience.TOWNS_AND_ZONES
+        target = town.target if applies and measure.targets == model.targets.annex else None
+        results.append(
+            TownMeasureResult(measure, Status.APPLIES if applies else Status.DOES_NOT_APPLY, target)
+        )
+    return TownEvaluation(model, town, tuple(results))

@@ -1,0 +1,271 @@
+"""What an evaluation returns: one status per measure and benefit, with the record behind it.
+
+These objects are plain data: the single explanation of an answer. The table, the JSON document
+and the sentences in Chinese or English are views of them (:mod:`policy_kb.views`); results never
+import a view. Conditions are read through :class:`~policy_kb.backends.trace.Trace`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from ..backends.trace import Record, Trace
+from ..errors import UnknownNameError
+from ..policy.model import (
+    Benefit,
+    EvaluationMethod,
+    Measure,
+    NamedCondition,
+    ParameterValue,
+    PolicyModel,
+    Status,
+    Town,
+)
+from ..policy.profile import Profile
+from ..rules.interval import Tri
+from ..rules.tree import Best, Score
+from ..text import close_matches
+
+
+@dataclass(frozen=True, slots=True)
+class BenefitResult:
+    """The answer for one benefit: its status, the record of every condition, what is missing."""
+
+    benefit: Benefit
+    status: Status
+    trace: Trace
+    missing: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return self.benefit.id
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureResult:
+    """The answer for one measure: applies when a benefit applies, refused when all are."""
+
+    measure: Measure
+    status: Status
+    benefits: tuple[BenefitResult, ...]
+    missing: tuple[str, ...]
+    addressed_to_enterprises: bool
+
+    @property
+    def id(self) -> str:
+        return self.measure.id
+
+
+@dataclass(frozen=True, slots=True)
+class EstimateResult:
+    """The estimated value of one benefit for one profile (``amount`` None: see ``reason``)."""
+
+    benefit_id: str
+    kind: str | None
+    amount: Decimal | None
+    formula: str | None
+    inputs: Mapping[str, Any]
+    reason: str | None  # a code: no_formula, does_not_apply, missing_inputs, no_parameter, no_case
+    missing: tuple[str, ...] = ()
+    parameter: str | None = None
+    conditional: bool = False  # computed for a benefit that is still undetermined
+    conflicts_with: tuple[str, ...] = ()
+    counted: bool = True  # counted in the totals (False: excluded as the lesser of two)
+    case: int | None = None  # which case of the estimate gave the amount
+
+
+@dataclass(frozen=True, slots=True)
+class SourceScore:
+    """One way of scoring an indicator, for one profile."""
+
+    source: Score
+    counts: bool  # False: the denominator is 0, so this way does not count
+    measured: Fraction | None  # the percentage (ratio) or the count; None when unknown
+    low: int
+    high: int
+    unknown: tuple[str, ...]  # the inputs that are unknown
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorScore:
+    """An indicator's points: exact when ``low == high``, else the range still possible."""
+
+    indicator: Best
+    low: int
+    high: int
+    sources: tuple[SourceScore, ...]
+
+    @property
+    def points(self) -> int | None:
+        return self.low if self.low == self.high else None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A single change to one fact that would make the enterprise qualify."""
+
+    fact: str
+    current: Any
+    new: Any
+    indicator: str
+    measured: Fraction
+    points: int
+    score: int
+
+    @property
+    def delta(self) -> Any:
+        return self.new - self.current
+
+    @property
+    def relative(self) -> float:
+        return float(self.delta) / max(abs(float(self.current)), 1.0)
+
+
+@dataclass(frozen=True)
+class PrecheckResult:
+    """The pre-check's answer for one profile."""
+
+    method: EvaluationMethod
+    qualifies: Tri
+    route: str | None
+    basic: tuple[tuple[NamedCondition, Trace], ...]
+    direct: tuple[tuple[NamedCondition, Trace], ...]
+    indicators: tuple[IndicatorScore, ...]
+    pass_score: int | float
+    score_route: Tri
+    missing: tuple[str, ...]
+    changes: tuple[Change, ...]
+    basic_ok: Tri = None
+    direct_ok: Tri = None
+
+    @property
+    def score_low(self) -> int:
+        return sum(i.low for i in self.indicators)
+
+    @property
+    def score_high(self) -> int:
+        return sum(i.high for i in self.indicators)
+
+    @property
+    def score(self) -> int | None:
+        return self.score_low if self.score_low == self.score_high else None
+
+    @property
+    def smallest_change(self) -> Change | None:
+        return self.changes[0] if self.changes else None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The answer for one enterprise profile in one year.
+
+    ``status("KM7")`` or ``status("KM7.rd_growth_reward")`` gives a status word.
+    """
+
+    model: PolicyModel
+    profile: Profile
+    year: int
+    parameters: Mapping[str, ParameterValue]
+    derived: Mapping[str, Any]
+    measures: tuple[MeasureResult, ...]
+    town: Town | None
+    precheck: PrecheckResult | None = None
+    estimates: Mapping[str, EstimateResult] = field(default_factory=dict)
+    once_registered: frozenset[str] = frozenset()
+    engine: str = "fast"
+    record: Record | None = None
+
+    def measure(self, measure_id: str) -> MeasureResult:
+        """The result of one measure (``"KM7"``)."""
+        for m in self.measures:
+            if m.id == measure_id:
+                return m
+        raise UnknownNameError(
+            "measure", measure_id, close_matches(measure_id, [m.id for m in self.measures])
+        )
+
+    def benefit(self, benefit_id: str) -> BenefitResult:
+        """The result of one benefit (``"KM7.rd_growth_reward"``)."""
+        for m in self.measures:
+            for b in m.benefits:
+                if b.id == benefit_id:
+                    return b
+        known = [b.id for m in self.measures for b in m.benefits]
+        raise UnknownNameError("benefit", benefit_id, close_matches(benefit_id, known))
+
+    @property
+    def benefits(self) -> tuple[BenefitResult, ...]:
+        """Every benefit result, in the order of measures.yaml."""
+        return tuple(b for m in self.measures for b in m.benefits)
+
+    def status(self, id_: str) -> Status:
+        """The status of a measure (``"KM7"``) or benefit (``"KM7.rd_growth_reward"``)."""
+        return self.benefit(id_).status if "." in id_ else self.measure(id_).status
+
+    def statuses(self) -> dict[str, str]:
+        """Every measure and benefit id with its status word."""
+        out: dict[str, str] = {}
+        for m in self.measures:
+            out[m.id] = m.status.value
+            for b in m.benefits:
+                out[b.id] = b.status.value
+        return out
+
+    def estimate(self, benefit_id: str) -> EstimateResult:
+        """The estimated value of one benefit (``amount`` None when there is none; see ``reason``)."""
+        self.benefit(benefit_id)
+        return self.estimates[benefit_id]
+
+    def applicable(self) -> list[BenefitResult]:
+        """The benefits that apply."""
+        return [b for b in self.benefits if b.status is Status.APPLIES]
+
+    def totals(self) -> dict[str, Decimal]:
+        """The total estimated value of the applicable benefits, by kind (the lesser of two
+        benefits that cannot be combined is not counted)."""
+        out: dict[str, Decimal] = {}
+        statuses = {b.id: b.status for b in self.benefits}
+        for result in self.estimates.values():
+            if (
+                result.amount is None
+                or not result.counted
+                or statuses[result.benefit_id] is not Status.APPLIES
+            ):
+                continue
+            assert result.kind is not None
+            out[result.kind] = out.get(result.kind, Decimal(0)) + result.amount
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class TownMeasureResult:
+    """One measure seen from a town or development zone."""
+
+    measure: Measure
+    status: Status
+    target: int | None
+
+
+@dataclass(frozen=True)
+class TownEvaluation:
+    """The measures addressed to one town of 附件2, with its 2021 target."""
+
+    model: PolicyModel
+    town: Town
+    measures: tuple[TownMeasureResult, ...]
+
+    @property
+    def target(self) -> int:
+        return self.town.target
+
+    def status(self, measure_id: str) -> Status:
+        for m in self.measures:
+            if m.measure.id == measure_id:
+                return m.status
+        raise UnknownNameError(
+            "measure", measure_id, close_matches(measure_id, [m.measure.id for m in self.measures])
+        )

@@ -1,0 +1,392 @@
+"""The ``policy-kb`` command (also ``python -m policy_kb``).
+
+Exit codes: 0 answered; 2 bad input (a profile, a measures file, a year, a name, a usage error);
+1 anything unexpected, or something the machine lacks (a Java runtime). Errors are printed as
+their message only, in the language asked (Chinese by default, ``--lang en``), never as a
+traceback (set ``POLICY_KB_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from .. import __version__
+from ..api import KnowledgeBase, load
+from ..errors import EnvironmentProblem, Location, MeasuresFileError, PolicyKBError, Problem
+from ..policy.profile import read_profile
+from ..text import Msg, say
+from ..views import document, tables
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_BAD_INPUT = 2
+MAX_ROW_ERRORS_SHOWN = 100  # on the terminal; the output file and JSON hold them all
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits 2 with a one-line error (argparse's default, kept explicit)."""
+
+    def error(self, message: str) -> Any:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _parents(h: Callable[[str], str]) -> dict[str, _Parser]:
+    measures = _Parser(add_help=False)
+    measures.add_argument("--measures", metavar="FILE", help=h("measures"))
+    lang = _Parser(add_help=False)
+    lang.add_argument("--lang", choices=("zh", "en"), default="zh", help=h("lang"))
+    fmt = _Parser(add_help=False)
+    fmt.add_argument("--format", choices=("table", "json"), default="table", help=h("format"))
+    year = _Parser(add_help=False)
+    year.add_argument("--year", type=int, help=h("year"))
+    roster = _Parser(add_help=False)
+    roster.add_argument("--quiet", action="store_true", help=h("quiet"))
+    roster.add_argument("--ignore-unknown-columns", action="store_true", help=h("ignore_unknown"))
+    return {"measures": measures, "lang": lang, "format": fmt, "year": year, "roster": roster}
+
+
+def _parser(lang: str) -> argparse.ArgumentParser:
+    def h(key: str) -> str:
+        return say(lang, "cli." + key)
+
+    p = _parents(h)
+    parser = _Parser(prog="policy-kb", description=h("description"))
+    parser.add_argument("--version", action="version", version=f"policy-kb {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def command(
+        name: str, run: Callable[[argparse.Namespace, TextIO], int], *parents: str
+    ) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, parents=[p[x] for x in parents], help=h("cmd." + name))
+        c.set_defaults(run=run)
+        return c
+
+    c = command("match", _cmd_match, "measures", "lang", "format", "year")
+    c.add_argument("profile", metavar="PROFILE")
+    c.add_argument("--engine", choices=("fast", "owl"), default="fast", help=h("engine"))
+    command("precheck", _cmd_precheck, "measures", "lang", "format", "year").add_argument(
+        "profile", metavar="PROFILE"
+    )
+    command("measures", _cmd_measures, "measures", "lang", "format")
+    command("town", _cmd_town, "measures", "lang", "format").add_argument(
+        "name", metavar="NAME", help=h("town_name")
+    )
+    command("facts", _cmd_facts, "measures", "lang", "format")
+    c = command("roster", _cmd_roster, "measures", "lang", "format", "year", "roster")
+    c.add_argument("file", metavar="FILE", help=h("roster_file"))
+    c.add_argument("-o", "--output", metavar="OUT", help=h("roster_output"))
+    c = command("progress", _cmd_progress, "measures", "lang", "format", "year", "roster")
+    c.add_argument("roster", metavar="ROSTER")
+    c.add_argument("--chart", metavar="FILE", help=h("chart"))
+    c = command("mobilise", _cmd_mobilise, "measures", "lang", "year", "roster")
+    c.add_argument("roster", metavar="ROSTER")
+    c.add_argument("-o", "--output", metavar="FILE", required=True, help=h("mobilise_output"))
+    c.add_argument("--town", metavar="NAME", help=h("mobilise_town"))
+    c.add_argument("--near-misses", action="store_true", help=h("near_misses"))
+    c = command("impact", _cmd_impact, "lang", "format", "year", "roster")
+    c.add_argument("roster", metavar="ROSTER")
+    c.add_argument("--old", metavar="OLD.yaml", required=True, help=h("old"))
+    c.add_argument("--new", metavar="NEW.yaml", required=True, help=h("new"))
+    c.add_argument("--details", action="store_true", help=h("details"))
+    c = command("serve", _cmd_serve, "measures", "lang")
+    c.add_argument("--host", default="127.0.0.1", help=h("host"))
+    c.add_argument("--port", type=int, default=8000, help=h("port"))
+    c.add_argument("--workers", type=int, default=1, help=h("workers"))
+    c.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN", help=h("cors"))
+    c = command("lint", _cmd_lint, "lang", "format", "year")
+    c.add_argument("file", metavar="FILE", nargs="?", help=h("lint_file"))
+    command("validate", _cmd_validate, "lang").add_argument(
+        "file", metavar="FILE", nargs="?", help=h("validate_file")
+    )
+    c = command("export", _cmd_export, "measures")
+    c.add_argument(
+        "--format",
+        choices=("turtle", "json-ld", "nt", "xml", "owl"),
+        default="turtle",
+        help=h("export_format"),
+    )
+    c.add_argument("-o", "--output", metavar="FILE", help=h("export_output"))
+    c.add_argument("--with-ontology", action="store_true", help=h("with_ontology"))
+    return parser
+
+
+def _kb(args: argparse.Namespace) -> KnowledgeBase:
+    return load(args.measures) if getattr(args, "measures", None) else load()
+
+
+def _colour(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def _print_json(data: Any, out: TextIO) -> None:
+    out.write(document.dumps(data).decode("utf-8") + "\n")
+
+
+def _cmd_match(args: argparse.Namespace, out: TextIO) -> int:
+    ev = _kb(args).evaluate(read_profile(args.profile), year=args.year, engine=args.engine)
+    if args.format == "json":
+        _print_json(ev.to_dict(args.lang), out)
+    else:
+        out.write(tables.evaluation_table(ev, args.lang, _colour(out)) + "\n")
+    return EXIT_OK
+
+
+def _cmd_precheck(args: argparse.Namespace, out: TextIO) -> int:
+    kb = _kb(args)
+    ev = kb.evaluate(read_profile(args.profile), year=args.year)
+    if ev.precheck is None:
+        problem = Problem(Location(kb.model.file, 1, 1), Msg("cli.no_evaluation"))
+        raise MeasuresFileError([problem], kb.model.file)
+    if args.format == "json":
+        _print_json(ev.to_dict(args.lang)["tech_sme_precheck"], out)
+    else:
+        out.write(tables.precheck_table(ev, args.lang, _colour(out)) + "\n")
+    return EXIT_OK
+
+
+def _cmd_measures(args: argparse.Namespace, out: TextIO) -> int:
+    kb = _kb(args)
+    if args.format == "json":
+        _print_json(kb.catalogue(args.lang), out)
+    else:
+        out.write(tables.catalogue_table(kb.model, args.lang) + "\n")
+    return EXIT_OK
+
+
+def _cmd_town(args: argparse.Namespace, out: TextIO) -> int:
+    te = _kb(args).town(args.name)
+    if args.format == "json":
+        _print_json(te.to_dict(args.lang), out)
+    else:
+        out.write(tables.town_table(te, args.lang, _colour(out)) + "\n")
+    return EXIT_OK
+
+
+def _cmd_facts(args: argparse.Namespace, out: TextIO) -> int:
+    kb = _kb(args)
+    if args.format == "json":
+        _print_json(document.facts_list(kb.model), out)
+    else:
+        out.write(tables.facts_table(kb.model, args.lang) + "\n")
+    return EXIT_OK
+
+
+def _cmd_roster(args: argparse.Namespace, out: TextIO) -> int:
+    kb = _kb(args)
+    run = kb.roster(
+        args.file,
+        year=args.year,
+        output=args.output,
+        progress=not args.quiet,
+        ignore_unknown_columns=args.ignore_unknown_columns,
+    )
+    errors = run.summary.errors
+    for error in errors[:MAX_ROW_ERRORS_SHOWN]:
+        sys.stderr.write(f"{args.file}: {error.render(args.lang)}\n")
+    if len(errors) > MAX_ROW_ERRORS_SHOWN:
+        sys.stderr.write(
+            say(
+                args.lang,
+                "cli.more_errors",
+                file=args.file,
+                n=f"{len(errors) - MAX_ROW_ERRORS_SHOWN:,}",
+            )
+            + "\n"
+        )
+    if args.format == "json":
+        _print_json(document.roster_to_dict(run.summary, args.output, args.lang), out)
+    else:
+        out.write(tables.roster_table(run.summary, args.file, args.output, args.lang) + "\n")
+    return EXIT_OK
+
+
+def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
+    from ..views.chart import progress_chart
+
+    report = _kb(args).progress(args.roster, year=args.year, progress=not args.quiet)
+    data = report.to_dict()
+    if args.format != "json":
+        out.write(tables.progress_table(report, args.lang) + "\n")
+    if args.chart:
+        chart = progress_chart(report, args.chart, args.lang)
+        note = say(args.lang, "cli.chart_pinyin") if chart.fallback else ""
+        sys.stderr.write(
+            say(args.lang, "cli.chart_written", path=str(chart.path), font=chart.font, note=note)
+            + "\n"
+        )
+        data["chart"] = {"path": str(args.chart), "pinyin_labels": chart.fallback}
+    if args.format == "json":
+        _print_json(data, out)
+    return EXIT_OK
+
+
+def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
+    kb = _kb(args)
+    entries = kb.mobilise(
+        args.roster,
+        town=args.town,
+        year=args.year,
+        lang=args.lang,
+        progress=not args.quiet,
+        near=args.near_misses,
+    )
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(tables.mobilise_rows(entries, kb.model, args.lang))
+    write_atomically(Path(args.output), buffer.getvalue())
+    out.write(tables.mobilise_summary(entries, args.output, args.near_misses, args.lang) + "\n")
+    return EXIT_OK
+
+
+def _cmd_impact(args: argparse.Namespace, out: TextIO) -> int:
+    report = load(args.old).impact(
+        load(args.new), args.roster, year=args.year, details=args.details
+    )
+    if args.format == "json":
+        _print_json(report.to_dict(), out)
+    else:
+        out.write(tables.impact_table(report, args.lang) + "\n")
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    import uvicorn
+
+    _kb(args)  # refuse a bad measures file before starting
+    if args.measures:
+        os.environ["POLICY_KB_MEASURES"] = str(Path(args.measures).resolve())
+    if args.cors_origin:
+        os.environ["POLICY_KB_CORS_ORIGINS"] = ",".join(args.cors_origin)
+    out.write(
+        f"policy-kb serving on http://{args.host}:{args.port}  (OpenAPI: /openapi.json, health: /healthz)\n"
+    )
+    out.flush()
+    uvicorn.run(
+        "policy_kb.serve.http:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        server_header=False,
+    )
+    return EXIT_OK
+
+
+def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
+    kb = load(args.file) if args.file else load()
+    report = kb.lint(year=args.year)
+    if args.format == "json":
+        _print_json(document.lint_to_dict(report, kb.model, args.lang), out)
+    else:
+        out.write(tables.lint_table(report, kb.model, args.lang) + "\n")
+        for finding in report.findings:
+            sys.stderr.write(finding.render(args.lang) + "\n")
+    return EXIT_BAD_INPUT if report.errors else EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    kb = load(args.file) if args.file else load()
+    out.write(tables.validation_summary(kb.model, args.lang) + "\n")
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    text = _kb(args).export(args.format, with_ontology=args.with_ontology)
+    if not text.endswith("\n"):
+        text += "\n"
+    if args.output:
+        write_atomically(Path(args.output), text)
+    else:
+        out.write(text)
+    return EXIT_OK
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so a failure never truncates it."""
+    directory = path.parent if str(path.parent) else Path(".")
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _utf8(stream: TextIO) -> None:
+    reconfigure: Callable[..., None] | None = getattr(stream, "reconfigure", None)
+    encoding = (getattr(stream, "encoding", "") or "").lower().replace("-", "")
+    if reconfigure is not None and encoding != "utf8":
+        reconfigure(encoding="utf-8")
+
+
+def _lang_of(argv: Sequence[str]) -> str:
+    """The language asked on the command line (before it is parsed: the help is written in it)."""
+    items = list(argv)
+    for i, item in enumerate(items):
+        if item == "--lang" and i + 1 < len(items):
+            return "en" if items[i + 1] == "en" else "zh"
+        if item.startswith("--lang="):
+            return "en" if item.split("=", 1)[1] == "en" else "zh"
+    return "zh"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    _utf8(sys.stdout)
+    _utf8(sys.stderr)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    lang = _lang_of(argv)
+    args = _parser(lang).parse_args(argv)
+    try:
+        code: int = args.run(args, sys.stdout)
+        sys.stdout.flush()
+        return code
+    except EnvironmentProblem as exc:
+        sys.stderr.write(exc.render(lang) + "\n")
+        return EXIT_UNEXPECTED
+    except PolicyKBError as exc:
+        sys.stderr.write(exc.render(lang) + "\n")
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            _silence_stdout()
+            return EXIT_OK
+        name = exc.filename if exc.filename is not None else ""
+        sys.stderr.write(
+            say(lang, "cli.os_error", name=name, detail=exc.strerror or str(exc)) + "\n"
+        )
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # anything unexpected: a short message, no traceback
+        if os.environ.get("POLICY_KB_DEBUG"):
+            raise
+        sys.stderr.write(
+            say(lang, "cli.unexpected", kind=type(exc).__name__, detail=str(exc)) + "\n"
+        )
+        return EXIT_UNEXPECTED
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe (``policy-kb … | head``), avoid a second error at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)

@@ -1,0 +1,627 @@
+"""The HTTP service: the knowledge base behind a small, standard, read-only JSON API.
+
+FastAPI on uvicorn; the OpenAPI document is written by FastAPI from the models of
+:mod:`.models`. The hot path — ``POST /v1/evaluate`` — reads the body itself and validates the
+profile with policy_kb's own checks (the same messages as the CLI, in the request's ``lang``); the
+answer is the very bytes ``policy-kb match --format json`` prints. Every error is an RFC 9457
+problem (``application/problem+json``) with the documented shape, never a stack trace.
+
+Evaluation is a pure function over an immutable knowledge base; SPARQL runs in separate worker
+processes, each query with a time limit. Settings come from the environment so that every uvicorn
+worker process builds the same app:
+
+    POLICY_KB_MEASURES        a measures.yaml to serve instead of the shipped one
+    POLICY_KB_CORS_ORIGINS    comma-separated origins allowed by CORS (default: CORS off)
+    POLICY_KB_MAX_BODY        the largest request body, in bytes (default 1 MB)
+    POLICY_KB_MAX_BATCH       the most profiles in one batch (default 1,000)
+    POLICY_KB_SPARQL_TIMEOUT  seconds a SPARQL query may run (default 5)
+    POLICY_KB_SPARQL_WORKERS  SPARQL worker processes (default 2)
+    POLICY_KB_SPARQL_MAX_ROWS the most rows or triples a SPARQL answer may have (default 10,000)
+    POLICY_KB_CACHE_SIZE      answers of /v1/evaluate kept per process for repeated requests (default 256)
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__
+from ..api import KnowledgeBase, load
+from ..errors import PolicyKBError, ProfileError, ProfileSyntaxError, UnknownNameError, YearError
+from ..policy.profile import MAX_PROFILE_BYTES, parse_json_profile
+from ..text import Msg
+from ..views import document
+from . import models
+from .pages import add_pages
+from .sparql import GRAPH_TYPES, SELECT_TYPES, SparqlWorkers, negotiate
+
+JSON = "application/json"
+PROBLEM = "application/problem+json"
+#: request bodies up to this size are remembered by the answer cache
+CACHEABLE_BYTES = 16_384
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the service runs (see the module docstring for the environment variables)."""
+
+    measures: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    max_body: int = 1_000_000
+    max_batch: int = 1_000
+    sparql_timeout: float = 5.0
+    sparql_workers: int = 2
+    sparql_max_rows: int = 10_000
+    cache_size: int = 256
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        origins = tuple(
+            o.strip() for o in env.get("POLICY_KB_CORS_ORIGINS", "").split(",") if o.strip()
+        )
+        return cls(
+            measures=env.get("POLICY_KB_MEASURES") or None,
+            cors_origins=origins,
+            max_body=int(env.get("POLICY_KB_MAX_BODY", "1000000")),
+            max_batch=int(env.get("POLICY_KB_MAX_BATCH", "1000")),
+            sparql_timeout=float(env.get("POLICY_KB_SPARQL_TIMEOUT", "5")),
+            sparql_workers=int(env.get("POLICY_KB_SPARQL_WORKERS", "2")),
+            sparql_max_rows=int(env.get("POLICY_KB_SPARQL_MAX_ROWS", "10000")),
+            cache_size=int(env.get("POLICY_KB_CACHE_SIZE", "256")),
+        )
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
+    """An error answer: ``{"type", "title", "status", "detail", …}``, never a traceback."""
+    body = {"type": "about:blank", "title": title, "status": int(status), "detail": detail, **extra}
+    return Response(document.dumps(body), int(status), media_type=PROBLEM)
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(document.dumps(data) + b"\n", status, media_type=JSON)
+
+
+def _issues(exc: ProfileError, lang: str) -> list[dict[str, Any]]:
+    return [{"fact": i.fact or None, "message": i.message.render(lang)} for i in exc.issues]
+
+
+class AnswerCache:
+    """The last answers of ``/v1/evaluate``, by request bytes, year and language (LRU).
+
+    An answer is a pure function of the request over an immutable knowledge base, so a repeated
+    request can be answered from memory. Each server process has its own cache, used only from its
+    event loop: nothing is shared between threads or processes.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[bytes, int | None, str], bytes] = OrderedDict()
+
+    def get(self, key: tuple[bytes, int | None, str]) -> bytes | None:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[bytes, int | None, str], value: bytes) -> None:
+        if self.size <= 0:
+            return
+        self._items[key] = value
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: refuse request bodies over ``limit`` bytes with 413, declared or streamed."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counting() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting, send)
+        except _BodyTooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
+        response = problem(
+            413, "request too large", f"the request body is larger than {self.limit:,} bytes"
+        )
+        await response(scope, receive, send)
+
+
+def _documented(
+    model: type[Any] | None, *errors: int, media: tuple[str, ...] = (JSON,)
+) -> dict[int | str, Any]:
+    """The ``responses`` of a route: the model of its 200 answer and the problems it can send."""
+    out: dict[int | str, Any] = {}
+    if model is not None:
+        out[200] = {
+            "model": model,
+            "description": model.__doc__.splitlines()[0] if model.__doc__ else model.__name__,
+        }
+    for code in errors:
+        out[code] = {
+            "description": _ERROR_WORDS[code],
+            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    return out
+
+
+_ERROR_WORDS = {
+    400: "malformed request (not JSON, not UTF-8, or a refused SPARQL query)",
+    404: "unknown measure, benefit or town",
+    406: "no acceptable result format",
+    413: "request too large",
+    415: "unsupported media type",
+    422: "a request value refused: a profile, a year, a language",
+    503: "the SPARQL query timed out, or every worker is busy",
+}
+
+
+def supported_years(kb: KnowledgeBase) -> tuple[int, int]:
+    """The first and last year in which every parameter a condition needs has a value."""
+    years = []
+    for year in range(1990, 2101):
+        try:
+            kb.parameters_for_year(year)
+        except YearError:
+            continue
+        years.append(year)
+    return (min(years), max(years)) if years else (kb.model.document.year, kb.model.document.year)
+
+
+def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
+    """The ASGI application (``uvicorn --factory policy_kb.serve.http:create_app``)."""
+    settings = settings or Settings.from_env()
+    kb = kb or load(settings.measures)
+    sparql = SparqlWorkers(
+        settings.measures,
+        settings.sparql_workers,
+        settings.sparql_timeout,
+        settings.sparql_max_rows,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await sparql.start()
+        try:
+            yield
+        finally:
+            await sparql.stop()
+
+    app = FastAPI(
+        title="policy_kb",
+        version=__version__,
+        summary="武进区科技型中小企业政策知识库 — which measures apply to an enterprise, why, and where the text says so",
+        docs_url=None,  # the interactive docs page loads its script from a CDN; the OpenAPI document is enough
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.kb = kb
+    app.state.settings = settings
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Accept"],
+        )
+    app.add_middleware(BodyLimit, limit=settings.max_body)
+    _error_handlers(app)
+    years = supported_years(kb)
+    app.include_router(evaluate_routes(kb, settings, years))
+    app.include_router(catalogue_routes(kb))
+    app.include_router(linked_data_routes(kb, sparql))
+    add_pages(app)
+    _extend_openapi(app, kb)
+    return app
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "not found", 405: "method not allowed"}
+        return problem(exc.status_code, titles.get(exc.status_code, "error"), str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> Response:
+        details = "; ".join(
+            f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        return problem(422, "invalid request", details)
+
+    @app.exception_handler(PolicyKBError)
+    async def policy_error(request: Request, exc: PolicyKBError) -> Response:
+        lang = request.query_params.get("lang", "zh")
+        lang = lang if lang in ("zh", "en") else "zh"
+        if isinstance(exc, ProfileSyntaxError):
+            return problem(400, "malformed JSON", exc.render(lang))
+        if isinstance(exc, ProfileError):
+            return problem(422, "profile refused", exc.render(lang), issues=_issues(exc, lang))
+        if isinstance(exc, YearError):
+            return problem(422, "year not supported", exc.render(lang))
+        if isinstance(exc, UnknownNameError):
+            status = 422 if exc.kind in ("language", "engine") else 404
+            return problem(status, f"unknown {exc.kind}", exc.render(lang))
+        return problem(400, "bad request", exc.render(lang))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        return problem(
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            "internal error",
+            "the service could not answer this request; it has been logged",
+        )
+
+
+def _parse_body(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ProfileSyntaxError(Msg("http.not_utf8")) from None
+    return parse_json_profile(text, "<request>")
+
+
+def evaluate_routes(kb: KnowledgeBase, settings: Settings, years: tuple[int, int]) -> APIRouter:
+    """``POST /v1/evaluate`` and ``/v1/evaluate/batch``."""
+    router = APIRouter(tags=["evaluate"])
+    answers = AnswerCache(settings.cache_size)
+    first, last = years
+    body = {
+        "requestBody": {
+            "required": True,
+            "content": {JSON: {"schema": {"$ref": "#/components/schemas/Profile"}}},
+        }
+    }
+    batch_body = {
+        "requestBody": {
+            "required": True,
+            "content": {
+                JSON: {
+                    "schema": {
+                        "type": "array",
+                        "maxItems": settings.max_batch,
+                        "items": {"$ref": "#/components/schemas/Profile"},
+                    }
+                }
+            },
+        }
+    }
+    year_query = Query(
+        None,
+        ge=first,
+        le=last,
+        description="evaluation year (default: the profile's year, else the policy year)",
+    )
+
+    @router.post(
+        "/v1/evaluate",
+        summary="Evaluate one enterprise profile",
+        response_class=Response,
+        openapi_extra=body,
+        responses=_documented(models.Evaluation, 400, 413, 422),
+    )
+    async def evaluate(
+        request: Request, year: int | None = year_query, lang: models.Lang = "zh"
+    ) -> Response:
+        """The same JSON as ``policy-kb match --format json``, byte for byte."""
+        raw = await request.body()
+        key = (raw, year, lang)
+        answer = answers.get(key)
+        if answer is None:
+            if len(raw) > MAX_PROFILE_BYTES:
+                return problem(
+                    413, "profile too large", f"a profile is at most {MAX_PROFILE_BYTES:,} bytes"
+                )
+            answer = document.dumps(kb.evaluate(_parse_body(raw), year=year).to_dict(lang)) + b"\n"
+            if len(raw) <= CACHEABLE_BYTES:  # a profile is about 1 KB; larger bodies are not kept
+                answers.put(key, answer)
+        return Response(answer, media_type=JSON)
+
+    @router.post(
+        "/v1/evaluate/batch",
+        summary="Evaluate a list of profiles; a bad one gets its own error entry",
+        response_class=Response,
+        openapi_extra=batch_body,
+        responses=_documented(models.BatchAnswer, 400, 413, 422),
+    )
+    async def evaluate_batch(
+        request: Request, year: int | None = year_query, lang: models.Lang = "zh"
+    ) -> Response:
+        data = _parse_body(await request.body())
+        if not isinstance(data, list):
+            return problem(400, "not a list", "the body must be a JSON array of profiles")
+        if len(data) > settings.max_batch:
+            return problem(
+                413,
+                "batch too large",
+                f"{len(data):,} profiles; at most {settings.max_batch:,} in one request",
+            )
+        results = [_batch_item(kb, i, profile, year, lang) for i, profile in enumerate(data)]
+        return _json(
+            {
+                "count": len(results),
+                "errors": sum(1 for r in results if not r["ok"]),
+                "results": results,
+            }
+        )
+
+    return router
+
+
+def _batch_item(
+    kb: KnowledgeBase, index: int, profile: Any, year: int | None, lang: str
+) -> dict[str, Any]:
+    try:
+        ev = kb.evaluate(profile, year=year)
+    except ProfileError as exc:
+        return {
+            "index": index,
+            "ok": False,
+            "status": 422,
+            "detail": exc.render(lang),
+            "issues": _issues(exc, lang),
+        }
+    except YearError as exc:
+        return {
+            "index": index,
+            "ok": False,
+            "status": 422,
+            "detail": exc.render(lang),
+            "issues": [],
+        }
+    return {"index": index, "ok": True, "evaluation": ev.to_dict(lang)}
+
+
+def catalogue_routes(kb: KnowledgeBase) -> APIRouter:
+    """The measures, benefits, facts and 附件2 targets."""
+    router = APIRouter(tags=["catalogue"])
+    model = kb.model
+
+    @router.get(
+        "/v1/measures",
+        summary="The measures, benefits, conditions and targets",
+        response_class=Response,
+        responses=_documented(models.Catalogue, 422),
+    )
+    async def measures(lang: models.Lang = "zh") -> Response:
+        return _json(kb.catalogue(lang))
+
+    @router.get(
+        "/v1/measures/{measure_id}",
+        summary="One measure with its clause text and benefits",
+        response_class=Response,
+        responses=_documented(models.MeasureDetail, 404, 422),
+    )
+    async def measure(measure_id: str, lang: models.Lang = "zh") -> Response:
+        kb.measure(measure_id)
+        return _json(document.measure_detail(model, measure_id, lang))
+
+    @router.get(
+        "/v1/benefits/{benefit_id}",
+        summary="One benefit: clause, conditions as written, parameters",
+        response_class=Response,
+        responses=_documented(models.BenefitDetail, 404, 422),
+    )
+    async def benefit(benefit_id: str, lang: models.Lang = "zh") -> Response:
+        kb.benefit(benefit_id)
+        return _json(document.benefit_detail(model, benefit_id, lang))
+
+    @router.get(
+        "/v1/facts",
+        summary="The facts a profile may carry, by form group (what the calculator page draws)",
+        response_class=Response,
+        responses=_documented(models.Facts, 422),
+    )
+    async def facts(lang: models.Lang = "zh") -> Response:
+        return _json(document.facts_form(model, lang))
+
+    @router.get(
+        "/v1/towns",
+        summary="附件2: the targets of the 11 towns and zones",
+        response_class=Response,
+        responses=_documented(models.Towns, 422),
+    )
+    async def towns(lang: models.Lang = "zh") -> Response:
+        return _json(document.towns_to_dict(model, lang))
+
+    @router.get(
+        "/v1/towns/{name}",
+        summary="One town: its target and the measures addressed to it",
+        response_class=Response,
+        responses=_documented(models.Town, 404, 422),
+    )
+    async def town(name: str, lang: models.Lang = "zh") -> Response:
+        return _json(kb.town(name).to_dict(lang))
+
+    @router.get(
+        "/healthz",
+        tags=["service"],
+        summary="Is the service up, and what does it serve",
+        response_class=Response,
+        responses=_documented(models.Health),
+    )
+    async def healthz() -> Response:
+        return _json(
+            {
+                "status": "ok",
+                "version": __version__,
+                "policy": model.document.id,
+                "measures": len(model.measures),
+                "benefits": len(model.benefits),
+                "measures_sha256": model.sha256,
+            }
+        )
+
+    return router
+
+
+def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
+    """The whole graph, and read-only SPARQL over it."""
+    router = APIRouter(tags=["linked data"])
+    graph_bytes = {
+        "text/turtle": kb.export("turtle").encode("utf-8"),
+        "application/ld+json": kb.export("json-ld").encode("utf-8"),
+    }
+    graph_doc = {
+        200: {
+            "description": "the knowledge graph",
+            "content": {"text/turtle": {}, "application/ld+json": {}},
+        },
+        **_documented(None, 406),
+    }
+
+    @router.get(
+        "/v1/graph",
+        summary="The whole knowledge graph, as Turtle or JSON-LD by Accept",
+        response_class=Response,
+        responses=graph_doc,
+    )
+    async def graph(request: Request) -> Response:
+        media = negotiate(request.headers.get("accept"), {k: k for k in graph_bytes}, "text/turtle")
+        if media is None:
+            return problem(
+                406, "not acceptable", "acceptable types: text/turtle, application/ld+json"
+            )
+        return Response(
+            graph_bytes[media],
+            media_type=media + ("; charset=utf-8" if media == "text/turtle" else ""),
+        )
+
+    sparql_doc = {
+        "parameters": [
+            {
+                "name": "query",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1},
+                "description": "a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE)",
+            }
+        ],
+        "responses": {
+            "200": {
+                "description": "SPARQL results (SELECT/ASK) or a graph (CONSTRUCT/DESCRIBE), by Accept",
+                "content": {t: {} for t in [*SELECT_TYPES, *GRAPH_TYPES]},
+            },
+            **{str(k): v for k, v in _documented(None, 400, 406, 415, 503).items()},
+        },
+    }
+
+    async def answer(text: str | None, request: Request) -> Response:
+        if text is None:
+            return problem(
+                400, "no query", "send a SPARQL query in the 'query' parameter or as the body"
+            )
+        result = await sparql.query(text, request.headers.get("accept"))
+        return Response(result.body, result.status, headers={"content-type": result.content_type})
+
+    @router.get(
+        "/v1/sparql",
+        summary="Read-only SPARQL 1.1 query",
+        response_class=Response,
+        openapi_extra=sparql_doc,
+    )
+    async def sparql_get(request: Request) -> Response:
+        return await answer(request.query_params.get("query"), request)
+
+    form = {
+        "type": "object",
+        "properties": {"query": {"type": "string", "minLength": 1}},
+        "required": ["query"],
+    }
+    post_doc = {
+        **sparql_doc,
+        "requestBody": {
+            "content": {
+                "application/sparql-query": {"schema": {"type": "string", "minLength": 1}},
+                "application/x-www-form-urlencoded": {"schema": form},
+            }
+        },
+    }
+
+    @router.post(
+        "/v1/sparql",
+        summary="Read-only SPARQL 1.1 query (form or application/sparql-query body)",
+        response_class=Response,
+        openapi_extra=post_doc,
+    )
+    async def sparql_post(request: Request) -> Response:
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        try:
+            body = (await request.body()).decode("utf-8")
+        except UnicodeDecodeError:
+            return problem(400, "not UTF-8", "the query must be UTF-8 text")
+        if ctype == "application/x-www-form-urlencoded":
+            text = parse_qs(body).get("query", [None])[0]
+        elif ctype in ("application/sparql-query", "text/plain", ""):
+            text = body
+        else:
+            return problem(
+                415,
+                "unsupported media type",
+                "send application/sparql-query or an HTML form with 'query'",
+            )
+        return await answer(text or request.query_params.get("query"), request)
+
+    return router
+
+
+def _extend_openapi(app: FastAPI, kb: KnowledgeBase) -> None:
+    """FastAPI writes the document from the routes' models; the request-body models and the problem
+    model are added to its components (the routes read their bodies themselves)."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = base()
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            for model in (models.profile_model(kb.model), models.Problem):
+                found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(found.pop("$defs", {}))
+                schemas[model.__name__] = found
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

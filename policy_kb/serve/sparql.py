@@ -1,0 +1,310 @@
+"""Read-only SPARQL for the HTTP service: checked, time-limited, size-limited, isolated.
+
+A query is checked before it runs: it must parse as a SPARQL 1.1 *query* (SELECT, ASK, CONSTRUCT,
+DESCRIBE); updates (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP …), ``SERVICE`` (federation) and
+``FROM`` / ``FROM NAMED`` (which could make the server fetch a URL) are refused. Results larger
+than the row limit are refused rather than truncated.
+
+Queries run in separate worker processes, each holding its own copy of the graph: rdflib is not
+assumed thread-safe, and a query that runs past the time limit is stopped by killing its worker and
+starting a fresh one, so a timed-out query never harms the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+from collections.abc import Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+
+from ..graph.vocab import PREFIXES
+
+#: The longest query text accepted, in characters.
+MAX_QUERY_CHARS = 20_000
+
+SELECT_TYPES = {
+    "application/sparql-results+json": "json",
+    "application/json": "json",
+    "application/sparql-results+xml": "xml",
+    "text/csv": "csv",
+}
+GRAPH_TYPES = {
+    "text/turtle": "turtle",
+    "application/ld+json": "json-ld",
+    "application/n-triples": "nt",
+}
+
+
+@dataclass(frozen=True)
+class SparqlAnswer:
+    """What the endpoint answers: an HTTP status, a content type and the body."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+
+def _error(status: int, title: str, detail: str) -> SparqlAnswer:
+    body = orjson.dumps({"status": int(status), "title": title, "detail": detail})
+    return SparqlAnswer(int(status), "application/json", body)
+
+
+def negotiate(accept: str | None, choices: dict[str, str], default: str) -> str | None:
+    """The first acceptable media type of ``choices`` for an Accept header (None: none fits)."""
+    if not accept or accept.strip() in ("*/*", ""):
+        return default
+    ranked = []
+    for i, part in enumerate(accept.split(",")):
+        fields = [f.strip() for f in part.split(";")]
+        media = fields[0].lower()
+        q = 1.0
+        for f in fields[1:]:
+            if f.startswith("q="):
+                try:
+                    q = float(f[2:])
+                except ValueError:
+                    q = 0.0
+        ranked.append((-q, i, media))
+    for _, _, media in sorted(ranked):
+        if media in choices:
+            return media
+        if media in ("*/*", "application/*", "text/*"):
+            return default
+    return None
+
+
+def check_query(text: str) -> tuple[Any, str] | SparqlAnswer:
+    """Parse and check a query: ``(query, form)`` or the refusal to send back."""
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
+    if not text.strip():
+        return _error(
+            400, "empty query", "send a SPARQL query in the 'query' parameter or as the body"
+        )
+    if len(text) > MAX_QUERY_CHARS:
+        return _error(
+            400,
+            "query too long",
+            f"the query has {len(text):,} characters; at most {MAX_QUERY_CHARS:,}",
+        )
+    try:
+        parsed = parseQuery(text)
+    except Exception as exc:  # pyparsing raises its own exception types
+        try:
+            parseUpdate(text)
+        except Exception:
+            return _error(400, "query does not parse", f"not a SPARQL 1.1 query: {exc}")
+        return _error(
+            400,
+            "updates are not allowed",
+            "this endpoint is read-only: INSERT, DELETE, LOAD, CLEAR, CREATE, DROP, COPY, MOVE and ADD are refused",
+        )
+    try:
+        query = translateQuery(parsed)
+    except Exception as exc:
+        return _error(400, "query does not parse", f"the query cannot be evaluated: {exc}")
+    names = _node_names(query.algebra)
+    if "ServiceGraphPattern" in names:
+        return _error(
+            400,
+            "SERVICE is not allowed",
+            "federated queries are refused: this endpoint never fetches a URL a client names",
+        )
+    if "DatasetClause" in names or getattr(query.algebra, "datasetClause", None):
+        return _error(
+            400,
+            "FROM is not allowed",
+            "FROM and FROM NAMED are refused: queries run over this knowledge graph only",
+        )
+    return query, query.algebra.name
+
+
+def _node_names(node: Any) -> set[str]:
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, CompValue):
+            found.add(item.name)
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return found
+
+
+def run_query(graph: Any, text: str, accept: str | None, max_rows: int) -> SparqlAnswer:
+    """Check and run one query over ``graph``; never raises."""
+    checked = check_query(text)
+    if isinstance(checked, SparqlAnswer):
+        return checked
+    query, form = checked
+    graph_form = form in ("ConstructQuery", "DescribeQuery")
+    choices = GRAPH_TYPES if graph_form else SELECT_TYPES
+    default = "text/turtle" if graph_form else "application/sparql-results+json"
+    media = negotiate(accept, choices, default)
+    if media is None:
+        return _error(406, "not acceptable", "acceptable types: " + ", ".join(choices))
+    try:
+        result = graph.query(query)
+        if graph_form:
+            size = len(result.graph)
+            if size > max_rows:
+                return _error(
+                    400,
+                    "result too large",
+                    f"the result has {size:,} triples; at most {max_rows:,}: narrow the query",
+                )
+            for prefix, namespace in PREFIXES.items():
+                result.graph.bind(prefix, namespace, override=True)
+            body = result.graph.serialize(format=choices[media], encoding="utf-8")
+        else:
+            if form == "SelectQuery":
+                for rows, _ in enumerate(result, start=1):
+                    if rows > max_rows:
+                        return _error(
+                            400,
+                            "result too large",
+                            f"the result has more than {max_rows:,} rows: add LIMIT or narrow the query",
+                        )
+            body = result.serialize(format=choices[media], encoding="utf-8")
+    except Exception as exc:
+        return _error(400, "query failed", f"{type(exc).__name__}: {exc}")
+    content_type = media + ("; charset=utf-8" if media.startswith("text/") else "")
+    return SparqlAnswer(
+        200, content_type, body if isinstance(body, bytes) else str(body).encode("utf-8")
+    )
+
+
+# ── worker processes ─────────────────────────────────────────────────────────────────────────
+
+
+def _worker_main(conn: multiprocessing.connection.Connection, measures: str | None) -> None:
+    """A worker: load the knowledge base once, then answer queries until told to stop."""
+    import rdflib.plugins.sparql as sparql_settings
+
+    from ..api import load
+
+    sparql_settings.SPARQL_LOAD_GRAPHS = False  # never load a graph named in a query
+    graph = load(measures).graph
+    conn.send("ready")
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        text, accept, max_rows = message
+        try:
+            answer = run_query(graph, text, accept, max_rows)
+        except Exception as exc:  # pragma: no cover - run_query catches what it can
+            answer = _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error", type(exc).__name__)
+        conn.send(answer)
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: multiprocessing.connection.Connection
+
+
+class SparqlWorkers:
+    """A small pool of query processes with a per-query time limit."""
+
+    def __init__(
+        self, measures: str | None, size: int = 2, timeout: float = 5.0, max_rows: int = 10_000
+    ) -> None:
+        self.measures = measures
+        self.size = size
+        self.timeout = timeout
+        self.max_rows = max_rows
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._all: list[_Worker] = []
+        self._starting: set[asyncio.Task[None]] = set()
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(
+            target=_worker_main, args=(child, self.measures), daemon=True
+        )
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        self._all.append(worker)
+        return worker
+
+    async def _ready(self, worker: _Worker) -> None:
+        loop = asyncio.get_running_loop()
+        ok = await loop.run_in_executor(None, worker.conn.poll, 60.0)
+        if not ok or worker.conn.recv() != "ready":
+            raise RuntimeError("a SPARQL worker did not start")
+        assert self._idle is not None
+        await self._idle.put(worker)
+
+    async def start(self) -> None:
+        """Start the workers and wait until each has loaded the graph."""
+        self._idle = asyncio.Queue()
+        await asyncio.gather(*(self._ready(self._spawn()) for _ in range(self.size)))
+
+    async def stop(self) -> None:
+        for worker in self._all:
+            with contextlib.suppress(OSError):
+                worker.conn.send(None)
+        for worker in self._all:
+            worker.process.join(timeout=2)
+            if worker.process.is_alive():
+                worker.process.kill()
+        self._all.clear()
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.process.kill()
+        worker.process.join(timeout=2)
+        worker.conn.close()
+        if worker in self._all:
+            self._all.remove(worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill a worker and start a fresh one in the background (it joins the pool when ready)."""
+        self._retire(worker)
+        task = asyncio.get_running_loop().create_task(self._ready(self._spawn()))
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
+
+    async def query(self, text: str, accept: str | None) -> SparqlAnswer:
+        """Run one query in a worker; 503 when it runs past the time limit or all are busy."""
+        assert self._idle is not None, "start() the workers first"
+        try:
+            worker = await asyncio.wait_for(self._idle.get(), timeout=self.timeout)
+        except TimeoutError:
+            return _error(503, "busy", "all query workers are busy; try again shortly")
+        loop = asyncio.get_running_loop()
+        try:
+            worker.conn.send((text, accept, self.max_rows))
+            done = await loop.run_in_executor(None, worker.conn.poll, self.timeout)
+            if not done:
+                self._retire(worker)
+                asyncio.get_running_loop().create_task(self._ready(self._spawn()))
+                return _error(
+                    503, "query timed out", f"the query was stopped after {self.timeout:g} s"
+                )
+            answer: SparqlAnswer = worker.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            self._replace(worker)
+            return _error(503, "query worker failed", "the query worker stopped; try again")
+        await self._idle.put(worker)
+        return answer
+
+
+def accepted_types(kind: str) -> Sequence[str]:
+    """The media types the endpoint can answer a SELECT/ASK (``select``) or a graph (``graph``) in."""
+    return list(SELECT_TYPES if kind == "select" else GRAPH_TYPES)

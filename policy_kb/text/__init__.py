@@ -1,0 +1,193 @@
+"""Words: the one place where policy_kb's sentences live, in Chinese and in English.
+
+Two things carry language here, and nothing else in the package does:
+
+- :class:`Text` — a label or title that measures.yaml gives in both languages (``label_zh`` and
+  ``label_en``), picked with ``text[lang]``;
+- :class:`Msg` — a sentence the program writes, as a key of the message catalogue and its
+  arguments. ``msg.render("en")`` fills the English template; ``str(msg)`` the Chinese one.
+
+The catalogues are ``zh.yaml`` and ``en.yaml`` beside this file: one table per language, keyed by
+message id, each template a Python format string with named fields. A table per language (rather
+than gettext) because Chinese is the primary language here, not a translation of English keys,
+because the two tables can be checked against each other (same keys, same fields) by a test, and
+because nothing has to be compiled into the wheel. The one language check is
+:func:`policy_kb.errors.check_lang`, at every door (CLI, HTTP, ``to_dict``): an unknown language is
+refused there, never silently replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from functools import cache
+from importlib.resources import files
+from typing import Any, NamedTuple
+
+import yaml
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANG = "zh"
+
+
+class Text(NamedTuple):
+    """A label or title in both languages: ``Text("职工总数", "Total employees")["en"]``."""
+
+    zh: str
+    en: str
+
+    def __getitem__(self, lang: Any) -> Any:
+        if lang == "en":
+            return self.en
+        if lang == "zh":
+            return self.zh
+        return tuple.__getitem__(self, lang)
+
+    def __str__(self) -> str:
+        return self.zh
+
+
+def text(zh: str | None, en: str | None = None) -> Text:
+    """A :class:`Text`; English falls back to the Chinese when measures.yaml gives none."""
+    zh = zh or en or ""
+    return Text(zh, en or zh)
+
+
+@cache
+def catalogue(lang: str) -> Mapping[str, str]:
+    """The message templates of one language (read once per process)."""
+    raw = files("policy_kb.text").joinpath(f"{lang}.yaml").read_bytes()
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(raw)  # libyaml when installed: fast
+    try:
+        data: dict[str, str] = loader.get_single_data()
+    finally:
+        loader.dispose()
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class Msg:
+    """A sentence of the catalogue, not yet in a language: ``Msg("profile.unknown_fact", key=k)``.
+
+    Arguments may themselves be :class:`Msg`, :class:`Text` or lists of them; they are rendered
+    in the same language.
+    """
+
+    key: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def __init__(self, key: str, /, **args: Any) -> None:
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "args", args)
+
+    def render(self, lang: str = DEFAULT_LANG) -> str:
+        template = catalogue(lang)[self.key]
+        if not self.args:
+            return template
+        return template.format_map({k: _arg(v, lang) for k, v in self.args.items()})
+
+    def __str__(self) -> str:
+        return self.render(DEFAULT_LANG)
+
+
+def say(lang: str, key: str, /, **args: Any) -> str:
+    """A catalogue sentence rendered at once: ``say("en", "status.applies")``."""
+    template = catalogue(lang)[key]
+    if not args:
+        return template
+    return template.format_map({k: _arg(v, lang) for k, v in args.items()})
+
+
+def _arg(value: Any, lang: str) -> Any:
+    if isinstance(value, Msg):
+        return value.render(lang)
+    if isinstance(value, Text):
+        return value[lang]
+    if isinstance(value, Words):
+        return value.render(lang)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """Several items joined the way each language lists them (、 in Chinese, ", " in English)."""
+
+    items: Sequence[Any]
+    sep: str = "list"  # list: 、 / ", ";  or: 或 / " or "; semi: ； / "; "
+
+    def render(self, lang: str) -> str:
+        joiner = say(lang, f"join.{self.sep}")
+        return joiner.join(str(_arg(i, lang)) for i in self.items)
+
+
+def quoted(names: Iterable[str]) -> list[str]:
+    """Names in single quotes, as messages show ids: ``'title_zh'``."""
+    return [f"'{n}'" for n in names]
+
+
+# ── numbers as people write them ─────────────────────────────────────────────────────────────
+
+_PASS = frozenset({int, str, bool, type(None)})
+
+
+def plain(value: Any) -> Any:
+    """A JSON-friendly number: integral values become ints, others floats."""
+    if type(value) in _PASS:
+        return value
+    if isinstance(value, (Fraction, Decimal)):
+        return int(value) if value == int(value) else float(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def number(value: Any) -> str:
+    """``1,200,000``; ``2.5``; ``0.33`` (two decimals at most)."""
+    value = plain(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+def format_value(value: Any, unit: str | None, lang: str) -> str:
+    """A value as people write it: ``1,200,000 元`` / ``CNY 1,200,000``, ``120 人``, ``是``, ``未知``."""
+    value = plain(value)
+    if value is None:
+        return say(lang, "value.unknown")
+    if isinstance(value, bool):
+        return say(lang, "value.yes" if value else "value.no")
+    if isinstance(value, (int, float)):
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+        if unit == "%":
+            return f"{shown}%"
+        if unit == "元":
+            return say(lang, "value.yuan", n=shown)
+        return say(lang, "value.with_unit", n=shown, unit=unit) if unit else shown
+    if isinstance(value, (tuple, list)):
+        return Words([str(v) for v in value]).render(lang)
+    return str(value)
+
+
+# ── "did you mean …?" ────────────────────────────────────────────────────────────────────────
+
+
+def close_matches(name: str, candidates: Iterable[str], limit: int = 2) -> list[str]:
+    """The known names closest to ``name``, best first (at most ``limit``)."""
+    import difflib
+
+    pool = list(dict.fromkeys(candidates))
+    matches = difflib.get_close_matches(name, pool, n=limit, cutoff=0.6)
+    if not matches:
+        folded = name.casefold()
+        matches = [c for c in pool if c.casefold() == folded][:limit]
+    return matches
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> Msg | None:
+    """``Msg`` "did you mean 'x' or 'y'?" / "是否应为 'x' 或 'y'？", or None when nothing is close."""
+    matches = close_matches(name, candidates)
+    if not matches:
+        return None
+    return Msg("hint.did_you_mean", names=Words(quoted(matches), "or"))

@@ -1,0 +1,689 @@
+"""The public JSON contract: evaluations, towns and the measure catalogue as plain dicts.
+
+The ids, status words and the keys named in the contract (``policy``, ``year``, ``measures``,
+``id``, ``number``, ``kind``, ``audience``, ``title``, ``status``, ``benefits``, ``reasons``,
+``missing``, ``citation``) are public: keys may be added, never renamed. The shape is described
+by ``schemas/evaluation.schema.json``, which the tests check every output against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from ..backends.trace import Trace
+from ..policy.model import Benefit, Measure, Parameter, ParameterValue, PolicyModel, Status
+from ..reason.nearmiss import Gap, gaps, to_supply
+from ..reason.results import (
+    BenefitResult,
+    Change,
+    EstimateResult,
+    Evaluation,
+    MeasureResult,
+    PrecheckResult,
+    TownEvaluation,
+)
+from ..rules.tree import CategoryRef, Comparison, Flag
+from ..rules.walk import as_written
+from ..text import Text, plain, say
+from . import words
+
+_OUTCOME = {True: "true", False: "false", None: "unknown"}
+
+
+def dumps(data: Any, indent: int | None = 2) -> bytes:
+    """JSON bytes as every surface writes them: UTF-8, Chinese unescaped, two-space indent.
+
+    orjson gives the same bytes as ``json.dumps(data, ensure_ascii=False, indent=2)``, many times
+    faster, so the CLI and the HTTP service answer with identical documents.
+    """
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2 if indent else 0)
+
+
+def _pick(lang: str, text: Text | None) -> str | None:
+    return None if text is None else text[lang]
+
+
+def policy_dict(model: PolicyModel, lang: str) -> dict[str, Any]:
+    doc = model.document
+    return {
+        "id": doc.id,
+        "title": doc.title[lang],
+        "title_zh": doc.title.zh,
+        "title_en": doc.title.en,
+        "issuer": _pick(lang, doc.issuer),
+        "year": doc.year,
+        "iri": doc.iri,
+        "measures_file": model.file,
+        "measures_sha256": model.sha256,
+    }
+
+
+def citation(model: PolicyModel, measure: Measure, benefit: Benefit | None) -> dict[str, Any]:
+    """Where the text says so: the measure number, the verbatim sentence, the whole clause."""
+    return {
+        "document": model.document.title.zh,
+        "measure": measure.id,
+        "number": measure.number,
+        "part": model.document.heading_of(measure.part),
+        "title": measure.title.zh,
+        "text": benefit.quote if benefit else measure.text,
+        "clause": measure.text,
+    }
+
+
+def _source(location: Any, **extra: Any) -> dict[str, Any]:
+    return {"file": location.file, "line": location.line, "column": location.column, **extra}
+
+
+def parameter_dict(param: Parameter, value: ParameterValue, lang: str) -> dict[str, Any]:
+    return {
+        "id": param.id,
+        "label": param.label[lang],
+        "value": plain(value.value),
+        "unit": param.unit,
+        "valid_from": value.start.isoformat(),
+        "valid_until": value.end.isoformat() if value.end else None,
+        "clause": param.clause,
+        "quote": param.quote,
+        "reference": value.reference or param.reference,
+    }
+
+
+def reason_dict(
+    trace: Trace,
+    model: PolicyModel,
+    lang: str,
+    params: Mapping[str, ParameterValue],
+    memo: dict[int, str],
+) -> dict[str, Any]:
+    """One record per condition: as written, its outcome, the facts read, threshold, source."""
+    cond = trace.condition
+    record: dict[str, Any] = {
+        "condition": cond.text,
+        "kind": "fact"
+        if isinstance(cond, Flag)
+        else "comparison"
+        if isinstance(cond, Comparison)
+        else "category"
+        if isinstance(cond, CategoryRef)
+        else cond.text,
+        "outcome": _OUTCOME[trace.outcome],
+        "text": words.trace_sentence(trace, model, lang, memo),
+    }
+    source = _source(cond.location, clause=cond.clause or None)
+    if cond.is_leaf:
+        record["facts"] = {name: plain(value) for name, value in trace.facts.items()}
+        threshold = trace.threshold
+        record["threshold"] = list(threshold) if isinstance(threshold, tuple) else plain(threshold)
+        if isinstance(cond, Comparison):
+            record["operator"] = cond.op
+            record["parameters"] = {
+                name: plain(params[name].value) for name in cond.parameters() if name in params
+            }
+        else:
+            record["operator"] = "is"
+    else:
+        if isinstance(cond, CategoryRef):
+            category = model.categories[cond.category]
+            record["category"] = category.id
+            record["label"] = category.label[lang]
+            source["category_clause"] = category.clause
+            source["reference"] = category.reference
+        record["parts"] = [reason_dict(p, model, lang, params, memo) for p in trace.parts]
+    record["source"] = source
+    return record
+
+
+def benefit_head(b: Benefit, lang: str) -> dict[str, Any]:
+    """What every view of a benefit starts with: its id, measure, kind, title and description."""
+    return {
+        "id": b.id,
+        "measure": b.measure_id,
+        "kind": b.kind.value,
+        "kind_label": words.kind_word(b.kind, lang),
+        "title": b.title[lang],
+        "title_zh": b.title.zh,
+        "title_en": b.title.en,
+        "description": b.description[lang],
+    }
+
+
+def measure_head(model: PolicyModel, m: Measure, lang: str) -> dict[str, Any]:
+    """What every view of a measure starts with: its id, number, kind, part, audience and title."""
+    return {
+        "id": m.id,
+        "number": m.number,
+        "kind": m.kind.value,
+        "part": model.document.heading_of(m.part),
+        "audience": m.audience.value,
+        "audience_label": words.audience_word(m.audience, lang),
+        "title": m.title[lang],
+        "title_zh": m.title.zh,
+        "title_en": m.title.en,
+    }
+
+
+def benefit_dict(
+    result: BenefitResult, ev: Evaluation, lang: str, memo: dict[int, str]
+) -> dict[str, Any]:
+    model = ev.model
+    b = result.benefit
+    params = [
+        parameter_dict(model.parameters[p], ev.parameters[p], lang)
+        for p in b.parameters
+        if p in ev.parameters
+    ]
+    reasons = [reason_dict(t, model, lang, ev.parameters, memo) for t in result.trace.parts]
+    if b.id in ev.once_registered and ev.precheck is not None:
+        method = ev.precheck.method
+        reasons.append(
+            {
+                "condition": "tech_sme_precheck",
+                "kind": "precheck",
+                "outcome": "true",
+                "text": say(lang, "once_registered.reason"),
+                "source": {
+                    "file": method.location.file,
+                    "line": method.location.line,
+                    "column": method.location.column,
+                    "clause": method.clause,
+                },
+            }
+        )
+    return {
+        **benefit_head(b, lang),
+        "status": result.status.value,
+        "status_label": words.status_word(result.status, lang),
+        "summary": words.benefit_summary(result, model, lang, memo),
+        "reasons": reasons,
+        "missing": list(result.missing),
+        "missing_labels": [model.fact_label(f)[lang] for f in result.missing],
+        "citation": citation(model, model.measures_by_id[b.measure_id], b),
+        "parameters": params,
+        "reading": _pick(lang, b.reading),
+        "amount_note": _pick(lang, b.amount_note),
+        "estimate": estimate_dict(ev.estimates[b.id], b, lang, model),
+        "estimate_note": words.estimate_reason(ev.estimates[b.id], b, model, ev.year, lang),
+        "near_misses": [gap_dict(g, model, lang) for g in gaps(result)],
+        "would_apply_once_registered": b.id in ev.once_registered,
+        "source": _source(b.location),
+    }
+
+
+def estimate_dict(
+    result: EstimateResult, benefit: Benefit, lang: str, model: PolicyModel
+) -> dict[str, Any] | None:
+    """The estimate of a benefit in the JSON contract, or None when there is no amount."""
+    if result.amount is None:
+        return None
+    spec = benefit.estimate
+    case = spec.cases[result.case] if spec is not None and result.case is not None else None
+    return {
+        "amount": plain(result.amount),
+        "currency": "CNY",
+        "kind": result.kind,
+        "formula": result.formula,
+        "formula_text": words.formula_words(case.formula, model, lang) if case else result.formula,
+        "inputs": {k: plain(v) for k, v in result.inputs.items()},
+        "input_texts": [words.input_words(k, v, model, lang) for k, v in result.inputs.items()],
+        "conditional": result.conditional,
+        "conflicts_with": list(result.conflicts_with),
+        "counted_in_total": result.counted,
+        "note": _pick(lang, spec.note) if spec else None,
+    }
+
+
+def gap_dict(gap: Gap, model: PolicyModel, lang: str) -> dict[str, Any]:
+    threshold = gap.threshold
+    return {
+        "condition": gap.trace.condition.text,
+        "fact": gap.fact,
+        "value": plain(gap.value) if gap.value is not None else None,
+        "threshold": list(threshold) if isinstance(threshold, tuple) else plain(threshold),
+        "operator": gap.operator,
+        "gap": plain(gap.gap) if gap.gap is not None else None,
+        "direction": gap.direction,
+        "unit": model.fact_unit(gap.fact) if gap.fact else None,
+        "alternative": gap.alternatives,
+        "text": words.gap_sentence(gap, model, lang),
+    }
+
+
+def precheck_dict(pre: PrecheckResult, model: PolicyModel, lang: str) -> dict[str, Any]:
+    """The ``tech_sme_precheck`` block of the evaluation JSON."""
+    method = pre.method
+    smallest = pre.smallest_change
+    return {
+        "label": method.label[lang],
+        "qualifies": pre.qualifies,
+        "route": pre.route,
+        "score": pre.score,
+        "score_range": [pre.score_low, pre.score_high],
+        "pass_score": plain(pre.pass_score),
+        "scores": {i.indicator.id: i.points for i in pre.indicators},
+        "indicators": [
+            {
+                "id": i.indicator.id,
+                "label": i.indicator.label[lang],
+                "points": i.points,
+                "range": [i.low, i.high],
+                "max_points": i.indicator.max_points,
+                "sources": [
+                    {
+                        "numerator": str(s.source.numerator),
+                        "denominator": str(s.source.denominator)
+                        if s.source.denominator is not None
+                        else None,
+                        "tiers": s.source.table,
+                        "counts": s.counts,
+                        "measured": round(float(s.measured), 4) if s.measured is not None else None,
+                        "unit": "%"
+                        if s.source.denominator is not None
+                        else model.fact_unit(str(s.source.numerator)),
+                        "points": s.low if s.low == s.high else None,
+                        "unknown": list(s.unknown),
+                        "text": words.source_sentence(s, model, lang),
+                    }
+                    for s in i.sources
+                ],
+            }
+            for i in pre.indicators
+        ],
+        "basic_conditions": {n.id: t.outcome for n, t in pre.basic},
+        "direct_routes": {n.id: t.outcome for n, t in pre.direct},
+        "missing": list(pre.missing),
+        "missing_labels": [model.fact_label(f)[lang] for f in pre.missing],
+        "reasons": words.precheck_reasons(pre, model, lang),
+        "verdict": words.precheck_verdict(pre, model, lang),
+        "smallest_change": change_dict(smallest, pre, model, lang) if smallest else None,
+        "changes": [change_dict(c, pre, model, lang) for c in pre.changes],
+        "reference": method.reference,
+        "source": {
+            "file": method.location.file,
+            "line": method.location.line,
+            "clause": method.clause,
+        },
+    }
+
+
+def change_dict(
+    change: Change, pre: PrecheckResult, model: PolicyModel, lang: str
+) -> dict[str, Any]:
+    return {
+        "fact": change.fact,
+        "label": model.fact_label(change.fact)[lang],
+        "from": plain(change.current),
+        "to": plain(change.new),
+        "delta": plain(change.delta),
+        "unit": model.fact_unit(change.fact),
+        "indicator": change.indicator,
+        "points": change.points,
+        "score": change.score,
+        "text": words.change_sentence(change, pre.method, model, lang),
+    }
+
+
+def estimates_summary(ev: Evaluation) -> dict[str, Any]:
+    conflicts = []
+    seen: set[frozenset[str]] = set()
+    for result in ev.estimates.values():
+        for other in result.conflicts_with:
+            pair = frozenset((result.benefit_id, other))
+            if pair not in seen:
+                seen.add(pair)
+                conflicts.append(
+                    {
+                        "benefits": sorted(pair),
+                        "counted": [x for x in sorted(pair) if ev.estimates[x].counted],
+                    }
+                )
+    return {
+        "currency": "CNY",
+        "total_by_kind": {kind: plain(amount) for kind, amount in sorted(ev.totals().items())},
+        "conflicts": conflicts,
+    }
+
+
+def measure_dict(
+    result: MeasureResult, ev: Evaluation, lang: str, memo: dict[int, str]
+) -> dict[str, Any]:
+    m = result.measure
+    return {
+        **measure_head(ev.model, m, lang),
+        "status": result.status.value,
+        "status_label": words.status_word(result.status, lang),
+        "summary": words.measure_summary(result, ev.model, lang),
+        "missing": list(result.missing),
+        "citation": citation(ev.model, m, None),
+        "benefits": [benefit_dict(b, ev, lang, memo) for b in result.benefits],
+    }
+
+
+def _notes(ev: Evaluation, lang: str) -> list[str]:
+    notes = []
+    data_year = ev.profile.get("year")
+    if data_year is not None and data_year != ev.year:
+        notes.append(say(lang, "note.data_year", data_year=data_year, year=ev.year))
+    if ev.year != ev.model.document.year:
+        notes.append(say(lang, "note.other_year", policy_year=ev.model.document.year, year=ev.year))
+    return notes
+
+
+def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
+    """The evaluation JSON document (``policy-kb match --format json``)."""
+    model = ev.model
+    memo: dict[int, str] = {}
+    town = None
+    if ev.town is not None and model.targets is not None:
+        t = model.targets
+        town = {
+            "name": ev.town.name,
+            "name_en": ev.town.name_en,
+            "target": ev.town.target,
+            "target_year": t.year,
+            "unit": t.unit,
+            "annex": t.annex,
+        }
+    return {
+        "policy": policy_dict(model, lang),
+        "year": ev.year,
+        "lang": lang,
+        "engine": ev.engine,
+        "profile": {
+            "name": ev.profile.name,
+            "facts": {k: plain(v) for k, v in ev.profile.values.items()},
+            "derived": {k: plain(v) for k, v in ev.derived.items()},
+        },
+        "town": town,
+        "notes": _notes(ev, lang),
+        "summary": {
+            "measures": {s.value: sum(1 for m in ev.measures if m.status is s) for s in Status},
+            "benefits": {s.value: sum(1 for b in ev.benefits if b.status is s) for s in Status},
+            "applicable_benefits": [b.id for b in ev.benefits if b.status is Status.APPLIES],
+            "undetermined_benefits": [b.id for b in ev.benefits if b.status is Status.UNDETERMINED],
+        },
+        "tech_sme_precheck": precheck_dict(ev.precheck, model, lang) if ev.precheck else None,
+        "estimates": estimates_summary(ev),
+        "to_supply": [
+            {"fact": s.fact, "label": model.fact_label(s.fact)[lang], "settles": list(s.settles)}
+            for s in to_supply(ev)
+        ],
+        "measures": [measure_dict(m, ev, lang, memo) for m in ev.measures],
+    }
+
+
+def town_to_dict(te: TownEvaluation, lang: str = "zh") -> dict[str, Any]:
+    """The JSON of ``policy-kb town NAME``."""
+    model = te.model
+    table = model.targets
+    assert table is not None
+    return {
+        "policy": policy_dict(model, lang),
+        "town": {
+            "name": te.town.name,
+            "name_en": te.town.name_en,
+            "seq": te.town.seq,
+            "target": te.town.target,
+            "target_year": table.year,
+            "unit": table.unit,
+            "annex": table.annex,
+        },
+        "district": {
+            "towns": len(table.towns),
+            "total": table.total,
+            "rows_sum": sum(t.target for t in table.towns),
+        },
+        "measures": [
+            {
+                "id": r.measure.id,
+                "number": r.measure.number,
+                "kind": r.measure.kind.value,
+                "audience": r.measure.audience.value,
+                "title": r.measure.title[lang],
+                "status": r.status.value,
+                "status_label": words.status_word(r.status, lang),
+                "summary": words.town_measure_sentence(
+                    r.status, r.measure.audience, r.target, table.unit, lang
+                ),
+                "target": r.target,
+                "citation": citation(model, r.measure, None),
+            }
+            for r in te.measures
+        ],
+    }
+
+
+def targets_dict(model: PolicyModel) -> dict[str, Any] | None:
+    t = model.targets
+    if t is None:
+        return None
+    return {
+        "annex": t.annex,
+        "year": t.year,
+        "unit": t.unit,
+        "towns": [
+            {"seq": w.seq, "name": w.name, "name_en": w.name_en, "target": w.target}
+            for w in t.towns
+        ],
+        "total": t.total,
+    }
+
+
+def catalogue_to_dict(model: PolicyModel, lang: str = "zh") -> dict[str, Any]:
+    """The measure catalogue (``policy-kb measures --format json``): no profile needed."""
+    return {
+        "policy": policy_dict(model, lang),
+        "measures": [
+            {
+                "id": m.id,
+                "number": m.number,
+                "kind": m.kind.value,
+                "part": model.document.heading_of(m.part),
+                "audience": m.audience.value,
+                "title": m.title[lang],
+                "title_zh": m.title.zh,
+                "title_en": m.title.en,
+                "text": m.text,
+                "benefits": [
+                    {
+                        "id": b.id,
+                        "kind": b.kind.value,
+                        "title": b.title[lang],
+                        "description": b.description[lang],
+                        "quote": b.quote,
+                        "conditions": as_written(b.condition, top=True),
+                        "parameters": list(b.parameters),
+                    }
+                    for b in m.benefits
+                ],
+            }
+            for m in model.measures
+        ],
+        "targets": targets_dict(model),
+    }
+
+
+def parameter_history(param: Parameter, lang: str = "zh") -> dict[str, Any]:
+    """A parameter with every dated value (the catalogue's view, independent of a year)."""
+    return {
+        "id": param.id,
+        "label": param.label[lang],
+        "unit": param.unit,
+        "clause": param.clause,
+        "quote": param.quote,
+        "reference": param.reference,
+        "values": [
+            {
+                "from": v.start.isoformat(),
+                "until": v.end.isoformat() if v.end else None,
+                "value": plain(v.value) if v.value is not None else None,
+                "tiers": [{"at_least": plain(t.at_least), "points": t.points} for t in v.tiers]
+                or None,
+                "reference": v.reference,
+            }
+            for v in param.values
+        ],
+    }
+
+
+def benefit_detail(model: PolicyModel, benefit_id: str, lang: str = "zh") -> dict[str, Any]:
+    """One benefit as the catalogue shows it: clause, conditions as written, parameters, formula."""
+    b = model.benefits[benefit_id]
+    measure = model.measures_by_id[b.measure_id]
+    estimate = None
+    if b.estimate is not None:
+        estimate = {
+            "kind": b.estimate.kind,
+            "cases": [
+                {"when": c.when.text if c.when else None, "formula": c.formula_text}
+                for c in b.estimate.cases
+            ],
+            "note": _pick(lang, b.estimate.note),
+        }
+    return {
+        **benefit_head(b, lang),
+        "number": measure.number,
+        "quote": b.quote,
+        "clause": measure.text,
+        "citation": citation(model, measure, b),
+        "conditions": as_written(b.condition, top=True),
+        "parameters": [parameter_history(model.parameters[p], lang) for p in b.parameters],
+        "estimate": estimate,
+        "amount_note": _pick(lang, b.amount_note),
+        "reading": _pick(lang, b.reading),
+        "implies": list(b.implies),
+        "not_combinable_with": list(b.not_combinable_with),
+        "source": _source(b.location),
+    }
+
+
+def measure_detail(model: PolicyModel, measure_id: str, lang: str = "zh") -> dict[str, Any]:
+    """One measure with its clause text and the full detail of each benefit."""
+    m = model.measures_by_id[measure_id]
+    return {
+        **measure_head(model, m, lang),
+        "text": m.text,
+        "citation": citation(model, m, None),
+        "targets": m.targets,
+        "benefits": [benefit_detail(model, b.id, lang) for b in m.benefits],
+        "source": _source(m.location),
+    }
+
+
+def facts_form(model: PolicyModel, lang: str = "zh") -> dict[str, Any]:
+    """The facts a profile may carry, by form group: what a form needs to draw itself.
+
+    Derived facts are left out (they are computed). A town fact lists the towns of 附件2.
+    """
+    towns = model.targets.towns if model.targets else ()
+    groups = []
+    for group, facts in model.form_groups():
+        fields = []
+        for fact in facts:
+            field: dict[str, Any] = {
+                "id": fact.id,
+                "label": fact.label[lang],
+                "type": fact.type.value,
+                "unit": fact.unit,
+                "min": fact.minimum,
+                "max": fact.maximum,
+                "help": _pick(lang, fact.help),
+            }
+            if fact.type.value == "town":
+                field["choices"] = [{"value": t.name, "label": t.label[lang]} for t in towns]
+            fields.append(field)
+        groups.append({"name": group.name, "label": group.label[lang], "facts": fields})
+    return {"lang": lang, "groups": groups}
+
+
+def towns_to_dict(model: PolicyModel, lang: str = "zh") -> dict[str, Any]:
+    """The 附件2 table: every town and its target, the printed total and the sum of the rows."""
+    table = model.targets
+    if table is None:
+        return {"towns": [], "total": None, "rows_sum": 0}
+    return {
+        "annex": table.annex,
+        "title": table.title[lang],
+        "year": table.year,
+        "unit": table.unit,
+        "towns": [
+            {"seq": t.seq, "name": t.name, "name_en": t.name_en, "target": t.target}
+            for t in table.towns
+        ],
+        "total": table.total,
+        "rows_sum": sum(t.target for t in table.towns),
+    }
+
+
+def facts_list(model: PolicyModel) -> dict[str, Any]:
+    """``policy-kb facts --format json``: every fact and derived fact."""
+    return {
+        "facts": [
+            {
+                "id": f.id,
+                "type": f.type.value,
+                "unit": f.unit,
+                "label_zh": f.label.zh,
+                "label_en": f.label.en,
+                "group": f.group,
+            }
+            for f in model.facts.values()
+        ],
+        "derived_facts": [{"id": d.id, "formula": d.formula_text} for d in model.derived.values()],
+    }
+
+
+def lint_to_dict(report: Any, model: PolicyModel, lang: str = "zh") -> dict[str, Any]:
+    """The JSON of ``policy-kb lint --format json``."""
+    return {
+        "policy": policy_dict(model, lang),
+        "year": report.year,
+        "reasoner": "HermiT (owlready2)",
+        "ok": not report.errors,
+        "checked": dict(report.checked),
+        "findings": [
+            {
+                "severity": f.severity,
+                "file": f.location.file,
+                "line": f.location.line,
+                "column": f.location.column,
+                "message": f.message.render(lang),
+                "expected": f.expected.render(lang) if f.expected else None,
+            }
+            for f in report.findings
+        ],
+        "implications": [
+            {
+                "benefit": i.benefit,
+                "line": i.location.line,
+                "categories": list(i.categories),
+                "facts": list(i.facts),
+                "benefits": list(i.benefits),
+            }
+            for i in report.implications
+        ],
+    }
+
+
+def roster_to_dict(summary: Any, output: str | None, lang: str = "zh") -> dict[str, Any]:
+    """``policy-kb roster --format json``: counts, bad rows and totals."""
+    return {
+        "rows": summary.rows,
+        "invalid_rows": summary.invalid,
+        "errors": [
+            {"row": e.row, "facts": list(e.facts), "message": e.message_in(lang)}
+            for e in summary.errors
+        ],
+        "benefits": {
+            b: dict(zip(("applies", "does_not_apply", "undetermined"), c, strict=True))
+            for b, c in summary.statuses.items()
+        },
+        "precheck": dict(
+            zip(("qualifies", "does_not_qualify", "undetermined"), summary.precheck, strict=True)
+        ),
+        "estimated_totals": {k: round(v, 2) for k, v in summary.totals.items()},
+        "output": output,
+    }
