@@ -37,8 +37,7 @@ from .errors import (
 from .policy.model import Audience, BenefitKind, MeasureKind, PolicyModel, Status
 from .policy.profile import Profile, read_profile
 from .reason.results import BenefitResult, MeasureResult
-
-__version__ = "0.2.0"
+from .version import __version__
 
 __all__ = [
     "Audience",

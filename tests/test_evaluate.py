@@ -1,6 +1,6 @@
 """Evaluation of the example profiles, citations, towns, years and the measure status rule.
 
-The expected statuses below were worked out by hand from READING.md §5 for each example.
+The expected statuses below were worked out by hand from docs/reading.md §5 for each example.
 """
 
 from __future__ import annotations

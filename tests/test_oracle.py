@@ -1,7 +1,7 @@
-"""The engine against an independent reading of READING.md §4–§5, on generated profiles.
+"""The engine against an independent reading of docs/reading.md §4–§5, on generated profiles.
 
 The oracle below restates the contract in plain Python with Kleene logic and the figures as
-READING.md prints them. It shares no code with policy_kb: if the measures.yaml encoding or the
+docs/reading.md prints them. It shares no code with policy_kb: if the measures.yaml encoding or the
 engine drifted from the contract, the two would disagree on some generated profile.
 """
 

@@ -56,7 +56,7 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second():
 def test_source_text_is_the_shared_original():
     copy = (ROOT / "sources" / "000_6cc745b56c039c16.txt").read_bytes()
     if not SHARED_SOURCE.exists():
-        pytest.skip("../shared is not present beside this checkout")
+        pytest.skip("the shared original is not present beside this checkout")
     assert copy == SHARED_SOURCE.read_bytes()
 
 

@@ -1,4 +1,4 @@
-"""The code stays ruff-clean, formatted, and type-checked (mypy --strict on policy_kb)."""
+"""The code stays layered, ruff-clean, formatted and type-checked (mypy --strict on policy_kb)."""
 
 from __future__ import annotations
 
@@ -34,3 +34,35 @@ def test_ruff_format_is_clean():
 def test_mypy_strict_is_clean():
     result = run("mypy", "--no-incremental")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_layers_import_only_downward_and_no_module_imports_in_a_circle():
+    """The contracts in pyproject.toml ([tool.importlinter]): serve → api → views → district →
+    reason | graph → backends → policy → rules → errors → text, and acyclic siblings everywhere."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout
+
+
+def test_importing_the_package_loads_no_heavy_library():
+    code = (
+        "import sys, policy_kb; policy_kb.load(); "
+        "print(sorted(m for m in ('numpy', 'polars', 'pyarrow', 'owlready2', 'fastapi', 'rdflib') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -32,7 +32,6 @@ from ..rules.tree import (
 from ..rules.walk import categories_used, facts_in, parameters_in
 from ..text import Msg, did_you_mean, text
 from . import sections
-from .loader import Reader
 from .model import (
     Audience,
     Benefit,
@@ -50,6 +49,7 @@ from .model import (
     PolicyModel,
     TargetTable,
 )
+from .reader import Reader
 from .yamlsource import Path
 
 _NUMERALS = "一二三四五六七八九"

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..text import Msg, Words, did_you_mean, text
-from .loader import Reader
 from .model import (
     Document,
     FactDef,
@@ -27,6 +26,7 @@ from .model import (
     Tier,
     Town,
 )
+from .reader import Reader
 from .yamlsource import Path
 
 _DEFAULT_UNITS = {FactType.MONEY: "元", FactType.YEAR: "年"}

@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .. import __version__
 from ..api import KnowledgeBase, load
 from ..errors import EnvironmentProblem, Location, MeasuresFileError, PolicyKBError, Problem
 from ..policy.profile import read_profile
 from ..text import Msg, say
+from ..version import __version__
 from ..views import document, tables
 
 EXIT_OK = 0

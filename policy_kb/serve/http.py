@@ -37,11 +37,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__
 from ..api import KnowledgeBase, load
 from ..errors import PolicyKBError, ProfileError, ProfileSyntaxError, UnknownNameError, YearError
 from ..policy.profile import MAX_PROFILE_BYTES, parse_json_profile
+from ..policy.resources import schema
 from ..text import Msg
+from ..version import __version__
 from ..views import document
 from . import models
 from .pages import add_pages
@@ -341,7 +342,13 @@ def evaluate_routes(kb: KnowledgeBase, settings: Settings, years: tuple[int, int
         summary="Evaluate one enterprise profile",
         response_class=Response,
         openapi_extra=body,
-        responses=_documented(models.Evaluation, 400, 413, 422),
+        responses={
+            **_documented(None, 400, 413, 422),
+            200: {
+                "description": "the evaluation (the JSON contract)",
+                "content": {JSON: {"schema": {"$ref": "#/components/schemas/Evaluation"}}},
+            },
+        },
     )
     async def evaluate(
         request: Request, year: int | None = year_query, lang: models.Lang = "zh"
@@ -609,14 +616,15 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
 
 
 def _extend_openapi(app: FastAPI, kb: KnowledgeBase) -> None:
-    """FastAPI writes the document from the routes' models; the request-body models and the problem
-    model are added to its components (the routes read their bodies themselves)."""
+    """FastAPI writes the document from the routes' models; the evaluation schema, the request-body
+    model and the problem model are added to its components (the routes read their bodies)."""
     base = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             doc = base()
             schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(models.evaluation_components(schema("evaluation")))
             for model in (models.profile_model(kb.model), models.Problem):
                 found = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 schemas.update(found.pop("$defs", {}))
