@@ -14,7 +14,7 @@ import random
 import time
 
 import policy_kb
-from policy_kb._owl import classify
+from policy_kb.backends.owl import classify
 
 
 def profiles(kb: policy_kb.KnowledgeBase, count: int, seed: int = 7) -> list[policy_kb.Profile]:
@@ -47,7 +47,7 @@ def main() -> None:
     for size in args.sizes:
         batch = profiles(kb, size)
         t = time.perf_counter()
-        owl = classify(kb.model, batch, 2021, batch=args.batch)
+        owl = classify(kb.plan, batch, 2021, kb.parameters_for_year(2021), batch=args.batch)
         owl_time = time.perf_counter() - t
         t = time.perf_counter()
         fast = kb.evaluate_many(batch)

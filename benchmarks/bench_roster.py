@@ -30,7 +30,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 
 import policy_kb
-from policy_kb._columnar import Column, Columns, evaluate_columns
+from policy_kb.backends.columns import Column, Columns, evaluate_columns
 
 TYPICAL = {  # ordinary values of each fact, to mix with the policy's own bounds
     "employees": [10, 100, 1500],

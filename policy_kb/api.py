@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .backends.columns import ColumnResult
     from .backends.owl import LintReport
     from .district.reports import Impact, PoolEntry, Progress
-    from .district.roster import Batch, RosterRun
+    from .district.roster import Batch, RosterRun, Years
 
 ENGINES = ("fast", "owl")
 
@@ -215,6 +215,13 @@ class KnowledgeBase:
 
     # ── rosters, in columns ──────────────────────────────────────────────────────────────
 
+    def _years(self, year: int | None) -> Years:
+        """Each row in ``year`` if given, else in its own year fact, else in the policy year."""
+        from .district.roster import Years
+
+        fixed = None if year is None else reason.check_year(self._model, year)
+        return Years(self.parameters_for_year, self._model.document.year, fixed)
+
     def roster(
         self,
         path: str | os.PathLike[str],
@@ -233,11 +240,10 @@ class KnowledgeBase:
         """
         from .district.roster import run_roster
 
-        when = self._model.document.year if year is None else year
         return run_roster(
             self._model,
             path,
-            self.parameters_for_year(when),
+            self._years(year),
             output=output,
             keep=keep,
             progress=progress,
@@ -251,8 +257,7 @@ class KnowledgeBase:
         """Progress of every town of 附件2 over a roster: target, registered, shortfall, pool."""
         from .district.reports import progress as town_progress
 
-        when = self._model.document.year if year is None else year
-        return town_progress(self._model, path, self.parameters_for_year(when), when, show=progress)
+        return town_progress(self._model, path, self._years(year), show=progress)
 
     def mobilise(
         self,
@@ -275,10 +280,8 @@ class KnowledgeBase:
         from .views.words import change_sentence
 
         check_lang(lang)
-        when = self._model.document.year if year is None else year
-        params = self.parameters_for_year(when)
         entries = mobilise(
-            self._model, self.plan, path, params, when, town=town, show=progress, near=near
+            self._model, self.plan, path, self._years(year), town=town, show=progress, near=near
         )
         method = self._model.evaluation
         return [
@@ -303,9 +306,9 @@ class KnowledgeBase:
         """What replacing this policy by ``new`` would change for every enterprise of a roster."""
         from .district.reports import impact
 
-        when = new.model.document.year if year is None else year
-        old_params, new_params = self.parameters_for_year(when), new.parameters_for_year(when)
-        return impact(self._model, new.model, path, old_params, new_params, details=details)
+        return impact(
+            self._model, new.model, path, self._years(year), new._years(year), details=details
+        )
 
     # ── the reasoner ─────────────────────────────────────────────────────────────────────
 

@@ -174,6 +174,10 @@ class RosterError(PolicyKBError):
     """A roster file that cannot be read at all (its format, its header, its columns)."""
 
 
+class OutputError(PolicyKBError):
+    """An output that would overwrite an input, or that has no folder to go in."""
+
+
 class YearError(PolicyKBError):
     """No value of a needed parameter is in force for the year asked."""
 

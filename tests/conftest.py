@@ -11,7 +11,8 @@ status of benefits and measures and, optionally, the expected missing facts:
         expect: {KM7.rd_growth_reward: applies}
         missing: {KM7.rd_growth_reward: []}
 
-A failure reads ``file: case name: benefit X was Y, expected Z``.
+``precheck``, ``estimates`` (amounts), ``estimate_totals`` and ``estimate_missing`` (the facts an
+amount still needs) check the rest of the answer. A failure reads ``file: case name: benefit X was Y, expected Z``.
 """
 
 from __future__ import annotations
@@ -215,6 +216,12 @@ class CaseItem(pytest.Item):
             if got_missing != list(expected):
                 problems.append(
                     f"missing facts of {id_} were {got_missing}, expected {list(expected)}"
+                )
+        for id_, expected in (case.get("estimate_missing") or {}).items():
+            got_missing = list(result.estimate(id_).missing)
+            if got_missing != list(expected):
+                problems.append(
+                    f"the estimate of {id_} is missing {got_missing}, expected {list(expected)}"
                 )
         if problems:
             raise CaseMismatch(problems)

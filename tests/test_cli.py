@@ -57,7 +57,7 @@ def test_match_with_year(cli):
         ),
         (
             "hnte_valid: maybe\n",
-            "<stdin>:1:13: hnte_valid (High and new technology enterprise (HNTE) with a valid certificate): expected true or false (or leave it out when unknown), got 'maybe'",
+            "<stdin>:1:13: hnte_valid (High and new technology enterprise (HNTE) with a valid certificate): expected true or false, or 是 or 否 (leave it out when unknown), got 'maybe'",
         ),
         (
             "employees: 100\ntech_staff: 120\n",
@@ -130,13 +130,13 @@ def test_usage_error_exits_2(cli):
 def test_validate_ok(cli):
     assert cli("validate").stdout.strip() == (
         "measures.yaml：校验通过 — 12 项措施（重点举措 9 项、保障措施 3 项），13 项待遇，3 个类别，"
-        "22 个参数，32 个事实，11 个镇（开发区）（合计 670）"
+        "22 个参数，32 个事实，11 个镇（开发区），合计 670"
     )
     result = cli("validate", "--lang", "en")
     assert result.returncode == 0
     assert result.stdout.strip() == (
         "measures.yaml: OK — 12 measures (9 key, 3 safeguard), 13 benefits, 3 categories, "
-        "22 parameters, 32 facts, 11 towns (合计 670)"
+        "22 parameters, 32 facts, 11 towns and zones, 670 in all"
     )
 
 

@@ -236,7 +236,7 @@ def test_target_total_differs_from_rows(tmp_path):
     where = at(path, text, "680")
     assert problems_of(path) == [
         f"{where}: the 11 rows of 附件2 add up to 670, but the printed total is 680 (total: 670, or correct the row that differs from the source text)",
-        f"{where}: the total 680 does not occur in the source text (the 合计 as printed)",
+        f"{where}: the total 680 does not occur in the source text (the total as printed)",
     ]
 
 
@@ -358,7 +358,7 @@ def test_all_problems_are_reported_in_one_run(tmp_path, cli):
             (
                 "措施 KM3 中有未知的键 'titel_zh'（是否应为 'title_zh' 或 'title_en'？可用的键：id、number、",
                 "条件 'small_low_proft' 中有未知的名称 'small_low_proft'（是否应为 'small_low_profit'？）",
-                "'hnte_valid >= 3' 类型冲突：'hnte_valid' 是是/否事实",
+                "'hnte_valid >= 3' 类型冲突：'hnte_valid' 是一个是/否事实",
                 "但印刷的合计是 680",
                 "与原文不一致",
                 "措施编号 'KM8' 重复使用",
@@ -525,11 +525,11 @@ def test_estimate_formula_must_give_yuan(tmp_path):
         tmp_path,
         (
             "          formula: rd_expense * (rd_super_deduction_rate - 1)",
-            "          formula: ip_class1 * 2",
+            "          formula: ip_class1 * (rd_super_deduction_rate - 1)",
         ),
     )
     assert problems_of(path) == [
-        f"{at(path, text, 'ip_class1 * 2')}: the estimate formula gives an amount in 项 (an amount in 元)"
+        f"{at(path, text, 'ip_class1 * (rd_super_deduction_rate - 1)')}: the estimate formula gives an amount in 项 (an amount in 元)"
     ]
 
 
@@ -551,8 +551,8 @@ def test_a_fact_in_a_form_group_that_is_not_listed(tmp_path):
     path, text = plant(
         tmp_path,
         (
-            "    type: count\n    unit: 人\n    min: 0\n    group: 规模与财务\n  annual_revenue",
-            "    type: count\n    unit: 人\n    min: 0\n    group: 规模和财务\n  annual_revenue",
+            "    max: 10000000   # 合理范围：不超过 1000 万\n    group: 规模与财务\n  annual_revenue",
+            "    max: 10000000   # 合理范围：不超过 1000 万\n    group: 规模和财务\n  annual_revenue",
         ),
     )
     assert problems_of(path) == [

@@ -80,22 +80,22 @@ def test_lint_finds_an_impossible_condition(cli, tmp_path):
         tmp_path,
         (
             "        conditions:\n          - incubated\n",
-            "        conditions:\n          - incubated\n          - employees <= 10\n          - employees >= 20\n",
+            "        conditions:\n          - incubated\n          - employees <= slp_max_employees\n          - employees >= sme_max_employees\n",
         ),
     )
     result = cli("lint", str(path), "--lang", "en")
     assert result.returncode == 2
-    line = line_of(text, "          - incubated\n          - employees <= 10")
+    line = line_of(text, "          - incubated\n          - employees <= slp_max_employees")
     assert (
         f"{path}:{line}:11: error: no enterprise could ever get benefit KM4.incubation_services: its conditions "
-        f"contradict each other (incubated at line {line}; employees <= 10 at line {line + 1}; employees >= 20 at "
+        f"contradict each other (incubated at line {line}; employees <= slp_max_employees at line {line + 1}; employees >= sme_max_employees at "
         f"line {line + 2}) (conditions that some enterprise can meet all at once)"
     ) in result.stderr.splitlines()
     assert "✘ 1 error(s), listed below" in result.stdout
     chinese = cli("lint", str(path))
     assert (
         f"{path}:{line}:11: 错误：没有企业能获得待遇 KM4.incubation_services：其条件互相矛盾（incubated（第 {line} 行）；"
-        f"employees <= 10（第 {line + 1} 行）；employees >= 20（第 {line + 2} 行））（能被某个企业同时满足的条件）"
+        f"employees <= slp_max_employees（第 {line + 1} 行）；employees >= sme_max_employees（第 {line + 2} 行））（能被某个企业同时满足的条件）"
     ) in chinese.stderr.splitlines()
     assert "✘ 发现 1 个错误" in chinese.stdout
 

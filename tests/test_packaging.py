@@ -132,7 +132,7 @@ def test_installed_package_serves_the_calculator_and_finds_its_font(installed, t
         "c = TestClient(create_app()); "
         "pages = [c.get(p).status_code for p in ('/', '/targets', '/static/app.js')]; "
         "_chart._SYSTEM_FAMILIES = (); "  # no system font: the subset in the wheel must do
-        "font = _chart.find_font(set('湖塘镇目标已入库'))[1]; "
+        "font = str(_chart.find_font(set('湖塘镇目标已入库'))[1]); "
         "print(json.dumps([pages, '政策计算器' in c.get('/').text, font]))"
     )
     result = run(installed, tmp_path, "-c", code)
@@ -141,3 +141,16 @@ def test_installed_package_serves_the_calculator_and_finds_its_font(installed, t
     assert pages == [200, 200, 200]
     assert has_title is True
     assert "PolicyKBCJKSubset-Regular.otf" in font
+
+
+def test_the_wheels_console_script_runs(wheel, installed, tmp_path):
+    """What `pip install` turns into the `policy-kb` command: the wheel's entry point, run as is."""
+    with zipfile.ZipFile(wheel) as zf:
+        (name,) = [n for n in zf.namelist() if n.endswith(".dist-info/entry_points.txt")]
+        entry = zf.read(name).decode("utf-8")
+    line = next(x for x in entry.splitlines() if x.startswith("policy-kb"))
+    module, _, function = line.split("=", 1)[1].strip().partition(":")
+    code = f"import sys, {module} as m; sys.exit(m.{function}(['validate', '--lang', 'en']))"
+    result = run(installed, tmp_path, "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("measures.yaml: OK")

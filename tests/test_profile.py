@@ -42,11 +42,11 @@ def refused(kb, profile, lang: str = "en") -> list[str]:
         ),
         (
             {"hnte_valid": "yes"},
-            "hnte_valid (High and new technology enterprise (HNTE) with a valid certificate): expected true or false (or leave it out when unknown), got 'yes'",
+            "hnte_valid (High and new technology enterprise (HNTE) with a valid certificate): expected true or false, or 是 or 否 (leave it out when unknown), got 'yes'",
         ),
         (
             {"hnte_valid": 1},
-            "hnte_valid (High and new technology enterprise (HNTE) with a valid certificate): expected true or false (or leave it out when unknown), got 1",
+            "hnte_valid (High and new technology enterprise (HNTE) with a valid certificate): expected true or false, or 是 or 否 (leave it out when unknown), got 1",
         ),
         (
             {"town": "湖塘"},

@@ -47,6 +47,7 @@ TYPICAL = {  # ordinary values, mixed with the policy's own bounds (read from th
     "local_contribution": [0, 600_000, 2_500_000],
     "local_contribution_prior_year": [0, 500_000, 2_500_000],
 }
+AMOUNTS = [f for f in TYPICAL if f not in ("employees", "tech_staff", "ip_class1", "ip_class2")]
 
 
 # ── a generated roster with unknowns and values at every bound ───────────────────────────────
@@ -80,6 +81,16 @@ def generate_rows(kb: policy_kb.KnowledgeBase, n: int, seed: int) -> list[dict[s
             den = rng.choice(TYPICAL[str(source.denominator)])
             row[str(source.denominator)] = den
             row[str(source.numerator)] = max(den * tier.at_least // 100 + rng.choice([-1, 0, 1]), 0)
+        if rng.random() < 0.1:  # a ratio exactly at a tier, with amounts in fen
+            source = rng.choice([r for r in ratios if str(r.numerator) in AMOUNTS])
+            tier = rng.choice(params[source.table].tiers)
+            k = Decimal(rng.randrange(1, 10**6))  # numerator / denominator = at_least % exactly
+            row[str(source.numerator)] = float(k * Decimal(str(tier.at_least)) / 10)
+            row[str(source.denominator)] = float(k * 10)
+        if rng.random() < 0.15:  # amounts in fen: estimates that end in a half fen must round up
+            for fact in AMOUNTS:
+                if fact in row and rng.random() < 0.5:
+                    row[fact] = round(row[fact] + rng.randrange(100) / 100, 2)
         if "employees" in row and "tech_staff" in row:
             row["tech_staff"] = min(row["tech_staff"], row["employees"])
         if rng.random() < 0.1 and "rd_expense" in row:
@@ -406,6 +417,108 @@ def test_two_hundred_million_and_one_yuan_is_over_the_limit_in_a_roster_file(kb,
         columns = columns_from_values(kb.model, 2, {fact: [bound, bound + 1]})
         true, _ = evaluate_condition(kb.model, comparison, columns, kb.parameters_for_year(2021))
         assert true.tolist() == [True, False], comparison.text
+
+
+def _roster_rows(tmp_path: Path, rows: list[dict[str, Any]]) -> Path:
+    header = sorted({k for r in rows for k in r})
+    path = tmp_path / "rows.csv"
+    write_csv(path, rows, header)
+    return path
+
+
+def test_each_row_is_evaluated_in_its_own_year_as_a_profile_is(kb, tmp_path):
+    """2022's super-deduction rate (200 %) and small-profit bands for a row that says 2022."""
+    firm = {
+        "tech_sme_registered": True,
+        "rd_expense": 1_000_000,
+        "employees": 100,
+        "taxable_income": 2_000_000,
+        "total_assets": 1_000_000,
+        "restricted_industry": False,
+    }
+    rows = [{**firm, "year": 2022}, {**firm, "year": 2021}, firm]
+    frame = pl.concat(kb.roster(_roster_rows(tmp_path, rows), keep=True).frames)
+    for i, row in enumerate(rows):
+        ev = kb.evaluate(row)
+        for benefit in ("KM7.rd_super_deduction", "KM5.small_low_profit_tax"):
+            assert frame[f"estimate:{benefit}"][i] == float(ev.estimate(benefit).amount)
+    assert frame["estimate:KM7.rd_super_deduction"].to_list() == [1_000_000, 750_000, 750_000]
+    # the year asked for wins over the rows' own, as for one profile
+    asked = pl.concat(kb.roster(_roster_rows(tmp_path, rows), keep=True, year=2021).frames)
+    assert asked["estimate:KM7.rd_super_deduction"].to_list() == [750_000] * 3
+
+
+def test_a_row_of_a_year_the_parameters_do_not_cover_is_refused_and_the_others_go_on(kb, tmp_path):
+    rows = [{"year": 1990, "employees": 10}, {"year": 2021, "employees": 10}]
+    run = kb.roster(_roster_rows(tmp_path, rows), keep=True)
+    assert run.summary.invalid == 1
+    (error,) = run.summary.errors
+    assert error.row == 2
+    assert error.facts == ("year",)
+    assert "1990" in error.render("zh")
+    assert "1990" in error.render("en")
+    frame = pl.concat(run.frames)
+    assert frame["KM1.evaluation_mobilization"].to_list() == [None, "undetermined"]
+
+
+def test_ratios_and_half_fen_amounts_are_exact_in_the_column_engine(kb, tmp_path):
+    """A ratio of exactly 2 % with amounts in fen reaches the 2 % tier; …0.025 rounds up."""
+    at_two_percent = {
+        "registered_in_mainland": True,
+        "employees": 10,
+        "tech_staff": 3,
+        "annual_revenue": 517515.0,
+        "total_assets": 1_000_000,
+        "total_costs": 1e9,
+        "restricted_industry": False,
+        "serious_violation": False,
+        "hnte_valid": False,
+        "national_award_top3": False,
+        "provincial_rd_institution": False,
+        "led_standard": False,
+        "ip_class1": 1,
+        "ip_class2": 0,
+        "rd_expense": 10350.3,
+    }
+    half_fen = {"tech_sme_registered": True, "rd_expense": 20148998.7}
+    frame = pl.concat(
+        kb.roster(_roster_rows(tmp_path, [at_two_percent, half_fen]), keep=True).frames
+    )
+    first = kb.evaluate(at_two_percent).precheck
+    assert (first.qualifies, first.score) == (True, 60)
+    assert (frame["precheck_qualifies"][0], frame["precheck_score"][0]) == (True, 60)
+    assert kb.evaluate(half_fen).estimate("KM7.rd_super_deduction").amount == Decimal("15111749.03")
+    assert frame["estimate:KM7.rd_super_deduction"][1] == 15111749.03
+
+
+def test_a_known_part_bounds_an_unknown_whole_in_both_engines(kb):
+    """600 tech staff mean at least 600 employees: over the SME limit of 500 even unknown."""
+    condition = kb.model.categories["sme_size"].condition
+    columns = columns_from_values(
+        kb.model,
+        3,
+        {
+            "tech_staff": [600, 30, None],
+            "employees": [None, None, None],
+            "annual_revenue": [1, 1, 1],
+            "total_assets": [1, 1, 1],
+        },
+    )
+    true, false = evaluate_condition(kb.model, condition, columns, kb.parameters_for_year(2021))
+    assert true.tolist() == [False, False, False]
+    assert false.tolist() == [True, False, False]
+    one = kb.evaluate({"tech_staff": 600, "annual_revenue": 1, "total_assets": 1})
+    assert one.benefit("KM1.evaluation_mobilization").status.value == "does_not_apply"
+
+
+def test_what_if_gives_an_unknown_bounded_fact_its_new_bound(kb):
+    """Changing employees changes what an unknown tech_staff can be, and the steps reading it."""
+    plan = kb.plan
+    values = kb.validate_profile({"employees": 50}).values
+    v = plan.run(values, kb.parameters_for_year(2021))
+    w = plan.what_if(v, values, "employees", 10)
+    assert w[plan.facts["tech_staff"]] == (0, 10)
+    assert v[plan.facts["tech_staff"]] == (0, 50)
 
 
 # ── output files ─────────────────────────────────────────────────────────────────────────────

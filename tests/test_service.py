@@ -263,7 +263,7 @@ def test_facts_give_every_fact_once_by_form_group(http, openapi, kb):
         "type": "count",
         "unit": "人",
         "min": 0,
-        "max": None,
+        "max": 10_000_000,
         "help": None,
     }
 
@@ -487,3 +487,33 @@ def test_serve_refuses_a_broken_measures_file(tmp_path, cli):
     result = cli("serve", "--measures", str(bad), "--port", str(free_port()), "--lang", "en")
     assert result.returncode == 2
     assert result.stderr.startswith(f"{bad}:2:1: YAML syntax error")
+
+
+@pytest.mark.parametrize(
+    ("body", "fact"),
+    [
+        ('{"rd_expense": 3.9e307}', "rd_expense"),
+        ('{"employees": 10000000000000000000000000000000}', "employees"),
+        ('{"annual_revenue": 1000000000000000000000000000000}', "annual_revenue"),
+        ('{"hnte_valid": "yes"}', "hnte_valid"),
+    ],
+)
+def test_numbers_out_of_range_are_a_clear_422_not_a_500(http, body, fact):
+    response = http.post(
+        "/v1/evaluate",
+        params={"lang": "en"},
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert fact in response.text
+
+
+def test_yes_no_in_chinese_is_read_over_http_too(http):
+    response = http.post(
+        "/v1/evaluate",
+        content='{"hnte_valid": "是"}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["profile"]["facts"]["hnte_valid"] is True

@@ -2,7 +2,7 @@
 
     python tools/make_font_subset.py /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
-Source: Noto Sans CJK SC (Debian's fonts-noto-cjk), SIL Open Font License 1.1 (policy_kb/fonts/OFL.txt). The subset keeps the characters of the 附件2 town names in measures.yaml, the chart's own
+Source: Noto Sans CJK SC (Debian's fonts-noto-cjk), SIL Open Font License 1.1 (policy_kb/views/fonts/OFL.txt). The subset keeps the characters of the 附件2 town names in measures.yaml, the chart's own
 words, digits and punctuation, and is renamed, as the licence asks of modified fonts.
 """
 
@@ -16,16 +16,16 @@ from fontTools import subset
 from fontTools.ttLib import TTCollection
 
 ROOT = Path(__file__).resolve().parent.parent
-FONTS = ROOT / "policy_kb" / "fonts"
+FONTS = ROOT / "policy_kb" / "views" / "fonts"
 FAMILY = "PolicyKB CJK Subset"
 
 
 def characters() -> str:
     sys.path.insert(0, str(ROOT))
-    from policy_kb._chart import LABELS
+    from policy_kb.views.chart import chart_words
 
     towns = yaml.safe_load((ROOT / "measures.yaml").read_text(encoding="utf-8"))["targets"]["towns"]
-    text = "".join(t["name"] for t in towns) + "".join(LABELS["zh"].values())
+    text = "".join(t["name"] for t in towns) + "".join(chart_words("zh").values())
     extra = "0123456789%（）()/：:；;、，,.。+-—·家年月日目标已入库应评尽评预检可通过尚未全区补足附件镇开发区"
     return "".join(sorted(set(text + extra + "".join(chr(c) for c in range(0x20, 0x7F)))))
 

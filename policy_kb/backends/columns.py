@@ -17,14 +17,16 @@ up, like the per-profile engine's Decimal arithmetic.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..policy.model import FactType, ParameterValue, PolicyModel, Tier
+from ..rules import interval as iv
 from ..rules.tree import (
     AllOf,
     AnyOf,
@@ -35,6 +37,7 @@ from ..rules.tree import (
     Condition,
     Const,
     Estimate,
+    Expr,
     FactRef,
     Flag,
     Func,
@@ -44,7 +47,7 @@ from ..rules.tree import (
     Score,
     Total,
 )
-from ..rules.walk import Visitor
+from ..rules.walk import Visitor, exact_number, value_of
 
 Bools = NDArray[np.bool_]
 Floats = NDArray[np.float64]
@@ -53,6 +56,8 @@ Span = tuple[Any, Any]
 
 #: status codes in the result arrays
 APPLIES, DOES_NOT_APPLY, UNDETERMINED = 0, 1, 2
+_FEN = Decimal("0.01")
+_CLOSE = 1e-9  # closer than this (relative), float arithmetic may not tell two sides apart
 STATUS_WORDS = ("applies", "does_not_apply", "undetermined")
 
 
@@ -76,6 +81,14 @@ class Columns:
     def rows_valid(self) -> Bools:
         """True for each row that passed validation (every row when none was checked)."""
         return self.valid if self.valid is not None else np.ones(self.n, dtype=bool)
+
+    def subset(self, rows: NDArray[np.intp]) -> Columns:
+        """The same facts for the rows at ``rows`` only."""
+        return Columns(
+            len(rows),
+            {name: Column(c.values[rows], c.known[rows]) for name, c in self.facts.items()},
+            None if self.valid is None else self.valid[rows],
+        )
 
     def column(self, name: str) -> Column:
         found = self.facts.get(name)
@@ -106,6 +119,49 @@ class ColumnResult:
     counted: dict[str, Bools]  # the amount counts in the totals (not the lesser of two)
 
 
+def _scatter(
+    n: int, rows: Sequence[NDArray[np.intp]], arrays: Sequence[NDArray[Any]]
+) -> NDArray[Any]:
+    out = np.empty(n, dtype=arrays[0].dtype)
+    for where, values in zip(rows, arrays, strict=True):
+        out[where] = values
+    return out
+
+
+def merge_results(n: int, parts: Sequence[tuple[NDArray[np.intp], ColumnResult]]) -> ColumnResult:
+    """One result for ``n`` rows from results over disjoint subsets: (row indices, result) pairs."""
+    rows = [where for where, _ in parts]
+    results = [result for _, result in parts]
+    first = results[0]
+
+    def each(arrays: Sequence[NDArray[Any]]) -> NDArray[Any]:
+        return _scatter(n, rows, arrays)
+
+    precheck = None
+    pres = [r.precheck for r in results if r.precheck is not None]
+    if len(pres) == len(results):
+        precheck = PrecheckColumns(
+            each([p.qualifies for p in pres]),
+            each([p.route for p in pres]),
+            each([p.score_low for p in pres]),
+            each([p.score_high for p in pres]),
+            {
+                i: (
+                    each([p.indicators[i][0] for p in pres]),
+                    each([p.indicators[i][1] for p in pres]),
+                )
+                for i in pres[0].indicators
+            },
+        )
+    return ColumnResult(
+        n,
+        {b: each([r.statuses[b] for r in results]) for b in first.statuses},
+        precheck,
+        {b: each([r.estimates[b] for r in results]) for b in first.estimates},
+        {b: each([r.counted[b] for r in results]) for b in first.counted},
+    )
+
+
 def _point(span: Span) -> bool:
     return span[0] is span[1] or (np.isscalar(span[0]) and span[0] == span[1])
 
@@ -132,6 +188,7 @@ class _Columns(Visitor[Any]):
         self.params = params
         self.n = columns.n
         self._spans: dict[str, Span] = {}
+        self._derived = {name: d.formula for name, d in model.derived.items()}
 
     # expressions
 
@@ -156,7 +213,11 @@ class _Columns(Visitor[Any]):
         values = col.values.astype(np.float64, copy=False)
         if col.known.all():
             return (values, values)
-        lo = -np.inf if fact.minimum is None else float(fact.minimum)
+        lo: Any = -np.inf if fact.minimum is None else float(fact.minimum)
+        for other in self.model.facts.values():  # tech_staff ≤ employees: a floor of employees
+            if other.maximum == name and other.id in self.columns.facts:
+                below = self.columns.facts[other.id]
+                lo = np.maximum(lo, np.where(below.known, below.values, lo))
         if isinstance(fact.maximum, str):
             top: Any = self.span(fact.maximum)[1]
         else:
@@ -206,9 +267,8 @@ class _Columns(Visitor[Any]):
             return (_points(tiers, n[0]), _points(tiers, n[1]))
         d = self.visit(node.denominator)
         top = max(t.points for t in tiers)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            low = _points(tiers, np.where(np.isinf(d[1]), 0.0, n[0] * 100 / d[1]))
-            high = _points(tiers, n[1] * 100 / d[0])
+        low = _ratio_points(tiers, self.n, n[0], d[1])
+        high = _ratio_points(tiers, self.n, n[1], d[0])
         low = np.where(d[0] == 0, 0, low)  # a denominator that may be 0 may not count
         high = np.where(d[1] == 0, 0, np.where(d[0] == 0, np.where(n[1] > 0, top, 0), high))
         return (low.astype(np.int16), high.astype(np.int16))
@@ -272,8 +332,9 @@ class _Columns(Visitor[Any]):
     def amount(self, estimate: Estimate, status: NDArray[np.int8]) -> Floats:
         """The estimate per row: the first case whose ``when`` holds, NaN where there is none."""
         amount = np.full(self.n, np.nan)
+        taken = np.full(self.n, -1, dtype=np.int16)  # which case gave each row its amount
         done = status == DOES_NOT_APPLY  # a refused benefit is worth nothing: not computed
-        for case in estimate.cases:
+        for k, case in enumerate(estimate.cases):
             true, false = (
                 self.visit(case.when)
                 if case.when is not None
@@ -289,12 +350,46 @@ class _Columns(Visitor[Any]):
                     lo, hi = self.visit(case.formula)
                     take &= np.broadcast_to(lo == hi, (self.n,))
                     np.copyto(amount, np.broadcast_to(lo, (self.n,)), where=take)
+                    taken[take] = k
             done = done | true | open_  # a case taken, or a 'when' still open: no later case
-        return to_fen(amount)
+        rounded = to_fen(amount)
+        for i in np.flatnonzero(_near_half_fen(amount)).tolist():
+            rounded[i] = self._exact_fen(estimate.cases[taken[i]].formula, i)
+        return rounded
+
+    def _exact_fen(self, formula: Expr, row: int) -> float:
+        """One row's amount in exact decimals, rounded half up to the fen (as per profile)."""
+        values = {name: pv.value for name, pv in self.params.items()}
+        facts = _Row(self.columns, row)
+        exact = value_of(formula, values, facts, self._derived, exact_number)
+        return float(Decimal(exact).quantize(_FEN, rounding=ROUND_HALF_UP))
 
 
 def _same(value: Any) -> Span:
     return (value, value)
+
+
+def _ratio_points(tiers: tuple[Tier, ...], n: int, num: Any, den: Any) -> NDArray[np.int16]:
+    """Points per row of ``num / den`` as a percentage, exactly as the per-profile engine scores.
+
+    ``num · 100 ≥ at_least · den`` in floats, and where the two sides are too close for floats
+    to tell, again in exact decimals of the numbers given (a ratio of exactly 2 % reaches 2 %).
+    """
+    num, den = np.broadcast_to(num, (n,)), np.broadcast_to(den, (n,))
+    steps = sorted(tiers, key=lambda t: t.at_least)
+    points = np.array([0, *(t.points for t in steps)], dtype=np.int16)
+    reached = np.zeros(n, dtype=np.uint8)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for step in steps:
+            lhs, rhs = num * 100, den * step.at_least
+            hit = lhs >= rhs
+            close = (
+                np.isfinite(lhs) & np.isfinite(rhs) & (np.abs(lhs - rhs) <= _CLOSE * np.abs(rhs))
+            )
+            for i in np.flatnonzero(close).tolist():
+                hit[i] = iv.reaches(float(num[i]), step.at_least, float(den[i]))
+            reached += hit & (den > 0)
+    return points.take(reached)
 
 
 def _points(tiers: tuple[Tier, ...], measured: Any) -> NDArray[np.int16]:
@@ -339,11 +434,33 @@ def status_codes(true: Bools, false: Bools) -> NDArray[np.int8]:
     return codes
 
 
+class _Row:
+    """The known values of one row, by fact id (None where unknown)."""
+
+    def __init__(self, columns: Columns, row: int) -> None:
+        self.columns, self.row = columns, row
+
+    def get(self, name: str) -> Any:
+        col = self.columns.facts.get(name)
+        if col is None or not col.known[self.row]:
+            return None
+        return float(col.values[self.row])
+
+
+def _near_half_fen(amount: Floats) -> Bools:
+    """Rows whose amount lies so near a half fen that float rounding may fall on either side."""
+    with np.errstate(invalid="ignore"):
+        x = np.abs(amount) * 100
+        off = np.abs(x - np.floor(x) - 0.5)
+        near: Bools = off <= x * 1e-12 + 1e-9
+    return near
+
+
 def to_fen(amount: Floats) -> Floats:
     """Round to 0.01 yuan, half away from zero (as Decimal's ROUND_HALF_UP does)."""
     out = np.abs(amount)
     out *= 100
-    out += 0.5 + 1e-7  # a tie printed as …5 may be stored a hair below it: this puts it back
+    out += 0.5
     np.floor(out, out=out)
     np.copysign(out, amount, out=out)
     out /= 100
@@ -404,7 +521,7 @@ def _precheck(walk: _Columns, model: PolicyModel) -> PrecheckColumns:
     assert method is not None
     true, false = walk.visit(method.rule)
     direct_true, _ = walk.visit(method.direct_rule)
-    total = next(p.left for p in method.score_rule.children() if isinstance(p, Comparison))
+    total = method.total
     low, high = walk.visit(total)
     n = walk.n
     qualifies = np.full(n, -1, dtype=np.int8)

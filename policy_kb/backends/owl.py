@@ -8,6 +8,10 @@ benefit gets ``Eligible_…`` / ``Ineligible_…`` classes, and so does the tech
 reasoner works in an open world, so an enterprise whose facts are missing falls in neither —
 exactly *undetermined*. No ``Not(…)`` and no closed world are used.
 
+An unknown number bounded by a known one (``tech_staff ≤ employees``, so ``employees ≥
+tech_staff``) is asserted as that range, as the fast engine bounds it. (Asserting every unknown's
+static domain as well made HermiT, through owlready2, miss inferences in batches of 25.)
+
 Arithmetic the reasoner cannot do — a derived fact, the evaluation's points — is a *computed*
 property: its range is computed per enterprise by the per-profile plan before reasoning and
 asserted (a value, or ``some decimal[≥ lo, ≤ hi]`` when facts are unknown), so the reasoner reads
@@ -47,7 +51,7 @@ from owlready2 import (
 )
 
 from ..errors import EnvironmentProblem, Location, NotExpressibleError, OntologyError
-from ..policy.model import FactType, ParameterValue, Status
+from ..policy.model import PRECHECK, FactType, ParameterValue, Status
 from ..policy.profile import Profile
 from ..rules.tree import (
     AllOf,
@@ -65,12 +69,12 @@ from ..rules.tree import (
 )
 from ..rules.walk import Visitor, constant_value, facts_in, leaves, walk
 from ..text import Msg, Text, Words
+from ..text import label as label_of
 from .trace import Plan, Record
 
 OWL_NAMESPACE = "https://w3id.org/policy-kb/eligibility#"
 #: measured: HermiT is fastest per profile at about 25 enterprises per call (benchmarks/bench_owl.py)
 BATCH = 25
-PRECHECK = "tech_sme_precheck"
 _PY_TYPES: Mapping[FactType, type] = {
     FactType.BOOL: bool,
     FactType.COUNT: int,
@@ -214,7 +218,7 @@ class _Classes(Visitor[tuple[Any, Any]]):
                 if definition is not None
                 else expr.label
                 if isinstance(expr, Best)
-                else Text("评价总分", "evaluation score")
+                else label_of("label.score_total")
             )
             prop.label = [locstr(label.zh, "zh"), locstr(label.en, "en")]
         compiled.properties[name] = prop
@@ -290,7 +294,8 @@ def compile_ontology(plan: Plan, year: int, *, probes: bool = False) -> Compiled
     onto = world.get_ontology(OWL_NAMESPACE)
     with onto:
         enterprise = _new_class("Enterprise", (Thing,))
-        enterprise.label = [locstr("企业", "zh"), locstr("enterprise", "en")]
+        words = label_of("label.enterprise")
+        enterprise.label = [locstr(words.zh, "zh"), locstr(words.en, "en")]
     compiled = CompiledOntology(world, onto, enterprise, {}, {})
     classes = _Classes(plan, compiled, _parameter_values(plan, year))
     with onto:
@@ -374,6 +379,19 @@ def _assert(compiled: CompiledOntology, ind: Any, name: str, span: Any) -> None:
         ind.is_a.append(prop.some(ConstrainedDatatype(ptype, **facets)))
 
 
+def _bounded_by_facts(plan: Plan) -> dict[str, tuple[Any, Any]]:
+    """Facts whose domain another fact bounds (``tech_staff ≤ employees``, so ``employees ≥
+    tech_staff``), with the domain they have when that fact is unknown too."""
+    facts = plan.model.facts
+    found = {}
+    for fact in facts.values():
+        if isinstance(fact.maximum, str):
+            for name in (fact.id, fact.maximum):
+                low = facts[name].minimum
+                found[name] = (-math.inf if low is None else low, math.inf)
+    return {name: span for name, span in found.items() if name in plan.facts}
+
+
 def classify(
     plan: Plan,
     profiles: Sequence[Profile],
@@ -384,38 +402,69 @@ def classify(
 ) -> list[dict[str, Status]]:
     """The status of every benefit (and of ``tech_sme_precheck``) for each profile, by HermiT alone.
 
-    Profiles are reasoned over in batches of ``batch`` (one reasoner call per batch).
+    Profiles are reasoned over in batches of ``batch`` (one reasoner call per batch). A class
+    membership HermiT reports is entailed, but through owlready2 a batch now and then comes back
+    with a membership missing (about one batch in fifty, never the same one twice; the profile
+    alone is always classified). So the profiles a batch leaves partly undetermined are reasoned
+    over once more in a fresh world, and what either run entailed counts.
     """
-    results: list[dict[str, Status]] = []
-    for start in range(0, len(profiles), batch):
-        chunk = profiles[start : start + batch]
-        compiled = compile_ontology(plan, year)
-        individuals = []
-        with compiled.onto:
-            for i, profile in enumerate(chunk):
-                ind = compiled.enterprise(f"enterprise_{start + i}")
-                for fact, value in profile.values.items():
-                    if fact in compiled.properties and fact not in compiled.computed:
-                        compiled.properties[fact][ind] = [compiled.python_types[fact](value)]
-                record = Record(plan, plan.run(profile.values, parameters), profile.values)
-                for name, expr in compiled.computed.items():
-                    _assert(compiled, ind, name, record.of(expr))
-                individuals.append(ind)
-        _reason(compiled.world)
-        eligible = {b: set(cls.instances()) for b, cls in compiled.eligible.items()}
-        ineligible = {b: set(cls.instances()) for b, cls in compiled.ineligible.items()}
-        for ind in individuals:
-            results.append(
-                {
-                    b: Status.APPLIES
-                    if ind in eligible[b]
-                    else Status.DOES_NOT_APPLY
-                    if ind in ineligible[b]
-                    else Status.UNDETERMINED
-                    for b in compiled.eligible
-                }
-            )
-        compiled.world.close()
+    results = [
+        _classify_batch(plan, profiles[s : s + batch], year, parameters)
+        for s in range(0, len(profiles), batch)
+    ]
+    flat = [r for chunk in results for r in chunk]
+    again = [i for i, r in enumerate(flat) if Status.UNDETERMINED in r.values()]
+    for s in range(0, len(again), batch):
+        picked = again[s : s + batch]
+        second = _classify_batch(plan, [profiles[i] for i in picked], year, parameters)
+        for i, decided in zip(picked, second, strict=True):
+            flat[i] = {
+                b: status if status is not Status.UNDETERMINED else decided[b]
+                for b, status in flat[i].items()
+            }
+    return flat
+
+
+def _classify_batch(
+    plan: Plan,
+    chunk: Sequence[Profile],
+    year: int,
+    parameters: Mapping[str, ParameterValue],
+) -> list[dict[str, Status]]:
+    """One reasoner call over ``chunk``, in a world of its own."""
+    bounded = _bounded_by_facts(plan)
+    compiled = compile_ontology(plan, year)
+    individuals = []
+    with compiled.onto:
+        for i, profile in enumerate(chunk):
+            ind = compiled.enterprise(f"enterprise_{i}")
+            for fact, value in profile.values.items():
+                if fact in compiled.properties and fact not in compiled.computed:
+                    compiled.properties[fact][ind] = [compiled.python_types[fact](value)]
+            record = Record(plan, plan.run(profile.values, parameters), profile.values)
+            for name, expr in compiled.computed.items():
+                _assert(compiled, ind, name, record.of(expr))
+            for fact in bounded:  # an unknown number bounded by a known one
+                if fact in compiled.properties and profile.values.get(fact) is None:
+                    span = record.interval(fact)
+                    if span != bounded[fact]:
+                        _assert(compiled, ind, fact, span)
+            individuals.append(ind)
+    _reason(compiled.world)
+    eligible = {b: set(cls.instances()) for b, cls in compiled.eligible.items()}
+    ineligible = {b: set(cls.instances()) for b, cls in compiled.ineligible.items()}
+    results = [
+        {
+            b: Status.APPLIES
+            if ind in eligible[b]
+            else Status.DOES_NOT_APPLY
+            if ind in ineligible[b]
+            else Status.UNDETERMINED
+            for b in compiled.eligible
+        }
+        for ind in individuals
+    ]
+    compiled.world.close()
     return results
 
 

@@ -40,7 +40,7 @@ from ..rules.tree import (
     Score,
     Total,
 )
-from ..rules.walk import Visitor
+from ..rules.walk import Visitor, exact_number
 
 Step = Callable[[list[Any]], None]
 _ARITH = {"+": iv.add, "-": iv.sub, "*": iv.mul}
@@ -48,15 +48,9 @@ _DINF = Decimal("Infinity")
 
 
 def _dec(x: Any) -> Decimal:
-    if isinstance(x, Decimal):
-        return x
-    if isinstance(x, float):
-        if x == iv.INF:
-            return _DINF
-        if x == -iv.INF:
-            return -_DINF
-        return Decimal(repr(x))
-    return Decimal(x)
+    if isinstance(x, float) and x in (iv.INF, -iv.INF):
+        return _DINF if x > 0 else -_DINF
+    return exact_number(x)
 
 
 def _text_compare(op: str, a: Any, b: Any) -> bool | None:
@@ -244,9 +238,14 @@ class EstimatePlan:
         self.steps: list[tuple[Step, frozenset[str]]] = []
         self.cases: list[tuple[int | None, int]] = []
         for case in estimate.cases:
-            when = _Emitter(plan, self.steps).visit(case.when) if case.when is not None else None
-            formula = _Emitter(plan, self.steps, decimal=True).visit(case.formula)
+            conditions, exact = _Emitter(plan, self.steps), _Emitter(plan, self.steps, decimal=True)
+            when = conditions.visit(case.when) if case.when is not None else None
+            formula = exact.visit(case.formula)
             self.cases.append((when, formula))
+            for emitter in (conditions, exact):  # readable by node once the amount has been run
+                for key, (node, slot) in emitter._memo.items():
+                    plan.slots.setdefault(key, slot)
+                    plan.nodes.setdefault(key, node)
 
 
 class Plan:
@@ -258,7 +257,7 @@ class Plan:
         self.template: list[Any] = []
         self.deps: dict[int, frozenset[str]] = {}
         self.facts: dict[str, int] = {}
-        self.fact_order: list[tuple[int, str, FactType, Any, Any]] = []
+        self.fact_order: list[tuple[int, str, FactType, Any, Any, tuple[str, ...]]] = []
         self.params: dict[tuple[str, bool, bool], int] = {}
         self.derived_slots: dict[str, int] = {}
         self.steps: list[tuple[Step, frozenset[str]]] = []
@@ -294,9 +293,12 @@ class Plan:
                 self.fact_slot(fact.maximum)  # a bound by another fact is filled after it
             found = self._new_slot()
             self.facts[name] = found
-            self.deps[found] = frozenset((name,))
+            # the facts whose known value bounds this one from below (tech_staff ≤ employees)
+            floors = tuple(f.id for f in self.model.facts.values() if f.maximum == name)
+            ceiling = (fact.maximum,) if isinstance(fact.maximum, str) else ()
+            self.deps[found] = frozenset((name, *floors, *ceiling))
             lo = fact.minimum if fact.minimum is not None else -iv.INF
-            self.fact_order.append((found, name, fact.type, lo, fact.maximum))
+            self.fact_order.append((found, name, fact.type, lo, fact.maximum, floors))
         return found
 
     def param_slot(self, name: str, percent: bool, decimal: bool) -> int:
@@ -322,16 +324,8 @@ class Plan:
     def _fill(
         self, v: list[Any], values: Mapping[str, Any], parameters: Mapping[str, ParameterValue]
     ) -> None:
-        facts = self.facts
-        for slot, name, kind, lo, hi in self.fact_order:
-            x = values.get(name)
-            if kind in (FactType.BOOL, FactType.TEXT, FactType.TOWN):
-                v[slot] = x
-            elif x is not None:
-                v[slot] = (x, x)
-            else:
-                top = v[facts[hi]][1] if isinstance(hi, str) else iv.INF if hi is None else hi
-                v[slot] = (lo, top)
+        for entry in self.fact_order:
+            self._fill_fact(v, values, entry)
         for (name, percent, decimal), slot in self.params.items():
             pv = parameters.get(name)
             if pv is None:
@@ -344,22 +338,45 @@ class Plan:
                     value = value / 100
                 v[slot] = (value, value)
 
+    def _fill_fact(
+        self,
+        v: list[Any],
+        values: Mapping[str, Any],
+        entry: tuple[int, str, FactType, Any, Any, tuple[str, ...]],
+    ) -> None:
+        """A fact's slot: its value, or for an unknown number the interval its domain allows."""
+        slot, name, kind, lo, hi, floors = entry
+        x = values.get(name)
+        if kind in (FactType.BOOL, FactType.TEXT, FactType.TOWN):
+            v[slot] = x
+        elif x is not None:
+            v[slot] = (x, x)
+        else:
+            top = v[self.facts[hi]][1] if isinstance(hi, str) else iv.INF if hi is None else hi
+            for floor in floors:
+                given = values.get(floor)
+                if given is not None and given > lo:
+                    lo = given
+            v[slot] = (lo, top)
+
     def run_estimate(self, v: list[Any], benefit: str) -> None:
         for step, _ in self.estimates[benefit].steps:
             step(v)
 
-    def what_if(self, v: list[Any], fact: str, value: Any) -> list[Any]:
-        """The record as it would be with ``fact`` set to ``value`` (only dependent steps re-run)."""
+    def what_if(self, v: list[Any], values: Mapping[str, Any], fact: str, value: Any) -> list[Any]:
+        """The record as it would be with ``fact`` set to ``value`` (only dependent steps re-run).
+
+        ``values`` are the profile's given facts: an unknown fact that ``fact`` bounds (or that
+        bounds it) gets its interval again from the new value.
+        """
         steps = self._dependents.get(fact)
         if steps is None:
             steps = self._dependents[fact] = [s for s, deps in self.steps if fact in deps]
         w = v.copy()
-        slot = self.facts[fact]
-        w[slot] = (
-            value
-            if self.model.facts[fact].type in (FactType.BOOL, FactType.TEXT, FactType.TOWN)
-            else (value, value)
-        )
+        changed = {**values, fact: value}
+        for entry in self.fact_order:
+            if entry[1] == fact or fact in self.deps[entry[0]]:
+                self._fill_fact(w, changed, entry)
         for step in steps:
             step(w)
         return w
@@ -521,7 +538,10 @@ def evaluate_tree(
     values: Mapping[str, Any],
     parameters: Mapping[str, ParameterValue],
 ) -> Trace:
-    """One condition written in ``model``'s language, evaluated alone for one set of values."""
+    """One condition written in ``model``'s language, evaluated alone for one set of values.
+
+    Compiles a plan for that condition each time: for tests and one-off checks, not for loops.
+    """
     plan = Plan(model, (node,))
     return Trace(node, Record(plan, plan.run(values, parameters), values))
 

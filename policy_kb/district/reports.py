@@ -11,27 +11,28 @@ roster. The reports are data; the tables and the CSV are written by the views.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from ..backends.columns import APPLIES, STATUS_WORDS, ColumnResult, evaluate_columns, sum_fen
+from ..backends.columns import APPLIES, STATUS_WORDS, ColumnResult, sum_fen
 from ..backends.trace import Plan
 from ..errors import PolicyKBError, RosterError
-from ..policy.model import FactType, ParameterValue, PolicyModel
+from ..policy.model import FactType, PolicyModel
 from ..policy.profile import validate_profile
-from ..reason.evaluate import evaluate_profile, evaluate_town
+from ..reason.evaluate import evaluate_profile, evaluate_town, resolve_year
 from ..reason.results import Change
 from ..rules.walk import facts_of
 from ..text import Msg, Words
 from .roster import (
     Batch,
+    Years,
     column_types,
     convert_batch,
     counted_amounts,
+    evaluate_batch,
     header_map,
     open_roster,
     run_roster,
@@ -180,8 +181,7 @@ def _pool_mask(
 def progress(
     model: PolicyModel,
     path: str | os.PathLike[str],
-    parameters: Mapping[str, ParameterValue],
-    year: int,
+    years: Years,
     *,
     show: bool = False,
 ) -> Progress:
@@ -189,6 +189,7 @@ def progress(
     if model.targets is None:
         raise PolicyKBError(Msg("district.no_targets"))
     towns = {t.name: TownProgress(t.seq, t.name, t.name_en, t.target) for t in model.targets.towns}
+    year = years.default if years.fixed is None else years.fixed
     report = Progress(year, list(towns.values()), model.targets.total)
 
     def each(batch: Batch, result: ColumnResult) -> None:
@@ -222,7 +223,7 @@ def progress(
             entry.pool_registration_unknown += row["pool_unknown"]
 
     _require(model, path, (model.fact_of_type(FactType.TOWN), _established(model)), "progress")
-    run_roster(model, path, parameters, progress=show, each=each)
+    run_roster(model, path, years, progress=show, each=each)
     return report
 
 
@@ -282,8 +283,7 @@ def mobilise(
     model: PolicyModel,
     plan: Plan,
     path: str | os.PathLike[str],
-    parameters: Mapping[str, ParameterValue],
-    year: int,
+    years: Years,
     *,
     town: str | None = None,
     show: bool = False,
@@ -314,9 +314,9 @@ def mobilise(
             if where is None or where not in seqs or (town is not None and where != town):
                 continue
             profile = _profile_of(model, batch, int(index))
-            pre = evaluate_profile(
-                plan, validate_profile(model, profile), year, parameters
-            ).precheck
+            checked = validate_profile(model, profile)
+            year = resolve_year(model, checked, years.fixed)
+            pre = evaluate_profile(plan, checked, year, years.parameters_of(year)).precheck
             assert pre is not None
             if pool[index]:
                 assert pre.qualifies is True  # the column and per-profile engines agree
@@ -341,7 +341,7 @@ def mobilise(
             )
 
     _require(model, path, (model.fact_of_type(FactType.TOWN),), "mobilise")
-    run_roster(model, path, parameters, progress=show, each=each)
+    run_roster(model, path, years, progress=show, each=each)
     entries.sort(
         key=lambda e: (e.seq, e.group != "pool", -(e.score if e.score is not None else 101), e.row)
     )
@@ -436,8 +436,8 @@ def impact(
     old: PolicyModel,
     new: PolicyModel,
     path: str | os.PathLike[str],
-    old_params: Mapping[str, ParameterValue],
-    new_params: Mapping[str, ParameterValue],
+    old_years: Years,
+    new_years: Years,
     *,
     details: bool = False,
 ) -> Impact:
@@ -458,8 +458,8 @@ def impact(
             convert_batch(new, raw, new_map, first_row),
         )
         a, b = (
-            evaluate_columns(old, a_batch.columns, old_params),
-            evaluate_columns(new, b_batch.columns, new_params),
+            evaluate_batch(old, a_batch, old_years),
+            evaluate_batch(new, b_batch, new_years),
         )
         valid = a_batch.columns.rows_valid & b_batch.columns.rows_valid
         report.rows += raw.num_rows

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
+from numpy.typing import NDArray
 
 from ..backends.columns import (
     APPLIES,
@@ -36,17 +37,17 @@ from ..backends.columns import (
     ColumnResult,
     Columns,
     evaluate_columns,
+    merge_results,
     sum_fen,
 )
-from ..errors import ProfileError, ProfileIssue, RosterError
+from ..errors import ProfileError, ProfileIssue, RosterError, YearError
+from ..files import FORMULA_START, atomic_path
 from ..policy.model import NUMERIC, FactDef, FactType, ParameterValue, PolicyModel
-from ..policy.profile import MAX_TEXT, YEAR_RANGE, validate_profile
+from ..policy.profile import MAX_TEXT, NO_WORDS, YEAR_RANGE, YES_WORDS, validate_profile, yes_no
 from ..text import Msg, Words, did_you_mean
 
 BATCH_ROWS = 200_000
 CSV_BLOCK_BYTES = 1 << 24  # how much CSV text is parsed at a time
-TRUE_WORDS = {"true", "1", "yes", "y", "t", "是", "有"}
-FALSE_WORDS = {"false", "0", "no", "n", "f", "否", "无"}
 _TEXTS = (FactType.TEXT, FactType.TOWN)
 
 
@@ -183,7 +184,7 @@ def _parquet_roster(p: Path, batch_rows: int) -> RosterFile:
     return RosterFile(p, list(schema.names), reader.metadata.num_rows, batches)
 
 
-def _spellings(words: set[str]) -> list[str]:
+def _spellings(words: frozenset[str]) -> list[str]:
     return sorted({w for word in words for w in (word, word.upper(), word.capitalize())})
 
 
@@ -208,8 +209,8 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
             convert_options=pacsv.ConvertOptions(
                 column_types={**text, **types},
                 null_values=[""],
-                true_values=_spellings(TRUE_WORDS),
-                false_values=_spellings(FALSE_WORDS),
+                true_values=_spellings(YES_WORDS),
+                false_values=_spellings(NO_WORDS),
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
             ),
@@ -470,8 +471,8 @@ def _booleans(series: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         known = series.is_not_null().to_numpy()
         return series.fill_null(False).to_numpy().astype(bool), known, np.zeros(n, dtype=bool)
     text = series.cast(pl.String, strict=False).str.to_lowercase()
-    true = text.is_in(list(TRUE_WORDS)).fill_null(False).to_numpy()
-    false = text.is_in(list(FALSE_WORDS)).fill_null(False).to_numpy()
+    true = text.is_in(list(YES_WORDS)).fill_null(False).to_numpy()
+    false = text.is_in(list(NO_WORDS)).fill_null(False).to_numpy()
     given = text.is_not_null().to_numpy()
     return true, true | false, given & ~(true | false)
 
@@ -480,21 +481,32 @@ def cell_value(fact_type: FactType, value: Any) -> Any:
     """A raw cell as the per-profile validator should see it (numbers and yes/no parsed where they can be)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if fact_type is FactType.BOOL and not isinstance(value, bool) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, float) and value.is_integer() and fact_type in NUMERIC:
+    if (
+        isinstance(value, float)
+        and value.is_integer()
+        and abs(value) < 2**53
+        and fact_type in NUMERIC
+    ):
         return int(value)
     if isinstance(value, str):
         text = value.strip()
         if fact_type is FactType.BOOL:
-            low = text.lower()
-            return True if low in TRUE_WORDS else False if low in FALSE_WORDS else text
+            found = yes_no(text)
+            return text if found is None else found
         if fact_type in NUMERIC:
+            if not text.isascii():  # full-width digits (１２３) are refused, as in a profile
+                return text
+            if len(text) > 40:  # far past any plausible figure: shown as typed, never parsed
+                return text
+            try:
+                return int(text)
+            except ValueError:
+                pass
             try:
                 number = float(text)
             except ValueError:
                 return text
-            return int(number) if number.is_integer() else number
+            return int(number) if number.is_integer() and abs(number) < 2**53 else number
         return text
     return value
 
@@ -509,6 +521,68 @@ def _row_error(model: PolicyModel, raw: Mapping[str, pa.Array], index: int, row:
     except ProfileError as exc:
         return RowError(row, exc.facts, exc.issues)
     return RowError(row, (), (ProfileIssue("", Msg("roster.unreadable_row")),))
+
+
+# ── the year of each row ─────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class Years:
+    """In which year each row is evaluated, and the parameter values of a year.
+
+    As for one profile: the year asked for (``fixed``) when there is one, else the row's own
+    year fact, else the policy year (``default``).
+    """
+
+    parameters_of: Callable[[int], Mapping[str, ParameterValue]]
+    default: int
+    fixed: int | None = None
+
+    def of_rows(self, model: PolicyModel, columns: Columns) -> NDArray[np.int64]:
+        """Each row's evaluation year."""
+        fact = model.fact_of_type(FactType.YEAR)
+        if self.fixed is not None or fact is None or fact not in columns.facts:
+            year = self.default if self.fixed is None else self.fixed
+            return np.full(columns.n, year, dtype=np.int64)
+        given = columns.facts[fact]
+        values = np.where(given.known, given.values, self.default)
+        return np.asarray(values, dtype=np.float64).astype(np.int64)
+
+
+def evaluate_batch(model: PolicyModel, batch: Batch, years: Years) -> ColumnResult:
+    """The column back-end over one batch, each row with the parameter values of its year.
+
+    A row whose year has no value for a condition's parameter is refused like an invalid cell,
+    with the reason in its error.
+    """
+    of_rows = years.of_rows(model, batch.columns)
+    for year in np.unique(of_rows).tolist():
+        try:
+            years.parameters_of(year)
+        except YearError as exc:
+            rows = np.flatnonzero(of_rows == year)
+            _refuse(model, batch, rows, exc)
+            of_rows[rows] = years.default  # still evaluated, then hidden as invalid
+    groups = np.unique(of_rows).tolist()
+    if len(groups) == 1:
+        return evaluate_columns(model, batch.columns, years.parameters_of(groups[0]))
+    parts = []
+    for year in groups:
+        rows = np.flatnonzero(of_rows == year)
+        result = evaluate_columns(model, batch.columns.subset(rows), years.parameters_of(year))
+        parts.append((rows, result))
+    return merge_results(batch.columns.n, parts)
+
+
+def _refuse(model: PolicyModel, batch: Batch, rows: NDArray[np.intp], exc: YearError) -> None:
+    fact = model.fact_of_type(FactType.YEAR) or "year"
+    valid = batch.columns.rows_valid.copy()
+    for i in rows.tolist():
+        row = batch.first_row + i
+        if valid[i]:
+            batch.errors[row] = RowError(row, (fact,), (ProfileIssue(fact, exc.message),))
+    valid[rows] = False
+    batch.columns.valid = valid
 
 
 # ── the roster run ───────────────────────────────────────────────────────────────────────────
@@ -606,9 +680,15 @@ def output_frame(
 
 
 class _Writer:
-    """Writes answer batches to CSV, Parquet or JSON Lines, chosen by the file's extension."""
+    """Writes answer batches to CSV, Parquet or JSON Lines, chosen by the file's extension.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    The batches go to a temporary file beside the target; :meth:`commit` renames it onto the
+    target once every batch is written, :meth:`abort` removes it (see :mod:`policy_kb.files`).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[str]]
+    ) -> None:
         self.path = Path(path)
         self.kind = self.path.suffix.lower()
         if self.kind not in (".csv", ".parquet", ".jsonl", ".ndjson"):
@@ -619,32 +699,61 @@ class _Writer:
                     suffix=self.kind or Msg("roster.no_extension"),
                 )
             )
+        self._target = atomic_path(path, inputs)
+        self._tmp = self._target.__enter__()
         self._parquet: Any = None
         self._handle: Any = None
         self._first = True
 
     def write(self, frame: pl.DataFrame) -> None:
+        frame = neutralise_text(frame)
         if self.kind == ".parquet":
             import pyarrow.parquet as pq
 
             table = frame.to_arrow()
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self.path, table.schema)
+                self._parquet = pq.ParquetWriter(self._tmp, table.schema)
             self._parquet.write_table(table.cast(self._parquet.schema))
             return
         if self._handle is None:
-            self._handle = self.path.open("wb")
+            self._handle = self._tmp.open("wb")
         if self.kind == ".csv":
             frame.write_csv(self._handle, include_header=self._first)
         else:
             frame.write_ndjson(self._handle)
         self._first = False
 
-    def close(self) -> None:
+    def _close(self) -> None:
         if self._parquet is not None:
             self._parquet.close()
         if self._handle is not None:
             self._handle.close()
+
+    def commit(self) -> None:
+        """Every batch is written: put the file under its final name."""
+        self._close()
+        self._target.__exit__(None, None, None)
+
+    def abort(self, exc: BaseException) -> None:
+        """The run failed or was interrupted: leave nothing under the final name."""
+        try:
+            self._close()
+        finally:
+            self._target.__exit__(type(exc), exc, exc.__traceback__)
+
+
+def neutralise_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading ``'`` (OWASP's advice
+    on CSV injection); numbers are left as they are."""
+    fixes = [
+        pl.when(pl.any_horizontal([pl.col(name).str.starts_with(c) for c in FORMULA_START]))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String
+    ]
+    return frame.with_columns(fixes) if fixes else frame
 
 
 @dataclass
@@ -678,7 +787,7 @@ def batches_of(
 def run_roster(
     model: PolicyModel,
     path: str | os.PathLike[str],
-    parameters: Mapping[str, ParameterValue],
+    years: Years,
     *,
     output: str | os.PathLike[str] | None = None,
     keep: bool = False,
@@ -689,16 +798,21 @@ def run_roster(
     lang: str = "zh",
 ) -> RosterRun:
     """Evaluate every row of a roster file; write the answers to ``output`` and/or keep them."""
-    roster, batches = batches_of(
-        model, path, ignore_unknown_columns=ignore_unknown_columns, batch_rows=batch_rows
-    )
-    writer = _Writer(output) if output is not None else None
+    writer = _Writer(output, [path]) if output is not None else None  # refused before reading
+    try:
+        roster, batches = batches_of(
+            model, path, ignore_unknown_columns=ignore_unknown_columns, batch_rows=batch_rows
+        )
+    except BaseException as exc:
+        if writer is not None:
+            writer.abort(exc)
+        raise
     summary = RosterSummary()
     frames: list[pl.DataFrame] = []
     bar = _progress_bar(roster.rows, progress)
     try:
         for batch in batches:
-            result = evaluate_columns(model, batch.columns, parameters)
+            result = evaluate_batch(model, batch, years)
             summary.add(model, batch, result)
             if each is not None:
                 each(batch, result)
@@ -710,9 +824,14 @@ def run_roster(
                     frames.append(frame)
             if bar is not None:
                 bar.update(result.n)
-    finally:
+    except BaseException as exc:
         if writer is not None:
-            writer.close()
+            writer.abort(exc)
+        raise
+    else:
+        if writer is not None:
+            writer.commit()
+    finally:
         if bar is not None:
             bar.close()
     return RosterRun(summary, frames)

@@ -137,7 +137,7 @@ def build_abox(model: PolicyModel) -> Graph:
         if category.quote:
             g.add((c, PKB.quote, Literal(category.quote, lang="zh")))
         if category.reference:
-            g.add((c, PKB.reference, Literal(category.reference)))
+            _zh_en(g, c, PKB.reference, category.reference)
         if category.clause:
             g.add((c, PKB.relevantClause, iri.clause(category.clause)))
         g.add((c, PKB.sourceLine, Literal(category.location.line)))
@@ -247,7 +247,7 @@ def _evaluation(g: Graph, iri: _Iris, model: PolicyModel) -> None:
     g.add((e, RDF.type, PKB.EvaluationMethod))
     _zh_en(g, e, RDFS.label, method.label)
     if method.reference:
-        g.add((e, PKB.reference, Literal(method.reference)))
+        _zh_en(g, e, PKB.reference, method.reference)
     if method.clause:
         g.add((e, PKB.relevantClause, iri.clause(method.clause)))
     if method.quote:
@@ -318,7 +318,7 @@ def _parameters(g: Graph, iri: _Iris, model: PolicyModel) -> None:
         if param.quote:
             g.add((p, PKB.quote, Literal(param.quote, lang="zh")))
         if param.reference:
-            g.add((p, PKB.reference, Literal(param.reference)))
+            _zh_en(g, p, PKB.reference, param.reference)
         for value in param.values:
             v = URIRef(f"{p}/{value.start.isoformat()}")
             g.add((p, PKB.hasValue, v))
@@ -336,7 +336,7 @@ def _parameters(g: Graph, iri: _Iris, model: PolicyModel) -> None:
             if value.end:
                 g.add((v, PKB.validUntil, Literal(value.end)))
             if value.reference:
-                g.add((v, PKB.reference, Literal(value.reference)))
+                _zh_en(g, v, PKB.reference, value.reference)
 
 
 class _Describe(Visitor[None]):

@@ -16,9 +16,9 @@ from enum import StrEnum
 from typing import Any
 
 from ..errors import Location
-from ..rules.tree import AllOf, Best, Condition, Estimate, Exclusive, Expr
+from ..rules.tree import AllOf, Best, Comparison, Condition, Estimate, Exclusive, Expr, Total
 from ..rules.walk import parameters_in
-from ..text import Text
+from ..text import Text, label
 
 
 class Status(StrEnum):
@@ -131,7 +131,7 @@ class ParameterValue:
     start: dt.date
     end: dt.date | None
     value: int | float | None
-    reference: str | None
+    reference: Text | None
     location: Location
     tiers: tuple[Tier, ...] = ()
 
@@ -145,9 +145,12 @@ class Parameter:
     unit: str
     clause: str | None
     quote: str | None
-    reference: str | None
+    reference: Text | None
     values: tuple[ParameterValue, ...]
     location: Location
+    inclusive: bool = (
+        False  # the text writes the bound as （含）/ 以上 / 以下: compared with <= / >=
+    )
 
     def value_on(self, day: dt.date) -> ParameterValue | None:
         """The value in force on ``day``: the latest one started on or before it."""
@@ -170,15 +173,20 @@ class Parameter:
 
 @dataclass(frozen=True, slots=True)
 class Category:
-    """A named category (SME size, …) defined once and referred to by name."""
+    """A named category (SME size, …) defined once and referred to by name.
+
+    ``reads_as`` says how sentences name it: ``condition`` (符合中小企业条件 / meets the SME size
+    conditions) or ``member`` (是小型微利企业 / is a small low-profit enterprise).
+    """
 
     id: str
     label: Text
     clause: str | None
     quote: str | None
-    reference: str | None
+    reference: Text | None
     condition: AllOf
     location: Location
+    reads_as: str = "member"
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +232,7 @@ class EvaluationMethod:
     label: Text
     clause: str | None
     quote: str | None
-    reference: str | None
+    reference: Text | None
     basic: tuple[NamedCondition, ...]
     direct: tuple[NamedCondition, ...]
     indicators: tuple[Best, ...]
@@ -246,6 +254,18 @@ class EvaluationMethod:
     def score_rule(self) -> Condition:
         return self.rule.parts[1].children()[1]  # type: ignore[return-value]
 
+    @property
+    def total(self) -> Total:
+        """The total score, the sum of the indicators' points that the pass mark is compared with."""
+        for part in self.score_rule.children():
+            if isinstance(part, Comparison) and isinstance(part.left, Total):
+                return part.left
+        raise AssertionError("the score route compares no total")  # built so by rulesets
+
+
+PRECHECK = "tech_sme_precheck"
+"""The id of the evaluation's answer: its block in the JSON, its OWL class, a near miss's place."""
+
 
 @dataclass(frozen=True, slots=True)
 class Measure:
@@ -266,13 +286,18 @@ class Measure:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """A part of the document (一 … 四) or an annex (附件2)."""
+    """A part of the document (一 … 四) or an annex (附件2).
+
+    A part that holds measures names the prefix of their ids (KM for 三、重点举措) and their kind.
+    """
 
     number: str
     heading: str
     title: Text
     text: str | None
     location: Location
+    measure_prefix: str | None = None
+    measure_kind: MeasureKind | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +389,8 @@ class PolicyModel:
         groups: dict[str, tuple[FactGroup, list[FactDef]]] = {
             g.name: (g, []) for g in self.fact_groups
         }
-        other = FactGroup("其他", Text("其他", "Other"))
+        words = label("label.other_group")
+        other = FactGroup(words.zh, words)
         for fact in self.facts.values():
             name = fact.group or other.name
             if name not in groups:

@@ -30,6 +30,23 @@ MAX_TEXT = 1000
 YEAR_RANGE = (1949, 2100)
 
 
+YES_WORDS = frozenset({"true", "是"})
+NO_WORDS = frozenset({"false", "否"})
+"""How a yes/no fact may be written as text, the same in a profile, a roster cell and the HTTP API
+(true / false in any case, or 是 / 否); anything else — ``yes``, ``on``, ``1`` — is refused rather
+than guessed."""
+
+
+def yes_no(value: Any) -> bool | None:
+    """``value`` as a yes/no answer, or None when it is not one of the accepted spellings."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        return True if word in YES_WORDS else False if word in NO_WORDS else None
+    return None
+
+
 @dataclass(frozen=True)
 class Profile:
     """A validated profile: the known facts only (unknown facts are simply absent)."""
@@ -265,10 +282,9 @@ class _Checker:
     def _value(self, fact: FactDef, key: str, value: Any) -> Any:
         t = fact.type
         if t is FactType.BOOL:
+            found = yes_no(value)
             return (
-                value
-                if isinstance(value, bool)
-                else self._expect(fact, key, value, Msg("expect.bool"))
+                found if found is not None else self._expect(fact, key, value, Msg("expect.bool"))
             )
         if t is FactType.TEXT:
             typed = self.doc.typed.get((key,)) if self.doc is not None else None

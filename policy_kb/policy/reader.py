@@ -42,6 +42,11 @@ class Reader:
         value = self.data.get(key)
         return value if isinstance(value, dict) else {}
 
+    def entries(self, key: str) -> dict[str, dict[str, Any]]:
+        """The named entries of a top-level mapping (facts, parameters…) that are mappings; any
+        other value is a shape problem the schema has already reported."""
+        return {k: v for k, v in self.section(key).items() if isinstance(v, dict)}
+
     def problem(
         self, at: Location, message: str, expected: Msg | None = None, /, **args: Any
     ) -> None:

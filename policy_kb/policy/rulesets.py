@@ -9,7 +9,8 @@ condition. :func:`build_model` runs every section builder and assembles the mode
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import ConditionSyntaxError, Location
@@ -29,10 +30,11 @@ from ..rules.tree import (
     Score,
     Total,
 )
-from ..rules.walk import categories_used, facts_in, parameters_in
+from ..rules.walk import categories_used, facts_in, parameters_in, walk
 from ..text import Msg, did_you_mean, text
 from . import sections
 from .model import (
+    PRECHECK,
     Audience,
     Benefit,
     BenefitKind,
@@ -46,6 +48,7 @@ from .model import (
     MeasureKind,
     NamedCondition,
     Parameter,
+    Part,
     PolicyModel,
     TargetTable,
 )
@@ -53,7 +56,6 @@ from .reader import Reader
 from .yamlsource import Path
 
 _NUMERALS = "一二三四五六七八九"
-_PARTS = {"KM": ("三", MeasureKind.KEY), "SM": ("四", MeasureKind.SAFEGUARD)}
 
 
 def chinese_numeral(n: int) -> str:
@@ -126,12 +128,12 @@ def _scope(r: Reader, facts: Mapping[str, FactDef], targets: TargetTable | None)
             else "number",
             p.get("unit"),
         )
-        for k, p in r.section("parameters").items()
+        for k, p in r.entries("parameters").items()
         if isinstance(p, dict)
     }
     derived = {
         k: ValueType("number", _derived_unit(v))
-        for k, v in r.section("derived_facts").items()
+        for k, v in r.entries("derived_facts").items()
         if isinstance(v, dict)
     }
     return Scope(
@@ -157,7 +159,7 @@ def _derived(r: Reader, facts: Mapping[str, FactDef], scope: Scope) -> dict[str,
         scope.labels,
     )
     found: dict[str, DerivedFactDef] = {}
-    for name, d in r.section("derived_facts").items():
+    for name, d in r.entries("derived_facts").items():
         path: Path = ("derived_facts", name)
         if not r.ok(path):
             continue
@@ -194,6 +196,9 @@ def _derived(r: Reader, facts: Mapping[str, FactDef], scope: Scope) -> dict[str,
 
 
 def conditions(r: Reader, items: list[Any], path: Path, scope: Scope, clause: str) -> AllOf | None:
+    if not isinstance(items, list):
+        r.problem(r.at(path), "cond.group_needs_list", Msg("cond.hint.one_per_line"), key=path[-1])
+        return None
     parts = [condition(r, item, (*path, i), scope, clause) for i, item in enumerate(items)]
     if not parts or any(p is None for p in parts):
         return None
@@ -236,7 +241,7 @@ def condition(r: Reader, item: Any, path: Path, scope: Scope, clause: str) -> Co
 
 def _categories(r: Reader, scope: Scope) -> dict[str, Category]:
     found: dict[str, Category] = {}
-    for name, c in r.section("categories").items():
+    for name, c in r.entries("categories").items():
         path: Path = ("categories", name)
         if not r.ok(path):
             continue
@@ -249,9 +254,10 @@ def _categories(r: Reader, scope: Scope) -> dict[str, Category]:
                 text(c["label_zh"], c["label_en"]),
                 c.get("clause"),
                 c.get("quote"),
-                c.get("reference"),
+                sections.reference_of(c),
                 cond,
                 r.key_at(path),
+                c.get("reads_as", "member"),
             )
     _check_cycles(r, found)
     return found
@@ -296,7 +302,7 @@ def _measures(
     found: list[Measure] = []
     first: dict[str, int] = {}
     seen_benefits: dict[str, int] = {}
-    part_numbers = {p.number for p in document.parts} if document else set()
+    parts = document.parts if document else ()
     for i, m in enumerate(raw):
         path: Path = ("measures", i)
         if not r.ok(path):
@@ -311,7 +317,7 @@ def _measures(
             )
         else:
             first[mid] = r.at((*path, "id")).line
-        part, kind = _check_number(r, mid, number, path, part_numbers)
+        part, kind = _check_number(r, mid, number, path, parts)
         r.verbatim(m["title_zh"], (*path, "title_zh"), "title")
         r.verbatim(m["text"], (*path, "text"), "clause")
         ref = m.get("targets")
@@ -348,15 +354,80 @@ def _measures(
                 r.at(path),
             )
         )
+    _check_clauses(r, parts, {m.get("number") for m in raw if isinstance(m, dict)})
     return found
 
 
+_CLAUSE = re.compile(r"^[ \t　]*[（(]([一二三四五六七八九十]+)[）)][ \t　]*(\S[^\n]*)?$", re.M)
+
+
+def _check_clauses(r: Reader, parts: Sequence[Part], numbers: set[Any]) -> None:
+    """Every numbered clause (（一）, （二）…) of a part that holds measures has its measure: a
+    clause deleted from the encoding is an error, not a silent loss of meaning."""
+    source = r.source_text
+    if not source:
+        return
+    starts = sorted((at, part) for part in parts if (at := source.find(part.heading)) >= 0)
+    for k, (at, part) in enumerate(starts):
+        if not part.measure_prefix:
+            continue
+        end = starts[k + 1][0] if k + 1 < len(starts) else len(source)
+        for match in _CLAUSE.finditer(source, at, end):
+            number = f"{part.number}({match.group(1)})"
+            if number not in numbers:
+                title = (match.group(2) or "").strip()
+                r.problem(
+                    part.location,
+                    "measures.clause_missing",
+                    Msg("measures.hint.clause", prefix=part.measure_prefix, number=number),
+                    number=number,
+                    title=title,
+                    heading=part.heading,
+                )
+
+
+_STRICT_OF = {"<": "<=", ">": ">="}
+
+
+def _inclusive_bounds(r: Reader, cond: Condition, parameters: Mapping[str, Parameter]) -> None:
+    """A bound the text writes as （含）/ 以上 / 以下 is compared with ``<=`` / ``>=`` only."""
+    for node in walk(cond):
+        if not isinstance(node, Comparison) or node.op not in _STRICT_OF:
+            continue
+        for side in (node.left, node.right):
+            if isinstance(side, ParamRef) and side.name in parameters:
+                param = parameters[side.name]
+                if param.inclusive:
+                    r.problem(
+                        node.location,
+                        "cond.strict_inclusive",
+                        Msg("cond.hint.inclusive", good=_STRICT_OF[node.op]),
+                        text=node.text,
+                        name=param.id,
+                        quote=param.quote or "",
+                    )
+
+
 def _check_number(
-    r: Reader, mid: str, number: str, path: Path, parts: set[str]
+    r: Reader, mid: str, number: str, path: Path, parts: Sequence[Part]
 ) -> tuple[str | None, MeasureKind | None]:
-    prefix, seq = mid[:2], mid[2:]
-    expected_part, kind = _PARTS.get(prefix, (None, None))
-    if expected_part is None or not seq.isdigit() or "(" not in number:
+    """The part and kind of a measure, from the prefix of its id; its printed number checked."""
+    seq = mid.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    prefix = mid[: len(mid) - len(seq)]
+    prefixes = {p.measure_prefix: p for p in parts if p.measure_prefix}
+    owner = prefixes.get(prefix)
+    if owner is None:
+        if parts:
+            r.problem(
+                r.at((*path, "id")),
+                "measures.prefix_unknown",
+                Msg("hint.one_of", names=", ".join(sorted(prefixes)) or "—"),
+                id=mid,
+                prefix=prefix,
+            )
+        return None, None
+    expected_part, kind = owner.number, owner.measure_kind
+    if not seq.isdigit() or "(" not in number:
         return None, None
     part = number.split("(", 1)[0]
     expected = f"{expected_part}({chinese_numeral(int(seq))})" if 0 < int(seq) < 100 else number
@@ -367,14 +438,6 @@ def _check_number(
             Msg("measures.hint.printed", id=mid, expected=expected),
             id=mid,
             number=number,
-        )
-    if parts and part not in parts:
-        r.problem(
-            r.at((*path, "number")),
-            "measures.part_unlisted",
-            Msg("hint.one_of", names=", ".join(sorted(parts))),
-            id=mid,
-            part=part,
         )
     return part, kind
 
@@ -424,6 +487,7 @@ def _benefit(
     estimate = _estimate(r, bid, b.get("estimate"), (*path, "estimate"), scope, clause)
     if cond is None:
         return None
+    _inclusive_bounds(r, cond, parameters)
     return Benefit(
         bid,
         mid,
@@ -571,7 +635,7 @@ def _evaluation(
         text(raw["label_zh"], raw["label_en"]),
         raw.get("clause"),
         raw.get("quote"),
-        raw.get("reference"),
+        sections.reference_of(raw),
         basic,
         direct,
         indicators,
@@ -615,7 +679,7 @@ def _rule(
                 Comparison(f"{ind.id} > 0", loc, clause, ind, ">", Const(0), reads, reads)
             )
     return AllOf(
-        "tech_sme_precheck",
+        PRECHECK,
         loc,
         clause,
         (

@@ -13,12 +13,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..text import Msg, Words, did_you_mean, text
+from ..text import Msg, Text, Words, did_you_mean, text
 from .model import (
     Document,
     FactDef,
     FactGroup,
     FactType,
+    MeasureKind,
     Parameter,
     ParameterValue,
     Part,
@@ -68,6 +69,8 @@ def document(r: Reader) -> Document | None:
                 text(p["title_zh"], p["title_en"]),
                 p.get("text"),
                 r.at(ppath),
+                p.get("measure_prefix"),
+                MeasureKind(p["measure_kind"]) if p.get("measure_kind") else None,
             )
         )
     r.verbatim(raw["title_zh"], (*path, "title_zh"), "title")
@@ -83,6 +86,11 @@ def document(r: Reader) -> Document | None:
         tuple(parts),
         r.at(path),
     )
+
+
+def reference_of(raw: Mapping[str, Any]) -> Text | None:
+    """The ``reference`` of an entry with its optional ``reference_en`` (else the Chinese)."""
+    return text(raw["reference"], raw.get("reference_en")) if raw.get("reference") else None
 
 
 def fact_groups(r: Reader, facts: Mapping[str, FactDef]) -> tuple[FactGroup, ...]:
@@ -119,7 +127,7 @@ def fact_groups(r: Reader, facts: Mapping[str, FactDef]) -> tuple[FactGroup, ...
 
 def facts(r: Reader) -> dict[str, FactDef]:
     found: dict[str, FactDef] = {}
-    for name, f in r.section("facts").items():
+    for name, f in r.entries("facts").items():
         path: Path = ("facts", name)
         if not r.ok(path):
             continue
@@ -192,12 +200,22 @@ def check_collisions(r: Reader) -> None:
 
 def parameters(r: Reader) -> dict[str, Parameter]:
     found: dict[str, Parameter] = {}
-    for name, p in r.section("parameters").items():
+    for name, p in r.entries("parameters").items():
         path: Path = ("parameters", name)
         if not r.ok(path):
             continue
         r.verbatim(p.get("quote"), (*path, "quote"), "quote")
         values = _values(r, name, p["values"], path)
+        _in_range(r, name, p, path)
+        quote = p.get("quote") or ""
+        if any(word in quote for word in INCLUSIVE_WORDS) and p.get("inclusive") is not True:
+            r.problem(
+                r.at((*path, "quote")),
+                "params.inclusive_missing",
+                Msg("params.hint.inclusive"),
+                name=name,
+                word=next(w for w in INCLUSIVE_WORDS if w in quote),
+            )
         if values:
             found[name] = Parameter(
                 name,
@@ -205,11 +223,37 @@ def parameters(r: Reader) -> dict[str, Parameter]:
                 p["unit"],
                 p.get("clause"),
                 p.get("quote"),
-                p.get("reference"),
+                reference_of(p),
                 values,
                 r.key_at(path),
+                bool(p.get("inclusive")),
             )
     return found
+
+
+INCLUSIVE_WORDS = ("（含）", "(含)", "以上", "以下", "不超过", "不低于")
+"""Words by which the text includes the bound itself."""
+
+PERCENT_RANGE = (0, 100)
+"""Where a percentage parameter that declares no ``range`` must lie."""
+
+
+def _in_range(r: Reader, name: str, p: dict[str, Any], path: Path) -> None:
+    """Each value within the parameter's plausible range: 1.75 typed for 175 % is caught."""
+    declared = p.get("range")
+    low, high = declared if declared else PERCENT_RANGE if p["unit"] == "%" else (None, None)
+    if low is None or high is None:
+        return
+    for i, v in enumerate(p["values"]):
+        value = v.get("value")
+        if isinstance(value, (int, float)) and not low <= value <= high:
+            r.problem(
+                r.at((*path, "values", i, "value")),
+                "params.out_of_range",
+                Msg("params.hint.range", low=low, high=high, unit=p["unit"]),
+                name=name,
+                value=value,
+            )
 
 
 def _values(r: Reader, name: str, raw: list[Any], path: Path) -> tuple[ParameterValue, ...]:
@@ -242,7 +286,7 @@ def _values(r: Reader, name: str, raw: list[Any], path: Path) -> tuple[Parameter
             )
             continue
         values.append(
-            ParameterValue(start, end, v.get("value"), v.get("reference"), r.at(vpath), tiers)
+            ParameterValue(start, end, v.get("value"), reference_of(v), r.at(vpath), tiers)
         )
     values.sort(key=lambda pv: pv.start)
     for earlier, later in itertools.pairwise(values):

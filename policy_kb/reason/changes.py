@@ -16,7 +16,7 @@ from typing import Any
 
 from ..backends.trace import Record
 from ..policy.model import EvaluationMethod
-from ..rules.tree import Best, Comparison, FactRef, Score
+from ..rules.tree import Best, FactRef, Score
 from .results import Change
 
 
@@ -24,7 +24,7 @@ def smallest_changes(record: Record, method: EvaluationMethod) -> tuple[Change, 
     """For each scored fact, the least increase that alone makes the enterprise qualify."""
     plan, values = record.plan, record.values
     assert plan.qualifies is not None
-    total = next(p.left for p in method.score_rule.children() if isinstance(p, Comparison))
+    total = method.total
     total_slot = plan.slot(total)
     found: list[Change] = []
     scored = {
@@ -40,7 +40,7 @@ def smallest_changes(record: Record, method: EvaluationMethod) -> tuple[Change, 
         for candidate in _candidates(indicator, fact, values, plan.model.parameters, record):
             if candidate <= current or not _within(record, fact, candidate):
                 continue
-            w = plan.what_if(record.v, fact, candidate)
+            w = plan.what_if(record.v, values, fact, candidate)
             if w[plan.qualifies] is not True:
                 continue
             _source, measured = _best_source(indicator, fact, candidate, values, w, plan)

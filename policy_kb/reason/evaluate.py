@@ -9,17 +9,25 @@ pre-check, the amounts and the benefits that cannot be combined.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any, TypeVar, overload
 
 from ..backends.trace import Plan, Record, unknown_facts
 from ..errors import UnknownNameError, YearError
-from ..policy.model import Audience, Benefit, FactType, ParameterValue, PolicyModel, Status
+from ..policy.model import (
+    PRECHECK,
+    Audience,
+    Benefit,
+    FactType,
+    ParameterValue,
+    PolicyModel,
+    Status,
+)
 from ..policy.profile import Profile
-from ..rules.tree import Best, Score
-from ..rules.walk import facts_in, facts_of
+from ..rules.tree import Best, EstimateCase, ParamRef, Score
+from ..rules.walk import exact_number, facts_in, facts_of, value_of, walk
 from ..text import Msg, Words, close_matches
 from .changes import smallest_changes
 from .results import (
@@ -37,6 +45,7 @@ from .results import (
 
 E = TypeVar("E", bound=Evaluation)
 _STATUS = {True: Status.APPLIES, False: Status.DOES_NOT_APPLY, None: Status.UNDETERMINED}
+_TRI = {status: outcome for outcome, status in _STATUS.items()}
 _FEN = Decimal("0.01")
 
 
@@ -46,6 +55,11 @@ def resolve_year(model: PolicyModel, profile: Profile, year: int | None) -> int:
         fact = model.fact_of_type(FactType.YEAR)
         given = profile.get(fact) if fact else None
         return int(given) if given is not None else model.document.year
+    return check_year(model, year)
+
+
+def check_year(model: PolicyModel, year: object) -> int:
+    """``year`` if it is a whole number; :class:`YearError` otherwise."""
     if isinstance(year, bool) or not isinstance(year, int):
         raise YearError(0, Msg("year.not_whole", example=model.document.year, got=repr(year)))
     return year
@@ -116,14 +130,15 @@ def evaluate_profile(
 ) -> Evaluation:
     """Evaluate every measure and benefit for one validated profile (a pure function).
 
-    ``decided`` gives benefit statuses found by another engine (the OWL reasoner); the records,
-    amounts and explanations are then written for those statuses.
+    ``decided`` gives the statuses found by another engine (the OWL reasoner), of the benefits and
+    of the pre-check (``tech_sme_precheck``); the records, amounts and explanations are then
+    written for those statuses.
     """
     model = plan.model
     record = Record(plan, plan.run(profile.values, parameters), profile.values)
     measures = tuple(_measure(record, m, decided) for m in model.measures)
     statuses = {b.id: b.status for m in measures for b in m.benefits}
-    precheck = _precheck(record, parameters)
+    precheck = _precheck(record, parameters, decided)
     estimates = {
         b.id: _estimate(record, b, statuses[b.id], parameters) for b in model.benefits.values()
     }
@@ -185,12 +200,18 @@ def _benefit(
 # ── the pre-check ────────────────────────────────────────────────────────────────────────────
 
 
-def _precheck(record: Record, parameters: Mapping[str, ParameterValue]) -> PrecheckResult | None:
+def _precheck(
+    record: Record,
+    parameters: Mapping[str, ParameterValue],
+    decided: Mapping[str, Status] | None = None,
+) -> PrecheckResult | None:
     method = record.plan.model.evaluation
     if method is None:
         return None
     v = record.v
     qualifies = v[record.plan.qualifies] if record.plan.qualifies is not None else None
+    if decided is not None and PRECHECK in decided:
+        qualifies = _TRI[decided[PRECHECK]]
     basic_ok, direct_ok = record.of(method.basic_rule), record.of(method.direct_rule)
     score_ok = record.of(method.score_rule)
     route = ("direct" if direct_ok is True else "score") if qualifies is True else None
@@ -272,11 +293,8 @@ def _estimate(
             if v[when] is False:
                 continue
             if v[when] is None:
-                cats = {n: c.condition for n, c in plan.model.categories.items()}
-                missing = (
-                    tuple(f for f in facts_of(case.when, cats) if values.get(f) is None)
-                    if case.when
-                    else ()
+                missing = _open_cases_need(
+                    record, spec.cases[k:], plan.estimates[benefit.id].cases[k:]
                 )
                 return EstimateResult(
                     benefit.id, spec.kind, None, case.formula_text, {}, "missing_inputs", missing
@@ -294,16 +312,13 @@ def _estimate(
             )
         facts = facts_in(case.formula)
         inputs: dict[str, Any] = {f: values.get(f) for f in facts}
-        for p in case.parameters:
-            value = (
-                Decimal(repr(parameters[p].value))
-                if isinstance(parameters[p].value, float)
-                else Decimal(parameters[p].value or 0)
-            )
-            inputs[p] = value / 100 if plan.model.parameters[p].unit == "%" else value
+        values = {p: parameters[p].value for p in case.parameters}
+        for node in walk(case.formula):
+            if isinstance(node, ParamRef):  # as the formula reads it: 15 % as 0.15
+                inputs[node.name] = value_of(node, values, number=exact_number)
         lo, hi = v[formula]
         if lo != hi:
-            unknown = tuple(f for f in facts if values.get(f) is None)
+            unknown = tuple(unknown_facts(case.formula, record))
             return EstimateResult(
                 benefit.id, spec.kind, None, case.formula_text, inputs, "missing_inputs", unknown
             )
@@ -319,6 +334,23 @@ def _estimate(
             case=k,
         )
     return EstimateResult(benefit.id, spec.kind, None, None, {}, "no_case")
+
+
+def _open_cases_need(
+    record: Record, cases: Sequence[EstimateCase], slots: Sequence[tuple[int | None, int]]
+) -> tuple[str, ...]:
+    """The unknown facts that decide which case gives the amount, and that amount: the first case's
+    open ``when`` and formula, and those of every later case that may still be the one."""
+    found: dict[str, None] = {}
+    for case, (when, _) in zip(cases, slots, strict=True):
+        if when is not None and record.v[when] is False:
+            continue
+        for node in (case.when, case.formula):
+            if node is not None:
+                found.update(dict.fromkeys(unknown_facts(node, record)))
+        if when is None or record.v[when] is True:
+            break  # this case holds for sure: no later case is reached
+    return tuple(found)
 
 
 def _exclusions(
@@ -357,7 +389,7 @@ def _once_registered(
         or record.values.get(fact) is not None
     ):
         return frozenset()
-    w = record.plan.what_if(record.v, fact, True)
+    w = record.plan.what_if(record.v, record.values, fact, True)
     return frozenset(
         b.id
         for m in measures

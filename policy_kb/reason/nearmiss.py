@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..backends.trace import Trace
-from ..policy.model import Status
+from ..policy.model import PRECHECK, Status
 from ..rules.tree import AnyOf, Comparison, FactRef, Flag, NotOf
 from .results import BenefitResult, Evaluation
 
@@ -113,7 +113,7 @@ def to_supply(ev: Evaluation) -> list[Supply]:
                 where.setdefault(fact, []).append(b.id)
     if ev.precheck is not None and ev.precheck.qualifies is None:
         for fact in ev.precheck.missing:
-            where.setdefault(fact, []).append("tech_sme_precheck")
+            where.setdefault(fact, []).append(PRECHECK)
     order = {fact: i for i, fact in enumerate(where)}
     ranked = sorted(where, key=lambda f: (-len(where[f]), order[f]))
     return [Supply(f, tuple(where[f])) for f in ranked]

@@ -24,10 +24,6 @@ def point(value: Any) -> Interval:
     return (value, value)
 
 
-def is_point(iv: Interval) -> bool:
-    return bool(iv[0] == iv[1])
-
-
 def add(a: Interval, b: Interval) -> Interval:
     return (a[0] + b[0], a[1] + b[1])
 
@@ -138,7 +134,7 @@ def any_of(values: Iterable[Tri]) -> Tri:
 # ── score tables ─────────────────────────────────────────────────────────────────────────────
 
 
-def _reaches(value: Any, bound: Any, den: Any = None) -> bool:
+def reaches(value: Any, bound: Any, den: Any = None) -> bool:
     """``value ≥ bound`` (a count) or ``value / den ≥ bound %`` (a ratio), exactly."""
     if den is None:
         return bool(value >= bound)
@@ -156,7 +152,7 @@ def _reaches(value: Any, bound: Any, den: Any = None) -> bool:
 
 def _points(tiers: Any, value: Any, den: Any = None) -> int:
     for tier in tiers:  # highest first
-        if _reaches(value, tier.at_least, den):
+        if reaches(value, tier.at_least, den):
             return int(tier.points)
     return 0
 

@@ -165,6 +165,7 @@ class _Compiler:
         self.lead = len(text) - len(text.lstrip())
         self.location = location
         self.clause = clause
+        self.figures: list[ast.Constant] = []  # numbers other than 0 and 1 written in the text
 
     # entry points
 
@@ -193,7 +194,9 @@ class _Compiler:
         return tree.body
 
     def condition(self) -> Condition:
-        return self._condition(self._tree())
+        condition = self._condition(self._tree())
+        self._no_figures()
+        return condition
 
     def expression(self) -> tuple[Expr, ValueType]:
         expr, vtype = self._expr(self._tree())
@@ -201,7 +204,21 @@ class _Compiler:
             raise _Reject(
                 self.lead, Msg("cond.formula_not_number", text=self.text), Msg("cond.formula_hint")
             )
+        self._no_figures()
         return expr, vtype
+
+    def _no_figures(self) -> None:
+        """Every figure of the text is a dated parameter; only 0 and 1 (a sign, a complement)
+        may be written in a condition or a formula."""
+        if self.figures:
+            node = self.figures[0]
+            raise self._reject(
+                node,
+                "cond.figure",
+                Msg("cond.figure_hint"),
+                number=self._snippet(node),
+                text=self.text,
+            )
 
     # helpers
 
@@ -451,6 +468,8 @@ class _Compiler:
             if isinstance(value, bool):
                 return Const(value), BOOL
             if isinstance(value, (int, float)):
+                if value not in (0, 1):
+                    self.figures.append(node)
                 return Const(value), NUMBER
             if isinstance(value, str):
                 return Const(value), TEXT

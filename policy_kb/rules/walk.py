@@ -11,8 +11,9 @@ formula bends — are plain generators over :func:`walk`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from .tree import (
     AllOf,
@@ -188,20 +189,59 @@ def constant_value(expr: Expr, params: Mapping[str, Any]) -> Any:
 
     ``params`` maps parameter ids to their values in the year (a percentage as written, 15 for 15 %).
     """
-    if isinstance(expr, Const):
-        return expr.literal
-    if isinstance(expr, ParamRef):
-        value = params.get(expr.name)
-        return None if value is None else value / 100 if expr.percent else value
-    if isinstance(expr, Negate):
-        inner = constant_value(expr.operand, params)
-        return None if inner is None else -inner
-    if isinstance(expr, Arith):
-        a, b = constant_value(expr.left, params), constant_value(expr.right, params)
-        if a is None or b is None:
+    return value_of(expr, params)
+
+
+def exact_number(x: Any) -> Decimal:
+    """A number as the exact decimal it was written as (a float by its shortest repr)."""
+    if isinstance(x, Decimal):
+        return x
+    return Decimal(repr(float(x))) if isinstance(x, float) else Decimal(x)
+
+
+class Known(Protocol):
+    """What :func:`value_of` reads facts from: anything with ``get(fact)`` (a dict, a row)."""
+
+    def get(self, name: str, /) -> Any: ...
+
+
+def value_of(
+    expr: Expr,
+    params: Mapping[str, Any],
+    facts: Known | None = None,
+    derived: Mapping[str, Expr] | None = None,
+    number: Callable[[Any], Any] = lambda x: x,
+) -> Any:
+    """The value of an expression from known values, or None when something it reads is unknown.
+
+    ``facts`` maps fact ids to values (None: unknown), ``derived`` a derived fact to its formula;
+    ``number`` converts each value read (``Decimal`` for exact arithmetic).
+    """
+
+    def of(e: Expr) -> Any:
+        if isinstance(e, Const):
+            return number(e.literal)
+        if isinstance(e, ParamRef):
+            value = params.get(e.name)
+            return None if value is None else number(value) / 100 if e.percent else number(value)
+        if isinstance(e, FactRef):
+            if derived is not None and e.name in derived:
+                return of(derived[e.name])
+            given = None if facts is None else facts.get(e.name)
+            return None if given is None else number(given)
+        parts = [of(c) for c in e.children() if isinstance(c, Expr)]
+        if any(x is None for x in parts) or not parts:
             return None
-        return a + b if expr.op == "+" else a - b if expr.op == "-" else a * b
-    return None
+        if isinstance(e, Negate):
+            return -parts[0]
+        if isinstance(e, Func):
+            return max(parts) if e.name == "max" else min(parts)
+        if isinstance(e, Arith):
+            a, b = parts
+            return a + b if e.op == "+" else a - b if e.op == "-" else a * b
+        return None
+
+    return of(expr)
 
 
 def as_written(condition: Condition, top: bool = False) -> Any:

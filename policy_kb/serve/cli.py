@@ -13,13 +13,15 @@ import csv
 import io
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from .. import files
 from ..api import KnowledgeBase, load
 from ..errors import EnvironmentProblem, Location, MeasuresFileError, PolicyKBError, Problem
+from ..files import check_output
+from ..policy.model import PRECHECK
 from ..policy.profile import read_profile
 from ..text import Msg, say
 from ..version import __version__
@@ -148,7 +150,7 @@ def _cmd_precheck(args: argparse.Namespace, out: TextIO) -> int:
         problem = Problem(Location(kb.model.file, 1, 1), Msg("cli.no_evaluation"))
         raise MeasuresFileError([problem], kb.model.file)
     if args.format == "json":
-        _print_json(ev.to_dict(args.lang)["tech_sme_precheck"], out)
+        _print_json(ev.to_dict(args.lang)[PRECHECK], out)
     else:
         out.write(tables.precheck_table(ev, args.lang, _colour(out)) + "\n")
     return EXIT_OK
@@ -213,12 +215,14 @@ def _cmd_roster(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
     from ..views.chart import progress_chart
 
+    if args.chart:
+        check_output(args.chart, [args.roster])  # before the roster is read
     report = _kb(args).progress(args.roster, year=args.year, progress=not args.quiet)
     data = report.to_dict()
     if args.format != "json":
         out.write(tables.progress_table(report, args.lang) + "\n")
     if args.chart:
-        chart = progress_chart(report, args.chart, args.lang)
+        chart = progress_chart(report, args.chart, args.lang, [args.roster])
         note = say(args.lang, "cli.chart_pinyin") if chart.fallback else ""
         sys.stderr.write(
             say(args.lang, "cli.chart_written", path=str(chart.path), font=chart.font, note=note)
@@ -231,6 +235,7 @@ def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
+    check_output(args.output, [args.roster])  # before the roster is read
     kb = _kb(args)
     entries = kb.mobilise(
         args.roster,
@@ -241,8 +246,11 @@ def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
         near=args.near_misses,
     )
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(tables.mobilise_rows(entries, kb.model, args.lang))
-    write_atomically(Path(args.output), buffer.getvalue())
+    csv.writer(buffer).writerows(
+        [files.safe_cell(cell) for cell in row]
+        for row in tables.mobilise_rows(entries, kb.model, args.lang)
+    )
+    files.write_text(args.output, buffer.getvalue(), [args.roster])
     out.write(tables.mobilise_summary(entries, args.output, args.near_misses, args.lang) + "\n")
     return EXIT_OK
 
@@ -266,9 +274,7 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         os.environ["POLICY_KB_MEASURES"] = str(Path(args.measures).resolve())
     if args.cors_origin:
         os.environ["POLICY_KB_CORS_ORIGINS"] = ",".join(args.cors_origin)
-    out.write(
-        f"policy-kb serving on http://{args.host}:{args.port}  (OpenAPI: /openapi.json, health: /healthz)\n"
-    )
+    out.write(say(args.lang, "serve.listening", host=args.host, port=args.port) + "\n")
     out.flush()
     uvicorn.run(
         "policy_kb.serve.http:create_app",
@@ -305,25 +311,10 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     if not text.endswith("\n"):
         text += "\n"
     if args.output:
-        write_atomically(Path(args.output), text)
+        files.write_text(args.output, text, [getattr(args, "measures", None)])
     else:
         out.write(text)
     return EXIT_OK
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a failure never truncates it."""
-    directory = path.parent if str(path.parent) else Path(".")
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _utf8(stream: TextIO) -> None:
@@ -371,6 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
+        sys.stderr.write("\n" + say(lang, "cli.interrupted") + "\n")
         return 130
     except Exception as exc:  # anything unexpected: a short message, no traceback
         if os.environ.get("POLICY_KB_DEBUG"):

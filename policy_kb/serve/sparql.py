@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import multiprocessing
 import multiprocessing.connection
-from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -303,8 +302,3 @@ class SparqlWorkers:
             return _error(503, "query worker failed", "the query worker stopped; try again")
         await self._idle.put(worker)
         return answer
-
-
-def accepted_types(kind: str) -> Sequence[str]:
-    """The media types the endpoint can answer a SELECT/ASK (``select``) or a graph (``graph``) in."""
-    return list(SELECT_TYPES if kind == "select" else GRAPH_TYPES)

@@ -55,6 +55,11 @@ def text(zh: str | None, en: str | None = None) -> Text:
     return Text(zh, en or zh)
 
 
+def label(key: str) -> Text:
+    """A label of the program's own (not of measures.yaml), from the catalogues: ``label("owl.enterprise")``."""
+    return Text(say("zh", key), say("en", key))
+
+
 @cache
 def catalogue(lang: str) -> Mapping[str, str]:
     """The message templates of one language (read once per process)."""

@@ -10,6 +10,7 @@ names in pinyin (pypinyin) with English words, and says so.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import Any
 
 from ..district.reports import Progress
 from ..errors import PolicyKBError
-from ..text import Msg, catalogue
+from ..files import atomic_path
+from ..text import Msg, catalogue, say
 
 SUBSET_FONT = "PolicyKBCJKSubset-Regular.otf"
 _SYSTEM_FAMILIES = (
@@ -86,7 +88,7 @@ def _covers(font_path: str, chars: set[str]) -> bool:
     return False
 
 
-def find_font(chars: set[str]) -> tuple[Any, str] | None:
+def find_font(chars: set[str]) -> tuple[Any, str | Msg] | None:
     """A matplotlib FontProperties covering ``chars``: a system CJK font, else the shipped subset."""
     from matplotlib import font_manager
 
@@ -98,14 +100,23 @@ def find_font(chars: set[str]) -> tuple[Any, str] | None:
     with as_file(subset) as path:
         if path.is_file() and _covers(str(path), chars):
             font_manager.fontManager.addfont(str(path))
-            return font_manager.FontProperties(
-                fname=str(path)
-            ), f"the shipped Noto Sans CJK SC subset ({SUBSET_FONT})"
+            return font_manager.FontProperties(fname=str(path)), Msg(
+                "chart.font_subset", file=SUBSET_FONT
+            )
     return None
 
 
-def progress_chart(report: Progress, path: str | os.PathLike[str], lang: str = "zh") -> ChartResult:
-    """Write the chart as PNG or SVG (by the file's extension)."""
+def _render(words: str | Msg, lang: str) -> str:
+    return words.render(lang) if isinstance(words, Msg) else words
+
+
+def progress_chart(
+    report: Progress,
+    path: str | os.PathLike[str],
+    lang: str = "zh",
+    inputs: Sequence[str | os.PathLike[str]] = (),
+) -> ChartResult:
+    """Write the chart as PNG or SVG (by the file's extension), never over one of ``inputs``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -131,7 +142,7 @@ def progress_chart(report: Progress, path: str | os.PathLike[str], lang: str = "
         words = chart_words("en")
         names = [pinyin_label(t.name) for t in report.towns]
     font = found[0] if found else None
-    font_name = found[1] if found else "DejaVu Sans (matplotlib's default)"
+    font_name = say(lang, "chart.font_default") if not found else _render(found[1], lang)
 
     count = len(report.towns)
     fig, ax = plt.subplots(figsize=(10, 0.55 * count + 2.2), dpi=150)
@@ -176,8 +187,11 @@ def progress_chart(report: Progress, path: str | os.PathLike[str], lang: str = "
             text.set_fontproperties(font)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(
-        out, metadata={"Software": None} if out.suffix.lower() == ".png" else {"Date": None}
-    )
+    with atomic_path(out, inputs) as tmp:
+        fig.savefig(
+            tmp,
+            format=out.suffix.lower()[1:],
+            metadata={"Software": None} if out.suffix.lower() == ".png" else {"Date": None},
+        )
     plt.close(fig)
     return ChartResult(out, font_name, fallback)

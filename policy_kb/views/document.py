@@ -14,7 +14,15 @@ from typing import Any
 import orjson
 
 from ..backends.trace import Trace
-from ..policy.model import Benefit, Measure, Parameter, ParameterValue, PolicyModel, Status
+from ..policy.model import (
+    PRECHECK,
+    Benefit,
+    Measure,
+    Parameter,
+    ParameterValue,
+    PolicyModel,
+    Status,
+)
 from ..reason.nearmiss import Gap, gaps, to_supply
 from ..reason.results import (
     BenefitResult,
@@ -88,7 +96,7 @@ def parameter_dict(param: Parameter, value: ParameterValue, lang: str) -> dict[s
         "valid_until": value.end.isoformat() if value.end else None,
         "clause": param.clause,
         "quote": param.quote,
-        "reference": value.reference or param.reference,
+        "reference": _in(value.reference or param.reference, lang),
     }
 
 
@@ -131,7 +139,7 @@ def reason_dict(
             record["category"] = category.id
             record["label"] = category.label[lang]
             source["category_clause"] = category.clause
-            source["reference"] = category.reference
+            source["reference"] = _in(category.reference, lang)
         record["parts"] = [reason_dict(p, model, lang, params, memo) for p in trace.parts]
     record["source"] = source
     return record
@@ -181,7 +189,7 @@ def benefit_dict(
         method = ev.precheck.method
         reasons.append(
             {
-                "condition": "tech_sme_precheck",
+                "condition": PRECHECK,
                 "kind": "precheck",
                 "outcome": "true",
                 "text": say(lang, "once_registered.reason"),
@@ -300,7 +308,7 @@ def precheck_dict(pre: PrecheckResult, model: PolicyModel, lang: str) -> dict[st
         "verdict": words.precheck_verdict(pre, model, lang),
         "smallest_change": change_dict(smallest, pre, model, lang) if smallest else None,
         "changes": [change_dict(c, pre, model, lang) for c in pre.changes],
-        "reference": method.reference,
+        "reference": _in(method.reference, lang),
         "source": {
             "file": method.location.file,
             "line": method.location.line,
@@ -405,7 +413,7 @@ def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
             "applicable_benefits": [b.id for b in ev.benefits if b.status is Status.APPLIES],
             "undetermined_benefits": [b.id for b in ev.benefits if b.status is Status.UNDETERMINED],
         },
-        "tech_sme_precheck": precheck_dict(ev.precheck, model, lang) if ev.precheck else None,
+        PRECHECK: precheck_dict(ev.precheck, model, lang) if ev.precheck else None,
         "estimates": estimates_summary(ev),
         "to_supply": [
             {"fact": s.fact, "label": model.fact_label(s.fact)[lang], "settles": list(s.settles)}
@@ -506,6 +514,10 @@ def catalogue_to_dict(model: PolicyModel, lang: str = "zh") -> dict[str, Any]:
     }
 
 
+def _in(words: Text | None, lang: str) -> str | None:
+    return None if words is None else words[lang]
+
+
 def parameter_history(param: Parameter, lang: str = "zh") -> dict[str, Any]:
     """A parameter with every dated value (the catalogue's view, independent of a year)."""
     return {
@@ -514,7 +526,7 @@ def parameter_history(param: Parameter, lang: str = "zh") -> dict[str, Any]:
         "unit": param.unit,
         "clause": param.clause,
         "quote": param.quote,
-        "reference": param.reference,
+        "reference": _in(param.reference, lang),
         "values": [
             {
                 "from": v.start.isoformat(),
@@ -522,7 +534,7 @@ def parameter_history(param: Parameter, lang: str = "zh") -> dict[str, Any]:
                 "value": plain(v.value) if v.value is not None else None,
                 "tiers": [{"at_least": plain(t.at_least), "points": t.points} for t in v.tiers]
                 or None,
-                "reference": v.reference,
+                "reference": _in(v.reference, lang),
             }
             for v in param.values
         ],

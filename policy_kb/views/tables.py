@@ -85,7 +85,7 @@ def evaluation_table(ev: Evaluation, lang: str = "zh", colour: bool = False) -> 
         )
     )
     if ev.year != doc.year:
-        lines.append(say(lang, "table.other_year", policy_year=doc.year, year=ev.year))
+        lines.append(say(lang, "note.other_year", policy_year=doc.year, year=ev.year))
     if ev.precheck is not None:
         lines += ["", *precheck_lines(ev, lang, colour)]
     for m in ev.measures:
@@ -126,7 +126,7 @@ def _benefit_lines(ev: Evaluation, b: Any, measure: Any, lang: str, style: _Styl
     if estimate.amount is not None:
         lines.append("      " + words.estimate_sentence(estimate, lang))
     if b.id in ev.once_registered:
-        lines.append("      " + say(lang, "table.once_registered"))
+        lines.append("      " + say(lang, "once_registered.reason"))
     lines.append(
         "      "
         + style.dim(say(lang, "table.cite", number=measure.number, quote=_excerpt(benefit.quote)))
@@ -161,7 +161,7 @@ def precheck_table(ev: Evaluation, lang: str = "zh", colour: bool = False) -> st
     assert pre is not None
     lines = [_who(ev, lang), *precheck_lines(ev, lang, colour)]
     if pre.method.reference:
-        lines.append(say(lang, "table.source") + pre.method.reference)
+        lines.append(say(lang, "table.source") + pre.method.reference[lang])
     return "\n".join(lines)
 
 

@@ -46,6 +46,7 @@ _OPS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠", "i
 _ARITH = {"+": "+", "-": "−", "*": "×"}
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2}
 _TRI = {True: "tri.yes", False: "tri.no", None: "tri.unknown"}
+_MET = {True: "met.yes", False: "met.no", None: "met.unknown"}  # a condition: 满足 / 不满足 / 待定
 
 
 def status_word(status: Status, lang: str) -> str:
@@ -239,7 +240,7 @@ def _trace_sentence(trace: Trace, model: PolicyModel, lang: str, memo: dict[int,
     if isinstance(cond, CategoryRef):
         category = model.categories[cond.category]
         label = category.label[lang]
-        style = "condition" if category.label.zh.endswith("条件") else "member"
+        style = category.reads_as
         if trace.outcome is None:
             return say(lang, f"category.unknown.{style}", label=label)
         if trace.outcome:
@@ -400,10 +401,13 @@ def precheck_verdict(pre: PrecheckResult, model: PolicyModel, lang: str) -> str:
 def precheck_reasons(pre: PrecheckResult, model: PolicyModel, lang: str) -> list[str]:
     """The score card as sentences: basic conditions, direct routes, indicators, total, verdict."""
     out = []
-    for head, conditions in (("precheck.basic", pre.basic), ("precheck.direct", pre.direct)):
+    for head, conditions, words in (
+        ("precheck.basic", pre.basic, _MET),  # conditions, some negative: met / not met
+        ("precheck.direct", pre.direct, _TRI),  # facts the enterprise has: yes / no
+    ):
         for named, trace in conditions:
             out.append(
-                say(lang, head, label=named.label[lang], word=say(lang, _TRI[trace.outcome]))
+                say(lang, head, label=named.label[lang], word=say(lang, words[trace.outcome]))
             )
     out += [indicator_sentence(score, model, lang) for score in pre.indicators]
     nonzero = Words([i.label[lang] for i in pre.method.indicators if i.id in pre.method.nonzero])

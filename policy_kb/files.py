@@ -1,0 +1,82 @@
+"""Files the program writes: never over one of its inputs, never half-written under the final name.
+
+Every output goes to a temporary file in the folder of the target and is renamed onto the target
+only once it is complete (``os.replace`` is atomic on one file system). An interrupted or failed
+run therefore leaves the old file, or no file, under the final name — never a truncated one. An
+output that is one of the inputs (the same file, also through a symlink or a hard link) is refused
+before anything is read.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import OutputError
+from .text import Msg
+
+PathLike = str | os.PathLike[str]
+
+
+def check_output(output: PathLike, inputs: Iterable[PathLike | None] = ()) -> Path:
+    """``output`` as a path, once it is known not to be an input and to have a folder to go in."""
+    path = Path(output)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(Msg("output.no_folder", folder=str(folder), output=str(output)))
+    if path.is_dir():
+        raise OutputError(Msg("output.is_folder", output=str(output)))
+    for given in inputs:
+        if given is None or str(given) == "-":
+            continue
+        if _same_file(path, Path(given)):
+            raise OutputError(Msg("output.same_as_input", output=str(output), input=str(given)))
+    return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare where they point
+        return a.resolve() == b.resolve()
+
+
+@contextmanager
+def atomic_path(output: PathLike, inputs: Iterable[PathLike | None] = ()) -> Iterator[Path]:
+    """A temporary path beside ``output``, renamed onto it when the ``with`` block ends normally.
+
+    On any exception (``KeyboardInterrupt`` included) the temporary file is removed and the
+    target is left as it was.
+    """
+    path = check_output(output, inputs)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text(output: PathLike, text: str, inputs: Iterable[PathLike | None] = ()) -> None:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``output`` through a temporary file."""
+    with atomic_path(output, inputs) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula in a CSV cell (OWASP, CSV injection)."""
+
+
+def safe_cell(value: object) -> object:
+    """A text cell that would start a formula gets a leading ``'``; anything else is unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value

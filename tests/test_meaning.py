@@ -1,0 +1,83 @@
+"""A policy file that cannot silently lose its meaning: the validator checks it against the text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_loader import SHIPPED, at, plant, problems_of
+
+
+def test_a_deleted_measure_is_named_from_the_source_text(tmp_path: Path, cli):
+    start, end = SHIPPED.index("  - id: KM9"), SHIPPED.index("  - id: SM1")
+    path = tmp_path / "measures.yaml"
+    path.write_text(SHIPPED[:start] + SHIPPED[end:], encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    assert problems_of(path) == [
+        f"{at(path, text, 'number: 三', offset=0)}: the source text has clause 三(九) "
+        "'推动科技资源开放集聚共享' under '三、重点举措', but no measure has number: 三(九) "
+        "(deleting a measure silently loses part of the policy) (write a measure with an id "
+        "starting with KM and number: 三(九))"
+    ]
+    run = cli("validate", str(path))
+    assert run.returncode == 2
+    assert "原文「三、重点举措」有第 三(九) 条「推动科技资源开放集聚共享」" in run.stderr
+
+
+def test_a_figure_written_in_a_condition_must_be_a_parameter(tmp_path: Path):
+    old = "- rd_expense_growth >= rd_growth_reward_min_increase"
+    path, text = plant(tmp_path, (old, "- rd_expense_growth >= 200000"))
+    (problem,) = problems_of(path)
+    where = at(path, text, "rd_expense_growth >= 200000", offset=21)
+    assert problem.startswith(f"{where}: 'rd_expense_growth >= 200000' ")
+    assert "writes the figure 200000 itself" in problem
+    assert "declare it under parameters:" in problem
+
+
+def test_zero_and_one_are_not_figures(kb):
+    assert "- rd_expense > 0\n" in SHIPPED  # a sign test, and `rate - 1`: no figure of the text
+    assert "rd_super_deduction_rate - 1)" in SHIPPED
+    assert len(kb.model.benefits) == 13  # and the shipped file loads
+
+
+def test_a_rate_typed_as_a_fraction_is_caught(tmp_path: Path):
+    path, text = plant(tmp_path, ("        value: 175\n", "        value: 1.75\n"))
+    assert problems_of(path) == [
+        f"{at(path, text, '1.75')}: the value 1.75 of parameter rd_super_deduction_rate is outside "
+        "its plausible range (100–1000 %; a percentage is written as a percent, 175 for 175 %)"
+    ]
+
+
+def test_a_percentage_without_a_range_lies_between_0_and_100(tmp_path: Path):
+    start = SHIPPED.index("  hnte_income_tax_rate:")
+    value = SHIPPED.index("value: ", start)
+    end = SHIPPED.index("\n", value)
+    old = SHIPPED[start : end + 1]
+    new = old[: value - start] + "value: 150\n"
+    path, _text = plant(tmp_path, (old, new))
+    (problem,) = problems_of(path)
+    assert "the value 150 of parameter hnte_income_tax_rate is outside its plausible range" in (
+        problem
+    )
+    assert "(0–100 %" in problem
+
+
+def test_a_strict_comparison_on_an_inclusive_bound_is_an_error(tmp_path: Path):
+    old = "- rd_expense_growth >= rd_growth_reward_min_increase"
+    path, text = plant(tmp_path, (old, "- rd_expense_growth > rd_growth_reward_min_increase"))
+    assert problems_of(path) == [
+        f"{at(path, text, 'rd_expense_growth > ')}: 'rd_expense_growth > "
+        "rd_growth_reward_min_increase' is a strict comparison, but the text of parameter "
+        "rd_growth_reward_min_increase ('研发费用年度增长20万元（含）以上') includes the bound itself "
+        "(write >=)"
+    ]
+
+
+def test_an_inclusive_quote_needs_inclusive_declared(tmp_path: Path):
+    path, text = plant(
+        tmp_path, ("    inclusive: true      # 原文「（含）以上」：条件中只能写 >=\n", "")
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, '研发费用年度增长20万元（含）以上')}: the quote of parameter "
+        "rd_growth_reward_min_increase says '（含）', so the bound itself is included: write "
+        "inclusive: true (inclusive: true, and compare it with <= or >= in conditions)"
+    ]

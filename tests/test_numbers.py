@@ -1,0 +1,100 @@
+"""Numbers and yes/no read as people mean them: the same in a profile, a roster and the HTTP API."""
+
+from __future__ import annotations
+
+import pytest
+
+from policy_kb import ProfileError
+
+
+@pytest.mark.parametrize(
+    ("text", "fact", "got"),
+    [
+        ("employees: 0x10", "employees", "'0x10'"),
+        ("employees: 1:30", "employees", "'1:30'"),
+        ("hnte_valid: on", "hnte_valid", "'on'"),
+        ("hnte_valid: yes", "hnte_valid", "'yes'"),
+        ("hnte_valid: 1", "hnte_valid", "1"),
+        ("employees: １２３", "employees", "'１２３'"),
+        (
+            "annual_revenue: 1000000000000000000000000000000",
+            "annual_revenue",
+            "1000000000000000000000000000000",
+        ),
+        ("rd_expense: 3.9e307", "rd_expense", "3.9e307"),
+        ("taxable_income: -1e300", "taxable_income", "-1e300"),
+        (
+            "employees: 100000000000000000000000000000000",
+            "employees",
+            "100000000000000000000000000000000",
+        ),
+    ],
+)
+def test_a_value_outside_what_the_fact_can_be_is_refused_naming_it(cli, tmp_path, text, fact, got):
+    path = tmp_path / "p.yaml"
+    path.write_text(text + "\n", encoding="utf-8")
+    run = cli("match", str(path), "--lang", "en")
+    assert run.returncode == 2, run.stdout
+    assert "p.yaml:1:" in run.stderr
+    assert f"{fact} (" in run.stderr
+    assert f"got {got}" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert "unexpected" not in run.stderr
+
+
+def test_octal_looking_numbers_are_decimal(kb):
+    from policy_kb.policy.profile import parse_profile_text
+
+    raw = parse_profile_text("employees: 010\nname: 0123\n", "p.yaml")
+    answer = kb.evaluate(raw)
+    assert answer.profile.values == {"employees": 10, "name": "0123"}
+
+
+@pytest.mark.parametrize(
+    ("word", "value"), [("是", True), ("否", False), ("TRUE", True), (" false ", False)]
+)
+def test_yes_no_spellings_are_the_same_in_a_profile_and_a_roster(kb, tmp_path, word, value):
+    answer = kb.evaluate({"hnte_valid": word})
+    assert answer.profile.values["hnte_valid"] is value
+    roster = tmp_path / "r.csv"
+    roster.write_text(f"name,hnte_valid\nA,{word}\n", encoding="utf-8")
+    run = kb.roster(roster, keep=True)
+    assert run.summary.errors == []
+    single = {b.id: b.status.value for b in answer.benefits}
+    assert single["KM5.hnte_income_tax"] == ("applies" if value else "does_not_apply")
+    assert {b: run.frames[0][b].to_list() for b in single} == {b: [s] for b, s in single.items()}
+
+
+@pytest.mark.parametrize("word", ["yes", "on", "1", "有", "y"])
+def test_other_spellings_are_refused_everywhere(kb, tmp_path, word):
+    with pytest.raises(ProfileError) as raised:
+        kb.evaluate({"hnte_valid": word})
+    assert raised.value.facts == ("hnte_valid",)
+    roster = tmp_path / "r.csv"
+    roster.write_text(f"name,hnte_valid\nA,{word}\n", encoding="utf-8")
+    run = kb.roster(roster)
+    (error,) = run.summary.errors
+    assert error.facts == ("hnte_valid",)
+    assert "是 or 否" in error.render("en")
+
+
+def test_a_roster_names_the_fact_of_full_width_digits_and_huge_numbers(kb, tmp_path):
+    roster = tmp_path / "r.csv"
+    roster.write_text(
+        "name,employees,annual_revenue\nA,１２３,5\nB,5,1000000000000000000000000000000\n",
+        encoding="utf-8",
+    )
+    run = kb.roster(roster)
+    first, second = run.summary.errors
+    assert first.facts == ("employees",)
+    assert "'１２３'" in first.render("en")
+    assert second.facts == ("annual_revenue",)
+    assert "got 1000000000000000000000000000000" in second.render("en")
+
+
+def test_numpy_and_pandas_scalars_read_as_their_values(kb):
+    np = pytest.importorskip("numpy")
+    answer = kb.evaluate(
+        {"employees": np.int64(5), "annual_revenue": np.float64(1e6), "rd_expense": float("nan")}
+    )
+    assert answer.profile.values == {"employees": 5, "annual_revenue": 1e6}

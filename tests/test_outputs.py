@@ -1,0 +1,122 @@
+"""Outputs never destroy an input and are never left half-written under their final name."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+ROSTER = ROOT / "examples" / "roster" / "roster.csv"
+
+
+def _copy_roster(tmp_path: Path) -> Path:
+    target = tmp_path / "s.csv"
+    target.write_bytes(ROSTER.read_bytes())
+    return target
+
+
+@pytest.mark.parametrize("command", ["roster", "mobilise"])
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(cli, tmp_path, command):
+    roster = _copy_roster(tmp_path)
+    before = roster.read_bytes()
+    run = cli(command, str(roster), "-o", str(roster))
+    assert run.returncode == 2, run.stderr
+    assert "就是输入文件" in run.stderr
+    assert str(roster) in run.stderr
+    assert roster.read_bytes() == before
+
+
+def test_an_output_through_a_symlink_to_the_input_is_refused(cli, tmp_path):
+    roster = _copy_roster(tmp_path)
+    link = tmp_path / "link.csv"
+    link.symlink_to(roster)
+    before = roster.read_bytes()
+    run = cli("roster", str(roster), "-o", str(link), "--lang", "en")
+    assert run.returncode == 2
+    assert f"the output {link} is the input file {roster}" in run.stderr
+    assert roster.read_bytes() == before
+    assert link.is_symlink()
+
+
+def test_a_hard_link_to_the_input_is_refused_for_the_chart_too(cli, tmp_path):
+    roster = _copy_roster(tmp_path)
+    other = tmp_path / "same.png"
+    os.link(roster, other)
+    run = cli("progress", str(roster), "--chart", str(other), "--lang", "en")
+    assert run.returncode == 2
+    assert "is the input file" in run.stderr
+    assert other.read_bytes() == ROSTER.read_bytes()
+
+
+def test_a_missing_output_folder_is_named_as_typed(cli, tmp_path):
+    run = cli("roster", str(ROSTER), "-o", "no-such-folder/out.csv", "--lang", "en", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "the folder no-such-folder of the output no-such-folder/out.csv does not exist" in (
+        run.stderr
+    )
+    assert ".part" not in run.stderr
+    assert "tmp" not in run.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_successful_run_leaves_only_the_output(cli, tmp_path):
+    run = cli("roster", str(ROSTER), "-o", str(tmp_path / "out.parquet"))
+    assert run.returncode == 0, run.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["out.parquet"]
+
+
+def test_formula_like_names_are_neutralised_in_csv_outputs(cli, tmp_path):
+    rows = list(csv.reader(ROSTER.open(encoding="utf-8")))
+    rows[1][0] = '=HYPERLINK("http://example.com","点我")'
+    rows[2][0] = "@SUM(A1)"
+    hostile = tmp_path / "hostile.csv"
+    with hostile.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    run = cli("roster", str(hostile), "-o", str(tmp_path / "out.csv"))
+    assert run.returncode == 0, run.stderr
+    names = [r["name"] for r in csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8"))]
+    assert names[0] == '\'=HYPERLINK("http://example.com","点我")'
+    assert names[1] == "'@SUM(A1)"
+    assert names[2] == rows[3][0]  # an ordinary name is untouched
+
+
+def _big_roster(path: Path, copies: int) -> None:
+    lines = ROSTER.read_text(encoding="utf-8").splitlines()
+    header, body = lines[0], lines[1:]
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(header + "\n")
+        for _ in range(copies):
+            fh.write("\n".join(body) + "\n")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_interrupted_roster_leaves_no_output(tmp_path, suffix):
+    big = tmp_path / "big.csv"
+    _big_roster(big, 150)
+    out = tmp_path / f"out{suffix}"
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "policy_kb", "roster", str(big), "-o", str(out), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(f".out{suffix}.*.part")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "the run never started writing"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "已中断" in err
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]
