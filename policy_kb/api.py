@@ -252,12 +252,23 @@ class KnowledgeBase:
         )
 
     def progress(
-        self, path: str | os.PathLike[str], *, year: int | None = None, progress: bool = False
+        self,
+        path: str | os.PathLike[str],
+        *,
+        year: int | None = None,
+        progress: bool = False,
+        ignore_unknown_columns: bool = False,
     ) -> Progress:
         """Progress of every town of 附件2 over a roster: target, registered, shortfall, pool."""
         from .district.reports import progress as town_progress
 
-        return town_progress(self._model, path, self._years(year), show=progress)
+        return town_progress(
+            self._model,
+            path,
+            self._years(year),
+            show=progress,
+            ignore_unknown_columns=ignore_unknown_columns,
+        )
 
     def mobilise(
         self,
@@ -268,6 +279,7 @@ class KnowledgeBase:
         lang: str = "zh",
         near: bool = False,
         progress: bool = False,
+        ignore_unknown_columns: bool = False,
     ) -> list[PoolEntry]:
         """The 应评尽评 pool of a roster: enterprises the pre-check passes, not yet registered.
 
@@ -281,7 +293,14 @@ class KnowledgeBase:
 
         check_lang(lang)
         entries = mobilise(
-            self._model, self.plan, path, self._years(year), town=town, show=progress, near=near
+            self._model,
+            self.plan,
+            path,
+            self._years(year),
+            town=town,
+            show=progress,
+            near=near,
+            ignore_unknown_columns=ignore_unknown_columns,
         )
         method = self._model.evaluation
         return [
@@ -302,12 +321,19 @@ class KnowledgeBase:
         *,
         year: int | None = None,
         details: bool = False,
+        ignore_unknown_columns: bool = False,
     ) -> Impact:
         """What replacing this policy by ``new`` would change for every enterprise of a roster."""
         from .district.reports import impact
 
         return impact(
-            self._model, new.model, path, self._years(year), new._years(year), details=details
+            self._model,
+            new.model,
+            path,
+            self._years(year),
+            new._years(year),
+            details=details,
+            ignore_unknown_columns=ignore_unknown_columns,
         )
 
     # ── the reasoner ─────────────────────────────────────────────────────────────────────

@@ -120,3 +120,13 @@ def test_an_interrupted_roster_leaves_no_output(tmp_path, suffix):
     assert "已中断" in err
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]
+
+
+def test_control_characters_in_a_name_never_reach_the_terminal(cli, tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text('name: "A\\e[2J\\e[31mB\\u200b"\n', encoding="utf-8")
+    run = cli("match", str(path))
+    assert run.returncode == 0, run.stderr
+    assert "\x1b" not in run.stdout
+    assert "\u200b" not in run.stdout
+    assert "A\\x1b[2J\\x1b[31mB\\u200b" in run.stdout

@@ -517,3 +517,59 @@ def test_yes_no_in_chinese_is_read_over_http_too(http):
     )
     assert response.status_code == 200, response.text
     assert response.json()["profile"]["facts"]["hnte_valid"] is True
+
+
+@pytest.mark.parametrize(
+    "ctype", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]
+)
+def test_a_body_that_is_not_json_is_415(http, ctype):
+    for route in ("/v1/evaluate", "/v1/evaluate/batch"):
+        response = http.post(route, content=b'{"employees": 5}', headers={"content-type": ctype})
+        assert response.status_code == 415, route
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert ctype.split(";")[0] in response.json()["detail"]
+
+
+def test_healthz_answers_quickly_while_a_large_batch_runs(server):
+    import threading
+    import time
+
+    profiles = [
+        {"employees": 50 + i, "annual_revenue": 1_000_000 * (i % 50), "hnte_valid": i % 2 == 0}
+        for i in range(1000)
+    ]
+    body = json.dumps(profiles).encode()
+    done = threading.Event()
+    status: list[int] = []
+
+    def batch() -> None:
+        with httpx.Client(base_url=server, timeout=120) as client:
+            status.append(
+                client.post(
+                    "/v1/evaluate/batch", content=body, headers={"content-type": "application/json"}
+                ).status_code
+            )
+        done.set()
+
+    worker = threading.Thread(target=batch)
+    worker.start()
+    time.sleep(0.3)  # the batch is being answered
+    waits = []
+    with httpx.Client(base_url=server, timeout=30) as client:
+        while not done.is_set() and len(waits) < 20:
+            start = time.perf_counter()
+            assert client.get("/healthz").status_code == 200
+            waits.append(time.perf_counter() - start)
+            time.sleep(0.05)
+    worker.join()
+    assert status == [200]
+    assert waits, "the batch finished before /healthz was asked"
+    assert max(waits) <= 0.1, waits
+
+
+def test_no_header_is_reflected_into_a_redirect(http):
+    response = http.get("/v1/measures/", headers={"host": "evil.example"}, follow_redirects=False)
+    assert response.status_code == 404
+    assert "location" not in response.headers
+    assert "evil.example" not in response.text
+    assert response.headers["content-type"].startswith("application/problem+json")

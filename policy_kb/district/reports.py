@@ -184,6 +184,7 @@ def progress(
     years: Years,
     *,
     show: bool = False,
+    ignore_unknown_columns: bool = False,
 ) -> Progress:
     """Per town of 附件2: target, registered, completion, shortfall and the 应评尽评 pool."""
     if model.targets is None:
@@ -223,7 +224,9 @@ def progress(
             entry.pool_registration_unknown += row["pool_unknown"]
 
     _require(model, path, (model.fact_of_type(FactType.TOWN), _established(model)), "progress")
-    run_roster(model, path, years, progress=show, each=each)
+    run_roster(
+        model, path, years, progress=show, each=each, ignore_unknown_columns=ignore_unknown_columns
+    )
     return report
 
 
@@ -288,6 +291,7 @@ def mobilise(
     town: str | None = None,
     show: bool = False,
     near: bool = False,
+    ignore_unknown_columns: bool = False,
 ) -> list[PoolEntry]:
     """The 应评尽评 pool, per town: who to call, their score, what to ask for.
 
@@ -341,7 +345,9 @@ def mobilise(
             )
 
     _require(model, path, (model.fact_of_type(FactType.TOWN),), "mobilise")
-    run_roster(model, path, years, progress=show, each=each)
+    run_roster(
+        model, path, years, progress=show, each=each, ignore_unknown_columns=ignore_unknown_columns
+    )
     entries.sort(
         key=lambda e: (e.seq, e.group != "pool", -(e.score if e.score is not None else 101), e.row)
     )
@@ -440,14 +446,15 @@ def impact(
     new_years: Years,
     *,
     details: bool = False,
+    ignore_unknown_columns: bool = False,
 ) -> Impact:
     """Compare every benefit's answers for the same roster under two versions of measures.yaml."""
     common = [b for b in new.benefits if b in old.benefits]
     report = Impact({b: BenefitImpact(b) for b in common})
     roster = open_roster(path)
     old_map, new_map = (
-        header_map(old, roster.header, str(path), False),
-        header_map(new, roster.header, str(path), False),
+        header_map(old, roster.header, str(path), ignore_unknown_columns),
+        header_map(new, roster.header, str(path), ignore_unknown_columns),
     )
     old_types, new_types = column_types(old, old_map), column_types(new, new_map)
     shared = {c: t for c, t in old_types.items() if new_types.get(c) == t}

@@ -585,6 +585,31 @@ def _refuse(model: PolicyModel, batch: Batch, rows: NDArray[np.intp], exc: YearE
     batch.columns.valid = valid
 
 
+def _refuse_repeats(model: PolicyModel, batch: Batch, seen: dict[str, int]) -> None:
+    """A row naming an enterprise an earlier row already named is refused (and so counted once),
+    with the row it repeats; ``seen`` carries the names from batch to batch."""
+    fact = model.fact_of_type(FactType.TEXT)
+    if fact is None:
+        return
+    valid = batch.columns.rows_valid
+    repeated = []
+    for i, name in enumerate(batch.names.tolist()):
+        if name is None or not valid[i]:
+            continue
+        key = " ".join(str(name).split())
+        row = batch.first_row + i
+        first = seen.setdefault(key, row)
+        if first != row:
+            repeated.append(i)
+            batch.errors[row] = RowError(
+                row, (fact,), (ProfileIssue(fact, Msg("roster.repeated", first=first)),)
+            )
+    if repeated:
+        valid = valid.copy()
+        valid[repeated] = False
+        batch.columns.valid = valid
+
+
 # ── the roster run ───────────────────────────────────────────────────────────────────────────
 
 
@@ -777,8 +802,11 @@ def batches_of(
 
     def convert() -> Iterator[Batch]:
         first_row = 2
+        seen: dict[str, int] = {}
         for raw in roster.batches(column_types(model, mapping)):
-            yield convert_batch(model, raw, mapping, first_row)
+            batch = convert_batch(model, raw, mapping, first_row)
+            _refuse_repeats(model, batch, seen)
+            yield batch
             first_row += raw.num_rows
 
     return roster, convert()

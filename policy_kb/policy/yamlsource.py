@@ -123,7 +123,9 @@ def decode(
     if len(raw) > max_bytes:
         return None, Problem(
             Location(file, 1, 1),
-            Msg("file.too_large", size=f"{size if size is not None else len(raw):,}"),
+            Msg("file.too_large", size=f"{size:,}")
+            if size is not None
+            else Msg("file.too_large_stream", size=f"{max_bytes:,}"),
             Msg("file.at_most", size=f"{max_bytes:,}"),
         )
     try:

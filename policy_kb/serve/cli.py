@@ -217,7 +217,12 @@ def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
 
     if args.chart:
         check_output(args.chart, [args.roster])  # before the roster is read
-    report = _kb(args).progress(args.roster, year=args.year, progress=not args.quiet)
+    report = _kb(args).progress(
+        args.roster,
+        year=args.year,
+        progress=not args.quiet,
+        ignore_unknown_columns=args.ignore_unknown_columns,
+    )
     data = report.to_dict()
     if args.format != "json":
         out.write(tables.progress_table(report, args.lang) + "\n")
@@ -244,6 +249,7 @@ def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
         lang=args.lang,
         progress=not args.quiet,
         near=args.near_misses,
+        ignore_unknown_columns=args.ignore_unknown_columns,
     )
     buffer = io.StringIO()
     csv.writer(buffer).writerows(
@@ -257,7 +263,11 @@ def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_impact(args: argparse.Namespace, out: TextIO) -> int:
     report = load(args.old).impact(
-        load(args.new), args.roster, year=args.year, details=args.details
+        load(args.new),
+        args.roster,
+        year=args.year,
+        details=args.details,
+        ignore_unknown_columns=args.ignore_unknown_columns,
     )
     if args.format == "json":
         _print_json(report.to_dict(), out)

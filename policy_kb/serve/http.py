@@ -22,6 +22,7 @@ worker process builds the same app:
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -35,6 +36,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..api import KnowledgeBase, load
@@ -227,12 +229,20 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await sparql.start()
+        # The knowledge base, the compiled plan and the imported libraries live as long as the
+        # process: moved out of the collector's reach, a full collection during a large batch
+        # no longer walks them, which kept every thread (and /healthz) waiting.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
             await sparql.stop()
 
     app = FastAPI(
+        # no slash-redirects: they copied the Host header into Location, and every route has one
+        # spelling anyway (a trailing slash is a 404 with a JSON problem body)
+        redirect_slashes=False,
         title="policy_kb",
         version=__version__,
         summary="武进区科技型中小企业政策知识库 — which measures apply to an enterprise, why, and where the text says so",
@@ -343,7 +353,7 @@ def evaluate_routes(kb: KnowledgeBase, settings: Settings, years: tuple[int, int
         response_class=Response,
         openapi_extra=body,
         responses={
-            **_documented(None, 400, 413, 422),
+            **_documented(None, 400, 413, 415, 422),
             200: {
                 "description": "the evaluation (the JSON contract)",
                 "content": {JSON: {"schema": {"$ref": "#/components/schemas/Evaluation"}}},
@@ -354,6 +364,9 @@ def evaluate_routes(kb: KnowledgeBase, settings: Settings, years: tuple[int, int
         request: Request, year: int | None = year_query, lang: models.Lang = "zh"
     ) -> Response:
         """The same JSON as ``policy-kb match --format json``, byte for byte."""
+        refused = _not_json(request)
+        if refused is not None:
+            return refused
         raw = await request.body()
         key = (raw, year, lang)
         answer = answers.get(key)
@@ -362,7 +375,12 @@ def evaluate_routes(kb: KnowledgeBase, settings: Settings, years: tuple[int, int
                 return problem(
                     413, "profile too large", f"a profile is at most {MAX_PROFILE_BYTES:,} bytes"
                 )
-            answer = document.dumps(kb.evaluate(_parse_body(raw), year=year).to_dict(lang)) + b"\n"
+
+            def answer_of() -> bytes:
+                evaluation = kb.evaluate(_parse_body(raw), year=year)
+                return document.dumps(evaluation.to_dict(lang)) + b"\n"
+
+            answer = await run_in_threadpool(answer_of)  # the event loop stays free
             if len(raw) <= CACHEABLE_BYTES:  # a profile is about 1 KB; larger bodies are not kept
                 answers.put(key, answer)
         return Response(answer, media_type=JSON)
@@ -372,11 +390,14 @@ def evaluate_routes(kb: KnowledgeBase, settings: Settings, years: tuple[int, int
         summary="Evaluate a list of profiles; a bad one gets its own error entry",
         response_class=Response,
         openapi_extra=batch_body,
-        responses=_documented(models.BatchAnswer, 400, 413, 422),
+        responses=_documented(models.BatchAnswer, 400, 413, 415, 422),
     )
     async def evaluate_batch(
         request: Request, year: int | None = year_query, lang: models.Lang = "zh"
     ) -> Response:
+        refused = _not_json(request)
+        if refused is not None:
+            return refused
         data = _parse_body(await request.body())
         if not isinstance(data, list):
             return problem(400, "not a list", "the body must be a JSON array of profiles")
@@ -386,16 +407,39 @@ def evaluate_routes(kb: KnowledgeBase, settings: Settings, years: tuple[int, int
                 "batch too large",
                 f"{len(data):,} profiles; at most {settings.max_batch:,} in one request",
             )
-        results = [_batch_item(kb, i, profile, year, lang) for i, profile in enumerate(data)]
-        return _json(
-            {
-                "count": len(results),
-                "errors": sum(1 for r in results if not r["ok"]),
-                "results": results,
-            }
-        )
+
+        def answers_of() -> bytes:
+            # Each answer is serialised on its own (compact JSON): one serialisation of the whole
+            # batch would hold the interpreter lock for the length of a 100 MB document.
+            items, errors = [], 0
+            for i, profile in enumerate(data):
+                result = _batch_item(kb, i, profile, year, lang)
+                errors += not result["ok"]
+                items.append(document.dumps(result, indent=None))
+            head = b'{"count":%d,"errors":%d,"results":[' % (len(items), errors)
+            return head + b",".join(items) + b"]}\n"
+
+        # evaluated and serialised in a worker thread, so /healthz and other requests are
+        # answered while a batch runs
+        return Response(await run_in_threadpool(answers_of), media_type=JSON)
 
     return router
+
+
+def _not_json(request: Request) -> Response | None:
+    """415 for a body declared as something other than JSON (a form, plain text…); a request
+    without a content type is read as JSON."""
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return None
+    media = declared.split(";")[0].strip().lower()
+    if media == JSON or media.endswith("+json"):
+        return None
+    return problem(
+        415,
+        "not JSON",
+        f"the body is declared as '{media}'; send the profile as {JSON}",
+    )
 
 
 def _batch_item(

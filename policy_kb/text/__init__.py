@@ -18,6 +18,7 @@ refused there, never silently replaced.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -146,6 +147,14 @@ def plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def printable(value: str) -> str:
+    """``value`` with control and format characters spelled out (``\\x1b``, ``\\u200b``), so
+    a name from a file can never move the cursor, recolour or clear a terminal."""
+    return "".join(
+        repr(c)[1:-1] if c != " " and unicodedata.category(c).startswith("C") else c for c in value
+    )
 
 
 def number(value: Any) -> str:

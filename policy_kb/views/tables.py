@@ -13,7 +13,7 @@ from typing import Any
 from ..policy.model import PolicyModel, Status
 from ..reason.nearmiss import gaps, to_supply
 from ..reason.results import Evaluation, TownEvaluation
-from ..text import Text, Words, format_value, number, say
+from ..text import Text, Words, format_value, number, printable, say
 from . import words
 
 _MARKS = {Status.APPLIES: "✔", Status.DOES_NOT_APPLY: "✘", Status.UNDETERMINED: "?"}
@@ -44,7 +44,7 @@ def _excerpt(text: str) -> str:
 
 
 def _who(ev: Evaluation, lang: str) -> str:
-    who = ev.profile.name or say(lang, "table.no_name")
+    who = printable(ev.profile.name) if ev.profile.name else say(lang, "table.no_name")
     return say(lang, "table.enterprise", who=who, year=ev.year)
 
 
