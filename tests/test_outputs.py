@@ -130,3 +130,15 @@ def test_control_characters_in_a_name_never_reach_the_terminal(cli, tmp_path):
     assert "\x1b" not in run.stdout
     assert "\u200b" not in run.stdout
     assert "A\\x1b[2J\\x1b[31mB\\u200b" in run.stdout
+
+
+def test_machine_formats_keep_names_exactly_as_given(kb, tmp_path):
+    rows = list(csv.reader(ROSTER.open(encoding="utf-8")))
+    rows[1][0] = "=SUM(A1)"
+    hostile = tmp_path / "hostile.csv"
+    with hostile.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows[:3])
+    import polars as pl
+
+    kb.roster(hostile, output=tmp_path / "out.parquet")
+    assert pl.read_parquet(tmp_path / "out.parquet")["name"].to_list()[0] == "=SUM(A1)"

@@ -731,7 +731,6 @@ class _Writer:
         self._first = True
 
     def write(self, frame: pl.DataFrame) -> None:
-        frame = neutralise_text(frame)
         if self.kind == ".parquet":
             import pyarrow.parquet as pq
 
@@ -742,8 +741,10 @@ class _Writer:
             return
         if self._handle is None:
             self._handle = self._tmp.open("wb")
-        if self.kind == ".csv":
-            frame.write_csv(self._handle, include_header=self._first)
+        if (
+            self.kind == ".csv"
+        ):  # only a CSV is opened by a spreadsheet: the other formats keep names as given
+            neutralise_text(frame).write_csv(self._handle, include_header=self._first)
         else:
             frame.write_ndjson(self._handle)
         self._first = False
