@@ -408,15 +408,16 @@ def classify(
     alone is always classified). So the profiles a batch leaves partly undetermined are reasoned
     over once more in a fresh world, and what either run entailed counts.
     """
+    bounded = _bounded_by_facts(plan)
     results = [
-        _classify_batch(plan, profiles[s : s + batch], year, parameters)
+        _classify_batch(plan, profiles[s : s + batch], year, parameters, bounded)
         for s in range(0, len(profiles), batch)
     ]
     flat = [r for chunk in results for r in chunk]
     again = [i for i, r in enumerate(flat) if Status.UNDETERMINED in r.values()]
     for s in range(0, len(again), batch):
         picked = again[s : s + batch]
-        second = _classify_batch(plan, [profiles[i] for i in picked], year, parameters)
+        second = _classify_batch(plan, [profiles[i] for i in picked], year, parameters, bounded)
         for i, decided in zip(picked, second, strict=True):
             flat[i] = {
                 b: status if status is not Status.UNDETERMINED else decided[b]
@@ -430,9 +431,9 @@ def _classify_batch(
     chunk: Sequence[Profile],
     year: int,
     parameters: Mapping[str, ParameterValue],
+    bounded: Mapping[str, tuple[Any, Any]],
 ) -> list[dict[str, Status]]:
     """One reasoner call over ``chunk``, in a world of its own."""
-    bounded = _bounded_by_facts(plan)
     compiled = compile_ontology(plan, year)
     individuals = []
     with compiled.onto:
