@@ -1,6 +1,8 @@
 """Load-test POST /v1/evaluate on loopback and print requests per second and p50 / p99 latency.
 
     python benchmarks/bench_service.py [--workers 2] [--connections 50] [--seconds 10]
+    python benchmarks/bench_service.py --profiles /tmp/sbs/profiles.json \
+        --peer /tmp/of-venv/bin/python --rounds 5 [--detail summary]
 
 Starts ``policy-kb serve`` on a free loopback port, then drives it with ``wrk`` (Debian's ``wrk``
 package) when installed, else with a small closed-loop Python client. Three runs:
@@ -8,6 +10,11 @@ package) when installed, else with a small closed-loop Python client. Three runs
 - ``repeated``: the same full profile every time (answers come from the per-process cache);
 - ``distinct``: 2,000 different full profiles in turn (every answer is computed);
 - ``think``: distinct profiles, each of the 50 clients pausing 25 ms between its requests.
+
+With ``--peer PYTHON`` (the interpreter of a venv holding OpenFisca, see
+``../shared/peers/openfisca``), the same generated profiles (``--profiles``, from the peer's
+``make_data.py``) are sent to ``openfisca serve`` (POST /calculate, the same worker count) and to
+policy-kb, alternately for ``--rounds`` rounds, and the ratios of the medians are printed.
 
 Not a test: run it before quoting a figure. Bounded in time and loopback only.
 """
@@ -54,6 +61,57 @@ def full_profile(rng: random.Random) -> dict:
     return base
 
 
+def wait_until_up(proc: subprocess.Popen[bytes], url: str) -> subprocess.Popen[bytes]:
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit(f"the server did not start ({url})")
+
+
+def start_peer(python: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    peer = ROOT.parent / "shared" / "peers" / "openfisca"
+    serve = Path(python).parent / "openfisca"
+    proc = subprocess.Popen(
+        [str(serve), "serve", "-c", "openfisca_sme", "-p", str(port), "--workers", str(workers)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(peer)},
+    )
+    return wait_until_up(proc, f"http://127.0.0.1:{port}/spec")
+
+
+def peer_bodies(python: str, profiles: list[dict]) -> list[str]:
+    """The peer's Web API request for each profile: every fact for 2021, every output asked."""
+    side = ROOT.parent / "shared" / "peers" / "openfisca" / "side_by_side"
+    outputs = json.loads(
+        subprocess.run(
+            [python, "-c", "import common, json; print(json.dumps(common.OUTPUTS))"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=side,
+        ).stdout
+    )
+    return [
+        json.dumps(
+            {
+                "enterprises": {
+                    "e": {
+                        **{k: {"2021": v} for k, v in p.items()},
+                        **{o: {"2021": None} for o in outputs},
+                    }
+                }
+            }
+        )
+        for p in profiles
+    ]
+
+
 def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "POLICY_KB_SPARQL_WORKERS": "1"}
     proc = subprocess.Popen(
@@ -90,21 +148,26 @@ f:close()
 local i = 0
 request = function()
   i = i %% #bodies + 1
-  return wrk.format("POST", "/v1/evaluate", {["Content-Type"] = "application/json"}, bodies[i])
+  return wrk.format("POST", "%s", {["Content-Type"] = "application/json"}, bodies[i])
 end
 %s
 """
 
 
 def run_wrk(
-    port: int, bodies: list[str], connections: int, seconds: int, think_ms: int
+    port: int,
+    bodies: list[str],
+    connections: int,
+    seconds: int,
+    think_ms: int,
+    path: str = "/v1/evaluate",
 ) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "bodies.jsonl"
         data.write_text("\n".join(bodies) + "\n", encoding="utf-8")
         delay = f"function delay() return {think_ms} end" if think_ms else ""
         script = Path(tmp) / "post.lua"
-        script.write_text(WRK_SCRIPT % (data, delay), encoding="utf-8")
+        script.write_text(WRK_SCRIPT % (data, path, delay), encoding="utf-8")
         out = subprocess.run(
             [
                 "wrk",
@@ -114,7 +177,7 @@ def run_wrk(
                 "--latency",
                 "-s",
                 str(script),
-                f"http://127.0.0.1:{port}/v1/evaluate",
+                f"http://127.0.0.1:{port}{path}",
             ],
             capture_output=True,
             text=True,
@@ -173,12 +236,66 @@ async def run_python(
     )
 
 
+def side_by_side(args: argparse.Namespace) -> None:
+    """policy-kb and the peer on the same profiles, alternately, ratios of the medians."""
+    if not shutil.which("wrk"):
+        raise SystemExit("the side-by-side run needs wrk (apt-get install wrk)")
+    profiles = json.loads(Path(args.profiles).read_text(encoding="utf-8"))
+    ours = [json.dumps(p, ensure_ascii=False) for p in profiles]
+    theirs = peer_bodies(args.peer, profiles)
+    path = "/v1/evaluate" + (f"?detail={args.detail}" if args.detail != "full" else "")
+    port, peer_port = free_port(), free_port()
+    server = start_server(port, args.workers)
+    peer = start_peer(args.peer, peer_port, args.workers)
+    print(
+        f"{len(profiles):,} profiles, {args.connections} connections, {args.workers} workers each,"
+        f" wrk {args.seconds} s per run, {args.rounds} rounds A B (policy-kb {path}, peer /calculate)"
+    )
+    found: dict[str, list[tuple[float, float, float]]] = {"policy-kb": [], "peer": []}
+    try:
+        run_wrk(port, ours, args.connections, 2, 0, path)
+        run_wrk(peer_port, theirs, args.connections, 2, 0, "/calculate")
+        for k in range(args.rounds):
+            for name, p, bodies, route in (
+                ("policy-kb", port, ours, path),
+                ("peer", peer_port, theirs, "/calculate"),
+            ):
+                rps, p50, p99 = run_wrk(p, bodies, args.connections, args.seconds, 0, route)
+                found[name].append((rps, p50, p99))
+                print(
+                    f"round {k + 1} {name:>9}: {rps:8.0f} req/s · p50 {p50:7.2f} ms · p99 {p99:7.2f} ms"
+                )
+    finally:
+        for proc in (server, peer):
+            proc.terminate()
+            proc.wait(timeout=10)
+    med = {
+        n: [statistics.median(r[i] for r in runs) for i in range(3)] for n, runs in found.items()
+    }
+    for n, (rps, p50, p99) in med.items():
+        lo = min(r[0] for r in found[n])
+        hi = max(r[0] for r in found[n])
+        print(
+            f"median {n:>9}: {rps:8.0f} req/s (range {lo:.0f}–{hi:.0f}) · p50 {p50:.2f} ms · p99 {p99:.2f} ms · p99/p50 {p99 / p50:.1f}"
+        )
+    print(f"req/s policy-kb ÷ peer: {med['policy-kb'][0] / med['peer'][0]:.1f}×")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--profiles", help="profiles.json from the peer's make_data.py")
+    parser.add_argument("--peer", help="the Python of a venv with OpenFisca (side by side)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--detail", choices=("full", "summary"), default="full")
     args = parser.parse_args()
+    if args.peer:
+        if not args.profiles:
+            raise SystemExit("--peer needs --profiles (the same profiles on both sides)")
+        side_by_side(args)
+        return
     rng = random.Random(2021)
     distinct = [json.dumps(full_profile(rng), ensure_ascii=False) for _ in range(2000)]
     repeated = distinct[:1]

@@ -44,13 +44,27 @@ class Evaluation(results.Evaluation):
     :meth:`to_dict` and :meth:`to_json` give the public JSON contract.
     """
 
-    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
-        """The public JSON contract (see ``schemas/evaluation.schema.json``)."""
-        return document.evaluation_to_dict(self, check_lang(lang))
+    def to_dict(self, lang: str = "zh", detail: str = "full") -> dict[str, Any]:
+        """The public JSON contract (see ``schemas/evaluation.schema.json``).
 
-    def to_json(self, lang: str = "zh", indent: int | None = 2) -> str:
+        ``detail="summary"`` gives the short answer instead (statuses, missing facts, amounts,
+        citation ids: ``schemas/evaluation-summary.schema.json``).
+        """
+        lang = check_lang(lang)
+        if check_detail(detail) == "summary":
+            return document.evaluation_summary(self, lang)
+        return document.evaluation_to_dict(self, lang)
+
+    def to_json(self, lang: str = "zh", indent: int | None = 2, detail: str = "full") -> str:
         """:meth:`to_dict` as JSON text (UTF-8, Chinese characters unescaped)."""
-        return document.dumps(self.to_dict(lang), indent=indent).decode("utf-8")
+        return document.dumps(self.to_dict(lang, detail), indent=indent).decode("utf-8")
+
+
+def check_detail(detail: object) -> str:
+    """``detail`` if it is ``"full"`` or ``"summary"``; :class:`UnknownNameError` otherwise."""
+    if detail not in document.DETAILS:
+        raise UnknownNameError("detail", str(detail), close_matches(str(detail), document.DETAILS))
+    return str(detail)
 
 
 class TownEvaluation(results.TownEvaluation):
@@ -147,7 +161,13 @@ class KnowledgeBase:
         :class:`~policy_kb.ProfileError` for a bad profile and :class:`~policy_kb.YearError` for a
         year without parameter values.
         """
-        return self.evaluate_many([profile], year=year, engine=engine)[0]
+        if engine != "fast":
+            return self.evaluate_many([profile], year=year, engine=engine)[0]
+        checked = validate_profile(self._model, profile)
+        when = reason.resolve_year(self._model, checked, year)
+        return reason.evaluate_profile(
+            self.plan, checked, when, self.parameters_for_year(when), None, engine, Evaluation
+        )
 
     def evaluate_many(
         self,

@@ -71,6 +71,7 @@ def test_wheel_carries_the_data_files(wheel):
         "policy_kb/_data/sources/000_6cc745b56c039c16.txt",
         "policy_kb/schemas/measures.schema.json",
         "policy_kb/schemas/evaluation.schema.json",
+        "policy_kb/schemas/evaluation-summary.schema.json",
         "policy_kb/py.typed",
         "policy_kb/views/fonts/PolicyKBCJKSubset-Regular.otf",
         "policy_kb/views/fonts/OFL.txt",

@@ -83,6 +83,21 @@ def test_evaluate_answers_the_cli_bytes(http, cli, openapi, example):
     assert conforms(openapi, "Evaluation", response.json()) == []
 
 
+def test_evaluate_summary_detail_is_the_cli_bytes_and_documented(http, cli, openapi):
+    body = json.dumps(example_json(EXAMPLES[0]), ensure_ascii=False)
+    response = http.post("/v1/evaluate", params={"detail": "summary"}, content=body.encode())
+    assert response.status_code == 200
+    printed = cli("match", "-", "--format", "json", "--detail", "summary", stdin=body).stdout
+    assert response.content == printed.encode("utf-8")
+    assert response.json()["detail"] == "summary"
+    assert conforms(openapi, "EvaluationSummary", response.json()) == []
+    assert http.post("/v1/evaluate", params={"detail": "short"}, content=body).status_code == 422
+    detail = next(
+        p for p in openapi["paths"]["/v1/evaluate"]["post"]["parameters"] if p["name"] == "detail"
+    )
+    assert detail["schema"]["enum"] == ["full", "summary"]
+
+
 def test_evaluate_with_year_and_language(http, cli):
     body = json.dumps({"tech_sme_registered": True, "rd_expense": 1_000_000})
     data = http.post("/v1/evaluate", params={"year": 2022, "lang": "en"}, content=body).json()

@@ -40,11 +40,12 @@ from ..rules.tree import (
     Score,
     Total,
 )
-from ..rules.walk import Visitor, exact_number
+from ..rules.walk import Visitor, exact_number, facts_in, walk
 
 Step = Callable[[list[Any]], None]
 _ARITH = {"+": iv.add, "-": iv.sub, "*": iv.mul}
 _DINF = Decimal("Infinity")
+_AS_GIVEN = frozenset({FactType.BOOL, FactType.TEXT, FactType.TOWN})  # not ranges
 
 
 def _dec(x: Any) -> Decimal:
@@ -103,7 +104,11 @@ class _Emitter(Visitor[int]):
         def make(i: int) -> Step:
             def step(v: list[Any], i: int = i, s: int = src) -> None:
                 lo, hi = v[s]
-                v[i] = (_dec(lo), _dec(hi))
+                if lo == hi:  # a known fact: one conversion
+                    d = Decimal(lo) if type(lo) is int else _dec(lo)
+                    v[i] = (d, d)
+                else:
+                    v[i] = (_dec(lo), _dec(hi))
 
             return step
 
@@ -237,6 +242,14 @@ class EstimatePlan:
         self.estimate = estimate
         self.steps: list[tuple[Step, frozenset[str]]] = []
         self.cases: list[tuple[int | None, int]] = []
+        # what each case's amount reads, as written: its facts and its parameter references
+        self.reads: list[tuple[tuple[str, ...], tuple[ParamRef, ...]]] = [
+            (
+                tuple(facts_in(c.formula)),
+                tuple(n for n in walk(c.formula) if isinstance(n, ParamRef)),
+            )
+            for c in estimate.cases
+        ]
         for case in estimate.cases:
             conditions, exact = _Emitter(plan, self.steps), _Emitter(plan, self.steps, decimal=True)
             when = conditions.visit(case.when) if case.when is not None else None
@@ -262,6 +275,7 @@ class Plan:
         self.derived_slots: dict[str, int] = {}
         self.steps: list[tuple[Step, frozenset[str]]] = []
         self._dependents: dict[str, list[Step]] = {}
+        self._bases: dict[int, tuple[Mapping[str, ParameterValue], list[Any], dict[Any, Any]]] = {}
         emit = _Emitter(self, self.steps)
         self.benefits = {b.id: emit.visit(b.condition) for b in model.benefits.values()}
         self.qualifies = emit.visit(model.evaluation.rule) if model.evaluation is not None else None
@@ -277,6 +291,10 @@ class Plan:
             if b.estimate is not None
         }
         self.run_steps = [s for s, _ in self.steps]
+        method = model.evaluation
+        self.indicator_slots: tuple[int, ...] = (
+            tuple(self.slots[id(i)] for i in method.indicators) if method is not None else ()
+        )
 
     # slots
 
@@ -315,17 +333,29 @@ class Plan:
 
     def run(self, values: Mapping[str, Any], parameters: Mapping[str, ParameterValue]) -> list[Any]:
         """Every slot filled for one validated profile and the parameters of its year."""
-        v = self.template.copy()
-        self._fill(v, values, parameters)
+        v = self._base(parameters)[1].copy()
+        for entry in self.fact_order:
+            x = values.get(entry[1])
+            if x is None:
+                self._fill_fact(v, values, entry)
+            elif entry[2] in _AS_GIVEN:
+                v[entry[0]] = x
+            else:
+                v[entry[0]] = (x, x)
         for step in self.run_steps:
             step(v)
         return v
 
-    def _fill(
-        self, v: list[Any], values: Mapping[str, Any], parameters: Mapping[str, ParameterValue]
-    ) -> None:
-        for entry in self.fact_order:
-            self._fill_fact(v, values, entry)
+    def _base(
+        self, parameters: Mapping[str, ParameterValue]
+    ) -> tuple[Mapping[str, ParameterValue], list[Any], dict[Any, Any]]:
+        """The template with the parameter slots filled for ``parameters``, and a table of what
+        else depends on them alone (kept per table: a knowledge base passes the same table for
+        every profile of a year)."""
+        found = self._bases.get(id(parameters))
+        if found is not None and found[0] is parameters:
+            return found
+        v = self.template.copy()
         for (name, percent, decimal), slot in self.params.items():
             pv = parameters.get(name)
             if pv is None:
@@ -337,6 +367,15 @@ class Plan:
                 if percent:
                     value = value / 100
                 v[slot] = (value, value)
+        if len(self._bases) >= 16:
+            self._bases.clear()
+        found = self._bases[id(parameters)] = (parameters, v, {})
+        return found
+
+    def per_parameters(self, parameters: Mapping[str, ParameterValue]) -> dict[Any, Any]:
+        """A table for values worked out from ``parameters`` alone (the same for every profile
+        of a year): callers key it by what they store."""
+        return self._base(parameters)[2]
 
     def _fill_fact(
         self,
@@ -473,8 +512,6 @@ class Trace:
 
 
 def _reads_facts(expr: Expr) -> bool:
-    from ..rules.walk import facts_in
-
     return bool(facts_in(expr))
 
 

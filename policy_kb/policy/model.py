@@ -369,8 +369,15 @@ class PolicyModel:
     benefits: Mapping[str, Benefit] = field(init=False)
     measures_by_id: Mapping[str, Measure] = field(init=False)
     condition_parameters: tuple[str, ...] = field(init=False)
+    fact_by_label: Mapping[str, str] = field(init=False)  # a fact's Chinese label → its id
+    first_of_type: Mapping[FactType, str] = field(init=False)  # the first fact of each type
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "fact_by_label", {f.label.zh: f.id for f in self.facts.values()})
+        first: dict[FactType, str] = {}
+        for f in self.facts.values():
+            first.setdefault(f.type, f.id)
+        object.__setattr__(self, "first_of_type", first)
         benefits = {b.id: b for m in self.measures for b in m.benefits}
         object.__setattr__(self, "benefits", benefits)
         object.__setattr__(self, "measures_by_id", {m.id: m for m in self.measures})
@@ -412,4 +419,4 @@ class PolicyModel:
 
     def fact_of_type(self, kind: FactType) -> str | None:
         """The id of the first fact of a type (the enterprise's ``name``, its ``town``, ``year``)."""
-        return next((f.id for f in self.facts.values() if f.type is kind), None)
+        return self.first_of_type.get(kind)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import Location, ProfileError, ProfileIssue, ProfileSyntaxError
 from ..text import Msg, Words, did_you_mean, number
-from .model import FactDef, FactType, PolicyModel
+from .model import NUMERIC, FactDef, FactType, PolicyModel
 from .yamlsource import YamlDocument, decode, read_yaml
 
 #: A profile is a page of facts; a megabyte is far beyond any real one.
@@ -203,8 +203,7 @@ def validate_profile(model: PolicyModel, raw: RawProfile | Mapping[str, Any] | A
     values = checker.check(data)
     if checker.issues:
         raise ProfileError(checker.issues)
-    order = {name: i for i, name in enumerate(model.facts)}
-    ordered = dict(sorted(values.items(), key=lambda kv: order.get(kv[0], len(order))))
+    ordered = {name: values[name] for name in model.facts if name in values}  # the file's order
     return Profile(ordered, source, tuple(ordered))
 
 
@@ -216,7 +215,7 @@ class _Checker:
         self.model = model
         self.doc = doc
         self.issues: list[ProfileIssue] = []
-        self.by_label = {f.label.zh: f.id for f in model.facts.values()}
+        self.by_label = model.fact_by_label
 
     def _issue(self, fact: str, key: Any, message: Msg) -> None:
         loc = None
@@ -253,9 +252,13 @@ class _Checker:
                 )
                 self._issue(key, key, Msg("profile.unknown_fact", key=key, hint=hint))
                 continue
-            if _is_unknown(value):
+            if value is None:
                 continue
-            checked = self._value(fact, key, value)
+            checked = _plain_value(fact, value)  # the common cases, without the general checks
+            if checked is _INVALID:
+                if _is_unknown(value):
+                    continue
+                checked = self._value(fact, key, value)
             if checked is not _INVALID:
                 values[name] = checked
         self._cross_checks(values, keys)
@@ -363,6 +366,27 @@ class _Checker:
                     ),
                 )
                 del values[fact.id]
+
+
+def _plain_value(fact: FactDef, value: Any) -> Any:
+    """A Python bool for a yes/no fact or an int within bounds for a number: the value itself.
+
+    Anything else (texts, floats, numpy scalars, values out of range) is ``_INVALID`` here and
+    goes through the full checks, which say what is wrong.
+    """
+    t = fact.type
+    if type(value) is bool:
+        return value if t is FactType.BOOL else _INVALID
+    if type(value) is not int or t not in NUMERIC:
+        return _INVALID
+    if t is FactType.YEAR and not YEAR_RANGE[0] <= value <= YEAR_RANGE[1]:
+        return _INVALID
+    if fact.minimum is not None and value < fact.minimum:
+        return _INVALID
+    top = fact.maximum
+    if top is not None and not isinstance(top, str) and value > top:
+        return _INVALID
+    return value
 
 
 def _is_unknown(value: Any) -> bool:

@@ -35,8 +35,13 @@ def read_data_text(*parts: str) -> str:
 
 
 @cache
+def schema_bytes(name: str) -> bytes:
+    """The bytes of a JSON Schema shipped in ``policy_kb/schemas`` (read once)."""
+    return files("policy_kb").joinpath("schemas").joinpath(f"{name}.schema.json").read_bytes()
+
+
+@cache
 def schema(name: str) -> dict[str, Any]:
     """A JSON Schema shipped in ``policy_kb/schemas`` (parsed once; treat as read-only)."""
-    text = files("policy_kb").joinpath("schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
-    result: dict[str, Any] = json.loads(text)
+    result: dict[str, Any] = json.loads(schema_bytes(name).decode("utf-8"))
     return result

@@ -12,15 +12,16 @@ Conditions are checked by the condition compiler instead, which explains them be
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem
 from ..text import Msg, Words, close_matches, did_you_mean
 from .resources import schema
 from .yamlsource import Path, YamlDocument
+
+if TYPE_CHECKING:  # jsonschema is imported when a file is checked (not for a file known clean)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _SECTIONS = {
     "facts": "fact",
@@ -33,6 +34,8 @@ _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 
 
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(schema("measures"))
 
 

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any, TypeVar, overload
 
-from ..backends.trace import Plan, Record, unknown_facts
+from ..backends.trace import Plan, Record, Trace, unknown_facts
 from ..errors import UnknownNameError, YearError
 from ..policy.model import (
     PRECHECK,
@@ -27,7 +27,7 @@ from ..policy.model import (
 )
 from ..policy.profile import Profile
 from ..rules.tree import Best, EstimateCase, ParamRef, Score
-from ..rules.walk import exact_number, facts_in, facts_of, value_of, walk
+from ..rules.walk import exact_number, facts_in, facts_of, value_of
 from ..text import Msg, Words, close_matches
 from .changes import smallest_changes
 from .results import (
@@ -147,7 +147,6 @@ def evaluate_profile(
     town_name = profile.get(town_fact) if town_fact else None
     town = model.targets.town(town_name) if model.targets and town_name else None
     derived = {name: record.fact_value(name) for name in model.derived}
-    once = _once_registered(record, measures, precheck)
     return result_type(
         model,
         profile,
@@ -158,18 +157,21 @@ def evaluate_profile(
         town,
         precheck,
         estimates,
-        once,
         engine,
         record,
+        lambda: _once_registered(record, measures, precheck),
     )
 
 
 def _measure(record: Record, measure: Any, decided: Mapping[str, Status] | None) -> MeasureResult:
-    benefits = tuple(_benefit(record, b, decided) for b in measure.benefits)
+    benefits = tuple([_benefit(record, b, decided) for b in measure.benefits])
     for_enterprises = bool(benefits) or measure.audience is Audience.ENTERPRISES
-    if any(b.status is Status.APPLIES for b in benefits):
-        return MeasureResult(measure, Status.APPLIES, benefits, (), for_enterprises)
-    undetermined = [b for b in benefits if b.status is Status.UNDETERMINED]
+    undetermined = []
+    for b in benefits:
+        if b.status is Status.APPLIES:
+            return MeasureResult(measure, Status.APPLIES, benefits, (), for_enterprises)
+        if b.status is Status.UNDETERMINED:
+            undetermined.append(b)
     if not undetermined:
         return MeasureResult(measure, Status.DOES_NOT_APPLY, benefits, (), for_enterprises)
     missing = tuple(dict.fromkeys(f for b in undetermined for f in b.missing))
@@ -181,7 +183,7 @@ def _benefit(
 ) -> BenefitResult:
     outcome = record.v[record.plan.benefits[benefit.id]]
     status = _STATUS[outcome] if decided is None else decided[benefit.id]
-    trace = record.trace(benefit.condition)
+    trace = Trace(benefit.condition, record)
     if status is not Status.UNDETERMINED:
         return BenefitResult(benefit, status, trace, ())
     if outcome is None:
@@ -216,9 +218,12 @@ def _precheck(
     score_ok = record.of(method.score_rule)
     route = ("direct" if direct_ok is True else "score") if qualifies is True else None
     missing = tuple(unknown_facts(method.rule, record)) if qualifies is None else ()
-    changes: tuple[Change, ...] = ()
-    if qualifies is False and basic_ok is True and direct_ok is False:
-        changes = smallest_changes(record, method)
+    fails_on_score = qualifies is False and basic_ok is True and direct_ok is False
+
+    def explain() -> tuple[tuple[IndicatorScore, ...], tuple[Change, ...]]:
+        indicators = tuple(indicator_score(record, i) for i in method.indicators)
+        return indicators, smallest_changes(record, method) if fails_on_score else ()
+
     pass_value = parameters[method.pass_score].value
     assert pass_value is not None
     return PrecheckResult(
@@ -227,13 +232,13 @@ def _precheck(
         route,
         tuple((n, record.trace(n.condition)) for n in method.basic),
         tuple((n, record.trace(n.condition)) for n in method.direct),
-        tuple(indicator_score(record, i) for i in method.indicators),
+        tuple(v[s] for s in record.plan.indicator_slots),
         pass_value,
         score_ok,
         missing,
-        changes,
         basic_ok,
         direct_ok,
+        explain,
     )
 
 
@@ -281,14 +286,15 @@ def _estimate(
 ) -> EstimateResult:
     spec = benefit.estimate
     if spec is None:
-        return EstimateResult(benefit.id, None, None, None, {}, "no_formula")
+        return _settled(record.plan, parameters, benefit, "no_formula")
     if status is Status.DOES_NOT_APPLY:
-        return EstimateResult(benefit.id, spec.kind, None, None, {}, "does_not_apply")
+        return _settled(record.plan, parameters, benefit, "does_not_apply")
     plan, v, values = record.plan, record.v, record.values
-    plan.run_estimate(v, benefit.id)
-    for k, (case, (when, formula)) in enumerate(
-        zip(spec.cases, plan.estimates[benefit.id].cases, strict=True)
-    ):
+    compiled = plan.estimates[benefit.id]
+    for step, _ in compiled.steps:
+        step(v)
+    for k, (when, formula) in enumerate(compiled.cases):
+        case = spec.cases[k]
         if when is not None:
             if v[when] is False:
                 continue
@@ -299,8 +305,8 @@ def _estimate(
                 return EstimateResult(
                     benefit.id, spec.kind, None, case.formula_text, {}, "missing_inputs", missing
                 )
-        gaps = [p for p in case.parameters if parameters.get(p) is None]
-        if gaps:
+        gap, given = _parameter_inputs(plan, parameters, case, compiled.reads[k][1])
+        if gap is not None:
             return EstimateResult(
                 benefit.id,
                 spec.kind,
@@ -308,14 +314,10 @@ def _estimate(
                 case.formula_text,
                 {},
                 "no_parameter",
-                parameter=gaps[0],
+                parameter=gap,
             )
-        facts = facts_in(case.formula)
-        inputs: dict[str, Any] = {f: values.get(f) for f in facts}
-        values = {p: parameters[p].value for p in case.parameters}
-        for node in walk(case.formula):
-            if isinstance(node, ParamRef):  # as the formula reads it: 15 % as 0.15
-                inputs[node.name] = value_of(node, values, number=exact_number)
+        inputs: dict[str, Any] = {f: values.get(f) for f in compiled.reads[k][0]}
+        inputs.update(given)
         lo, hi = v[formula]
         if lo != hi:
             unknown = tuple(unknown_facts(case.formula, record))
@@ -334,6 +336,42 @@ def _estimate(
             case=k,
         )
     return EstimateResult(benefit.id, spec.kind, None, None, {}, "no_case")
+
+
+def _settled(
+    plan: Plan, parameters: Mapping[str, ParameterValue], benefit: Benefit, reason: str
+) -> EstimateResult:
+    """The same answer for every profile (no formula, or a benefit that does not apply), made
+    once: results are frozen, so one instance serves every evaluation."""
+    table = plan.per_parameters(parameters)
+    found = table.get((reason, benefit.id))
+    if found is None:
+        kind = benefit.estimate.kind if benefit.estimate is not None else None
+        found = table[(reason, benefit.id)] = EstimateResult(
+            benefit.id, kind, None, None, {}, reason
+        )
+    return found
+
+
+def _parameter_inputs(
+    plan: Plan,
+    parameters: Mapping[str, ParameterValue],
+    case: EstimateCase,
+    refs: Sequence[ParamRef],
+) -> tuple[str | None, dict[str, Any]]:
+    """The first parameter of a formula without a value in the year (or None), and the
+    parameters as the formula reads them (15 % as 0.15): worked out once per year's table."""
+    table = plan.per_parameters(parameters)
+    key = ("estimate inputs", id(case))
+    found = table.get(key)
+    if found is None:
+        gap = next((p for p in case.parameters if parameters.get(p) is None), None)
+        values = {p: parameters[p].value for p in case.parameters} if gap is None else {}
+        given = (
+            {n.name: value_of(n, values, number=exact_number) for n in refs} if gap is None else {}
+        )
+        found = table[key] = (gap, given)
+    return found
 
 
 def _open_cases_need(

@@ -7,10 +7,11 @@ import a view. Conditions are read through :class:`~policy_kb.backends.trace.Tra
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 from ..backends.trace import Record, Trace
@@ -127,28 +128,49 @@ class Change:
 
 @dataclass(frozen=True)
 class PrecheckResult:
-    """The pre-check's answer for one profile."""
+    """The pre-check's answer for one profile.
+
+    The verdict, the route and the score bounds are read off the record at once; the indicators'
+    detail (each way of scoring, measured exactly) and the smallest changes are worked out from
+    the same record on first use, since most answers never show them.
+    """
 
     method: EvaluationMethod
     qualifies: Tri
     route: str | None
     basic: tuple[tuple[NamedCondition, Trace], ...]
     direct: tuple[tuple[NamedCondition, Trace], ...]
-    indicators: tuple[IndicatorScore, ...]
+    bounds: tuple[tuple[int, int], ...]  # each indicator's (low, high) points
     pass_score: int | float
     score_route: Tri
     missing: tuple[str, ...]
-    changes: tuple[Change, ...]
     basic_ok: Tri = None
     direct_ok: Tri = None
+    explain: Callable[[], tuple[tuple[IndicatorScore, ...], tuple[Change, ...]]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    @cached_property
+    def _detail(self) -> tuple[tuple[IndicatorScore, ...], tuple[Change, ...]]:
+        return self.explain() if self.explain is not None else ((), ())
+
+    @property
+    def indicators(self) -> tuple[IndicatorScore, ...]:
+        """Each indicator's points with the ways of scoring it, in the order of measures.yaml."""
+        return self._detail[0]
+
+    @property
+    def changes(self) -> tuple[Change, ...]:
+        """The single changes that would make a profile that fails on its score qualify."""
+        return self._detail[1]
 
     @property
     def score_low(self) -> int:
-        return sum(i.low for i in self.indicators)
+        return sum(low for low, _ in self.bounds)
 
     @property
     def score_high(self) -> int:
-        return sum(i.high for i in self.indicators)
+        return sum(high for _, high in self.bounds)
 
     @property
     def score(self) -> int | None:
@@ -175,9 +197,17 @@ class Evaluation:
     town: Town | None
     precheck: PrecheckResult | None = None
     estimates: Mapping[str, EstimateResult] = field(default_factory=dict)
-    once_registered: frozenset[str] = frozenset()
     engine: str = "fast"
     record: Record | None = None
+    would_apply: Callable[[], frozenset[str]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    @cached_property
+    def once_registered(self) -> frozenset[str]:
+        """The undetermined benefits that would apply once the enterprise is registered (worked
+        out from the record on first use)."""
+        return self.would_apply() if self.would_apply is not None else frozenset()
 
     def measure(self, measure_id: str) -> MeasureResult:
         """The result of one measure (``"KM7"``)."""

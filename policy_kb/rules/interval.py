@@ -53,6 +53,9 @@ def neg(a: Interval) -> Interval:
 
 def largest(parts: Iterable[Interval]) -> Interval:
     items = list(parts)
+    if len(items) == 2:
+        (a, b), (c, d) = items
+        return (a if a >= c else c, b if b >= d else d)
     return (max(p[0] for p in items), max(p[1] for p in items))
 
 

@@ -76,6 +76,7 @@ def _parser(lang: str) -> argparse.ArgumentParser:
     c = command("match", _cmd_match, "measures", "lang", "format", "year")
     c.add_argument("profile", metavar="PROFILE")
     c.add_argument("--engine", choices=("fast", "owl"), default="fast", help=h("engine"))
+    c.add_argument("--detail", choices=("full", "summary"), default="full", help=h("detail"))
     command("precheck", _cmd_precheck, "measures", "lang", "format", "year").add_argument(
         "profile", metavar="PROFILE"
     )
@@ -137,7 +138,7 @@ def _print_json(data: Any, out: TextIO) -> None:
 def _cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     ev = _kb(args).evaluate(read_profile(args.profile), year=args.year, engine=args.engine)
     if args.format == "json":
-        _print_json(ev.to_dict(args.lang), out)
+        _print_json(ev.to_dict(args.lang, args.detail), out)
     else:
         out.write(tables.evaluation_table(ev, args.lang, _colour(out)) + "\n")
     return EXIT_OK

@@ -20,6 +20,7 @@ from ..policy.model import FactType, PolicyModel
 
 Status = Literal["applies", "does_not_apply", "undetermined"]
 Lang = Literal["zh", "en"]
+Detail = Literal["full", "summary"]  # how much an evaluation answer carries
 
 
 class _Model(BaseModel):

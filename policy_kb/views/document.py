@@ -407,12 +407,7 @@ def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
         },
         "town": town,
         "notes": _notes(ev, lang),
-        "summary": {
-            "measures": {s.value: sum(1 for m in ev.measures if m.status is s) for s in Status},
-            "benefits": {s.value: sum(1 for b in ev.benefits if b.status is s) for s in Status},
-            "applicable_benefits": [b.id for b in ev.benefits if b.status is Status.APPLIES],
-            "undetermined_benefits": [b.id for b in ev.benefits if b.status is Status.UNDETERMINED],
-        },
+        "summary": _counts(ev),
         PRECHECK: precheck_dict(ev.precheck, model, lang) if ev.precheck else None,
         "estimates": estimates_summary(ev),
         "to_supply": [
@@ -420,6 +415,72 @@ def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
             for s in to_supply(ev)
         ],
         "measures": [measure_dict(m, ev, lang, memo) for m in ev.measures],
+    }
+
+
+DETAILS = ("full", "summary")
+"""How much an evaluation answer carries: ``full`` (the default, the whole contract) or
+``summary`` (statuses, missing facts, amounts and citation ids: what a program deciding on the
+answer needs, a few kilobytes instead of about a hundred)."""
+
+
+def evaluation_summary(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
+    """The ``detail=summary`` answer: the same statuses, missing facts and amounts as the full
+    document, with citations by id (the full document or ``GET /v1/benefits/{id}`` has the text)."""
+    model = ev.model
+    pre = ev.precheck
+    benefits = []
+    for m in ev.measures:
+        for b in m.benefits:
+            est = ev.estimates[b.id]
+            benefits.append(
+                {
+                    "id": b.id,
+                    "measure": m.id,
+                    "status": b.status.value,
+                    "missing": list(b.missing),
+                    "amount": plain(est.amount) if est.amount is not None else None,
+                    "amount_kind": est.kind if est.amount is not None else None,
+                    "conditional": est.conditional,
+                    "counted_in_total": est.counted,
+                    "citation": {"measure": m.id, "number": m.measure.number},
+                }
+            )
+    return {
+        "detail": "summary",
+        "policy": {"id": model.document.id, "measures_sha256": model.sha256},
+        "year": ev.year,
+        "lang": lang,
+        "engine": ev.engine,
+        "profile": {"name": ev.profile.name},
+        "summary": _counts(ev),
+        PRECHECK: {
+            "qualifies": pre.qualifies,
+            "route": pre.route,
+            "score": pre.score,
+            "score_range": [pre.score_low, pre.score_high],
+            "pass_score": plain(pre.pass_score),
+            "missing": list(pre.missing),
+        }
+        if pre is not None
+        else None,
+        "estimates": {
+            "currency": "CNY",
+            "total_by_kind": {kind: plain(amount) for kind, amount in sorted(ev.totals().items())},
+        },
+        "measures": [
+            {"id": m.id, "status": m.status.value, "missing": list(m.missing)} for m in ev.measures
+        ],
+        "benefits": benefits,
+    }
+
+
+def _counts(ev: Evaluation) -> dict[str, Any]:
+    return {
+        "measures": {s.value: sum(1 for m in ev.measures if m.status is s) for s in Status},
+        "benefits": {s.value: sum(1 for b in ev.benefits if b.status is s) for s in Status},
+        "applicable_benefits": [b.id for b in ev.benefits if b.status is Status.APPLIES],
+        "undetermined_benefits": [b.id for b in ev.benefits if b.status is Status.UNDETERMINED],
     }
 
 

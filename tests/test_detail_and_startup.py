@@ -1,0 +1,133 @@
+"""The short answer (``detail=summary``) and what start-up no longer does twice.
+
+The summary must say exactly what the full document says about statuses, missing facts and
+amounts; the structural verdict remembered for a measures file must never stand in for a check
+of different bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+import policy_kb
+from policy_kb.policy.resources import schema
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_summary_says_what_the_full_document_says(kb, example, lang):
+    ev = kb.evaluate(policy_kb.read_profile(str(example)))
+    full, short = ev.to_dict(lang), ev.to_dict(lang, detail="summary")
+    assert list(Draft202012Validator(schema("evaluation-summary")).iter_errors(short)) == []
+    assert short["detail"] == "summary"
+    assert short["summary"] == full["summary"]
+    assert short["estimates"]["total_by_kind"] == full["estimates"]["total_by_kind"]
+    benefits = {b["id"]: b for m in full["measures"] for b in m["benefits"]}
+    assert [b["id"] for b in short["benefits"]] == list(benefits)
+    for b in short["benefits"]:
+        whole = benefits[b["id"]]
+        assert (b["status"], b["missing"]) == (whole["status"], whole["missing"])
+        assert b["amount"] == (whole["estimate"]["amount"] if whole["estimate"] else None)
+        assert b["citation"] == {
+            "measure": whole["citation"]["measure"],
+            "number": whole["citation"]["number"],
+        }
+    pre, whole_pre = short["tech_sme_precheck"], full["tech_sme_precheck"]
+    for key in ("qualifies", "route", "score", "score_range", "pass_score", "missing"):
+        assert pre[key] == whole_pre[key]
+    assert [m["status"] for m in short["measures"]] == [m["status"] for m in full["measures"]]
+    assert len(json.dumps(short, ensure_ascii=False)) * 5 < len(
+        json.dumps(full, ensure_ascii=False)
+    )
+
+
+def test_summary_from_the_cli(cli):
+    out = cli(
+        "match",
+        str(ROOT / "examples" / "small_low_profit.yaml"),
+        "--format",
+        "json",
+        "--detail",
+        "summary",
+    )
+    data = json.loads(out.stdout)
+    assert data["detail"] == "summary"
+    assert {b["id"]: b["status"] for b in data["benefits"]}["KM5.small_low_profit_tax"] == "applies"
+
+
+def test_an_unknown_detail_is_refused_by_name(kb):
+    ev = kb.evaluate({"employees": 10})
+    with pytest.raises(policy_kb.UnknownNameError) as caught:
+        ev.to_dict("en", detail="short")
+    assert "detail" in caught.value.render("en")
+    assert "'short'" in caught.value.render("en")
+
+
+def test_lazy_parts_equal_a_fresh_evaluation(kb):
+    # the pre-check's indicators and smallest change are worked out on first use
+    profile = yaml.safe_load((ROOT / "examples" / "incubated_startup.yaml").read_text("utf-8"))
+    first, second = kb.evaluate(profile), kb.evaluate(profile)
+    assert first.precheck is not None
+    assert second.precheck is not None
+    assert first.precheck.changes == second.precheck.changes
+    assert [i.points for i in first.precheck.indicators] == [
+        i.points for i in second.precheck.indicators
+    ]
+    assert first.precheck.score_low == sum(i.low for i in first.precheck.indicators)
+
+
+# ── start-up ─────────────────────────────────────────────────────────────────────────────────
+
+
+def _fresh(code: str, cache: Path | str) -> str:
+    env = {**os.environ, "POLICY_KB_CACHE_DIR": str(cache)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    return done.stdout.strip()
+
+
+IMPORTS = "import sys, policy_kb; policy_kb.load(); print(sorted({m.split('.')[0] for m in sys.modules} & {'jsonschema', 'rdflib', 'owlready2', 'fastapi'}))"
+
+
+def test_a_file_checked_once_is_not_checked_again_and_the_graph_waits(tmp_path):
+    assert _fresh(IMPORTS, tmp_path) == "['jsonschema']"  # first load: checked
+    assert len(list((tmp_path / "sound").iterdir())) == 1
+    assert _fresh(IMPORTS, tmp_path) == "[]"  # same bytes, same version: not again
+    assert _fresh(IMPORTS, "off") == "['jsonschema']"  # cache off: always checked
+
+
+def test_changed_bytes_are_checked_even_after_a_sound_verdict(tmp_path, measures_text):
+    good = tmp_path / "measures.yaml"
+    good.write_text(measures_text, encoding="utf-8")
+    cache = tmp_path / "cache"
+    assert _fresh(f"import policy_kb; policy_kb.load({str(good)!r}); print('ok')", cache) == "ok"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        measures_text.replace("  employees:\n", "  employees: 3\n  x_employees:\n", 1), "utf-8"
+    )
+    code = (
+        "import policy_kb\n"
+        "try:\n"
+        f"    policy_kb.load({str(bad)!r})\n"
+        "except policy_kb.MeasuresFileError as e:\n"
+        "    print(e.render('en').splitlines()[0])\n"
+    )
+    assert "bad.yaml:" in _fresh(code, cache)
+
+
+def test_an_unwritable_cache_folder_is_no_error(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    assert _fresh("import policy_kb; print(len(policy_kb.load().measures))", blocker) == "12"
