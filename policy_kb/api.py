@@ -57,7 +57,14 @@ class Evaluation(results.Evaluation):
 
     def to_json(self, lang: str = "zh", indent: int | None = 2, detail: str = "full") -> str:
         """:meth:`to_dict` as JSON text (UTF-8, Chinese characters unescaped)."""
-        return document.dumps(self.to_dict(lang, detail), indent=indent).decode("utf-8")
+        return self.to_bytes(lang, indent, detail).decode("utf-8")
+
+    def to_bytes(self, lang: str = "zh", indent: int | None = 2, detail: str = "full") -> bytes:
+        """:meth:`to_json` as UTF-8 bytes (what the CLI prints and the HTTP service sends)."""
+        lang, detail = check_lang(lang), check_detail(detail)
+        if indent == 2:
+            return document.evaluation_json(self, lang, detail)
+        return document.dumps(self.to_dict(lang, detail), indent=indent)
 
 
 def check_detail(detail: object) -> str:

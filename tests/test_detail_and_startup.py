@@ -131,3 +131,62 @@ def test_an_unwritable_cache_folder_is_no_error(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     assert _fresh("import policy_kb; print(len(policy_kb.load().measures))", blocker) == "12"
+
+
+# ── the smallest change, from the tables ─────────────────────────────────────────────────────
+
+
+def test_changes_scored_from_the_tables_equal_re_running_the_plan(kb):
+    """Every candidate of every profile that fails on its score: the tables and the plan agree."""
+    import random
+
+    from policy_kb.backends.trace import Record
+    from policy_kb.reason import changes
+
+    rng = random.Random(15)
+    method, plan = kb.model.evaluation, kb.plan
+    alone = changes._scored_alone(plan, method)
+    assert {"rd_expense", "tech_staff"} <= alone
+    params = kb.parameters_for_year(2021)
+    tried = passing = 0
+    for _ in range(400):
+        employees = rng.randint(1, 500)
+        profile = {
+            "registered_in_mainland": True,
+            "employees": employees,
+            "tech_staff": rng.randint(0, employees),
+            "annual_revenue": rng.choice([0, rng.randint(1, 200_000_000)]),
+            "total_assets": rng.randint(0, 200_000_000),
+            "rd_expense": rng.randint(0, 9_000_000),
+            "total_costs": rng.randint(1, 200_000_000),
+            "ip_class1": rng.randint(0, 2),
+            "ip_class2": rng.randint(0, 6),
+            "restricted_industry": False,
+            "serious_violation": False,
+            "hnte_valid": False,
+            "provincial_rd_institution": False,
+            "national_award_top3": False,
+            "led_standard": False,
+        }
+        if rng.random() < 0.3:
+            del profile["total_costs"]  # a range left open
+        checked = kb.validate_profile(profile)
+        record = Record(plan, plan.run(checked.values, params), checked.values)
+        if record.v[plan.qualifies] is not False:
+            continue
+        for ind in method.indicators:
+            for source in ind.parts:
+                fact = source.numerator.name
+                if fact not in alone or checked.values.get(fact) is None:
+                    continue
+                current = checked.values[fact]
+                for c in changes._candidates(ind, fact, checked.values, None, record):
+                    if c <= current or not changes._within(record, fact, c):
+                        continue
+                    tried += 1
+                    by_tables = changes._from_tables(record, method, ind, fact, current, c)
+                    by_plan = changes._by_running(record, ind, fact, current, c, method)
+                    assert by_tables == by_plan, (profile, fact, c)
+                    passing += by_tables is not None
+    assert tried > 200
+    assert passing > 20

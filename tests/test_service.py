@@ -588,3 +588,26 @@ def test_no_header_is_reflected_into_a_redirect(http):
     assert "location" not in response.headers
     assert "evil.example" not in response.text
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_plain_path_answers_as_the_application_does(server):
+    """POST /v1/evaluate is answered before the framework's routing when nothing is unusual; an
+    extra query parameter sends the same request through the application: same bytes, same
+    headers. Refusals and limits are still the application's own answers."""
+    body = json.dumps(example_json(EXAMPLES[1]), ensure_ascii=False).encode()
+    with httpx.Client(base_url=server, timeout=30) as client:
+        for params in ({}, {"lang": "en"}, {"detail": "summary", "year": "2022"}):
+            plain = client.post("/v1/evaluate", params=params, content=body)
+            routed = client.post("/v1/evaluate", params={**params, "via": "app"}, content=body)
+            assert plain.status_code == routed.status_code == 200
+            assert plain.content == routed.content
+            assert plain.headers.items() - {("date", plain.headers["date"])} == (
+                routed.headers.items() - {("date", routed.headers["date"])}
+            )
+        refused = client.post("/v1/evaluate", content=b'{"employees": -1}')
+        assert refused.status_code == 422
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["issues"][0]["fact"] == "employees"
+        twice = client.post("/v1/evaluate?lang=en&lang=zh", content=body)
+        assert twice.status_code == 200  # the application reads the last value, as before
+        assert twice.json()["lang"] == "zh"

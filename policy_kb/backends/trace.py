@@ -275,6 +275,9 @@ class Plan:
         self.derived_slots: dict[str, int] = {}
         self.steps: list[tuple[Step, frozenset[str]]] = []
         self._dependents: dict[str, list[Step]] = {}
+        # what views build from the rule tree alone (a record's headings, a condition's source),
+        # kept here so that they are built once per plan: keyed by whoever stores them
+        self.static: dict[Any, Any] = {}
         self._bases: dict[int, tuple[Mapping[str, ParameterValue], list[Any], dict[Any, Any]]] = {}
         emit = _Emitter(self, self.steps)
         self.benefits = {b.id: emit.visit(b.condition) for b in model.benefits.values()}

@@ -199,6 +199,10 @@ def validate_profile(model: PolicyModel, raw: RawProfile | Mapping[str, Any] | A
                 )
             ]
         )
+    if doc is None:
+        quick = _plain_profile(model, data)
+        if quick is not None:
+            return Profile(quick, source, tuple(quick))
     checker = _Checker(model, doc)
     values = checker.check(data)
     if checker.issues:
@@ -387,6 +391,32 @@ def _plain_value(fact: FactDef, value: Any) -> Any:
     if top is not None and not isinstance(top, str) and value > top:
         return _INVALID
     return value
+
+
+def _plain_profile(model: PolicyModel, data: Mapping[Any, Any]) -> dict[str, Any] | None:
+    """The checked values of a profile that holds only fact ids with plain values in range, in
+    the file's order; None when anything needs the full checks (which then say what is wrong)."""
+    facts = model.facts
+    found: dict[str, Any] = {}
+    for key, value in data.items():
+        fact = facts.get(key) if type(key) is str else None
+        if fact is None:
+            return None
+        if value is None:
+            continue
+        checked = _plain_value(fact, value)
+        if checked is _INVALID:
+            if fact.type is FactType.TEXT and type(value) is str and len(value) <= MAX_TEXT:
+                checked = value
+            else:
+                return None
+        found[key] = checked
+    for fact in facts.values():  # a bound by another fact (tech_staff ≤ employees)
+        if isinstance(fact.maximum, str) and fact.id in found:
+            limit = found.get(fact.maximum)
+            if limit is not None and found[fact.id] > limit:
+                return None
+    return {name: found[name] for name in facts if name in found}
 
 
 def _is_unknown(value: Any) -> bool:

@@ -2,10 +2,14 @@
 
 Candidates come straight from the score tables: for a ratio ``fact / den`` the least value of the
 fact that reaches each tier is ``⌈at_least × den / 100⌉`` (exact, in integers where the data are);
-for a count, ``⌈at_least⌉``. Each candidate is tried by re-running only the steps of the plan that
-depend on that fact (``Plan.what_if``), not the whole evaluation; the first candidate that passes
-is the smallest change for that fact. Changes are ranked by their size relative to the current
-value. A change must keep the profile valid (``tech_staff`` stays within ``employees``).
+for a count, ``⌈at_least⌉``. Each candidate is then scored from the same tables: the fact's
+sources get their points at the candidate value, its indicator takes the best of its sources, the
+total changes by the indicator's difference, and the candidate passes when the total reaches the
+pass mark for sure and no must-not-be-zero indicator can be at 0. Nothing is re-run. Only when the
+fact is read by some other part of the rule as well (a basic condition, a direct route, a
+denominator, a second indicator) is the candidate tried by re-running the steps of the plan that
+depend on it (``Plan.what_if``). Changes are ranked by their size relative to the current value.
+A change must keep the profile valid (``tech_staff`` stays within ``employees``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from typing import Any
 
 from ..backends.trace import Record
 from ..policy.model import EvaluationMethod
+from ..rules import interval as iv
 from ..rules.tree import Best, FactRef, Score
+from ..rules.walk import facts_in, facts_of
 from .results import Change
 
 
@@ -24,8 +30,6 @@ def smallest_changes(record: Record, method: EvaluationMethod) -> tuple[Change, 
     """For each scored fact, the least increase that alone makes the enterprise qualify."""
     plan, values = record.plan, record.values
     assert plan.qualifies is not None
-    total = method.total
-    total_slot = plan.slot(total)
     found: list[Change] = []
     scored = {
         s.numerator.name: ind
@@ -33,6 +37,7 @@ def smallest_changes(record: Record, method: EvaluationMethod) -> tuple[Change, 
         for s in ind.parts
         if isinstance(s.numerator, FactRef)
     }
+    alone = _scored_alone(plan, method)
     for fact, indicator in scored.items():
         current = values.get(fact)
         if current is None:
@@ -40,24 +45,120 @@ def smallest_changes(record: Record, method: EvaluationMethod) -> tuple[Change, 
         for candidate in _candidates(indicator, fact, values, plan.model.parameters, record):
             if candidate <= current or not _within(record, fact, candidate):
                 continue
-            w = plan.what_if(record.v, values, fact, candidate)
-            if w[plan.qualifies] is not True:
-                continue
-            _source, measured = _best_source(indicator, fact, candidate, values, w, plan)
-            found.append(
-                Change(
-                    fact,
-                    current,
-                    candidate,
-                    indicator.id,
-                    measured,
-                    w[plan.slot(indicator)][0],
-                    w[total_slot][0],
-                )
-            )
-            break
+            if fact in alone:
+                change = _from_tables(record, method, indicator, fact, current, candidate)
+            else:
+                change = _by_running(record, indicator, fact, current, candidate, method)
+            if change is not None:
+                found.append(change)
+                break
     found.sort(key=lambda c: (c.relative, c.delta))
     return tuple(found)
+
+
+def _scored_alone(plan: Any, method: EvaluationMethod) -> frozenset[str]:
+    """The facts that only ever enter the rule as the numerator of one indicator's sources: their
+    changes can be scored from the tables alone (kept by the plan, worked out once)."""
+    key = ("scored alone", id(method))
+    found = plan.static.get(key)
+    if found is None:
+        categories = {k: c.condition for k, c in plan.model.categories.items()}
+        elsewhere = set(facts_of(method.basic_rule, categories))
+        elsewhere |= set(facts_of(method.direct_rule, categories))
+        seen: dict[str, int] = {}
+        for ind in method.indicators:
+            for source in ind.parts:
+                if source.denominator is not None:
+                    elsewhere |= set(facts_in(source.denominator))
+                if not isinstance(source.numerator, FactRef):
+                    elsewhere |= set(facts_in(source.numerator))
+            for name in dict.fromkeys(
+                s.numerator.name for s in ind.parts if isinstance(s.numerator, FactRef)
+            ):
+                seen[name] = seen.get(name, 0) + 1
+        # a fact that bounds another (employees ≥ tech_staff) changes that one's range too
+        elsewhere |= {f.maximum for f in plan.model.facts.values() if isinstance(f.maximum, str)}
+        derived = set(plan.model.derived)
+        found = frozenset(
+            f for f, n in seen.items() if n == 1 and f not in elsewhere and f not in derived
+        )
+        plan.static[key] = found
+    return found  # type: ignore[no-any-return]
+
+
+def _from_tables(
+    record: Record,
+    method: EvaluationMethod,
+    indicator: Best,
+    fact: str,
+    current: Any,
+    candidate: int,
+) -> Change | None:
+    """The change to ``candidate``, scored from the tables (None when it does not pass)."""
+    plan, v = record.plan, record.v
+    new_points: dict[int, tuple[int, int]] = {}
+    for source in indicator.parts:
+        if isinstance(source.numerator, FactRef) and source.numerator.name == fact:
+            tiers = _tiers(record, source)
+            if source.denominator is None:
+                new_points[id(source)] = iv.count_points(tiers, (candidate, candidate))
+            else:
+                den = v[plan.slot(source.denominator)]
+                new_points[id(source)] = iv.ratio_points(tiers, (candidate, candidate), den)
+    parts = [new_points.get(id(s), v[plan.slot(s)]) for s in indicator.parts]
+    low, high = iv.largest(parts)
+    old_low, old_high = v[plan.slot(indicator)]
+    total_low, total_high = v[plan.slot(method.total)]
+    total = (total_low - old_low + low, total_high - old_high + high)
+    pass_mark = v[plan.param_slot(method.pass_score, False, False)]
+    if iv.ge(total, pass_mark) is not True:
+        return None
+    for ind in method.indicators:
+        if ind.id in method.nonzero:
+            points = (low, high) if ind is indicator else v[plan.slot(ind)]
+            if iv.gt(points, (0, 0)) is not True:
+                return None
+    best = max(
+        (s for s in indicator.parts if id(s) in new_points), key=lambda s: new_points[id(s)][0]
+    )
+    return Change(
+        fact,
+        current,
+        candidate,
+        indicator.id,
+        _measured(best, candidate, record.values),
+        low,
+        total[0],
+    )
+
+
+def _by_running(
+    record: Record,
+    indicator: Best,
+    fact: str,
+    current: Any,
+    candidate: int,
+    method: EvaluationMethod,
+) -> Change | None:
+    """The change to ``candidate``, tried by re-running the steps that depend on ``fact``."""
+    plan, values = record.plan, record.values
+    assert plan.qualifies is not None
+    w = plan.what_if(record.v, values, fact, candidate)
+    if w[plan.qualifies] is not True:
+        return None
+    sources = [
+        s for s in indicator.parts if isinstance(s.numerator, FactRef) and s.numerator.name == fact
+    ]
+    best = max(sources, key=lambda s: w[plan.slot(s)][0])
+    return Change(
+        fact,
+        current,
+        candidate,
+        indicator.id,
+        _measured(best, candidate, values),
+        w[plan.slot(indicator)][0],
+        w[plan.slot(method.total)][0],
+    )
 
 
 def _tiers(record: Record, source: Score) -> Any:
@@ -98,17 +199,12 @@ def _within(record: Record, fact: str, value: Any) -> bool:
     return limit is None or value <= limit
 
 
-def _best_source(
-    indicator: Best, fact: str, candidate: Any, values: Any, w: list[Any], plan: Any
-) -> tuple[Score, Fraction]:
-    sources = [
-        s for s in indicator.parts if isinstance(s.numerator, FactRef) and s.numerator.name == fact
-    ]
-    best = max(sources, key=lambda s: w[plan.slot(s)][0])
+def _measured(best: Score, candidate: Any, values: Any) -> Fraction:
+    """What the best source measures at the candidate value: the count, or the percentage."""
     if best.denominator is None:
-        return best, Fraction(candidate)
+        return Fraction(candidate)
     assert isinstance(best.denominator, FactRef)
     den = values[best.denominator.name]
-    return best, Fraction(candidate * 100, den) if type(den) is int else Fraction(
-        candidate
-    ) * 100 / Fraction(repr(den))
+    if type(den) is int:
+        return Fraction(candidate * 100, den)
+    return Fraction(candidate) * 100 / Fraction(repr(den))

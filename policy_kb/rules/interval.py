@@ -162,6 +162,9 @@ def _points(tiers: Any, value: Any, den: Any = None) -> int:
 
 def count_points(tiers: Any, n: Interval) -> Interval:
     """The points a count earns in a score table (``at_least`` inclusive), as a range."""
+    if n[0] == n[1]:  # a known count: one look-up
+        p = _points(tiers, n[0])
+        return (p, p)
     return (_points(tiers, n[0]), _points(tiers, n[1]))
 
 
@@ -169,6 +172,9 @@ def ratio_points(tiers: Any, n: Interval, d: Interval) -> Interval:
     """The points of ``n / d`` as a percentage; a denominator of 0 does not count (0 points)."""
     if d[1] == 0:
         return (0, 0)
+    if n[0] == n[1] and d[0] == d[1]:  # a known ratio: one look-up
+        p = _points(tiers, n[0], d[0])
+        return (p, p)
     lo = 0 if d[0] == 0 else _points(tiers, n[0], d[1]) if d[1] != INF else _points(tiers, 0)
     hi = (_points(tiers, INF) if n[1] > 0 else 0) if d[0] == 0 else _points(tiers, n[1], d[0])
     return (lo, hi)

@@ -138,7 +138,7 @@ def _print_json(data: Any, out: TextIO) -> None:
 def _cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     ev = _kb(args).evaluate(read_profile(args.profile), year=args.year, engine=args.engine)
     if args.format == "json":
-        _print_json(ev.to_dict(args.lang, args.detail), out)
+        out.write(ev.to_json(args.lang, detail=args.detail) + "\n")
     else:
         out.write(tables.evaluation_table(ev, args.lang, _colour(out)) + "\n")
     return EXIT_OK

@@ -98,15 +98,23 @@ class Msg:
         return self.render(DEFAULT_LANG)
 
 
+_SIMPLE = frozenset({str, int, float})  # arguments that are shown as they are
+
+
 def say(lang: str, key: str, /, **args: Any) -> str:
     """A catalogue sentence rendered at once: ``say("en", "status.applies")``."""
     template = catalogue(lang)[key]
     if not args:
         return template
-    return template.format_map({k: _arg(v, lang) for k, v in args.items()})
+    for v in args.values():
+        if type(v) not in _SIMPLE:
+            return template.format_map({k: _arg(v, lang) for k, v in args.items()})
+    return template.format_map(args)
 
 
 def _arg(value: Any, lang: str) -> Any:
+    if type(value) in _SIMPLE:
+        return value
     if isinstance(value, Msg):
         return value.render(lang)
     if isinstance(value, Text):
@@ -167,6 +175,17 @@ def number(value: Any) -> str:
 
 def format_value(value: Any, unit: str | None, lang: str) -> str:
     """A value as people write it: ``1,200,000 元`` / ``CNY 1,200,000``, ``120 人``, ``是``, ``未知``."""
+    if type(value) is int:  # the common case, without the general conversions
+        shown = f"{value:,}"
+        if not unit:
+            return shown
+        if unit == "%":
+            return f"{shown}%"
+        return (
+            say(lang, "value.yuan", n=shown)
+            if unit == "元"
+            else say(lang, "value.with_unit", n=shown, unit=unit)
+        )
     value = plain(value)
     if value is None:
         return say(lang, "value.unknown")

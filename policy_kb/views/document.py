@@ -54,6 +54,41 @@ def _pick(lang: str, text: Text | None) -> str | None:
     return None if text is None else text[lang]
 
 
+def _copied(value: Any) -> Any:
+    """A fresh copy of a kept part (dicts and lists; the leaves are immutable)."""
+    if type(value) is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_copied(v) for v in value]
+    if type(value) is tuple:
+        return tuple(_copied(v) for v in value)
+    return value
+
+
+class _Parts:
+    """What one evaluation's document is built with: its sentences, and the parts that depend on
+    the policy, the language and the year alone — built once and kept by the compiled plan, so a
+    thousand answers build them once. ``share`` hands out the kept objects themselves (for a
+    document that is serialised at once); otherwise each caller gets its own copy."""
+
+    __slots__ = ("ev", "lang", "memo", "model", "params", "share", "table")
+
+    def __init__(self, ev: Evaluation, lang: str, share: bool) -> None:
+        self.ev = ev
+        self.model = ev.model
+        self.lang = lang
+        self.params = ev.parameters
+        self.memo: dict[int, str] = {}
+        self.table: dict[Any, Any] = ev.record.plan.static if ev.record is not None else {}
+        self.share = share
+
+    def kept(self, key: Any, build: Any) -> Any:
+        found = self.table.get(key)
+        if found is None:
+            found = self.table[key] = build()
+        return found if self.share else _copied(found)
+
+
 def policy_dict(model: PolicyModel, lang: str) -> dict[str, Any]:
     doc = model.document
     return {
@@ -100,49 +135,63 @@ def parameter_dict(param: Parameter, value: ParameterValue, lang: str) -> dict[s
     }
 
 
-def reason_dict(
-    trace: Trace,
-    model: PolicyModel,
-    lang: str,
-    params: Mapping[str, ParameterValue],
-    memo: dict[int, str],
-) -> dict[str, Any]:
+def reason_dict(trace: Trace, parts: _Parts) -> dict[str, Any]:
     """One record per condition: as written, its outcome, the facts read, threshold, source."""
     cond = trace.condition
+    lang, model = parts.lang, parts.model
+    kind, source, extra = parts.kept(
+        ("reason", id(cond), lang, parts.ev.year),
+        lambda: _reason_static(cond, model, lang, parts.params),
+    )
     record: dict[str, Any] = {
         "condition": cond.text,
-        "kind": "fact"
+        "kind": kind,
+        "outcome": _OUTCOME[trace.outcome],
+        "text": words.trace_sentence(trace, model, lang, parts.memo),
+    }
+    if cond.is_leaf:
+        record["facts"] = {name: plain(value) for name, value in trace.facts.items()}
+        threshold = trace.threshold
+        record["threshold"] = list(threshold) if isinstance(threshold, tuple) else plain(threshold)
+        record.update(extra)
+    else:
+        record.update(extra)
+        record["parts"] = [reason_dict(p, parts) for p in trace.parts]
+    record["source"] = source
+    return record
+
+
+def _reason_static(
+    cond: Any, model: PolicyModel, lang: str, params: Mapping[str, ParameterValue]
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """What a condition's record says whatever the profile: its kind, its source and, for a leaf,
+    its operator and parameters (for a category, its id and label)."""
+    kind = (
+        "fact"
         if isinstance(cond, Flag)
         else "comparison"
         if isinstance(cond, Comparison)
         else "category"
         if isinstance(cond, CategoryRef)
-        else cond.text,
-        "outcome": _OUTCOME[trace.outcome],
-        "text": words.trace_sentence(trace, model, lang, memo),
-    }
+        else cond.text
+    )
     source = _source(cond.location, clause=cond.clause or None)
+    extra: dict[str, Any] = {}
     if cond.is_leaf:
-        record["facts"] = {name: plain(value) for name, value in trace.facts.items()}
-        threshold = trace.threshold
-        record["threshold"] = list(threshold) if isinstance(threshold, tuple) else plain(threshold)
         if isinstance(cond, Comparison):
-            record["operator"] = cond.op
-            record["parameters"] = {
+            extra["operator"] = cond.op
+            extra["parameters"] = {
                 name: plain(params[name].value) for name in cond.parameters() if name in params
             }
         else:
-            record["operator"] = "is"
-    else:
-        if isinstance(cond, CategoryRef):
-            category = model.categories[cond.category]
-            record["category"] = category.id
-            record["label"] = category.label[lang]
-            source["category_clause"] = category.clause
-            source["reference"] = _in(category.reference, lang)
-        record["parts"] = [reason_dict(p, model, lang, params, memo) for p in trace.parts]
-    record["source"] = source
-    return record
+            extra["operator"] = "is"
+    elif isinstance(cond, CategoryRef):
+        category = model.categories[cond.category]
+        extra["category"] = category.id
+        extra["label"] = category.label[lang]
+        source["category_clause"] = category.clause
+        source["reference"] = _in(category.reference, lang)
+    return kind, source, extra
 
 
 def benefit_head(b: Benefit, lang: str) -> dict[str, Any]:
@@ -174,17 +223,18 @@ def measure_head(model: PolicyModel, m: Measure, lang: str) -> dict[str, Any]:
     }
 
 
-def benefit_dict(
-    result: BenefitResult, ev: Evaluation, lang: str, memo: dict[int, str]
-) -> dict[str, Any]:
-    model = ev.model
+def benefit_dict(result: BenefitResult, parts: _Parts) -> dict[str, Any]:
+    ev, model, lang = parts.ev, parts.model, parts.lang
     b = result.benefit
-    params = [
-        parameter_dict(model.parameters[p], ev.parameters[p], lang)
-        for p in b.parameters
-        if p in ev.parameters
-    ]
-    reasons = [reason_dict(t, model, lang, ev.parameters, memo) for t in result.trace.parts]
+    params = parts.kept(
+        ("parameters", b.id, lang, ev.year),
+        lambda: [
+            parameter_dict(model.parameters[p], ev.parameters[p], lang)
+            for p in b.parameters
+            if p in ev.parameters
+        ],
+    )
+    reasons = [reason_dict(t, parts) for t in result.trace.parts]
     if b.id in ev.once_registered and ev.precheck is not None:
         method = ev.precheck.method
         reasons.append(
@@ -201,15 +251,18 @@ def benefit_dict(
                 },
             }
         )
+    head = parts.kept(("benefit head", b.id, lang), lambda: benefit_head(b, lang))
     return {
-        **benefit_head(b, lang),
+        **head,
         "status": result.status.value,
         "status_label": words.status_word(result.status, lang),
-        "summary": words.benefit_summary(result, model, lang, memo),
+        "summary": words.benefit_summary(result, model, lang, parts.memo),
         "reasons": reasons,
         "missing": list(result.missing),
         "missing_labels": [model.fact_label(f)[lang] for f in result.missing],
-        "citation": citation(model, model.measures_by_id[b.measure_id], b),
+        "citation": parts.kept(
+            ("citation", b.id), lambda: citation(model, model.measures_by_id[b.measure_id], b)
+        ),
         "parameters": params,
         "reading": _pick(lang, b.reading),
         "amount_note": _pick(lang, b.amount_note),
@@ -217,7 +270,7 @@ def benefit_dict(
         "estimate_note": words.estimate_reason(ev.estimates[b.id], b, model, ev.year, lang),
         "near_misses": [gap_dict(g, model, lang) for g in gaps(result)],
         "would_apply_once_registered": b.id in ev.once_registered,
-        "source": _source(b.location),
+        "source": parts.kept(("benefit source", b.id), lambda: _source(b.location)),
     }
 
 
@@ -355,18 +408,16 @@ def estimates_summary(ev: Evaluation) -> dict[str, Any]:
     }
 
 
-def measure_dict(
-    result: MeasureResult, ev: Evaluation, lang: str, memo: dict[int, str]
-) -> dict[str, Any]:
-    m = result.measure
+def measure_dict(result: MeasureResult, parts: _Parts) -> dict[str, Any]:
+    m, model, lang = result.measure, parts.model, parts.lang
     return {
-        **measure_head(ev.model, m, lang),
+        **parts.kept(("measure head", m.id, lang), lambda: measure_head(model, m, lang)),
         "status": result.status.value,
         "status_label": words.status_word(result.status, lang),
-        "summary": words.measure_summary(result, ev.model, lang),
+        "summary": words.measure_summary(result, model, lang),
         "missing": list(result.missing),
-        "citation": citation(ev.model, m, None),
-        "benefits": [benefit_dict(b, ev, lang, memo) for b in result.benefits],
+        "citation": parts.kept(("citation", m.id), lambda: citation(model, m, None)),
+        "benefits": [benefit_dict(b, parts) for b in result.benefits],
     }
 
 
@@ -380,10 +431,14 @@ def _notes(ev: Evaluation, lang: str) -> list[str]:
     return notes
 
 
-def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
-    """The evaluation JSON document (``policy-kb match --format json``)."""
+def evaluation_to_dict(ev: Evaluation, lang: str = "zh", share: bool = False) -> dict[str, Any]:
+    """The evaluation JSON document (``policy-kb match --format json``).
+
+    ``share=True`` is for a document that is serialised at once (:func:`evaluation_json`): the
+    parts that are the same in every answer are the kept objects themselves, not copies.
+    """
     model = ev.model
-    memo: dict[int, str] = {}
+    parts = _Parts(ev, lang, share)
     town = None
     if ev.town is not None and model.targets is not None:
         t = model.targets
@@ -396,7 +451,7 @@ def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
             "annex": t.annex,
         }
     return {
-        "policy": policy_dict(model, lang),
+        "policy": parts.kept(("policy", lang), lambda: policy_dict(model, lang)),
         "year": ev.year,
         "lang": lang,
         "engine": ev.engine,
@@ -414,8 +469,15 @@ def evaluation_to_dict(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
             {"fact": s.fact, "label": model.fact_label(s.fact)[lang], "settles": list(s.settles)}
             for s in to_supply(ev)
         ],
-        "measures": [measure_dict(m, ev, lang, memo) for m in ev.measures],
+        "measures": [measure_dict(m, parts) for m in ev.measures],
     }
+
+
+def evaluation_json(ev: Evaluation, lang: str = "zh", detail: str = "full") -> bytes:
+    """The evaluation document as the bytes every surface writes (see :func:`dumps`)."""
+    if detail == "summary":
+        return dumps(evaluation_summary(ev, lang))
+    return dumps(evaluation_to_dict(ev, lang, share=True))
 
 
 DETAILS = ("full", "summary")
