@@ -15,29 +15,39 @@ Everything public is exported here; the subpackages are the layers inside (READM
 
 from __future__ import annotations
 
+import gc as _gc
 from typing import TYPE_CHECKING, Any
 
-from .api import Evaluation, KnowledgeBase, TownEvaluation, default_kb, evaluate, load
-from .errors import (
-    ConditionSyntaxError,
-    EnvironmentProblem,
-    Location,
-    MeasuresFileError,
-    NotExpressibleError,
-    OntologyError,
-    PolicyKBError,
-    Problem,
-    ProfileError,
-    ProfileIssue,
-    ProfileSyntaxError,
-    RosterError,
-    UnknownNameError,
-    YearError,
-)
-from .policy.model import Audience, BenefitKind, MeasureKind, PolicyModel, Status
-from .policy.profile import Profile, read_profile
-from .reason.results import BenefitResult, MeasureResult
-from .version import __version__
+# Importing the package creates some sixty classes and thousands of objects that live as long as
+# the process; a collection in between walks them all for nothing (about 5 % of a `policy-kb match`).
+# The collector is paused for the import only, and left as it was found.
+_collecting = _gc.isenabled()
+_gc.disable()
+try:
+    from .api import Evaluation, KnowledgeBase, TownEvaluation, default_kb, evaluate, load
+    from .errors import (
+        ConditionSyntaxError,
+        EnvironmentProblem,
+        Location,
+        MeasuresFileError,
+        NotExpressibleError,
+        OntologyError,
+        PolicyKBError,
+        Problem,
+        ProfileError,
+        ProfileIssue,
+        ProfileSyntaxError,
+        RosterError,
+        UnknownNameError,
+        YearError,
+    )
+    from .policy.model import Audience, BenefitKind, MeasureKind, PolicyModel, Status
+    from .policy.profile import Profile, read_profile
+    from .reason.results import BenefitResult, MeasureResult
+    from .version import __version__
+finally:
+    if _collecting:
+        _gc.enable()
 
 __all__ = [
     "Audience",

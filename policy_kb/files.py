@@ -10,7 +10,6 @@ before anything is read.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,6 +52,8 @@ def atomic_path(output: PathLike, inputs: Iterable[PathLike | None] = ()) -> Ite
     """
     path = check_output(output, inputs)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    import tempfile  # here: reading a profile and printing an answer write no file
+
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     tmp = Path(name)

@@ -190,3 +190,52 @@ def test_changes_scored_from_the_tables_equal_re_running_the_plan(kb):
                     passing += by_tables is not None
     assert tried > 200
     assert passing > 20
+
+
+SAME_ANSWERS = (
+    "import glob, hashlib, policy_kb\n"
+    "kb = policy_kb.load()\n"
+    "h = hashlib.sha256(kb.export('turtle').encode())\n"
+    "for f in sorted(glob.glob('examples/*.yaml')):\n"
+    "    for lang in ('zh', 'en'):\n"
+    "        h.update(kb.evaluate(policy_kb.read_profile(f)).to_bytes(lang))\n"
+    "h.update(repr(kb.model.measures[6].benefits[1].condition.location).encode())\n"
+    "print(h.hexdigest())\n"
+)
+
+
+def test_a_kept_document_builds_the_same_knowledge_base(tmp_path):
+    """Read from the kept document or from the YAML: the same graph, answers and positions."""
+    from_yaml = _fresh(SAME_ANSWERS, "off")
+    assert _fresh(SAME_ANSWERS, tmp_path) == from_yaml  # first load: from the YAML, then kept
+    assert _fresh(SAME_ANSWERS, tmp_path) == from_yaml  # second load: from the kept document
+
+
+def test_a_damaged_kept_document_is_ignored(tmp_path):
+    assert _fresh("import policy_kb; print(len(policy_kb.load().measures))", tmp_path) == "12"
+    (kept,) = (tmp_path / "sound").iterdir()
+    well_formed = b'{"data": {}, "values": [], "keys": [], "quoted": [], "typed": []}'
+    for damage in (b"{not json", b'{"data": {}}', b"[]", well_formed):
+        kept.write_bytes(damage)
+        code = "import policy_kb; print(len(policy_kb.load().measures))"
+        assert _fresh(code, tmp_path) == "12"
+
+
+def test_every_command_of_the_full_parser_is_built_alone(cli):
+    """The parser builds only the command being run: the same options and help as in the full one."""
+    import argparse
+
+    from policy_kb.serve.cli import COMMANDS, _parser
+
+    def commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return dict(sub.choices)
+
+    for lang in ("zh", "en"):
+        full = commands(_parser(lang))
+        assert set(full) == COMMANDS
+        for name in COMMANDS:
+            alone = commands(_parser(lang, only=name))
+            assert list(alone) == [name]
+            assert alone[name].format_help() == full[name].format_help()
+    assert "match" in cli("--help").stdout

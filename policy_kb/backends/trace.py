@@ -467,11 +467,13 @@ class Trace:
     group's parts (a category's own conditions for a category reference).
     """
 
-    __slots__ = ("node", "record")
+    __slots__ = ("_facts", "_parts", "node", "record")
 
     def __init__(self, node: Condition, record: Record) -> None:
         self.node = node
         self.record = record
+        self._parts: tuple[Trace, ...] | None = None
+        self._facts: dict[str, Any] | None = None
 
     @property
     def condition(self) -> Condition:
@@ -479,24 +481,31 @@ class Trace:
 
     @property
     def outcome(self) -> bool | None:
-        value = self.record.of(self.node)
-        return value if value is None or isinstance(value, bool) else None
+        value = self.record.v[self.record.plan.slots[id(self.node)]]
+        return value if value is None or value is True or value is False else None
 
     @property
     def parts(self) -> tuple[Trace, ...]:
-        node = self.node
-        if isinstance(node, CategoryRef):
-            node = self.record.plan.model.categories[node.category].condition
-        return tuple(Trace(c, self.record) for c in node.children() if isinstance(c, Condition))
+        """The records of a group's parts (read once per record)."""
+        found = self._parts
+        if found is None:
+            record = self.record
+            found = self._parts = tuple(Trace(c, record) for c in _parts_of(record.plan, self.node))
+        return found
 
     @property
     def facts(self) -> dict[str, Any]:
-        node = self.node
-        if isinstance(node, Flag):
-            return {node.fact: self.record.values.get(node.fact)}
-        if isinstance(node, Comparison):
-            return {name: self.record.fact_value(name) for name in node.reads}
-        return {}
+        found = self._facts
+        if found is None:
+            node = self.node
+            if isinstance(node, Flag):
+                found = {node.fact: self.record.values.get(node.fact)}
+            elif isinstance(node, Comparison):
+                found = {name: self.record.fact_value(name) for name in node.reads}
+            else:
+                found = {}
+            self._facts = found
+        return found
 
     @property
     def threshold(self) -> Any:
@@ -505,13 +514,37 @@ class Trace:
             return node.expected
         if not isinstance(node, Comparison):
             return None
-        side = node.left if _reads_facts(node.right) and not _reads_facts(node.left) else node.right
+        side = _threshold_side(self.record.plan, node)
         if isinstance(side, Const) and not isinstance(side.literal, (int, float)):
             return side.literal
         value = self.record.of(side)
         if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
             return value[0]
         return value if not isinstance(value, tuple) else None
+
+
+def _parts_of(plan: Plan, node: Condition) -> tuple[Condition, ...]:
+    """The conditions a group is made of (a category's own, for a category reference); kept by
+    the plan, worked out once per node."""
+    key = ("parts", id(node))
+    found = plan.static.get(key)
+    if found is None:
+        inner = node
+        if isinstance(inner, CategoryRef):
+            inner = plan.model.categories[inner.category].condition
+        found = plan.static[key] = tuple(c for c in inner.children() if isinstance(c, Condition))
+    return found
+
+
+def _threshold_side(plan: Plan, node: Comparison) -> Expr:
+    """The side of a comparison that holds what the facts are compared with (worked out once)."""
+    key = ("threshold side", id(node))
+    found = plan.static.get(key)
+    if found is None:
+        found = plan.static[key] = (
+            node.left if _reads_facts(node.right) and not _reads_facts(node.left) else node.right
+        )
+    return found
 
 
 def _reads_facts(expr: Expr) -> bool:

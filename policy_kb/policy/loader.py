@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from importlib.resources.abc import Traversable
 from pathlib import Path as FsPath
 
 from ..errors import MeasuresFileError, Problem
@@ -23,7 +22,6 @@ from .model import PolicyModel
 from .reader import Reader, SourceResolver
 from .resources import data_file
 from .rulesets import build_model
-from .structure import check_structure
 from .yamlsource import MAX_BYTES, decode, read_yaml
 
 
@@ -43,16 +41,16 @@ def load_model(path: str | os.PathLike[str] | None = None) -> PolicyModel:
     return parse_model(raw, str(path), _file_resolver(fs_path.parent), size)
 
 
-def _read_source(node: Traversable | FsPath) -> str | None:
+def _read_source(node: FsPath) -> str | None:
     try:
         return node.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 
 
-def _packaged_resolver(root: Traversable) -> SourceResolver:
+def _packaged_resolver(root: FsPath) -> SourceResolver:
     def resolve(relative: str) -> str | None:
-        node: Traversable = root
+        node: FsPath = root
         for part in relative.split("/"):
             node = node.joinpath(part)
         return _read_source(node)
@@ -73,13 +71,25 @@ def _file_resolver(directory: FsPath) -> SourceResolver:
 
 
 def parse_model(
-    raw: bytes, file: str, resolve_source: SourceResolver, size: int | None = None
+    raw: bytes,
+    file: str,
+    resolve_source: SourceResolver,
+    size: int | None = None,
+    use_kept: bool = True,
 ) -> PolicyModel:
-    """Validate the bytes of a measures file named ``file`` and build its model."""
+    """Validate the bytes of a measures file named ``file`` and build its model.
+
+    ``use_kept``: read the composed document kept for these bytes, when there is one
+    (:mod:`.verdicts`), instead of composing the YAML again.
+    """
     text, problem = decode(raw, file, size=size)
     if text is None:
         raise MeasuresFileError([problem] if problem else [], file)
-    doc = read_yaml(text, file)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    doc = verdicts.sound_document(sha256, file) if use_kept else None
+    sound = doc is not None  # these bytes passed every check before
+    if doc is None:
+        doc = read_yaml(text, file)
     if doc.data is None:
         raise MeasuresFileError(doc.problems, file)
     if not isinstance(doc.data, dict):
@@ -87,13 +97,18 @@ def parse_model(
             Problem(doc.at(()), Msg("measures.not_mapping"), Msg("measures.hint.sections"))
         )
         raise MeasuresFileError(doc.problems, file)
-    sha256 = hashlib.sha256(raw).hexdigest()
-    sound = not doc.problems and verdicts.known_sound(sha256)
-    shape_problems, broken = ([], set()) if sound else check_structure(doc)
+    shape_problems: list[Problem] = []
+    broken: set[tuple[str | int, ...]] = set()
+    if not sound:
+        from .structure import check_structure  # the JSON Schema check, and its library
+
+        shape_problems, broken = check_structure(doc)
     reader = Reader(doc, broken, resolve_source, [*doc.problems, *shape_problems])
     model = build_model(reader, sha256)
     if reader.problems or model is None:
+        if sound:  # a kept document that no longer builds: read the file itself
+            return parse_model(raw, file, resolve_source, size, use_kept=False)
         raise MeasuresFileError(reader.problems, file)
     if not sound:
-        verdicts.remember_sound(sha256)
+        verdicts.remember_sound(sha256, doc)
     return model

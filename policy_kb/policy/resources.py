@@ -1,27 +1,28 @@
-"""Files shipped inside the package, read through ``importlib.resources``.
+"""Files shipped inside the package, found beside this module.
 
 In the wheel, ``policy_kb/_data`` holds measures.yaml, ``ontology/`` and ``sources/`` (the build
-copies them from the repository root); in a checkout the same names are links to the root.
+copies them from the repository root); in a checkout the same names are links to the root. The
+files are read from the installed package's folder (``pathlib``), not through
+``importlib.resources``, whose import alone took longer than loading measures.yaml; the package
+is installed as files (a wheel), never imported from a zip.
 """
 
 from __future__ import annotations
 
 import json
 from functools import cache
-from importlib.resources import files
-from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any
 
 from ..errors import OntologyError
 from ..text import Msg
 
+PACKAGE = Path(__file__).resolve().parent.parent  # the installed policy_kb folder
 
-def data_file(*parts: str) -> Traversable:
+
+def data_file(*parts: str) -> Path:
     """A shipped data file: ``data_file("ontology", "policy_kb.ttl")``."""
-    node = files("policy_kb").joinpath("_data")
-    for part in parts:
-        node = node.joinpath(part)
-    return node
+    return PACKAGE.joinpath("_data", *parts)
 
 
 def read_data_text(*parts: str) -> str:
@@ -37,7 +38,7 @@ def read_data_text(*parts: str) -> str:
 @cache
 def schema_bytes(name: str) -> bytes:
     """The bytes of a JSON Schema shipped in ``policy_kb/schemas`` (read once)."""
-    return files("policy_kb").joinpath("schemas").joinpath(f"{name}.schema.json").read_bytes()
+    return PACKAGE.joinpath("schemas", f"{name}.schema.json").read_bytes()
 
 
 @cache

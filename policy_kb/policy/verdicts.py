@@ -1,61 +1,72 @@
-"""Which measures files this version of policy_kb has already found structurally sound.
+"""Measures files this version of policy_kb has already read and found structurally sound.
 
-Checking a measures file against its JSON Schema is most of the cost of loading it (the schema
-library alone takes longer to import than the rest of the package). A file whose bytes were
-checked before, by the same version of policy_kb and the same schema, gives the same verdict, so
-the verdict is remembered as an empty marker file named by the SHA-256 of those three things.
-
-Only "no structural problem" is remembered; the model itself is always rebuilt from the file and
-every other check runs each time. The markers hold no data (nothing is read back from them but
-their existence), are never trusted across versions (the version and the schema are in the name),
-and may be deleted at any time. ``POLICY_KB_CACHE_DIR`` chooses the folder (default
-``$XDG_CACHE_HOME/policy_kb``, else ``~/.cache/policy_kb``); ``POLICY_KB_CACHE_DIR=off`` turns
-it off. A folder that cannot be written is simply not used.
+Reading measures.yaml is mostly two things that give the same result for the same bytes: composing
+the YAML (about two thirds of a load) and checking it against the JSON Schema (the schema library
+alone takes longer to import than the rest of the package). So when a file has passed every check,
+its composed document — the plain data and the line and column of every value and key — is kept
+in the cache folder (:mod:`policy_kb.cache`), keyed by the package version, the schema and the
+file's bytes. A later load of the same bytes reads that JSON instead of the YAML, skips the schema
+check and still builds the model and runs every other check; a kept document that does not build
+is set aside and the file read again (:func:`policy_kb.policy.loader.parse_model`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
+import math
+from typing import Any
 
-from ..version import __version__
+from .. import cache
+from ..errors import Location
 from .resources import schema_bytes
+from .yamlsource import YamlDocument
+
+FORMAT = b"1"  # the layout of a kept document
 
 
-def _folder() -> Path | None:
-    chosen = os.environ.get("POLICY_KB_CACHE_DIR")
-    if chosen is not None:
-        return None if chosen.strip().lower() in ("", "off", "0", "no") else Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "policy_kb"
+def _kept(file_sha256: str) -> Any:
+    return cache.entry("sound", FORMAT, schema_bytes("measures"), file_sha256.encode())
 
 
-def _marker(file_sha256: str) -> Path | None:
-    folder = _folder()
-    if folder is None:
+def sound_document(file_sha256: str, file: str) -> YamlDocument | None:
+    """The composed document of bytes found sound before, located in ``file``; else None."""
+    stored = cache.read(_kept(file_sha256))
+    if stored is None:
         return None
-    key = hashlib.sha256(
-        b"\0".join((__version__.encode(), schema_bytes("measures"), file_sha256.encode()))
-    ).hexdigest()
-    return folder / "sound" / key
-
-
-def known_sound(file_sha256: str) -> bool:
-    """True when this version has checked these bytes against this schema and found no problem."""
-    marker = _marker(file_sha256)
-    return marker is not None and marker.is_file()
-
-
-def remember_sound(file_sha256: str) -> None:
-    """Remember that these bytes passed the structural check (best effort, never an error)."""
-    marker = _marker(file_sha256)
-    if marker is None:
-        return
     try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        partial = marker.with_name(f".{marker.name}.{os.getpid()}")
-        partial.write_bytes(b"")
-        os.replace(partial, marker)  # appears whole or not at all
-    except OSError:
-        pass
+        doc = YamlDocument(file=file, data=stored["data"])
+        doc.value_locations = {
+            tuple(p): Location(file, line, col) for p, line, col in stored["values"]
+        }
+        doc.key_locations = {tuple(p): Location(file, line, col) for p, line, col in stored["keys"]}
+        doc.quoted = {tuple(p) for p in stored["quoted"]}
+        doc.typed = {tuple(p): text for p, text in stored["typed"]}
+    except (ValueError, KeyError, TypeError):
+        return None  # not what this version writes: read the YAML
+    return doc
+
+
+def remember_sound(file_sha256: str, doc: YamlDocument) -> None:
+    """Keep the composed document of bytes that passed every check."""
+    if not _plain(doc.data):
+        return
+    cache.write(
+        _kept(file_sha256),
+        {
+            "data": doc.data,
+            "values": [[list(p), loc.line, loc.column] for p, loc in doc.value_locations.items()],
+            "keys": [[list(p), loc.line, loc.column] for p, loc in doc.key_locations.items()],
+            "quoted": [list(p) for p in doc.quoted],
+            "typed": [[list(p), text] for p, text in doc.typed.items()],
+        },
+    )
+
+
+def _plain(value: Any) -> bool:
+    """True when JSON gives ``value`` back exactly (no infinite or NaN number)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, bool))

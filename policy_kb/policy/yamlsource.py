@@ -140,11 +140,18 @@ def decode(
     return text, None
 
 
+_FLOW_CHARS = re.compile(r"[\[\]{}\"'\n]")
+
+
 def _flow_depth(text: str) -> int:
-    """How deeply ``[`` / ``{`` nest outside quotes (libyaml composes recursively in C)."""
+    """How deeply ``[`` / ``{`` nest outside quotes (libyaml composes recursively in C); 0 when
+    there are too few brackets to go deeper than ``MAX_DEPTH``."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot nest deeper than the brackets there are (the usual case)
     depth = deepest = 0
     quote = ""
-    for ch in text:
+    for match in _FLOW_CHARS.finditer(text):  # only the characters that matter, found in C
+        ch = match.group()
         if quote:
             if ch == quote:
                 quote = ""

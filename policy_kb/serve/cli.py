@@ -56,7 +56,37 @@ def _parents(h: Callable[[str], str]) -> dict[str, _Parser]:
     return {"measures": measures, "lang": lang, "format": fmt, "year": year, "roster": roster}
 
 
-def _parser(lang: str) -> argparse.ArgumentParser:
+COMMANDS = frozenset(
+    [
+        "match",
+        "precheck",
+        "measures",
+        "town",
+        "facts",
+        "roster",
+        "progress",
+        "mobilise",
+        "impact",
+        "serve",
+        "lint",
+        "validate",
+        "export",
+    ]
+)
+
+
+class _Skipped:
+    """Stands for a command that is not being run: its arguments are not built (see ``only``)."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _parser(lang: str, only: str | None = None) -> argparse.ArgumentParser:
+    """The command line. ``only``: build that command alone (the one being run), since building
+    every command's options and help costs more than running ``match`` itself; the full parser
+    is built for ``--help``, ``--version`` and anything that is not a command."""
+
     def h(key: str) -> str:
         return say(lang, "cli." + key)
 
@@ -66,9 +96,9 @@ def _parser(lang: str) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    def command(
-        name: str, run: Callable[[argparse.Namespace, TextIO], int], *parents: str
-    ) -> argparse.ArgumentParser:
+    def command(name: str, run: Callable[[argparse.Namespace, TextIO], int], *parents: str) -> Any:
+        if only is not None and name != only:
+            return _Skipped()
         c = sub.add_parser(name, parents=[p[x] for x in parents], help=h("cmd." + name))
         c.set_defaults(run=run)
         return c
@@ -352,7 +382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _utf8(sys.stderr)
     argv = list(sys.argv[1:] if argv is None else argv)
     lang = _lang_of(argv)
-    args = _parser(lang).parse_args(argv)
+    only = argv[0] if argv and argv[0] in COMMANDS else None
+    args = _parser(lang, only).parse_args(argv)
     try:
         code: int = args.run(args, sys.stdout)
         sys.stdout.flush()

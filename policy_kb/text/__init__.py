@@ -24,10 +24,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from functools import cache
-from importlib.resources import files
+from pathlib import Path
 from typing import Any, NamedTuple
-
-import yaml
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -63,13 +61,23 @@ def label(key: str) -> Text:
 
 @cache
 def catalogue(lang: str) -> Mapping[str, str]:
-    """The message templates of one language (read once per process)."""
-    raw = files("policy_kb.text").joinpath(f"{lang}.yaml").read_bytes()
+    """The message templates of one language (read once per process; the parsed table is kept
+    in the cache folder, :mod:`policy_kb.cache`, keyed by the bytes of the YAML file)."""
+    from .. import cache as kept
+
+    raw = Path(__file__).with_name(f"{lang}.yaml").read_bytes()
+    where = kept.entry("catalogue", raw)
+    found = kept.read(where)
+    if isinstance(found, dict) and all(type(v) is str for v in found.values()):
+        return found
+    import yaml
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(raw)  # libyaml when installed: fast
     try:
         data: dict[str, str] = loader.get_single_data()
     finally:
         loader.dispose()
+    kept.write(where, data)
     return data
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from ..backends.trace import Trace
 from ..policy.model import (
     PRECHECK,
@@ -45,8 +43,11 @@ def dumps(data: Any, indent: int | None = 2) -> bytes:
     """JSON bytes as every surface writes them: UTF-8, Chinese unescaped, two-space indent.
 
     orjson gives the same bytes as ``json.dumps(data, ensure_ascii=False, indent=2)``, many times
-    faster, so the CLI and the HTTP service answer with identical documents.
+    faster, so the CLI and the HTTP service answer with identical documents. (Imported here: a
+    table on the terminal needs no JSON, and orjson brings ``uuid`` and ``platform`` along.)
     """
+    import orjson
+
     return orjson.dumps(data, option=orjson.OPT_INDENT_2 if indent else 0)
 
 
