@@ -291,8 +291,7 @@ def _estimate(
         return _settled(record.plan, parameters, benefit, "does_not_apply")
     plan, v, values = record.plan, record.v, record.values
     compiled = plan.estimates[benefit.id]
-    for step, _ in compiled.steps:
-        step(v)
+    plan.run_estimate(v, benefit.id)
     for k, (when, formula) in enumerate(compiled.cases):
         case = spec.cases[k]
         if when is not None:
