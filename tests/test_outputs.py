@@ -99,7 +99,7 @@ def _big_roster(path: Path, copies: int) -> None:
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_an_interrupted_roster_leaves_no_output(tmp_path, suffix):
     big = tmp_path / "big.csv"
-    _big_roster(big, 150)
+    _big_roster(big, 600)  # large enough that the write is still going when the signal comes
     out = tmp_path / f"out{suffix}"
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     proc = subprocess.Popen(
