@@ -28,6 +28,7 @@ def server():
     env = {
         "POLICY_KB_SPARQL_TIMEOUT": "2",
         "POLICY_KB_SPARQL_MAX_ROWS": "1000",
+        "POLICY_KB_SPARQL_MEMORY_MB": "300",
         "POLICY_KB_MAX_BATCH": "1000",
     }
     with serving(env=env) as base:
@@ -421,6 +422,66 @@ def test_sparql_timeout_does_not_harm_the_next_query(http):
         assert after.json()["boolean"] is True
 
 
+def test_sparql_query_that_exhausts_memory_is_a_400_and_the_worker_is_replaced(http):
+    # 1.3 KB of text whose last value would be 16 × 2⁴⁰ characters: each BIND doubles a string
+    binds = ['BIND("xxxxxxxxxxxxxxxx" AS ?v0)'] + [
+        f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(40)
+    ]
+    query = "SELECT ?v40 WHERE { " + " ".join(binds) + " }"
+    started = time.perf_counter()
+    response = http.get("/v1/sparql", params={"query": query})
+    assert response.status_code == 400
+    assert response.json()["title"] == "query needs too much memory"
+    assert time.perf_counter() - started < 10
+    for _ in range(3):
+        after = http.get("/v1/sparql", params={"query": PREFIXES + "ASK { ?m a pkb:KeyMeasure }"})
+        assert after.status_code == 200
+        assert after.json()["boolean"] is True
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "(!^rdfs:label)+",  # rdflib cannot negate an inverse path
+        "!(rdfs:label|^rdf:type)",
+    ],
+)
+def test_sparql_library_failures_are_a_400_in_words(http, path):
+    query = (
+        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+        "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> "
+        f"SELECT * WHERE {{ ?s {path} ?o }} LIMIT 3"
+    )
+    response = http.get("/v1/sparql", params={"query": query})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["title"] == "query failed"
+    assert "negated property path" in body["detail"]
+    assert "Exception" not in body["detail"]
+    assert "InversePath" not in body["detail"]
+
+
+def test_sparql_internal_errors_and_large_answers_are_refused_in_words(kb):
+    from policy_kb.serve.sparql import run_query
+
+    class Broken:
+        def query(self, _query):
+            raise AssertionError("s1 == s")
+
+    answer = run_query(Broken(), "SELECT * WHERE { ?s ?p ?o }", None, 10)
+    assert answer.status == 400
+    detail = json.loads(answer.body)["detail"]
+    assert "AssertionError" not in detail
+    assert "s1 == s" not in detail
+    assert detail.startswith("the query engine failed on this query")
+    construct = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 200"
+    answer = run_query(kb.graph, construct, None, 10_000, max_bytes=2_000)
+    assert answer.status == 400
+    assert json.loads(answer.body)["title"] == "result too large"
+    assert "at most 2,000" in json.loads(answer.body)["detail"]
+    assert run_query(kb.graph, construct, None, 10_000).status == 200
+
+
 def test_post_sparql_with_a_wrong_media_type(http):
     response = http.post("/v1/sparql", content=b"{}", headers={"content-type": "application/json"})
     assert response.status_code == 415
@@ -611,3 +672,39 @@ def test_the_plain_path_answers_as_the_application_does(server):
         twice = client.post("/v1/evaluate?lang=en&lang=zh", content=body)
         assert twice.status_code == 200  # the application reads the last value, as before
         assert twice.json()["lang"] == "zh"
+
+
+def _raw(server: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes to the server; the status, headers and body it answers."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(server)
+    with socket.create_connection((where.hostname, where.port), timeout=10) as conn:
+        conn.sendall(request)
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+@pytest.mark.parametrize("size", [40_000, 200_000, 2_000_000])
+def test_a_very_long_url_is_a_414_problem_in_json(server, size):
+    request = b"GET /v1/sparql?query=" + b"a" * size + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    status, headers, body = _raw(server, request)
+    assert status == 414
+    assert headers["content-type"] == "application/problem+json"
+    problem = json.loads(body)
+    assert problem["status"] == 414
+    assert problem["title"] == "URI too long"
+    assert "32,768 bytes" in problem["detail"]
+
+
+def test_a_request_that_is_not_http_is_a_400_problem_in_json(server):
+    status, headers, body = _raw(server, b"GARBAGE\r\n\r\n")
+    assert status == 400
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["title"] == "bad request"

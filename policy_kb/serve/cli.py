@@ -325,6 +325,7 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         workers=args.workers,
         log_level="warning",
         server_header=False,
+        http="policy_kb.serve.wire:Protocol",  # unparsable requests answered as JSON problems too
     )
     return EXIT_OK
 

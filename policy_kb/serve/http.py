@@ -17,6 +17,8 @@ worker process builds the same app:
     POLICY_KB_SPARQL_TIMEOUT  seconds a SPARQL query may run (default 5)
     POLICY_KB_SPARQL_WORKERS  SPARQL worker processes (default 2)
     POLICY_KB_SPARQL_MAX_ROWS the most rows or triples a SPARQL answer may have (default 10,000)
+    POLICY_KB_SPARQL_MAX_BYTES the largest SPARQL answer body, in bytes (default 20,000,000)
+    POLICY_KB_SPARQL_MEMORY_MB memory a SPARQL worker may use beyond the loaded graph (default 1024)
     POLICY_KB_CACHE_SIZE      answers of /v1/evaluate kept per process for repeated requests (default 256)
 """
 
@@ -67,6 +69,8 @@ class Settings:
     sparql_timeout: float = 5.0
     sparql_workers: int = 2
     sparql_max_rows: int = 10_000
+    sparql_memory_mb: int = 1024
+    sparql_max_bytes: int = 20_000_000
     cache_size: int = 256
 
     @classmethod
@@ -83,6 +87,8 @@ class Settings:
             sparql_timeout=float(env.get("POLICY_KB_SPARQL_TIMEOUT", "5")),
             sparql_workers=int(env.get("POLICY_KB_SPARQL_WORKERS", "2")),
             sparql_max_rows=int(env.get("POLICY_KB_SPARQL_MAX_ROWS", "10000")),
+            sparql_memory_mb=int(env.get("POLICY_KB_SPARQL_MEMORY_MB", "1024")),
+            sparql_max_bytes=int(env.get("POLICY_KB_SPARQL_MAX_BYTES", "20000000")),
             cache_size=int(env.get("POLICY_KB_CACHE_SIZE", "256")),
         )
 
@@ -224,6 +230,8 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         settings.sparql_workers,
         settings.sparql_timeout,
         settings.sparql_max_rows,
+        settings.sparql_memory_mb,
+        settings.sparql_max_bytes,
     )
 
     @asynccontextmanager

@@ -3,11 +3,16 @@
 A query is checked before it runs: it must parse as a SPARQL 1.1 *query* (SELECT, ASK, CONSTRUCT,
 DESCRIBE); updates (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP …), ``SERVICE`` (federation) and
 ``FROM`` / ``FROM NAMED`` (which could make the server fetch a URL) are refused. Results larger
-than the row limit are refused rather than truncated.
+than the row limit, or whose answer is larger than the byte limit, are refused rather than
+truncated.
 
 Queries run in separate worker processes, each holding its own copy of the graph: rdflib is not
 assumed thread-safe, and a query that runs past the time limit is stopped by killing its worker and
-starting a fresh one, so a timed-out query never harms the next.
+starting a fresh one, so a timed-out query never harms the next. Each worker runs under an
+address-space limit (``resource.RLIMIT_AS``, what it uses once the graph is loaded plus a budget):
+a query that would build a huge string or table meets ``MemoryError`` inside its own worker, gets
+a 400, and the worker is replaced. An error raised inside the SPARQL library (an assertion, an
+unsupported property path) is a 400 in words, never the library's message.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ class SparqlAnswer:
     status: int
     content_type: str
     body: bytes
+    #: the worker that produced this answer should be replaced (it ran out of memory)
+    retire: bool = False
 
 
 def _error(status: int, title: str, detail: str) -> SparqlAnswer:
@@ -140,7 +147,17 @@ def _node_names(node: Any) -> set[str]:
     return found
 
 
-def run_query(graph: Any, text: str, accept: str | None, max_rows: int) -> SparqlAnswer:
+#: the largest answer body sent back, in bytes
+MAX_RESULT_BYTES = 20_000_000
+
+
+def run_query(
+    graph: Any,
+    text: str,
+    accept: str | None,
+    max_rows: int,
+    max_bytes: int = MAX_RESULT_BYTES,
+) -> SparqlAnswer:
     """Check and run one query over ``graph``; never raises."""
     checked = check_query(text)
     if isinstance(checked, SparqlAnswer):
@@ -175,18 +192,72 @@ def run_query(graph: Any, text: str, accept: str | None, max_rows: int) -> Sparq
                             f"the result has more than {max_rows:,} rows: add LIMIT or narrow the query",
                         )
             body = result.serialize(format=choices[media], encoding="utf-8")
+    except MemoryError:
+        answer = _error(
+            400,
+            "query needs too much memory",
+            "the query was stopped when it used more memory than a query may: "
+            "it builds values or tables too large to answer; narrow it",
+        )
+        return SparqlAnswer(answer.status, answer.content_type, answer.body, retire=True)
+    except RecursionError:
+        return _error(400, "query too deep", "the query nests too deeply to evaluate; simplify it")
     except Exception as exc:
-        return _error(400, "query failed", f"{type(exc).__name__}: {exc}")
+        return _error(400, "query failed", _library_failure(exc))
+    if len(body) > max_bytes:
+        return _error(
+            400,
+            "result too large",
+            f"the answer has {len(body):,} bytes; at most {max_bytes:,}: narrow the query",
+        )
     content_type = media + ("; charset=utf-8" if media.startswith("text/") else "")
     return SparqlAnswer(
         200, content_type, body if isinstance(body, bytes) else str(body).encode("utf-8")
     )
 
 
+def _library_failure(exc: Exception) -> str:
+    """Words for an error raised while rdflib evaluated a query: what happened, not its internals."""
+    message = str(exc)
+    if "NegatedPath" in message:
+        return (
+            "the query engine cannot evaluate this negated property path (a path such as "
+            "!^p or !(p|^q)); write the inverse as a separate triple pattern"
+        )
+    if isinstance(exc, (TypeError, ValueError, ZeroDivisionError, OverflowError)) and message:
+        # value errors from SPARQL functions (a bad datatype, a division by zero) are the query's
+        return f"the query cannot be evaluated: {message[:300]}"
+    return (
+        "the query engine failed on this query (an internal limitation, not an error in the "
+        "graph); simplify the query — for instance its property paths — and try again"
+    )
+
+
+def limit_memory(budget_bytes: int) -> bool:
+    """Cap this process's address space at what it uses now plus ``budget_bytes`` (Linux).
+
+    Returns False where the limit cannot be set (no ``resource`` module or no /proc)."""
+    try:
+        import resource
+
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            in_use = int(statm.read().split()[0]) * resource.getpagesize()
+        limit = in_use + budget_bytes
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, OSError, ValueError):
+        return False
+    return True
+
+
 # ── worker processes ─────────────────────────────────────────────────────────────────────────
 
 
-def _worker_main(conn: multiprocessing.connection.Connection, measures: str | None) -> None:
+def _worker_main(
+    conn: multiprocessing.connection.Connection, measures: str | None, memory_bytes: int
+) -> None:
     """A worker: load the knowledge base once, then answer queries until told to stop."""
     import rdflib.plugins.sparql as sparql_settings
 
@@ -194,6 +265,8 @@ def _worker_main(conn: multiprocessing.connection.Connection, measures: str | No
 
     sparql_settings.SPARQL_LOAD_GRAPHS = False  # never load a graph named in a query
     graph = load(measures).graph
+    if memory_bytes > 0:
+        limit_memory(memory_bytes)
     conn.send("ready")
     while True:
         try:
@@ -202,12 +275,14 @@ def _worker_main(conn: multiprocessing.connection.Connection, measures: str | No
             return
         if message is None:
             return
-        text, accept, max_rows = message
+        text, accept, max_rows, max_bytes = message
         try:
-            answer = run_query(graph, text, accept, max_rows)
+            answer = run_query(graph, text, accept, max_rows, max_bytes)
         except Exception as exc:  # pragma: no cover - run_query catches what it can
             answer = _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error", type(exc).__name__)
         conn.send(answer)
+        if answer.retire:
+            return
 
 
 @dataclass
@@ -220,12 +295,20 @@ class SparqlWorkers:
     """A small pool of query processes with a per-query time limit."""
 
     def __init__(
-        self, measures: str | None, size: int = 2, timeout: float = 5.0, max_rows: int = 10_000
+        self,
+        measures: str | None,
+        size: int = 2,
+        timeout: float = 5.0,
+        max_rows: int = 10_000,
+        memory_mb: int = 1024,
+        max_bytes: int = MAX_RESULT_BYTES,
     ) -> None:
         self.measures = measures
         self.size = size
         self.timeout = timeout
         self.max_rows = max_rows
+        self.memory_bytes = memory_mb * 1024 * 1024
+        self.max_bytes = max_bytes
         self._context = multiprocessing.get_context("spawn")
         self._idle: asyncio.Queue[_Worker] | None = None
         self._all: list[_Worker] = []
@@ -234,7 +317,7 @@ class SparqlWorkers:
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=_worker_main, args=(child, self.measures), daemon=True
+            target=_worker_main, args=(child, self.measures, self.memory_bytes), daemon=True
         )
         process.start()
         child.close()
@@ -288,7 +371,7 @@ class SparqlWorkers:
             return _error(503, "busy", "all query workers are busy; try again shortly")
         loop = asyncio.get_running_loop()
         try:
-            worker.conn.send((text, accept, self.max_rows))
+            worker.conn.send((text, accept, self.max_rows, self.max_bytes))
             done = await loop.run_in_executor(None, worker.conn.poll, self.timeout)
             if not done:
                 self._retire(worker)
@@ -300,5 +383,8 @@ class SparqlWorkers:
         except (EOFError, OSError, BrokenPipeError):
             self._replace(worker)
             return _error(503, "query worker failed", "the query worker stopped; try again")
-        await self._idle.put(worker)
+        if answer.retire:
+            self._replace(worker)
+        else:
+            await self._idle.put(worker)
         return answer
