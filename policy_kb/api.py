@@ -258,14 +258,20 @@ class KnowledgeBase:
         keep: bool = False,
         progress: bool = False,
         ignore_unknown_columns: bool = False,
+        amounts_are_yuan: bool = False,
         each: Callable[[Batch, ColumnResult], None] | None = None,
     ) -> RosterRun:
         """Evaluate every enterprise of a roster file (CSV, .xlsx or Parquet), column-wise.
 
         Writes the answers to ``output`` (.csv, .parquet or .jsonl) and/or keeps them in memory
         (``keep=True``); returns the summary, with the rows that failed validation.
+
+        Reading options, the same for :meth:`progress`, :meth:`mobilise` and :meth:`impact`:
+        ``ignore_unknown_columns`` skips columns that are not facts (else they are refused);
+        a roster whose amounts all look like 万元 (every amount column's median under 一万元)
+        is refused as such unless ``amounts_are_yuan`` confirms they are in 元.
         """
-        from .district.roster import run_roster
+        from .district.roster import Reading, run_roster
 
         return run_roster(
             self._model,
@@ -274,7 +280,7 @@ class KnowledgeBase:
             output=output,
             keep=keep,
             progress=progress,
-            ignore_unknown_columns=ignore_unknown_columns,
+            reading=Reading(ignore_unknown_columns, amounts_are_yuan),
             each=each,
         )
 
@@ -285,16 +291,18 @@ class KnowledgeBase:
         year: int | None = None,
         progress: bool = False,
         ignore_unknown_columns: bool = False,
+        amounts_are_yuan: bool = False,
     ) -> Progress:
         """Progress of every town of 附件2 over a roster: target, registered, shortfall, pool."""
         from .district.reports import progress as town_progress
+        from .district.roster import Reading
 
         return town_progress(
             self._model,
             path,
             self._years(year),
             show=progress,
-            ignore_unknown_columns=ignore_unknown_columns,
+            reading=Reading(ignore_unknown_columns, amounts_are_yuan),
         )
 
     def mobilise(
@@ -307,6 +315,7 @@ class KnowledgeBase:
         near: bool = False,
         progress: bool = False,
         ignore_unknown_columns: bool = False,
+        amounts_are_yuan: bool = False,
     ) -> list[PoolEntry]:
         """The 应评尽评 pool of a roster: enterprises the pre-check passes, not yet registered.
 
@@ -316,6 +325,7 @@ class KnowledgeBase:
         from dataclasses import replace
 
         from .district.reports import mobilise
+        from .district.roster import Reading
         from .views.words import change_sentence
 
         check_lang(lang)
@@ -327,7 +337,7 @@ class KnowledgeBase:
             town=town,
             show=progress,
             near=near,
-            ignore_unknown_columns=ignore_unknown_columns,
+            reading=Reading(ignore_unknown_columns, amounts_are_yuan),
         )
         method = self._model.evaluation
         return [
@@ -349,9 +359,11 @@ class KnowledgeBase:
         year: int | None = None,
         details: bool = False,
         ignore_unknown_columns: bool = False,
+        amounts_are_yuan: bool = False,
     ) -> Impact:
         """What replacing this policy by ``new`` would change for every enterprise of a roster."""
         from .district.reports import impact
+        from .district.roster import Reading
 
         return impact(
             self._model,
@@ -360,7 +372,7 @@ class KnowledgeBase:
             self._years(year),
             new._years(year),
             details=details,
-            ignore_unknown_columns=ignore_unknown_columns,
+            reading=Reading(ignore_unknown_columns, amounts_are_yuan),
         )
 
     # ── the reasoner ─────────────────────────────────────────────────────────────────────

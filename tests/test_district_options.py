@@ -64,3 +64,76 @@ def test_a_repeated_enterprise_is_reported_and_counted_once(kb, tmp_path):
     assert p_twice.pop("rows") == 150
     assert {k: v for k, v in p_once.items() if k not in ("rows", "invalid_rows")} == p_twice
     assert len(kb.mobilise(twice)) == len(kb.mobilise(once))
+
+
+MONEY = (
+    "annual_revenue",
+    "total_assets",
+    "total_costs",
+    "taxable_income",
+    "local_contribution",
+    "local_contribution_prior_year",
+    "rd_expense",
+    "rd_expense_prior_year",
+    "tech_transfer_income",
+)
+
+
+@pytest.fixture
+def in_wan_yuan(tmp_path):
+    """The first 300 firms of the example roster with every amount divided by 10,000 (万元)."""
+    rows = list(csv.reader(ROSTER.open(encoding="utf-8")))
+    header = rows[0]
+    money = [header.index(c) for c in MONEY]
+    path = tmp_path / "wan.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for row in rows[1:301]:
+            writer.writerow(
+                [
+                    f"{float(v) / 10000:.4f}" if i in money and v else v
+                    for i, v in enumerate(row)
+                ]
+            )
+    return path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["roster"],
+        ["progress"],
+        ["mobilise", "-o", "{out}"],
+        ["impact", "--old", "measures.yaml", "--new", "measures.yaml"],
+    ],
+)
+def test_a_roster_in_wan_yuan_is_refused_by_every_command(cli, tmp_path, in_wan_yuan, command):
+    args = [a.format(out=tmp_path / "pool.csv") for a in command]
+    refused = cli(args[0], str(in_wan_yuan), *args[1:], "--quiet")
+    assert refused.returncode == 2
+    assert "金额看来是以万元填写的" in refused.stderr
+    assert "annual_revenue（年销售收入）的中位数只有" in refused.stderr
+    assert "--amounts-are-yuan" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "pool.csv").exists()  # nothing written
+    english = cli(args[0], str(in_wan_yuan), *args[1:], "--quiet", "--lang", "en")
+    assert "the amounts look as if written in 万元" in english.stderr
+    confirmed = cli(args[0], str(in_wan_yuan), *args[1:], "--quiet", "--amounts-are-yuan")
+    assert confirmed.returncode == 0, confirmed.stderr
+
+
+def test_the_wan_yuan_check_reads_the_medians(kb, tmp_path, in_wan_yuan):
+    from policy_kb.errors import RosterError
+
+    with pytest.raises(RosterError) as refused:
+        kb.mobilise(in_wan_yuan)
+    assert "the median of annual_revenue (Annual sales revenue)" in refused.value.render("en")
+    # the same firms in 元 pass; a few firms with small amounts do not trip it either
+    assert kb.roster(ROSTER).summary.rows == 2000
+    rows = list(csv.reader(in_wan_yuan.open(encoding="utf-8")))
+    few = tmp_path / "few.csv"
+    with few.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows[:10])  # nine firms: too few to judge the unit by
+    assert kb.roster(few).summary.rows == 9
+    assert kb.roster(in_wan_yuan, amounts_are_yuan=True).summary.rows == 300

@@ -28,6 +28,7 @@ from ..rules.walk import facts_of
 from ..text import Msg, Words
 from .roster import (
     Batch,
+    Reading,
     Years,
     column_types,
     convert_batch,
@@ -35,6 +36,8 @@ from .roster import (
     evaluate_batch,
     header_map,
     open_roster,
+    refuse_repeats,
+    refuse_wan_amounts,
     run_roster,
 )
 
@@ -184,7 +187,7 @@ def progress(
     years: Years,
     *,
     show: bool = False,
-    ignore_unknown_columns: bool = False,
+    reading: Reading = Reading(),
 ) -> Progress:
     """Per town of 附件2: target, registered, completion, shortfall and the 应评尽评 pool."""
     if model.targets is None:
@@ -225,7 +228,7 @@ def progress(
 
     _require(model, path, (model.fact_of_type(FactType.TOWN), _established(model)), "progress")
     run_roster(
-        model, path, years, progress=show, each=each, ignore_unknown_columns=ignore_unknown_columns
+        model, path, years, progress=show, each=each, reading=reading
     )
     return report
 
@@ -291,7 +294,7 @@ def mobilise(
     town: str | None = None,
     show: bool = False,
     near: bool = False,
-    ignore_unknown_columns: bool = False,
+    reading: Reading = Reading(),
 ) -> list[PoolEntry]:
     """The 应评尽评 pool, per town: who to call, their score, what to ask for.
 
@@ -346,7 +349,7 @@ def mobilise(
 
     _require(model, path, (model.fact_of_type(FactType.TOWN),), "mobilise")
     run_roster(
-        model, path, years, progress=show, each=each, ignore_unknown_columns=ignore_unknown_columns
+        model, path, years, progress=show, each=each, reading=reading
     )
     entries.sort(
         key=lambda e: (e.seq, e.group != "pool", -(e.score if e.score is not None else 101), e.row)
@@ -446,24 +449,30 @@ def impact(
     new_years: Years,
     *,
     details: bool = False,
-    ignore_unknown_columns: bool = False,
+    reading: Reading = Reading(),
 ) -> Impact:
     """Compare every benefit's answers for the same roster under two versions of measures.yaml."""
     common = [b for b in new.benefits if b in old.benefits]
     report = Impact({b: BenefitImpact(b) for b in common})
     roster = open_roster(path)
     old_map, new_map = (
-        header_map(old, roster.header, str(path), ignore_unknown_columns),
-        header_map(new, roster.header, str(path), ignore_unknown_columns),
+        header_map(old, roster.header, str(path), reading.ignore_unknown_columns),
+        header_map(new, roster.header, str(path), reading.ignore_unknown_columns),
     )
     old_types, new_types = column_types(old, old_map), column_types(new, new_map)
     shared = {c: t for c, t in old_types.items() if new_types.get(c) == t}
     first_row = 2
+    seen_old: dict[str, int] = {}
+    seen_new: dict[str, int] = {}
     for raw in roster.batches(shared):
         a_batch, b_batch = (
             convert_batch(old, raw, old_map, first_row),
             convert_batch(new, raw, new_map, first_row),
         )
+        if first_row == 2 and not reading.amounts_are_yuan:
+            refuse_wan_amounts(old, a_batch, str(path))
+        refuse_repeats(old, a_batch, seen_old)
+        refuse_repeats(new, b_batch, seen_new)
         a, b = (
             evaluate_batch(old, a_batch, old_years),
             evaluate_batch(new, b_batch, new_years),

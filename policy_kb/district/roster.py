@@ -47,6 +47,10 @@ from ..policy.profile import MAX_TEXT, NO_WORDS, YEAR_RANGE, YES_WORDS, validate
 from ..text import Msg, Words, did_you_mean
 
 BATCH_ROWS = 200_000
+#: amounts in 元 whose median (of the non-zero values in a column) is below this look like 万元
+WAN_YUAN_MEDIAN = 10_000
+#: a column needs this many non-zero amounts before its median is trusted
+WAN_YUAN_SAMPLE = 10
 CSV_BLOCK_BYTES = 1 << 24  # how much CSV text is parsed at a time
 _TEXTS = (FactType.TEXT, FactType.TOWN)
 
@@ -585,7 +589,7 @@ def _refuse(model: PolicyModel, batch: Batch, rows: NDArray[np.intp], exc: YearE
     batch.columns.valid = valid
 
 
-def _refuse_repeats(model: PolicyModel, batch: Batch, seen: dict[str, int]) -> None:
+def refuse_repeats(model: PolicyModel, batch: Batch, seen: dict[str, int]) -> None:
     """A row naming an enterprise an earlier row already named is refused (and so counted once),
     with the row it repeats; ``seen`` carries the names from batch to batch."""
     fact = model.fact_of_type(FactType.TEXT)
@@ -608,6 +612,47 @@ def _refuse_repeats(model: PolicyModel, batch: Batch, seen: dict[str, int]) -> N
         valid = valid.copy()
         valid[repeated] = False
         batch.columns.valid = valid
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a roster is read; every district command (roster, progress, mobilise, impact) takes
+    the same options.
+
+    ``ignore_unknown_columns`` skips columns that are not facts instead of refusing the file.
+    ``amounts_are_yuan`` confirms that amounts which look like 万元 are really in 元 (see
+    :func:`refuse_wan_amounts`)."""
+
+    ignore_unknown_columns: bool = False
+    amounts_are_yuan: bool = False
+
+
+def refuse_wan_amounts(model: PolicyModel, batch: Batch, source: str) -> None:
+    """Refuse a roster whose amounts look as if they were written in 万元, not 元.
+
+    Every column of amounts in 元 with at least :data:`WAN_YUAN_SAMPLE` non-zero values is
+    looked at; when each such column has a median (of the absolute non-zero values) below
+    :data:`WAN_YUAN_MEDIAN` — an enterprise roster whose typical revenue, assets and R&D
+    spending are all under 一万元 — the amounts are almost surely in 万元, and every estimate,
+    ratio and limit would be off by 10,000. Read from the first batch, before anything is
+    evaluated or written."""
+    medians: list[tuple[str, float]] = []
+    for fact_id, column in batch.columns.facts.items():
+        fact = model.facts[fact_id]
+        if fact.unit != "元" or not fact.numeric:
+            continue
+        given = column.known & batch.columns.rows_valid
+        values = np.abs(column.values[given].astype(np.float64))
+        values = values[values > 0]
+        if values.size >= WAN_YUAN_SAMPLE:
+            medians.append((fact_id, float(np.median(values))))
+    if not medians or any(median >= WAN_YUAN_MEDIAN for _, median in medians):
+        return
+    shown = [
+        Msg("roster.wan.column", fact=fid, label=model.fact_label(fid), median=f"{m:,.2f}")
+        for fid, m in medians[:3]
+    ]
+    raise RosterError(Msg("roster.wan", source=source, columns=Words(shown)))
 
 
 # ── the roster run ───────────────────────────────────────────────────────────────────────────
@@ -794,19 +839,21 @@ def batches_of(
     model: PolicyModel,
     path: str | os.PathLike[str],
     *,
-    ignore_unknown_columns: bool = False,
+    reading: Reading = Reading(),
     batch_rows: int = BATCH_ROWS,
 ) -> tuple[RosterFile, Iterator[Batch]]:
     """The converted batches of a roster, with their spreadsheet row numbers (the header is row 1)."""
     roster = open_roster(path, batch_rows)
-    mapping = header_map(model, roster.header, str(path), ignore_unknown_columns)
+    mapping = header_map(model, roster.header, str(path), reading.ignore_unknown_columns)
 
     def convert() -> Iterator[Batch]:
         first_row = 2
         seen: dict[str, int] = {}
         for raw in roster.batches(column_types(model, mapping)):
             batch = convert_batch(model, raw, mapping, first_row)
-            _refuse_repeats(model, batch, seen)
+            if first_row == 2 and not reading.amounts_are_yuan:
+                refuse_wan_amounts(model, batch, str(path))
+            refuse_repeats(model, batch, seen)
             yield batch
             first_row += raw.num_rows
 
@@ -821,7 +868,7 @@ def run_roster(
     output: str | os.PathLike[str] | None = None,
     keep: bool = False,
     progress: bool = False,
-    ignore_unknown_columns: bool = False,
+    reading: Reading = Reading(),
     batch_rows: int = BATCH_ROWS,
     each: Callable[[Batch, ColumnResult], None] | None = None,
     lang: str = "zh",
@@ -829,9 +876,7 @@ def run_roster(
     """Evaluate every row of a roster file; write the answers to ``output`` and/or keep them."""
     writer = _Writer(output, [path]) if output is not None else None  # refused before reading
     try:
-        roster, batches = batches_of(
-            model, path, ignore_unknown_columns=ignore_unknown_columns, batch_rows=batch_rows
-        )
+        roster, batches = batches_of(model, path, reading=reading, batch_rows=batch_rows)
     except BaseException as exc:
         if writer is not None:
             writer.abort(exc)

@@ -53,6 +53,7 @@ def _parents(h: Callable[[str], str]) -> dict[str, _Parser]:
     roster = _Parser(add_help=False)
     roster.add_argument("--quiet", action="store_true", help=h("quiet"))
     roster.add_argument("--ignore-unknown-columns", action="store_true", help=h("ignore_unknown"))
+    roster.add_argument("--amounts-are-yuan", action="store_true", help=h("amounts_are_yuan"))
     return {"measures": measures, "lang": lang, "format": fmt, "year": year, "roster": roster}
 
 
@@ -222,6 +223,7 @@ def _cmd_roster(args: argparse.Namespace, out: TextIO) -> int:
         output=args.output,
         progress=not args.quiet,
         ignore_unknown_columns=args.ignore_unknown_columns,
+        amounts_are_yuan=args.amounts_are_yuan,
     )
     errors = run.summary.errors
     for error in errors[:MAX_ROW_ERRORS_SHOWN]:
@@ -253,6 +255,7 @@ def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
         year=args.year,
         progress=not args.quiet,
         ignore_unknown_columns=args.ignore_unknown_columns,
+        amounts_are_yuan=args.amounts_are_yuan,
     )
     data = report.to_dict()
     if args.format != "json":
@@ -281,6 +284,7 @@ def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
         progress=not args.quiet,
         near=args.near_misses,
         ignore_unknown_columns=args.ignore_unknown_columns,
+        amounts_are_yuan=args.amounts_are_yuan,
     )
     buffer = io.StringIO()
     csv.writer(buffer).writerows(
@@ -299,6 +303,7 @@ def _cmd_impact(args: argparse.Namespace, out: TextIO) -> int:
         year=args.year,
         details=args.details,
         ignore_unknown_columns=args.ignore_unknown_columns,
+        amounts_are_yuan=args.amounts_are_yuan,
     )
     if args.format == "json":
         _print_json(report.to_dict(), out)
