@@ -91,10 +91,7 @@ def in_wan_yuan(tmp_path):
         writer.writerow(header)
         for row in rows[1:301]:
             writer.writerow(
-                [
-                    f"{float(v) / 10000:.4f}" if i in money and v else v
-                    for i, v in enumerate(row)
-                ]
+                [f"{float(v) / 10000:.4f}" if i in money and v else v for i, v in enumerate(row)]
             )
     return path
 

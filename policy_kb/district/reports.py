@@ -27,6 +27,7 @@ from ..reason.results import Change
 from ..rules.walk import facts_of
 from ..text import Msg, Words
 from .roster import (
+    DEFAULT_READING,
     Batch,
     Reading,
     Years,
@@ -187,7 +188,7 @@ def progress(
     years: Years,
     *,
     show: bool = False,
-    reading: Reading = Reading(),
+    reading: Reading = DEFAULT_READING,
 ) -> Progress:
     """Per town of 附件2: target, registered, completion, shortfall and the 应评尽评 pool."""
     if model.targets is None:
@@ -227,9 +228,7 @@ def progress(
             entry.pool_registration_unknown += row["pool_unknown"]
 
     _require(model, path, (model.fact_of_type(FactType.TOWN), _established(model)), "progress")
-    run_roster(
-        model, path, years, progress=show, each=each, reading=reading
-    )
+    run_roster(model, path, years, progress=show, each=each, reading=reading)
     return report
 
 
@@ -294,7 +293,7 @@ def mobilise(
     town: str | None = None,
     show: bool = False,
     near: bool = False,
-    reading: Reading = Reading(),
+    reading: Reading = DEFAULT_READING,
 ) -> list[PoolEntry]:
     """The 应评尽评 pool, per town: who to call, their score, what to ask for.
 
@@ -348,9 +347,7 @@ def mobilise(
             )
 
     _require(model, path, (model.fact_of_type(FactType.TOWN),), "mobilise")
-    run_roster(
-        model, path, years, progress=show, each=each, reading=reading
-    )
+    run_roster(model, path, years, progress=show, each=each, reading=reading)
     entries.sort(
         key=lambda e: (e.seq, e.group != "pool", -(e.score if e.score is not None else 101), e.row)
     )
@@ -449,7 +446,7 @@ def impact(
     new_years: Years,
     *,
     details: bool = False,
-    reading: Reading = Reading(),
+    reading: Reading = DEFAULT_READING,
 ) -> Impact:
     """Compare every benefit's answers for the same roster under two versions of measures.yaml."""
     common = [b for b in new.benefits if b in old.benefits]

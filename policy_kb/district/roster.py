@@ -627,6 +627,10 @@ class Reading:
     amounts_are_yuan: bool = False
 
 
+#: the reading options when none are given
+DEFAULT_READING = Reading()
+
+
 def refuse_wan_amounts(model: PolicyModel, batch: Batch, source: str) -> None:
     """Refuse a roster whose amounts look as if they were written in 万元, not 元.
 
@@ -839,7 +843,7 @@ def batches_of(
     model: PolicyModel,
     path: str | os.PathLike[str],
     *,
-    reading: Reading = Reading(),
+    reading: Reading = DEFAULT_READING,
     batch_rows: int = BATCH_ROWS,
 ) -> tuple[RosterFile, Iterator[Batch]]:
     """The converted batches of a roster, with their spreadsheet row numbers (the header is row 1)."""
@@ -868,7 +872,7 @@ def run_roster(
     output: str | os.PathLike[str] | None = None,
     keep: bool = False,
     progress: bool = False,
-    reading: Reading = Reading(),
+    reading: Reading = DEFAULT_READING,
     batch_rows: int = BATCH_ROWS,
     each: Callable[[Batch, ColumnResult], None] | None = None,
     lang: str = "zh",
