@@ -81,3 +81,27 @@ def test_an_inclusive_quote_needs_inclusive_declared(tmp_path: Path):
         "rd_growth_reward_min_increase says '（含）', so the bound itself is included: write "
         "inclusive: true (inclusive: true, and compare it with <= or >= in conditions)"
     ]
+
+
+def test_a_deleted_benefit_leaves_its_grant_uncovered(tmp_path: Path, cli):
+    start = SHIPPED.index("      - id: KM7.rd_growth_reward")
+    end = SHIPPED.index("  - id: KM8")
+    path = tmp_path / "measures.yaml"
+    path.write_text(SHIPPED[:start] + SHIPPED[end:], encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    where = at(path, text, "text: 对通过评价的科技型中小企业", offset=6)
+    found = problems_of(path)
+    assert f"{where}: the text of measure KM7 grants something with '奖励' at " in found[0]
+    assert "but no benefit's quote covers that place" in found[0]
+    assert any("with '加计扣除'" in p for p in found)  # its condition's words are uncovered too
+    run = cli("validate", str(path))
+    assert run.returncode == 2
+    assert "措施 KM7 的原文在「…" in run.stderr
+    assert "处以「奖励」给予待遇，但没有任何待遇的 quote 包含这一处" in run.stderr
+
+
+def test_a_quote_shortened_away_from_its_grant_is_caught(tmp_path: Path):
+    old = "        quote: 对于首次上规升级的高新技术企业，首次上规当年对地方贡献的增量部分全部奖励给企业。"
+    path, _ = plant(tmp_path, (old, "        quote: 对于首次上规升级的高新技术企业"))
+    (problem,) = problems_of(path)
+    assert "measure KM2 grants something with '奖励'" in problem

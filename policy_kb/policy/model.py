@@ -298,6 +298,8 @@ class Part:
     location: Location
     measure_prefix: str | None = None
     measure_kind: MeasureKind | None = None
+    #: words by which the text grants something; each occurrence lies inside a benefit's quote
+    grant_words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

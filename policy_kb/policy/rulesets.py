@@ -336,6 +336,7 @@ def _measures(
             )
             is not None
         ]
+        _check_grants(r, m, path, parts, part)
         if part is None or kind is None:
             continue
         reading = text(m["reading_zh"], m.get("reading_en")) if m.get("reading_zh") else None
@@ -384,6 +385,36 @@ def _check_clauses(r: Reader, parts: Sequence[Part], numbers: set[Any]) -> None:
                     title=title,
                     heading=part.heading,
                 )
+
+
+def _check_grants(
+    r: Reader, m: Mapping[str, Any], path: Path, parts: Sequence[Part], number: str | None
+) -> None:
+    """Each place a measure's text grants something (a grant word of its part: 奖励, 减免 …)
+    lies inside the quote of one of its benefits: a benefit deleted from the encoding leaves
+    its grant uncovered and is an error, not a silent loss of meaning."""
+    part = next((p for p in parts if p.number == number), None)
+    clause = m.get("text")
+    if part is None or not part.grant_words or not isinstance(clause, str):
+        return
+    spans = []
+    for b in m.get("benefits") or []:
+        quote = b.get("quote") if isinstance(b, dict) else None
+        if isinstance(quote, str) and quote and (start := clause.find(quote)) >= 0:
+            spans.append((start, start + len(quote)))
+    for word in part.grant_words:
+        start = clause.find(word)
+        while start >= 0:
+            if not any(a <= start and start + len(word) <= b for a, b in spans):
+                r.problem(
+                    r.at((*path, "text")),
+                    "benefits.grant_uncovered",
+                    Msg("benefits.hint.grant"),
+                    id=m.get("id", ""),
+                    word=word,
+                    context=clause[max(0, start - 20) : start + len(word) + 10],
+                )
+            start = clause.find(word, start + len(word))
 
 
 _STRICT_OF = {"<": "<=", ">": ">="}

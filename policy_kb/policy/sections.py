@@ -71,6 +71,7 @@ def document(r: Reader) -> Document | None:
                 r.at(ppath),
                 p.get("measure_prefix"),
                 MeasureKind(p["measure_kind"]) if p.get("measure_kind") else None,
+                tuple(p.get("grant_words") or ()),
             )
         )
     r.verbatim(raw["title_zh"], (*path, "title_zh"), "title")
