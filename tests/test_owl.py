@@ -310,3 +310,47 @@ def test_unknown_engine_is_named(kb):
     with pytest.raises(policy_kb.UnknownNameError) as raised:
         kb.evaluate({}, engine="owls")
     assert re.search("unknown engine 'owls'", raised.value.render("en")), raised.value.render("en")
+
+
+def test_lint_proves_no_shipped_estimate_can_be_negative(kb):
+    from policy_kb.reason.evaluate import parameters_for_year
+    from policy_kb.rules.signs import fact_ranges, least_value
+
+    model = kb.model
+    params = {n: pv.value for n, pv in parameters_for_year(model, 2021).items()}
+    facts = model.facts.values()
+    ranges = fact_ranges({f.id: f.minimum for f in facts}, {f.id: f.maximum for f in facts})
+    derived = {d.id: d.formula for d in model.derived.values()}
+    least = {
+        b.id: least_value(c.formula, params, ranges, derived)
+        for b in model.benefits.values()
+        for c in (b.estimate.cases if b.estimate else ())
+    }
+    assert len(least) == 5
+    assert all(found is not None and found.proved and found.least == 0 for found in least.values())
+    # the small low-profit relief: 25 % of the income less the reduced tax — correlated terms that
+    # interval arithmetic alone would call negative; its least value is 0, at a loss
+    assert least["KM5.small_low_profit_tax"].at["taxable_income"] < 0
+    assert not [f for f in kb.lint().findings if "negative" in f.message.render("en")]
+
+
+def test_lint_finds_an_estimate_that_can_be_negative(cli, tmp_path):
+    path, text = plant(
+        tmp_path,
+        (
+            "formula: rd_expense * (rd_super_deduction_rate - 1)",
+            "formula: rd_expense * (1 - rd_super_deduction_rate)",
+        ),
+    )
+    report = policy_kb.load(path).lint()
+    (finding,) = [f for f in report.errors if "negative" in f.message.render("en")]
+    formula_line = line_of(text, "formula: rd_expense * (1 - rd_super_deduction_rate)")
+    assert finding.location.line == formula_line - 1  # the estimate, whose formula follows
+    assert finding.message.render("en") == (
+        "the estimate of benefit KM7.rd_super_deduction can be negative: "
+        "rd_expense * (1 - rd_super_deduction_rate) is -750,000,000,000,000.00 元 "
+        "when rd_expense = 1,000,000,000,000,000"
+    )
+    run = cli("lint", str(path))
+    assert run.returncode != 0
+    assert "待遇 KM7.rd_super_deduction 的估算可能为负" in run.stderr

@@ -544,6 +544,7 @@ def lint(plan: Plan, year: int | None = None) -> LintReport:
     findings = [
         *_impossible(plan, compiled, unsatisfiable),
         *_overlaps(plan, compiled, unsatisfiable),
+        *_negative_estimates(plan, year),
     ]
     implications = tuple(_implications(plan, compiled, unsatisfiable))
     compiled.world.close()
@@ -554,6 +555,38 @@ def lint(plan: Plan, year: int | None = None) -> LintReport:
     }
     findings.sort(key=lambda f: (f.location.line, f.location.column))
     return LintReport(year, tuple(findings), implications, checked)
+
+
+def _negative_estimates(plan: Plan, year: int) -> Iterable[Finding]:
+    """No estimate may be negative on any profile: each formula's least value over the facts'
+    declared ranges (:mod:`policy_kb.rules.signs`)."""
+    from ..rules.signs import fact_ranges, least_value
+
+    model = plan.model
+    params = _parameter_values(plan, year)
+    ranges = fact_ranges(
+        {f.id: f.minimum for f in model.facts.values()},
+        {f.id: f.maximum for f in model.facts.values()},
+    )
+    derived = {d.id: d.formula for d in model.derived.values()}
+    for benefit in model.benefits.values():
+        for case in benefit.estimate.cases if benefit.estimate else ():
+            found = least_value(case.formula, params, ranges, derived)
+            if found is None or found.least >= 0:
+                continue
+            at = Words([f"{fact} = {value:,}" for fact, value in found.at.items()])
+            yield Finding(
+                "error",
+                case.location,
+                Msg(
+                    "lint.negative",
+                    id=benefit.id,
+                    formula=case.formula_text,
+                    value=f"{found.least:,.2f}",
+                    at=at,
+                ),
+                Msg("lint.hint.negative"),
+            )
 
 
 def _impossible(
