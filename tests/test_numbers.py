@@ -98,3 +98,20 @@ def test_numpy_and_pandas_scalars_read_as_their_values(kb):
         {"employees": np.int64(5), "annual_revenue": np.float64(1e6), "rd_expense": float("nan")}
     )
     assert answer.profile.values == {"employees": 5, "annual_revenue": 1e6}
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_a_5000_digit_number_is_refused_in_words_not_with_a_python_setting(cli, tmp_path, suffix):
+    path = tmp_path / f"profile{suffix}"
+    digits = "9" * 5000
+    path.write_text(
+        f'{{"annual_revenue": {digits}}}' if suffix == ".json" else f"annual_revenue: {digits}",
+        encoding="utf-8",
+    )
+    run = cli("match", str(path), "--lang", "en")
+    assert run.returncode == 2
+    assert (
+        "a number with 5000 digits is not a figure anyone typed (at most 40 digits)" in run.stderr
+    )
+    assert "set_int_max_str_digits" not in run.stderr
+    assert "Traceback" not in run.stderr

@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import Location, ProfileError, ProfileIssue, ProfileSyntaxError
 from ..text import Msg, Words, did_you_mean, number
 from .model import NUMERIC, FactDef, FactType, PolicyModel
-from .yamlsource import YamlDocument, decode, read_yaml
+from .yamlsource import MAX_DIGITS, YamlDocument, decode, read_yaml
 
 #: A profile is a page of facts; a megabyte is far beyond any real one.
 MAX_PROFILE_BYTES = 1_000_000
@@ -151,8 +151,22 @@ def parse_json_profile(text: str, source: str) -> Any:
             out[key] = value
         return out
 
+    def whole(digits: str) -> int:
+        n = len(digits.lstrip("-"))
+        if n > MAX_DIGITS:  # before int(), whose own refusal names a Python setting
+            raise ValueError(
+                Msg(
+                    "with_hint",
+                    text=Msg("yaml.long_number", digits=n),
+                    hint=Msg("yaml.hint.digits", digits=MAX_DIGITS),
+                )
+            )
+        return int(digits)
+
     try:
-        return json.loads(text, parse_constant=no_constants, object_pairs_hook=pairs)
+        return json.loads(
+            text, parse_constant=no_constants, parse_int=whole, object_pairs_hook=pairs
+        )
     except json.JSONDecodeError as exc:
         raise ProfileSyntaxError(
             Msg("json.syntax", detail=exc.msg), Location(source, exc.lineno, exc.colno)
