@@ -25,7 +25,7 @@ from .tree import Arith, Expr
 from .walk import constant_value, exact_number, facts_in, kinks_of, value_of, walk
 
 #: the widest range searched for a fact whose range the file does not declare
-OPEN_RANGE = (Decimal(-(10**15)), Decimal(10**15))
+OPEN_RANGE = (Decimal("-1E+15"), Decimal("1E+15"))
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,9 @@ def _node_names(node: Any) -> set[str]:
     return found
 
 
+#: the most characters of a SPARQL function's own error message passed on
+MAX_DETAIL_CHARS = 240
+
 #: the largest answer body sent back, in bytes
 MAX_RESULT_BYTES = 20_000_000
 
@@ -226,7 +229,7 @@ def _library_failure(exc: Exception) -> str:
         )
     if isinstance(exc, (TypeError, ValueError, ZeroDivisionError, OverflowError)) and message:
         # value errors from SPARQL functions (a bad datatype, a division by zero) are the query's
-        return f"the query cannot be evaluated: {message[:300]}"
+        return f"the query cannot be evaluated: {message[:MAX_DETAIL_CHARS]}"
     return (
         "the query engine failed on this query (an internal limitation, not an error in the "
         "graph); simplify the query — for instance its property paths — and try again"
