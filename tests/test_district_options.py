@@ -8,6 +8,13 @@ import pytest
 from conftest import ROOT
 
 ROSTER = ROOT / "examples" / "roster" / "roster.csv"
+#: every district command, with what it needs besides the roster
+COMMANDS = [
+    ["roster"],
+    ["progress"],
+    ["mobilise", "-o", "{out}"],
+    ["impact", "--old", "measures.yaml", "--new", "measures.yaml"],
+]
 
 
 @pytest.fixture
@@ -21,15 +28,7 @@ def with_extra_column(tmp_path):
     return path
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["roster"],
-        ["progress"],
-        ["mobilise", "-o", "{out}"],
-        ["impact", "--old", "measures.yaml", "--new", "measures.yaml"],
-    ],
-)
+@pytest.mark.parametrize("command", COMMANDS)
 def test_unknown_columns_are_refused_then_skipped_on_request(
     cli, tmp_path, with_extra_column, command
 ):
@@ -96,15 +95,7 @@ def in_wan_yuan(tmp_path):
     return path
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["roster"],
-        ["progress"],
-        ["mobilise", "-o", "{out}"],
-        ["impact", "--old", "measures.yaml", "--new", "measures.yaml"],
-    ],
-)
+@pytest.mark.parametrize("command", COMMANDS)
 def test_a_roster_in_wan_yuan_is_refused_by_every_command(cli, tmp_path, in_wan_yuan, command):
     args = [a.format(out=tmp_path / "pool.csv") for a in command]
     refused = cli(args[0], str(in_wan_yuan), *args[1:], "--quiet")
