@@ -105,3 +105,28 @@ def test_a_quote_shortened_away_from_its_grant_is_caught(tmp_path: Path):
     path, _ = plant(tmp_path, (old, "        quote: 对于首次上规升级的高新技术企业"))
     (problem,) = problems_of(path)
     assert "measure KM2 grants something with '奖励'" in problem
+
+
+def test_deleting_any_one_benefit_is_an_error(tmp_path: Path):
+    import re
+
+    starts = [m.start() for m in re.finditer(r"^      - id: KM\d\.\w+", SHIPPED, re.M)]
+    ends = [m.start() for m in re.finditer(r"^  - id: ", SHIPPED, re.M)]
+    assert len(starts) == 13
+    for start in starts:
+        benefit = SHIPPED[start:].split()[2]
+        stop = min([x for x in starts + ends if x > start] + [len(SHIPPED)])
+        path = tmp_path / "measures.yaml"
+        path.write_text(SHIPPED[:start] + SHIPPED[stop:], encoding="utf-8")
+        assert problems_of(path), f"deleting {benefit} went unnoticed"
+
+
+def test_a_shared_quote_names_what_each_benefit_grants(tmp_path: Path):
+    old = "        grants: 技术开发及技术转让增值税和所得税减免"
+    path, text = plant(tmp_path, (old, "        grants: 技术转让所得税减免"))
+    found = problems_of(path)
+    assert (
+        f"{at(path, text, 'grants: 技术转让所得税减免', offset=8)}: grants '技术转让所得税减免' of "
+        "benefit KM5.tech_transfer_tax is not inside its quote (words that occur "
+        "verbatim in the quote)"
+    ) in found

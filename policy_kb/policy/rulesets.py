@@ -398,10 +398,23 @@ def _check_grants(
     if part is None or not part.grant_words or not isinstance(clause, str):
         return
     spans = []
-    for b in m.get("benefits") or []:
+    for j, b in enumerate(m.get("benefits") or []):
         quote = b.get("quote") if isinstance(b, dict) else None
-        if isinstance(quote, str) and quote and (start := clause.find(quote)) >= 0:
+        if not isinstance(quote, str) or not quote or (start := clause.find(quote)) < 0:
+            continue
+        grants = b.get("grants")
+        if not isinstance(grants, str):
             spans.append((start, start + len(quote)))
+        elif (inner := quote.find(grants)) < 0:
+            r.problem(
+                r.at((*path, "benefits", j, "grants")),
+                "benefits.grants_outside",
+                Msg("benefits.hint.grants"),
+                id=b.get("id", ""),
+                grants=grants,
+            )
+        else:
+            spans.append((start + inner, start + inner + len(grants)))
     for word in part.grant_words:
         start = clause.find(word)
         while start >= 0:
