@@ -409,6 +409,14 @@ def test_sparql_refusals(http, query, title):
     assert after.json()["boolean"] is True
 
 
+def next_queries_answer(http) -> None:
+    """Three queries after a stopped one are answered: the pool has recovered."""
+    for _ in range(3):
+        after = http.get("/v1/sparql", params={"query": PREFIXES + "ASK { ?m a pkb:KeyMeasure }"})
+        assert after.status_code == 200
+        assert after.json()["boolean"] is True
+
+
 def test_sparql_timeout_does_not_harm_the_next_query(http):
     slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     started = time.perf_counter()
@@ -416,10 +424,7 @@ def test_sparql_timeout_does_not_harm_the_next_query(http):
     assert response.status_code == 503
     assert response.json()["detail"] == "the query was stopped after 2 s"
     assert time.perf_counter() - started < 10
-    for _ in range(3):
-        after = http.get("/v1/sparql", params={"query": PREFIXES + "ASK { ?m a pkb:KeyMeasure }"})
-        assert after.status_code == 200
-        assert after.json()["boolean"] is True
+    next_queries_answer(http)
 
 
 def test_sparql_query_that_exhausts_memory_is_a_400_and_the_worker_is_replaced(http):
@@ -433,10 +438,7 @@ def test_sparql_query_that_exhausts_memory_is_a_400_and_the_worker_is_replaced(h
     assert response.status_code == 400
     assert response.json()["title"] == "query needs too much memory"
     assert time.perf_counter() - started < 10
-    for _ in range(3):
-        after = http.get("/v1/sparql", params={"query": PREFIXES + "ASK { ?m a pkb:KeyMeasure }"})
-        assert after.status_code == 200
-        assert after.json()["boolean"] is True
+    next_queries_answer(http)
 
 
 @pytest.mark.parametrize(
