@@ -91,14 +91,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .district.cells import RowError
     from .district.reports import BenefitImpact, Impact, PoolEntry, Progress, TownProgress
-    from .district.roster import RosterRun, RosterSummary, RowError
+    from .district.roster import RosterRun, RosterSummary
 
 # Roster and district results load numpy, polars and pyarrow: imported on first use only.
 _LAZY = {
     "RosterRun": ".district.roster",
     "RosterSummary": ".district.roster",
-    "RowError": ".district.roster",
+    "RowError": ".district.cells",
     "Progress": ".district.reports",
     "TownProgress": ".district.reports",
     "PoolEntry": ".district.reports",

@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 
     from .backends.columns import ColumnResult
     from .backends.owl import LintReport
+    from .district.cells import Batch
+    from .district.kernel import Years
     from .district.reports import Impact, PoolEntry, Progress
-    from .district.roster import Batch, RosterRun, Years
+    from .district.roster import RosterRun
 
 ENGINES = ("fast", "owl")
 
@@ -244,7 +246,7 @@ class KnowledgeBase:
 
     def _years(self, year: int | None) -> Years:
         """Each row in ``year`` if given, else in its own year fact, else in the policy year."""
-        from .district.roster import Years
+        from .district.kernel import Years
 
         fixed = None if year is None else reason.check_year(self._model, year)
         return Years(self.parameters_for_year, self._model.document.year, fixed)

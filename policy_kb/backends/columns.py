@@ -19,14 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..policy.model import FactType, ParameterValue, PolicyModel, Tier
-from ..rules import interval as iv
 from ..rules.tree import (
     AllOf,
     AnyOf,
@@ -57,6 +56,7 @@ Span = tuple[Any, Any]
 #: status codes in the result arrays
 APPLIES, DOES_NOT_APPLY, UNDETERMINED = 0, 1, 2
 _FEN = Decimal("0.01")
+_EXACT = float(2**53)  # every whole number below this is a float, and so is every sum of two
 _CLOSE = 1e-9  # closer than this (relative), float arithmetic may not tell two sides apart
 STATUS_WORDS = ("applies", "does_not_apply", "undetermined")
 
@@ -169,7 +169,20 @@ def _point(span: Span) -> bool:
 def _times(a: Any, b: Any) -> Any:
     with np.errstate(invalid="ignore"):
         product = np.multiply(a, b)
-    return np.where(np.isnan(product), 0.0, product)  # 0 × ∞ is 0: a bound, not a value
+    undefined = np.isnan(product)
+    if not undefined.any():
+        return product
+    return np.where(undefined, 0.0, product)  # 0 × ∞ is 0: a bound, not a value
+
+
+def _fold(op: Any, masks: list[Any]) -> Any:
+    """``op`` over the masks, pairwise into one new array (no stacked copy of all of them)."""
+    if len(masks) == 1:
+        return masks[0]
+    out = op(masks[0], masks[1])
+    for mask in masks[2:]:
+        op(out, mask, out=out)
+    return out
 
 
 def _mask(n: int, value: Any) -> Bools:
@@ -245,8 +258,12 @@ class _Columns(Visitor[Any]):
             )
         if _point(a) and _point(b):
             return _same(_times(a[0], b[0]))
+        if _point(b) or _point(a):  # a range times a value: its two ends
+            span, point = (a, b[0]) if _point(b) else (b, a[0])
+            ends = _times(span[0], point), _times(span[1], point)
+            return np.minimum(*ends), np.maximum(*ends)
         products = [_times(x, y) for x in a for y in b]
-        return (np.minimum.reduce(products), np.maximum.reduce(products))
+        return _fold(np.minimum, products), _fold(np.maximum, products)
 
     def negate(self, node: Negate) -> Span:
         a = self.visit(node.operand)
@@ -275,7 +292,7 @@ class _Columns(Visitor[Any]):
 
     def best(self, node: Best) -> Span:
         parts = [self.visit(p) for p in node.parts]
-        return (np.maximum.reduce([p[0] for p in parts]), np.maximum.reduce([p[1] for p in parts]))
+        return _fold(np.maximum, [p[0] for p in parts]), _fold(np.maximum, [p[1] for p in parts])
 
     def total(self, node: Total) -> Span:
         parts = [self.visit(p) for p in node.parts]
@@ -313,14 +330,14 @@ class _Columns(Visitor[Any]):
 
     def all_of(self, node: AllOf) -> Masks:
         parts = [self.visit(p) for p in node.parts]
-        return np.logical_and.reduce([p[0] for p in parts]), np.logical_or.reduce(
-            [p[1] for p in parts]
+        return _fold(np.logical_and, [p[0] for p in parts]), _fold(
+            np.logical_or, [p[1] for p in parts]
         )
 
     def any_of(self, node: AnyOf) -> Masks:
         parts = [self.visit(p) for p in node.parts]
-        return np.logical_or.reduce([p[0] for p in parts]), np.logical_and.reduce(
-            [p[1] for p in parts]
+        return _fold(np.logical_or, [p[0] for p in parts]), _fold(
+            np.logical_and, [p[1] for p in parts]
         )
 
     def not_of(self, node: NotOf) -> Masks:
@@ -353,16 +370,33 @@ class _Columns(Visitor[Any]):
                     taken[take] = k
             done = done | true | open_  # a case taken, or a 'when' still open: no later case
         rounded = to_fen(amount)
-        for i in np.flatnonzero(_near_half_fen(amount)).tolist():
-            rounded[i] = self._exact_fen(estimate.cases[taken[i]].formula, i)
+        near = _near_half_fen(amount)
+        if near.any():
+            for k, case in enumerate(estimate.cases):
+                rows = np.flatnonzero(near & (taken == k))
+                if len(rows):
+                    rounded[rows] = self._exact_fen(case.formula, rows)
         return rounded
 
-    def _exact_fen(self, formula: Expr, row: int) -> float:
-        """One row's amount in exact decimals, rounded half up to the fen (as per profile)."""
+    def _exact_fen(self, formula: Expr, rows: NDArray[np.intp]) -> Floats:
+        """The amounts of some rows in exact decimals, rounded half up to the fen, as the
+        per-profile engine computes them: the same formula in whole numbers of a power of ten
+        (:class:`_Fixed`) where it fits in 64 bits, else over arrays of ``Decimal``."""
         values = {name: pv.value for name, pv in self.params.items()}
-        facts = _Row(self.columns, row)
-        exact = value_of(formula, values, facts, self._derived, exact_number)
-        return float(Decimal(exact).quantize(_FEN, rounding=ROUND_HALF_UP))
+        facts = _Rows(self.columns, rows)
+        try:
+            fixed = value_of(formula, values, facts, self._derived, _Fixed.of, _Fixed.PICK)
+            if isinstance(fixed, _Fixed):
+                return np.broadcast_to(fixed.fen() / 100, (len(rows),)).copy()
+        except _Inexact:
+            pass
+        exact = value_of(
+            formula, values, facts, self._derived, facts.number, (np.maximum, np.minimum)
+        )
+        out = np.empty(len(rows))
+        for i, value in enumerate(np.broadcast_to(exact, (len(rows),)).tolist()):
+            out[i] = float(Decimal(value).quantize(_FEN, rounding=ROUND_HALF_UP))
+        return out
 
 
 def _same(value: Any) -> Span:
@@ -380,16 +414,42 @@ def _ratio_points(tiers: tuple[Tier, ...], n: int, num: Any, den: Any) -> NDArra
     points = np.array([0, *(t.points for t in steps)], dtype=np.int16)
     reached = np.zeros(n, dtype=np.uint8)
     with np.errstate(invalid="ignore", over="ignore"):
+        lhs = num * 100
+        counts = den > 0
+        # whole numbers whose products stay below 2**53 are compared exactly in floats
+        top = max(abs(float(t.at_least)) for t in steps)
+        whole = (np.floor(num) == num) & (np.floor(den) == den)
+        whole &= (np.abs(lhs) < _EXACT) & (np.abs(den) * top < _EXACT)
+        exact = bool(whole.all())
         for step in steps:
-            lhs, rhs = num * 100, den * step.at_least
+            rhs = den * step.at_least
             hit = lhs >= rhs
-            close = (
-                np.isfinite(lhs) & np.isfinite(rhs) & (np.abs(lhs - rhs) <= _CLOSE * np.abs(rhs))
-            )
-            for i in np.flatnonzero(close).tolist():
-                hit[i] = iv.reaches(float(num[i]), step.at_least, float(den[i]))
-            reached += hit & (den > 0)
+            if not (exact and float(step.at_least).is_integer()):
+                close = np.isfinite(lhs) & np.isfinite(rhs)
+                close &= np.abs(lhs - rhs) <= _CLOSE * np.abs(rhs)
+                if float(step.at_least).is_integer():
+                    close &= ~whole
+                rows = np.flatnonzero(close)
+                if len(rows):
+                    hit[rows] = _exact_reaches(num[rows], step.at_least, den[rows])
+            hit &= counts
+            reached += hit
     return points.take(reached)
+
+
+def _exact_reaches(num: Floats, at_least: int | float, den: Floats) -> Bools:
+    """``num · 100 ≥ at_least · den`` in exact decimals of the numbers given, row by row as the
+    per-profile engine decides it (a ratio of exactly 2 % reaches 2 %)."""
+    with localcontext() as exact:
+        exact.prec = 80  # a product of two 17-digit numbers and 100 fits: nothing is rounded
+        bound = exact_number(at_least)
+        return np.array(
+            [
+                exact_number(a) * 100 >= bound * exact_number(b)
+                for a, b in zip(num.tolist(), den.tolist(), strict=True)
+            ],
+            dtype=bool,
+        )
 
 
 def _points(tiers: tuple[Tier, ...], measured: Any) -> NDArray[np.int16]:
@@ -434,17 +494,113 @@ def status_codes(true: Bools, false: Bools) -> NDArray[np.int8]:
     return codes
 
 
-class _Row:
-    """The known values of one row, by fact id (None where unknown)."""
+class _Inexact(Exception):
+    """A value that is not a whole number of a power of ten within 64 bits."""
 
-    def __init__(self, columns: Columns, row: int) -> None:
-        self.columns, self.row = columns, row
+
+class _Fixed:
+    """Exact decimals over many rows: whole numbers ``ints`` (int64) of 10 ** -``exp``.
+
+    Used where a float amount lies too near a half fen to be rounded by floats: every fact read
+    is a whole number and every parameter a short decimal, so sums and products stay exact as
+    long as they fit in 64 bits (``bound``, the largest magnitude, is checked before each
+    operation; past it, :class:`_Inexact` sends the rows to ``Decimal``)."""
+
+    __slots__ = ("bound", "exp", "ints")
+    LIMIT = float(2**62)
+
+    def __init__(self, ints: Any, exp: int, bound: float) -> None:
+        if bound >= self.LIMIT:
+            raise _Inexact
+        self.ints, self.exp, self.bound = ints, exp, bound
+
+    @classmethod
+    def of(cls, x: Any) -> _Fixed:
+        """A fact's column (whole numbers below 2**53) or a parameter or constant."""
+        if isinstance(x, np.ndarray):
+            if not ((np.floor(x) == x) & (np.abs(x) < _EXACT)).all():
+                raise _Inexact
+            return cls(x.astype(np.int64), 0, float(np.abs(x).max(initial=0.0)))
+        number = exact_number(x)
+        exp = max(0, -int(number.as_tuple().exponent))
+        whole = int(number.scaleb(exp))
+        return cls(whole, exp, float(abs(whole)))
+
+    def _at(self, exp: int) -> tuple[Any, float]:
+        scale = 10 ** (exp - self.exp)
+        return self.ints * scale, self.bound * scale
+
+    def _aligned(self, other: _Fixed) -> tuple[Any, Any, int, float]:
+        exp = max(self.exp, other.exp)
+        (a, ba), (b, bb) = self._at(exp), other._at(exp)
+        if max(ba, bb) >= self.LIMIT:
+            raise _Inexact
+        return a, b, exp, ba + bb
+
+    def __add__(self, other: _Fixed) -> _Fixed:
+        a, b, exp, bound = self._aligned(other)
+        return _Fixed(a + b, exp, bound)
+
+    def __sub__(self, other: _Fixed) -> _Fixed:
+        a, b, exp, bound = self._aligned(other)
+        return _Fixed(a - b, exp, bound)
+
+    def __mul__(self, other: _Fixed) -> _Fixed:
+        bound = self.bound * other.bound
+        if bound >= self.LIMIT:
+            raise _Inexact
+        return _Fixed(self.ints * other.ints, self.exp + other.exp, bound)
+
+    def __truediv__(self, other: int) -> _Fixed:
+        if other != 100:  # a percentage is the only division a formula makes
+            raise _Inexact
+        return _Fixed(self.ints, self.exp + 2, self.bound)
+
+    def __neg__(self) -> _Fixed:
+        return _Fixed(-self.ints, self.exp, self.bound)
+
+    @staticmethod
+    def _pick(op: Any) -> Any:
+        def chosen(a: _Fixed, b: _Fixed) -> _Fixed:
+            x, y, exp, bound = a._aligned(b)
+            return _Fixed(op(x, y), exp, bound)
+
+        return chosen
+
+    PICK: ClassVar[tuple[Any, Any]]
+
+    def fen(self) -> Any:
+        """The value in whole fen, rounded half away from zero (Decimal's ROUND_HALF_UP)."""
+        if self.exp <= 2:
+            ints, bound = self._at(2)
+            return _Fixed(ints, 2, bound).ints
+        step = 10 ** (self.exp - 2)
+        ints = np.asarray(self.ints, dtype=np.int64)
+        return np.sign(ints) * ((np.abs(ints) + step // 2) // step)
+
+
+_Fixed.PICK = (_Fixed._pick(np.maximum), _Fixed._pick(np.minimum))
+
+
+class _Rows:
+    """The values of some rows, by fact id, as arrays of exact decimals (an amount is taken only
+    where it is determined, so every fact its formula reads is known on these rows)."""
+
+    def __init__(self, columns: Columns, rows: NDArray[np.intp]) -> None:
+        self.columns, self.rows = columns, rows
 
     def get(self, name: str) -> Any:
         col = self.columns.facts.get(name)
-        if col is None or not col.known[self.row]:
+        if col is None or not col.known[self.rows].all():
             return None
-        return float(col.values[self.row])
+        return col.values[self.rows].astype(np.float64)
+
+    @staticmethod
+    def number(x: Any) -> Any:
+        """A value, or each value of an array, as the exact decimal it was written as."""
+        if isinstance(x, np.ndarray):
+            return np.array([exact_number(v) for v in x.tolist()], dtype=object)
+        return exact_number(x)
 
 
 def _near_half_fen(amount: Floats) -> Bools:

@@ -26,15 +26,12 @@ from ..reason.evaluate import evaluate_profile, evaluate_town, resolve_year
 from ..reason.results import Change
 from ..rules.walk import facts_of
 from ..text import Msg, Words
+from .cells import Batch, convert_batch
+from .kernel import Years, counted_amounts, established, evaluate_batch, pool_masks
 from .roster import (
     DEFAULT_READING,
-    Batch,
     Reading,
-    Years,
     column_types,
-    convert_batch,
-    counted_amounts,
-    evaluate_batch,
     header_map,
     open_roster,
     refuse_repeats,
@@ -57,13 +54,6 @@ def _require(
         )
         key = "roster.needs_column" if len(missing) == 1 else "roster.needs_columns"
         raise RosterError(Msg(key, path=str(path), what=what, names=names))
-
-
-def _established(model: PolicyModel) -> str:
-    method = model.evaluation
-    if method is None or method.establishes is None:
-        raise PolicyKBError(Msg("district.no_establishes"))
-    return method.establishes
 
 
 # ── progress ─────────────────────────────────────────────────────────────────────────────────
@@ -166,22 +156,6 @@ class Progress:
         }
 
 
-def _pool_mask(
-    model: PolicyModel, batch: Batch, result: ColumnResult
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(registered, in the pool, pool with unknown registration) masks for the valid rows."""
-    valid = batch.columns.rows_valid
-    reg = batch.columns.column(_established(model))
-    registered = valid & reg.known & (reg.values == True)  # noqa: E712 - a numpy mask
-    qualifies = (
-        result.precheck.qualifies == 1
-        if result.precheck is not None
-        else np.zeros(result.n, dtype=bool)
-    )
-    pool = valid & qualifies & ~registered
-    return registered, pool, pool & ~reg.known
-
-
 def progress(
     model: PolicyModel,
     path: str | os.PathLike[str],
@@ -198,7 +172,7 @@ def progress(
     report = Progress(year, list(towns.values()), model.targets.total)
 
     def each(batch: Batch, result: ColumnResult) -> None:
-        registered, pool, pool_unknown = _pool_mask(model, batch, result)
+        registered, pool, pool_unknown = pool_masks(model, batch, result)
         valid = batch.columns.rows_valid
         report.rows += result.n
         report.invalid += int((~valid).sum())
@@ -227,7 +201,7 @@ def progress(
             entry.pool += row["pool"]
             entry.pool_registration_unknown += row["pool_unknown"]
 
-    _require(model, path, (model.fact_of_type(FactType.TOWN), _established(model)), "progress")
+    _require(model, path, (model.fact_of_type(FactType.TOWN), established(model)), "progress")
     run_roster(model, path, years, progress=show, each=each, reading=reading)
     return report
 
@@ -303,11 +277,11 @@ def mobilise(
         evaluate_town(model, town)  # an unknown town is refused with a suggestion
     seqs = {t.name: t.seq for t in model.targets.towns} if model.targets else {}
     asked = form_facts(model)
-    fact = _established(model)
+    fact = established(model)
     entries: list[PoolEntry] = []
 
     def each(batch: Batch, result: ColumnResult) -> None:
-        registered, pool, _ = _pool_mask(model, batch, result)
+        registered, pool, _ = pool_masks(model, batch, result)
         candidates = pool
         if near and result.precheck is not None:
             candidates = pool | (

@@ -26,25 +26,15 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
-from numpy.typing import NDArray
 
-from ..backends.columns import (
-    APPLIES,
-    DOES_NOT_APPLY,
-    STATUS_WORDS,
-    UNDETERMINED,
-    Column,
-    ColumnResult,
-    Columns,
-    evaluate_columns,
-    merge_results,
-    sum_fen,
-)
-from ..errors import ProfileError, ProfileIssue, RosterError, YearError
+from ..backends.columns import APPLIES, DOES_NOT_APPLY, UNDETERMINED, ColumnResult, sum_fen
+from ..errors import ProfileIssue, RosterError
 from ..files import FORMULA_START, atomic_path
-from ..policy.model import NUMERIC, FactDef, FactType, ParameterValue, PolicyModel
-from ..policy.profile import MAX_TEXT, NO_WORDS, YEAR_RANGE, YES_WORDS, validate_profile, yes_no
+from ..policy.model import NUMERIC, FactType, PolicyModel
+from ..policy.profile import NO_WORDS, YES_WORDS
 from ..text import Msg, Words, did_you_mean
+from .cells import Batch, RowError, convert_batch
+from .kernel import Years, answers, counted_amounts, evaluate_batch
 
 BATCH_ROWS = 200_000
 #: amounts in 元 whose median (of the non-zero values in a column) is below this look like 万元
@@ -53,28 +43,6 @@ WAN_YUAN_MEDIAN = 10_000
 WAN_YUAN_SAMPLE = 10
 CSV_BLOCK_BYTES = 1 << 24  # how much CSV text is parsed at a time
 _TEXTS = (FactType.TEXT, FactType.TOWN)
-
-
-@dataclass(frozen=True)
-class RowError:
-    """A row that failed validation: its spreadsheet row number and why."""
-
-    row: int
-    facts: tuple[str, ...]
-    issues: tuple[ProfileIssue, ...]
-
-    def render(self, lang: str = "zh") -> str:
-        return Msg("roster.row", row=self.row, message=self.message_in(lang)).render(lang)
-
-    def message_in(self, lang: str) -> str:
-        return Words([i.message for i in self.issues], "semi").render(lang)
-
-    @property
-    def message(self) -> str:
-        return self.message_in("zh")
-
-    def __str__(self) -> str:
-        return self.render()
 
 
 # ── reading ──────────────────────────────────────────────────────────────────────────────────
@@ -181,7 +149,7 @@ def _parquet_roster(p: Path, batch_rows: int) -> RosterFile:
         ]
         typed = pq.ParquetFile(p, read_dictionary=wanted) if wanted else reader
         found: Iterator[pa.RecordBatch] = typed.iter_batches(
-            batch_size=batch_rows, use_threads=False
+            batch_size=batch_rows, use_threads=True
         )
         return found
 
@@ -208,7 +176,7 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
         return pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(
-                block_size=CSV_BLOCK_BYTES, use_threads=False, skip_rows_after_names=skip
+                block_size=CSV_BLOCK_BYTES, use_threads=True, skip_rows_after_names=skip
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={**text, **types},
@@ -304,289 +272,6 @@ def _to_batch(
         for i in range(len(header))
     ]
     return pa.RecordBatch.from_arrays(columns, names=header)
-
-
-# ── converting and validating a batch ────────────────────────────────────────────────────────
-
-
-@dataclass
-class Batch:
-    """One batch of rows, converted: columns for the engine, row numbers, errors, texts."""
-
-    first_row: int
-    columns: Columns
-    errors: dict[int, RowError]
-    name_column: pl.Series  # text, null where unknown or invalid
-    town_column: pl.Series
-
-    @property
-    def names(self) -> np.ndarray:
-        """Each row's enterprise name, or None."""
-        return self.name_column.to_numpy()
-
-    @property
-    def towns(self) -> np.ndarray:
-        """Each row's town, or None when unknown or invalid."""
-        return self.town_column.to_numpy()
-
-
-def convert_batch(
-    model: PolicyModel, batch: pa.RecordBatch, mapping: Mapping[str, str], first_row: int
-) -> Batch:
-    """Columns for the engine from one batch; invalid cells mark their row."""
-    n = batch.num_rows
-    invalid = np.zeros(n, dtype=bool)
-    facts: dict[str, Column] = {}
-    raw: dict[str, pa.Array] = {}
-    towns = [t.name for t in model.targets.towns] if model.targets else []
-    texts: dict[str, pl.Series] = {}
-    for column, fact_id in mapping.items():
-        fact = model.facts[fact_id]
-        arrow = batch.column(column)
-        raw[fact_id] = arrow
-        values, known, bad, series = _convert(fact, arrow, column, towns, n)
-        if series is not None:
-            texts[fact_id] = series
-        invalid |= bad
-        facts[fact_id] = Column(values, known & ~bad)
-    for fact in model.facts.values():
-        if isinstance(fact.maximum, str) and fact.id in facts and fact.maximum in facts:
-            a, b = facts[fact.id], facts[fact.maximum]
-            invalid |= a.known & b.known & (a.values > b.values)
-    errors = {
-        int(first_row + i): _row_error(model, raw, int(i), int(first_row + i))
-        for i in np.flatnonzero(invalid)
-    }
-    absent = pl.Series([None] * n, dtype=pl.String)
-    name_fact, town_fact = model.fact_of_type(FactType.TEXT), model.fact_of_type(FactType.TOWN)
-    return Batch(
-        first_row,
-        Columns(n, facts, ~invalid),
-        errors,
-        texts.get(name_fact or "", absent),
-        texts.get(town_fact or "", absent),
-    )
-
-
-def _convert(
-    fact: FactDef, arrow: pa.Array, column: str, towns: list[str], n: int
-) -> tuple[Any, Any, Any, pl.Series | None]:
-    """(values, known, bad, text series) of one column."""
-    if fact.type is FactType.BOOL and pa.types.is_boolean(arrow.type):
-        values, known = _arrow_booleans(arrow)
-        return values, known, np.zeros(n, dtype=bool), None
-    if fact.type in _TEXTS and pa.types.is_dictionary(arrow.type):
-        return _dictionary_text(fact, arrow, towns)
-    if fact.type in NUMERIC and _is_number(arrow.type):
-        number = arrow.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-        # an integer column is NaN exactly where it is null; a float one may hold a NaN
-        given = _present(arrow) if pa.types.is_floating(arrow.type) else None
-        return (*_check_numbers(fact, number, given), None)
-    series = pl.Series(column, arrow)
-    if series.dtype == pl.String:
-        series = series.str.strip_chars()
-        series = pl.select(pl.when(series == "").then(None).otherwise(series)).to_series()
-    given = series.is_not_null().to_numpy()
-    if fact.type is FactType.BOOL:
-        return (*_booleans(series), None)
-    if fact.type in _TEXTS:
-        text = series.cast(pl.String, strict=False)
-        if fact.type is FactType.TOWN:
-            bad = given & ~text.is_in(towns).fill_null(False).to_numpy()
-        else:
-            bad = given & (text.str.len_chars().fill_null(0).to_numpy() > MAX_TEXT)
-        return text.fill_null("").to_numpy(), given, bad, text.set(pl.Series(bad), None)
-    number = series.cast(pl.Float64, strict=False).to_numpy()
-    return (*_check_numbers(fact, number, given), None)
-
-
-def _text_problem(fact: FactDef, text: str, towns: Sequence[str]) -> bool:
-    return text not in towns if fact.type is FactType.TOWN else len(text) > MAX_TEXT
-
-
-def _dictionary_text(
-    fact: FactDef, arrow: pa.DictionaryArray, towns: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, pl.Series]:
-    """A dictionary-encoded text column (a town has a dozen values, read once each)."""
-    entries: list[str | None] = []
-    for item in arrow.dictionary.to_pylist():
-        text = str(item).strip() if item is not None else ""
-        entries.append(text or None)
-    given_of = np.array([e is not None for e in entries] + [False])
-    bad_of = np.array([e is not None and _text_problem(fact, e, towns) for e in entries] + [False])
-    absent = len(entries)  # one slot past the dictionary stands for an empty cell
-    indices = arrow.indices.to_numpy(zero_copy_only=False)
-    if arrow.null_count:
-        indices = np.where(_present(arrow), np.nan_to_num(indices, nan=absent), absent)
-    indices = indices.astype(np.intp, copy=False)
-    clean = [None if b else e for e, b in zip(entries, bad_of, strict=False)]
-    values = np.array([e or "" for e in entries] + [""], dtype=object)[indices]
-    series = pl.Series(fact.id, [*clean, None], dtype=pl.String).gather(indices)
-    return values, given_of[indices], bad_of[indices], series
-
-
-def _is_number(kind: pa.DataType) -> bool:
-    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
-
-
-def _bits(buffer: pa.Buffer, offset: int, n: int) -> np.ndarray:
-    """An Arrow bitmap (least significant bit first) as a numpy bool array."""
-    raw = np.frombuffer(buffer, dtype=np.uint8)
-    return np.unpackbits(raw, bitorder="little", count=offset + n)[offset:].view(bool)
-
-
-def _present(arrow: pa.Array) -> np.ndarray:
-    """True where the cell is not null."""
-    validity = arrow.buffers()[0]
-    if arrow.null_count == 0 or validity is None:
-        return np.ones(len(arrow), dtype=bool)
-    return _bits(validity, arrow.offset, len(arrow))
-
-
-def _arrow_booleans(arrow: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    present = _present(arrow)
-    return _bits(arrow.buffers()[1], arrow.offset, len(arrow)) & present, present
-
-
-def _check_numbers(
-    fact: FactDef, number: np.ndarray, given: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values, known, bad) of a numeric column; ``number`` is NaN where absent or unreadable.
-
-    ``given`` marks the cells that held something; None when every NaN is an empty cell.
-    """
-    known = np.isfinite(number)
-    values = np.where(known, number, 0.0)
-    bad = given & ~known if given is not None else np.zeros(len(number), dtype=bool)
-    if fact.minimum is not None:
-        bad |= known & (values < fact.minimum)
-    if isinstance(fact.maximum, (int, float)):
-        bad |= known & (values > fact.maximum)
-    if fact.type in (FactType.COUNT, FactType.YEAR):
-        bad |= known & (values != np.floor(values))
-    if fact.type is FactType.YEAR:
-        bad |= known & ((values < YEAR_RANGE[0]) | (values > YEAR_RANGE[1]))
-    return values, known, bad
-
-
-def _booleans(series: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n = len(series)
-    if series.dtype == pl.Boolean:
-        known = series.is_not_null().to_numpy()
-        return series.fill_null(False).to_numpy().astype(bool), known, np.zeros(n, dtype=bool)
-    text = series.cast(pl.String, strict=False).str.to_lowercase()
-    true = text.is_in(list(YES_WORDS)).fill_null(False).to_numpy()
-    false = text.is_in(list(NO_WORDS)).fill_null(False).to_numpy()
-    given = text.is_not_null().to_numpy()
-    return true, true | false, given & ~(true | false)
-
-
-def cell_value(fact_type: FactType, value: Any) -> Any:
-    """A raw cell as the per-profile validator should see it (numbers and yes/no parsed where they can be)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if (
-        isinstance(value, float)
-        and value.is_integer()
-        and abs(value) < 2**53
-        and fact_type in NUMERIC
-    ):
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if fact_type is FactType.BOOL:
-            found = yes_no(text)
-            return text if found is None else found
-        if fact_type in NUMERIC:
-            if not text.isascii():  # full-width digits (１２３) are refused, as in a profile
-                return text
-            if len(text) > 40:  # far past any plausible figure: shown as typed, never parsed
-                return text
-            try:
-                return int(text)
-            except ValueError:
-                pass
-            try:
-                number = float(text)
-            except ValueError:
-                return text
-            return int(number) if number.is_integer() and abs(number) < 2**53 else number
-        return text
-    return value
-
-
-def _row_error(model: PolicyModel, raw: Mapping[str, pa.Array], index: int, row: int) -> RowError:
-    profile = {
-        fact: cell_value(model.facts[fact].type, array[index].as_py())
-        for fact, array in raw.items()
-    }
-    try:
-        validate_profile(model, profile)
-    except ProfileError as exc:
-        return RowError(row, exc.facts, exc.issues)
-    return RowError(row, (), (ProfileIssue("", Msg("roster.unreadable_row")),))
-
-
-# ── the year of each row ─────────────────────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True)
-class Years:
-    """In which year each row is evaluated, and the parameter values of a year.
-
-    As for one profile: the year asked for (``fixed``) when there is one, else the row's own
-    year fact, else the policy year (``default``).
-    """
-
-    parameters_of: Callable[[int], Mapping[str, ParameterValue]]
-    default: int
-    fixed: int | None = None
-
-    def of_rows(self, model: PolicyModel, columns: Columns) -> NDArray[np.int64]:
-        """Each row's evaluation year."""
-        fact = model.fact_of_type(FactType.YEAR)
-        if self.fixed is not None or fact is None or fact not in columns.facts:
-            year = self.default if self.fixed is None else self.fixed
-            return np.full(columns.n, year, dtype=np.int64)
-        given = columns.facts[fact]
-        values = np.where(given.known, given.values, self.default)
-        return np.asarray(values, dtype=np.float64).astype(np.int64)
-
-
-def evaluate_batch(model: PolicyModel, batch: Batch, years: Years) -> ColumnResult:
-    """The column back-end over one batch, each row with the parameter values of its year.
-
-    A row whose year has no value for a condition's parameter is refused like an invalid cell,
-    with the reason in its error.
-    """
-    of_rows = years.of_rows(model, batch.columns)
-    for year in np.unique(of_rows).tolist():
-        try:
-            years.parameters_of(year)
-        except YearError as exc:
-            rows = np.flatnonzero(of_rows == year)
-            _refuse(model, batch, rows, exc)
-            of_rows[rows] = years.default  # still evaluated, then hidden as invalid
-    groups = np.unique(of_rows).tolist()
-    if len(groups) == 1:
-        return evaluate_columns(model, batch.columns, years.parameters_of(groups[0]))
-    parts = []
-    for year in groups:
-        rows = np.flatnonzero(of_rows == year)
-        result = evaluate_columns(model, batch.columns.subset(rows), years.parameters_of(year))
-        parts.append((rows, result))
-    return merge_results(batch.columns.n, parts)
-
-
-def _refuse(model: PolicyModel, batch: Batch, rows: NDArray[np.intp], exc: YearError) -> None:
-    fact = model.fact_of_type(FactType.YEAR) or "year"
-    valid = batch.columns.rows_valid.copy()
-    for i in rows.tolist():
-        row = batch.first_row + i
-        if valid[i]:
-            batch.errors[row] = RowError(row, (fact,), (ProfileIssue(fact, exc.message),))
-    valid[rows] = False
-    batch.columns.valid = valid
 
 
 def refuse_repeats(model: PolicyModel, batch: Batch, seen: dict[str, int]) -> None:
@@ -705,54 +390,6 @@ class RosterSummary:
             )
 
 
-def counted_amounts(result: ColumnResult, benefit: str, valid: np.ndarray) -> np.ndarray:
-    """The rows whose amount of ``benefit`` counts in a total: valid, applies, has one, not the lesser."""
-    amounts = result.estimates[benefit]
-    applies = result.statuses[benefit] == APPLIES
-    mask: np.ndarray = valid & applies & ~np.isnan(amounts) & result.counted[benefit]
-    return mask
-
-
-def output_frame(
-    model: PolicyModel, batch: Batch, result: ColumnResult, lang: str = "zh"
-) -> pl.DataFrame:
-    """The answer rows of one batch: statuses, pre-check, estimates and any error."""
-    n = result.n
-    valid = batch.columns.rows_valid
-    data: dict[str, Any] = {
-        "row": np.arange(batch.first_row, batch.first_row + n, dtype=np.int64),
-        "name": batch.name_column,
-        "town": batch.town_column,
-    }
-    words = pl.Series([*STATUS_WORDS, None], dtype=pl.String)
-    for benefit, codes in result.statuses.items():
-        data[benefit] = words.gather(np.where(valid, codes, 3).astype(np.uint32))
-    if result.precheck is not None:
-        pre = result.precheck
-        answers = pl.Series([True, False, None], dtype=pl.Boolean)
-        index = np.where(pre.qualifies == 1, 0, np.where(pre.qualifies == 0, 1, 2))
-        data["precheck_qualifies"] = answers.gather(np.where(valid, index, 2).astype(np.uint32))
-        routes = pl.Series([None, "direct", "score"], dtype=pl.String)
-        data["precheck_route"] = routes.gather(np.where(valid, pre.route, 0).astype(np.uint32))
-        exact = valid & (pre.score_low == pre.score_high)
-        data["precheck_score"] = pl.Series(pre.score_low.astype(np.int64)).set(
-            pl.Series(~exact), None
-        )
-        data["precheck_score_low"] = pl.Series(pre.score_low.astype(np.int64)).set(
-            pl.Series(~valid), None
-        )
-        data["precheck_score_high"] = pl.Series(pre.score_high.astype(np.int64)).set(
-            pl.Series(~valid), None
-        )
-    for benefit, amounts in result.estimates.items():
-        data[f"estimate:{benefit}"] = pl.Series(amounts).fill_nan(None)
-    errors: list[str | None] = [None] * n
-    for row, error in batch.errors.items():
-        errors[row - batch.first_row] = error.message_in(lang)
-    data["error"] = pl.Series(errors, dtype=pl.String)
-    return pl.DataFrame(data)
-
-
 class _Writer:
     """Writes answer batches to CSV, Parquet or JSON Lines, chosen by the file's extension.
 
@@ -779,15 +416,22 @@ class _Writer:
         self._handle: Any = None
         self._first = True
 
-    def write(self, frame: pl.DataFrame) -> None:
+    def write(self, batch: pa.RecordBatch) -> None:
         if self.kind == ".parquet":
             import pyarrow.parquet as pq
 
-            table = frame.to_arrow()
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self._tmp, table.schema)
-            self._parquet.write_table(table.cast(self._parquet.schema))
+                # statuses and texts have a few values each: dictionary-encoded; the numbers
+                # (row numbers, amounts) have as many values as rows and carry min/max statistics
+                texts = [f.name for f in batch.schema if not _is_number_type(f.type)]
+                numbers = [f.name for f in batch.schema if _is_number_type(f.type)]
+                self._parquet = pq.ParquetWriter(
+                    self._tmp, batch.schema, use_dictionary=texts, write_statistics=numbers
+                )
+            self._parquet.write_batch(batch)
             return
+        frame = pl.from_arrow(batch)
+        assert isinstance(frame, pl.DataFrame)
         if self._handle is None:
             self._handle = self._tmp.open("wb")
         if (
@@ -815,6 +459,21 @@ class _Writer:
             self._close()
         finally:
             self._target.__exit__(type(exc), exc, exc.__traceback__)
+
+
+def _is_number_type(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+
+
+def as_frame(rows: pa.RecordBatch) -> pl.DataFrame:
+    """A batch of answers as a polars frame, the statuses as text (what ``keep=True`` gives)."""
+    plain = pa.RecordBatch.from_arrays(
+        [c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c for c in rows.columns],
+        names=rows.schema.names,
+    )
+    frame = pl.from_arrow(plain)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def neutralise_text(frame: pl.DataFrame) -> pl.DataFrame:
@@ -895,11 +554,11 @@ def run_roster(
             if each is not None:
                 each(batch, result)
             if writer is not None or keep:
-                frame = output_frame(model, batch, result, lang)
+                rows = answers(model, batch, result, lang)
                 if writer is not None:
-                    writer.write(frame)
+                    writer.write(rows)
                 if keep:
-                    frames.append(frame)
+                    frames.append(as_frame(rows))
             if bar is not None:
                 bar.update(result.n)
     except BaseException as exc:

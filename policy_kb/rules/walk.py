@@ -211,12 +211,16 @@ def value_of(
     facts: Known | None = None,
     derived: Mapping[str, Expr] | None = None,
     number: Callable[[Any], Any] = lambda x: x,
+    pick: tuple[Callable[..., Any], Callable[..., Any]] = (max, min),
 ) -> Any:
     """The value of an expression from known values, or None when something it reads is unknown.
 
     ``facts`` maps fact ids to values (None: unknown), ``derived`` a derived fact to its formula;
-    ``number`` converts each value read (``Decimal`` for exact arithmetic).
+    ``number`` converts each value read (``Decimal`` for exact arithmetic). ``pick`` is the
+    (larger, smaller) of two values: ``np.maximum`` / ``np.minimum`` when the values are arrays
+    (the column back-end evaluates many rows at once this way).
     """
+    larger, smaller = pick
 
     def of(e: Expr) -> Any:
         if isinstance(e, Const):
@@ -235,7 +239,11 @@ def value_of(
         if isinstance(e, Negate):
             return -parts[0]
         if isinstance(e, Func):
-            return max(parts) if e.name == "max" else min(parts)
+            chosen = larger if e.name == "max" else smaller
+            result = parts[0]
+            for other in parts[1:]:
+                result = chosen(result, other)
+            return result
         if isinstance(e, Arith):
             a, b = parts
             return a + b if e.op == "+" else a - b if e.op == "-" else a * b

@@ -119,6 +119,8 @@ def _parser(lang: str, only: str | None = None) -> argparse.ArgumentParser:
     c = command("roster", _cmd_roster, "measures", "lang", "format", "year", "roster")
     c.add_argument("file", metavar="FILE", help=h("roster_file"))
     c.add_argument("-o", "--output", metavar="OUT", help=h("roster_output"))
+    c.add_argument("--engine", choices=("arrow", "spark"), default="arrow", help=h("engine_roster"))
+    c.add_argument("--master", metavar="URL", help=h("master"))
     c = command("progress", _cmd_progress, "measures", "lang", "format", "year", "roster")
     c.add_argument("roster", metavar="ROSTER")
     c.add_argument("--chart", metavar="FILE", help=h("chart"))
@@ -217,15 +219,18 @@ def _cmd_facts(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_roster(args: argparse.Namespace, out: TextIO) -> int:
     kb = _kb(args)
-    run = kb.roster(
-        args.file,
-        year=args.year,
-        output=args.output,
-        progress=not args.quiet,
-        ignore_unknown_columns=args.ignore_unknown_columns,
-        amounts_are_yuan=args.amounts_are_yuan,
-    )
-    errors = run.summary.errors
+    if args.engine == "spark":
+        summary = _spark_roster(kb, args)
+    else:
+        summary = kb.roster(
+            args.file,
+            year=args.year,
+            output=args.output,
+            progress=not args.quiet,
+            ignore_unknown_columns=args.ignore_unknown_columns,
+            amounts_are_yuan=args.amounts_are_yuan,
+        ).summary
+    errors = summary.errors
     for error in errors[:MAX_ROW_ERRORS_SHOWN]:
         sys.stderr.write(f"{args.file}: {error.render(args.lang)}\n")
     if len(errors) > MAX_ROW_ERRORS_SHOWN:
@@ -239,10 +244,29 @@ def _cmd_roster(args: argparse.Namespace, out: TextIO) -> int:
             + "\n"
         )
     if args.format == "json":
-        _print_json(document.roster_to_dict(run.summary, args.output, args.lang), out)
+        _print_json(document.roster_to_dict(summary, args.output, args.lang), out)
     else:
-        out.write(tables.roster_table(run.summary, args.file, args.output, args.lang) + "\n")
+        out.write(tables.roster_table(summary, args.file, args.output, args.lang) + "\n")
     return EXIT_OK
+
+
+def _spark_roster(kb: KnowledgeBase, args: argparse.Namespace) -> Any:
+    """``roster --engine spark``: the same kernel inside Apache Spark (the optional extra)."""
+    try:
+        from .. import spark
+    except ImportError:
+        raise PolicyKBError(Msg("spark.not_installed")) from None
+    from ..district.roster import Reading
+
+    return spark.run_roster(
+        kb,
+        args.file,
+        output=args.output,
+        master=args.master or "local[*]",
+        year=args.year,
+        lang=args.lang,
+        reading=Reading(args.ignore_unknown_columns, args.amounts_are_yuan),
+    )
 
 
 def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:

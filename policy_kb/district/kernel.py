@@ -1,0 +1,233 @@
+"""The kernel: one Arrow batch of enterprises in, one Arrow batch of answers out.
+
+Every command that reads a roster — ``roster``, ``progress``, ``mobilise``, ``impact``, and the
+Spark engine on each partition — runs these three steps and nothing else evaluates a column:
+
+1. :func:`~policy_kb.district.cells.convert_batch` checks every cell (the messages of the
+   per-profile validator, per row) and gives the engine its columns (values + known masks);
+2. :func:`evaluate_batch` runs the column back-end with each row's year's parameter values;
+3. :func:`answers` lays the result out as Arrow: each status a dictionary column (one byte per
+   row, three words in the dictionary), the pre-check's verdict, route and score bounds, every
+   estimate exact to the fen (null where there is no amount), and the row's error, if any.
+
+:func:`evaluate_arrow` is the three at once — a pure function of the policy, the years and the
+batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
+
+from ..backends.columns import (
+    APPLIES,
+    STATUS_WORDS,
+    ColumnResult,
+    Columns,
+    evaluate_columns,
+    merge_results,
+)
+from ..errors import PolicyKBError, ProfileIssue, YearError
+from ..policy.model import FactType, ParameterValue, PolicyModel
+from ..text import Msg
+from .cells import Batch, RowError, convert_batch
+
+#: how a status is written: a dictionary column of these words (null on a refused row)
+STATUS_TYPE = pa.dictionary(pa.int8(), pa.string())
+_STATUS_WORDS = pa.array(STATUS_WORDS, type=pa.string())
+_ROUTE_WORDS = pa.array(["direct", "score"], type=pa.string())
+
+
+@dataclass(frozen=True)
+class Years:
+    """In which year each row is evaluated, and the parameter values of a year.
+
+    As for one profile: the year asked for (``fixed``) when there is one, else the row's own
+    year fact, else the policy year (``default``).
+    """
+
+    parameters_of: Callable[[int], Mapping[str, ParameterValue]]
+    default: int
+    fixed: int | None = None
+
+    def of_rows(self, model: PolicyModel, columns: Columns) -> NDArray[np.int64]:
+        """Each row's evaluation year."""
+        fact = model.fact_of_type(FactType.YEAR)
+        if self.fixed is not None or fact is None or fact not in columns.facts:
+            year = self.default if self.fixed is None else self.fixed
+            return np.full(columns.n, year, dtype=np.int64)
+        given = columns.facts[fact]
+        values = np.where(given.known, given.values, self.default)
+        return np.asarray(values, dtype=np.float64).astype(np.int64)
+
+
+def evaluate_batch(model: PolicyModel, batch: Batch, years: Years) -> ColumnResult:
+    """The column back-end over one batch, each row with the parameter values of its year.
+
+    A row whose year has no value for a condition's parameter is refused like an invalid cell,
+    with the reason in its error.
+    """
+    of_rows = years.of_rows(model, batch.columns)
+    for year in _distinct(of_rows):
+        try:
+            years.parameters_of(year)
+        except YearError as exc:
+            rows = np.flatnonzero(of_rows == year)
+            _refuse(model, batch, rows, exc)
+            of_rows[rows] = years.default  # still evaluated, then hidden as invalid
+    groups = _distinct(of_rows)
+    if len(groups) <= 1:
+        year = groups[0] if groups else years.default
+        return evaluate_columns(model, batch.columns, years.parameters_of(year))
+    parts = []
+    for year in groups:
+        rows = np.flatnonzero(of_rows == year)
+        result = evaluate_columns(model, batch.columns.subset(rows), years.parameters_of(year))
+        parts.append((rows, result))
+    return merge_results(batch.columns.n, parts)
+
+
+def _distinct(of_rows: NDArray[np.int64]) -> list[int]:
+    """The years of the rows, each once (most batches have one: no sort needed)."""
+    if of_rows.size and bool((of_rows == of_rows[0]).all()):
+        return [int(of_rows[0])]
+    return [int(y) for y in np.unique(of_rows).tolist()]
+
+
+def _refuse(model: PolicyModel, batch: Batch, rows: NDArray[np.intp], exc: YearError) -> None:
+    fact = model.fact_of_type(FactType.YEAR) or "year"
+    valid = batch.columns.rows_valid.copy()
+    for i in rows.tolist():
+        row = batch.first_row + i
+        if valid[i]:
+            batch.errors[row] = RowError(row, (fact,), (ProfileIssue(fact, exc.message),))
+    valid[rows] = False
+    batch.columns.valid = valid
+
+
+# ── the answers, as Arrow ────────────────────────────────────────────────────────────────────
+
+
+def _codes(codes: NDArray[np.int8], valid: NDArray[np.bool_]) -> pa.Array:
+    """Status codes (0 applies, 1 does not, 2 undetermined) as a dictionary column."""
+    indices = pa.array(codes, type=pa.int8(), mask=~valid)
+    return pa.DictionaryArray.from_arrays(indices, _STATUS_WORDS)
+
+
+def answers(
+    model: PolicyModel,
+    batch: Batch,
+    result: ColumnResult,
+    lang: str = "zh",
+    *,
+    tally: bool = False,
+) -> pa.RecordBatch:
+    """The answer rows of one batch: row number, name, town, every status, the pre-check, every
+    estimate and the row's error (in ``lang``), as an Arrow record batch.
+
+    ``tally=True`` adds what a distributed run needs to total the answers as
+    :class:`~policy_kb.district.roster.RosterSummary` does: ``_facts`` (the facts a refused row
+    got wrong, comma-separated) and, per estimate, ``_counted:<benefit>`` (the amount counts in
+    the totals: valid, applies, not the lesser of two that cannot be combined) and the masks of
+    :func:`pool_masks` (``_registered``, ``_pool``, ``_pool_unknown``)."""
+    n = result.n
+    valid = batch.columns.rows_valid
+    refused = ~valid
+    columns: dict[str, pa.Array] = {
+        "row": pa.array(np.arange(batch.first_row, batch.first_row + n, dtype=np.int64)),
+        "name": batch.name_column.to_arrow().cast(pa.string()),
+        "town": batch.town_column.to_arrow().cast(pa.string()),
+    }
+    for benefit, codes in result.statuses.items():
+        columns[benefit] = _codes(codes, valid)
+    if result.precheck is not None:
+        pre = result.precheck
+        columns["precheck_qualifies"] = pa.array(
+            pre.qualifies == 1, type=pa.bool_(), mask=refused | (pre.qualifies == -1)
+        )
+        route = pa.array(pre.route - 1, type=pa.int8(), mask=refused | (pre.route == 0))
+        columns["precheck_route"] = pa.DictionaryArray.from_arrays(route, _ROUTE_WORDS)
+        exact = valid & (pre.score_low == pre.score_high)
+        low, high = pre.score_low.astype(np.int64), pre.score_high.astype(np.int64)
+        columns["precheck_score"] = pa.array(low, mask=~exact)
+        columns["precheck_score_low"] = pa.array(low, mask=refused)
+        columns["precheck_score_high"] = pa.array(high, mask=refused)
+    for benefit, amounts in result.estimates.items():
+        columns[f"estimate:{benefit}"] = pa.array(amounts, mask=np.isnan(amounts))
+    errors: list[str | None] = [None] * n
+    for row, error in batch.errors.items():
+        errors[row - batch.first_row] = error.message_in(lang)
+    columns["error"] = pa.array(errors, type=pa.string())
+    if tally:
+        facts: list[str | None] = [None] * n
+        for row, error in batch.errors.items():
+            facts[row - batch.first_row] = ",".join(error.facts)
+        columns["_facts"] = pa.array(facts, type=pa.string())
+        for benefit in result.estimates:
+            columns[f"_counted:{benefit}"] = pa.array(counted_amounts(result, benefit, valid))
+        if model.evaluation is not None and model.evaluation.establishes is not None:
+            masks = pool_masks(model, batch, result)
+            for key, mask in zip(("_registered", "_pool", "_pool_unknown"), masks, strict=True):
+                columns[key] = pa.array(mask)
+    return pa.RecordBatch.from_pydict(columns)
+
+
+def established(model: PolicyModel) -> str:
+    """The fact the evaluation establishes (registered as a tech SME this year)."""
+    method = model.evaluation
+    if method is None or method.establishes is None:
+        raise PolicyKBError(Msg("district.no_establishes"))
+    return method.establishes
+
+
+def pool_masks(
+    model: PolicyModel, batch: Batch, result: ColumnResult
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
+    """(registered, in the 应评尽评 pool, pool with unknown registration) masks of the valid rows."""
+    valid = batch.columns.rows_valid
+    reg = batch.columns.column(established(model))
+    registered = valid & reg.known & (reg.values == True)  # noqa: E712 - a numpy mask
+    qualifies = (
+        result.precheck.qualifies == 1
+        if result.precheck is not None
+        else np.zeros(result.n, dtype=bool)
+    )
+    pool = valid & qualifies & ~registered
+    return registered, pool, pool & ~reg.known
+
+
+def counted_amounts(
+    result: ColumnResult, benefit: str, valid: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """The rows whose amount of ``benefit`` counts in a total: valid, applies, has one, not the lesser."""
+    amounts = result.estimates[benefit]
+    applies = result.statuses[benefit] == APPLIES
+    mask: NDArray[np.bool_] = valid & applies & ~np.isnan(amounts) & result.counted[benefit]
+    return mask
+
+
+def evaluate_arrow(
+    model: PolicyModel,
+    years: Years,
+    batch: pa.RecordBatch,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    first_row: int = 2,
+    lang: str = "zh",
+) -> pa.RecordBatch:
+    """Answers for a batch of enterprises: :func:`answers` of the evaluated, validated batch.
+
+    ``mapping`` is column name → fact id (by default, the columns named by a fact id);
+    ``first_row`` is the spreadsheet row number of the batch's first row (the header is row 1).
+    """
+    if mapping is None:
+        mapping = {name: name for name in batch.schema.names if name in model.facts}
+    converted = convert_batch(model, batch, mapping, first_row)
+    return answers(model, converted, evaluate_batch(model, converted, years), lang)
+
+
+__all__ = ["STATUS_TYPE", "Years", "answers", "evaluate_arrow", "evaluate_batch"]
