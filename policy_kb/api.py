@@ -286,6 +286,33 @@ class KnowledgeBase:
             each=each,
         )
 
+    def evaluate_arrow(
+        self,
+        batch: Any,
+        *,
+        year: int | None = None,
+        lang: str = "zh",
+        first_row: int = 2,
+        ignore_unknown_columns: bool = False,
+    ) -> Any:
+        """The roster kernel on one ``pyarrow.RecordBatch`` of enterprises: the answers as a
+        ``pyarrow.RecordBatch`` with the columns of ``roster -o answers.parquet``.
+
+        A pure function of the policy, the year and the batch — what ``roster``, ``progress``,
+        ``mobilise``, ``impact`` and the Spark engine run on every batch. Columns are fact ids
+        or their labels; each cell is checked (a bad row gets its ``error`` in ``lang``, with
+        row numbers counted from ``first_row``); statuses are dictionary columns; an unknown
+        fact is null, never zero.
+        """
+        from .district.kernel import evaluate_arrow
+        from .district.roster import header_map
+
+        lang = check_lang(lang)
+        mapping = header_map(self._model, batch.schema.names, "RecordBatch", ignore_unknown_columns)
+        return evaluate_arrow(
+            self._model, self._years(year), batch, mapping=mapping, first_row=first_row, lang=lang
+        )
+
     def progress(
         self,
         path: str | os.PathLike[str],

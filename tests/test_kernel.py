@@ -1,0 +1,71 @@
+"""The roster kernel as a pure function: one Arrow batch of enterprises in, one of answers out."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from test_roster import generate_rows
+
+
+def _batch(kb, rows):
+    facts = sorted({k for r in rows for k in r})
+    arrays = {}
+    for fact in facts:
+        kind = kb.model.facts[fact].type.value
+        arrow = {"bool": pa.bool_(), "text": pa.string(), "town": pa.string()}.get(
+            kind, pa.float64()
+        )
+        arrays[fact] = pa.array([r.get(fact) for r in rows], type=arrow)
+    return pa.RecordBatch.from_pydict(arrays)
+
+
+def test_the_kernel_answers_each_row_as_evaluate_does(kb):
+    rows = generate_rows(kb, 300, seed=5)
+    out = kb.evaluate_arrow(_batch(kb, rows))
+    assert out.num_rows == 300
+    assert out.column("row").to_pylist() == list(range(2, 302))
+    for i, profile in enumerate(rows):
+        ev = kb.evaluate(profile)
+        for b in ev.benefits:
+            assert out.column(b.id)[i].as_py() == b.status.value, (i, b.id)
+        assert out.column("precheck_qualifies")[i].as_py() == ev.precheck.qualifies
+        for benefit, estimate in ev.estimates.items():
+            if kb.benefit(benefit).estimate is None:
+                continue
+            got = out.column(f"estimate:{benefit}")[i].as_py()
+            want = None if estimate.amount is None else float(estimate.amount)
+            assert got == want, (i, benefit)
+
+
+def test_the_kernel_writes_statuses_as_dictionaries_and_unknown_as_null(kb):
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "employees": pa.array([100, None, -1]),
+            "annual_revenue": pa.array([10_000_000, None, None], type=pa.float64()),
+        }
+    )
+    out = kb.evaluate_arrow(batch, lang="en", first_row=10)
+    status = out.column("KM7.rd_super_deduction")
+    assert pa.types.is_dictionary(status.type)
+    assert status.dictionary.to_pylist() == ["applies", "does_not_apply", "undetermined"]
+    # nothing known about R&D: undetermined, and no amount (null, not 0)
+    assert status[1].as_py() == "undetermined"
+    assert out.column("estimate:KM7.rd_super_deduction")[1].as_py() is None
+    # the bad row: no status, its error in words, counted from first_row
+    assert out.column("row").to_pylist() == [10, 11, 12]
+    assert status[2].as_py() is None
+    assert (
+        out.column("error")[2].as_py()
+        == "employees (Total employees): expected a number ≥ 0 人, got -1"
+    )
+    assert out.column("error")[0].as_py() is None
+
+
+def test_the_kernel_names_a_column_that_is_not_a_fact(kb):
+    import pytest
+
+    import policy_kb
+
+    batch = pa.RecordBatch.from_pydict({"employes": pa.array([1])})
+    with pytest.raises(policy_kb.RosterError, match="employes"):
+        kb.evaluate_arrow(batch)
+    assert kb.evaluate_arrow(batch, ignore_unknown_columns=True).num_rows == 1
