@@ -69,3 +69,22 @@ def test_the_kernel_names_a_column_that_is_not_a_fact(kb):
     with pytest.raises(policy_kb.RosterError, match="employes"):
         kb.evaluate_arrow(batch)
     assert kb.evaluate_arrow(batch, ignore_unknown_columns=True).num_rows == 1
+
+
+def test_the_roster_path_does_not_import_pandas(tmp_path):
+    """pyarrow imports pandas on first ``pa.array`` / ``to_numpy`` when it is installed (0.2 s of
+    every roster run); the kernel builds its arrays from buffers instead."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = (
+        "import sys, policy_kb\n"
+        "kb = policy_kb.load()\n"
+        f"kb.roster({str(ROOT / 'examples' / 'roster' / 'roster.csv')!r},"
+        f" output={str(tmp_path / 'out.parquet')!r})\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

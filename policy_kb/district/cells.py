@@ -21,6 +21,7 @@ from ..errors import ProfileError, ProfileIssue
 from ..policy.model import NUMERIC, FactDef, FactType, PolicyModel
 from ..policy.profile import MAX_TEXT, NO_WORDS, YEAR_RANGE, YES_WORDS, validate_profile, yes_no
 from ..text import Msg, Words
+from .buffers import bits, floats, present
 
 _TEXTS = (FactType.TEXT, FactType.TOWN)
 
@@ -119,9 +120,9 @@ def _convert(
     if fact.type in _TEXTS and pa.types.is_dictionary(arrow.type):
         return _dictionary_text(fact, arrow, towns)
     if fact.type in NUMERIC and _is_number(arrow.type):
-        number = arrow.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        number = floats(arrow)
         # an integer column is NaN exactly where it is null; a float one may hold a NaN
-        given = _present(arrow) if pa.types.is_floating(arrow.type) else None
+        given = present(arrow) if pa.types.is_floating(arrow.type) else None
         return (*_check_numbers(fact, number, given), None)
     series = pl.Series(column, arrow)
     if series.dtype == pl.String:
@@ -156,9 +157,9 @@ def _dictionary_text(
     given_of = np.array([e is not None for e in entries] + [False])
     bad_of = np.array([e is not None and _text_problem(fact, e, towns) for e in entries] + [False])
     absent = len(entries)  # one slot past the dictionary stands for an empty cell
-    indices = arrow.indices.to_numpy(zero_copy_only=False)
+    indices = floats(arrow.indices)
     if arrow.null_count:
-        indices = np.where(_present(arrow), np.nan_to_num(indices, nan=absent), absent)
+        indices = np.where(present(arrow), np.nan_to_num(indices, nan=absent), absent)
     indices = indices.astype(np.intp, copy=False)
     clean = [None if b else e for e, b in zip(entries, bad_of, strict=False)]
     values = np.array([e or "" for e in entries] + [""], dtype=object)[indices]
@@ -170,23 +171,9 @@ def _is_number(kind: pa.DataType) -> bool:
     return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
 
 
-def _bits(buffer: pa.Buffer, offset: int, n: int) -> np.ndarray:
-    """An Arrow bitmap (least significant bit first) as a numpy bool array."""
-    raw = np.frombuffer(buffer, dtype=np.uint8)
-    return np.unpackbits(raw, bitorder="little", count=offset + n)[offset:].view(bool)
-
-
-def _present(arrow: pa.Array) -> np.ndarray:
-    """True where the cell is not null."""
-    validity = arrow.buffers()[0]
-    if arrow.null_count == 0 or validity is None:
-        return np.ones(len(arrow), dtype=bool)
-    return _bits(validity, arrow.offset, len(arrow))
-
-
 def _arrow_booleans(arrow: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    present = _present(arrow)
-    return _bits(arrow.buffers()[1], arrow.offset, len(arrow)) & present, present
+    given = present(arrow)
+    return bits(arrow.buffers()[1], arrow.offset, len(arrow)) & given, given
 
 
 def _check_numbers(

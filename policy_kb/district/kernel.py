@@ -34,12 +34,14 @@ from ..backends.columns import (
 from ..errors import PolicyKBError, ProfileIssue, YearError
 from ..policy.model import FactType, ParameterValue, PolicyModel
 from ..text import Msg
+from .buffers import booleans, numbers, texts
+from .buffers import codes as dictionary
 from .cells import Batch, RowError, convert_batch
 
 #: how a status is written: a dictionary column of these words (null on a refused row)
 STATUS_TYPE = pa.dictionary(pa.int8(), pa.string())
-_STATUS_WORDS = pa.array(STATUS_WORDS, type=pa.string())
-_ROUTE_WORDS = pa.array(["direct", "score"], type=pa.string())
+_STATUS_WORDS = texts(STATUS_WORDS)
+_ROUTE_WORDS = texts(["direct", "score"])
 
 
 @dataclass(frozen=True)
@@ -114,8 +116,7 @@ def _refuse(model: PolicyModel, batch: Batch, rows: NDArray[np.intp], exc: YearE
 
 def _codes(codes: NDArray[np.int8], valid: NDArray[np.bool_]) -> pa.Array:
     """Status codes (0 applies, 1 does not, 2 undetermined) as a dictionary column."""
-    indices = pa.array(codes, type=pa.int8(), mask=~valid)
-    return pa.DictionaryArray.from_arrays(indices, _STATUS_WORDS)
+    return dictionary(codes, _STATUS_WORDS, ~valid)
 
 
 def answers(
@@ -138,7 +139,7 @@ def answers(
     valid = batch.columns.rows_valid
     refused = ~valid
     columns: dict[str, pa.Array] = {
-        "row": pa.array(np.arange(batch.first_row, batch.first_row + n, dtype=np.int64)),
+        "row": numbers(np.arange(batch.first_row, batch.first_row + n, dtype=np.int64)),
         "name": batch.name_column.to_arrow().cast(pa.string()),
         "town": batch.town_column.to_arrow().cast(pa.string()),
     }
@@ -146,34 +147,34 @@ def answers(
         columns[benefit] = _codes(codes, valid)
     if result.precheck is not None:
         pre = result.precheck
-        columns["precheck_qualifies"] = pa.array(
-            pre.qualifies == 1, type=pa.bool_(), mask=refused | (pre.qualifies == -1)
+        columns["precheck_qualifies"] = booleans(
+            pre.qualifies == 1, refused | (pre.qualifies == -1)
         )
-        route = pa.array(pre.route - 1, type=pa.int8(), mask=refused | (pre.route == 0))
-        columns["precheck_route"] = pa.DictionaryArray.from_arrays(route, _ROUTE_WORDS)
+        route = np.maximum(pre.route - 1, 0).astype(np.int8)
+        columns["precheck_route"] = dictionary(route, _ROUTE_WORDS, refused | (pre.route == 0))
         exact = valid & (pre.score_low == pre.score_high)
         low, high = pre.score_low.astype(np.int64), pre.score_high.astype(np.int64)
-        columns["precheck_score"] = pa.array(low, mask=~exact)
-        columns["precheck_score_low"] = pa.array(low, mask=refused)
-        columns["precheck_score_high"] = pa.array(high, mask=refused)
+        columns["precheck_score"] = numbers(low, ~exact)
+        columns["precheck_score_low"] = numbers(low, refused)
+        columns["precheck_score_high"] = numbers(high, refused)
     for benefit, amounts in result.estimates.items():
-        columns[f"estimate:{benefit}"] = pa.array(amounts, mask=np.isnan(amounts))
+        columns[f"estimate:{benefit}"] = numbers(amounts, np.isnan(amounts))
     errors: list[str | None] = [None] * n
     for row, error in batch.errors.items():
         errors[row - batch.first_row] = error.message_in(lang)
-    columns["error"] = pa.array(errors, type=pa.string())
+    columns["error"] = texts(errors)
     if tally:
         facts: list[str | None] = [None] * n
         for row, error in batch.errors.items():
             facts[row - batch.first_row] = ",".join(error.facts)
-        columns["_facts"] = pa.array(facts, type=pa.string())
+        columns["_facts"] = texts(facts)
         for benefit in result.estimates:
-            columns[f"_counted:{benefit}"] = pa.array(counted_amounts(result, benefit, valid))
+            columns[f"_counted:{benefit}"] = booleans(counted_amounts(result, benefit, valid))
         if model.evaluation is not None and model.evaluation.establishes is not None:
             masks = pool_masks(model, batch, result)
             for key, mask in zip(("_registered", "_pool", "_pool_unknown"), masks, strict=True):
-                columns[key] = pa.array(mask)
-    return pa.RecordBatch.from_pydict(columns)
+                columns[key] = booleans(mask)
+    return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
 
 
 def established(model: PolicyModel) -> str:
