@@ -14,7 +14,7 @@ Nothing here evaluates a rule.
   ``row`` column.
 - What the single-process engine checks across the whole file is checked across the whole
   DataFrame: an enterprise named twice is counted once (a first pass finds the repeats), and a
-  roster in 万元 is refused from its first 200,000 rows, as in a file.
+  roster in 万元 is refused from its first batch of rows, as in a file.
 - A bad row is an answer with its ``error``, never a failed job.
 
 From Python::

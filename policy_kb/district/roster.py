@@ -36,7 +36,7 @@ from ..text import Msg, Words, did_you_mean
 from .cells import Batch, RowError, convert_batch
 from .kernel import Years, answers, counted_amounts, evaluate_batch
 
-BATCH_ROWS = 200_000
+BATCH_ROWS = 50_000
 #: amounts in 元 whose median (of the non-zero values in a column) is below this look like 万元
 WAN_YUAN_MEDIAN = 10_000
 #: a column needs this many non-zero amounts before its median is trusted
