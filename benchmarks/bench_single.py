@@ -28,15 +28,14 @@ PEER = ROOT.parent / "shared" / "peers" / "openfisca" / "side_by_side"
 OURS = r"""
 import json, statistics, sys, time
 import policy_kb
-from policy_kb.views.document import dumps
 kb = policy_kb.load()
 raws = [json.dumps(p).encode() for p in json.load(open(sys.argv[1]))]
 def obj():
     for r in raws: kb.evaluate(json.loads(r))
-def full():
-    for r in raws: dumps(kb.evaluate(json.loads(r)).to_dict("zh"))
+def full():  # the service's path: Evaluation.to_bytes (kept parts shared, not copied)
+    for r in raws: kb.evaluate(json.loads(r)).to_bytes("zh")
 def summary():
-    for r in raws: dumps(kb.evaluate(json.loads(r)).to_dict("zh", "summary"))
+    for r in raws: kb.evaluate(json.loads(r)).to_bytes("zh", detail="summary")
 out = {}
 for name, fn in (("object", obj), ("json_full", full), ("json_summary", summary)):
     fn()  # warm: the year's parameters, the plan's tables

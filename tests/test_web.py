@@ -484,6 +484,9 @@ def test_a_new_fact_in_measures_yaml_appears_in_the_form(browser, tmp_path):
         "    type: bool\n"
         "    group: 资质与状态\n"
     )
+    proves = "      proves: [restricted_industry, serious_violation]\n"  # the declaration's
+    assert text.count(proves) == 1  # a new fact needs its evidence: here the enterprise's word
+    text = text.replace(proves, proves.replace("]", ", green_factory]"))
     path = tmp_path / "measures.yaml"
     path.write_text(text.replace(anchor, added + anchor), encoding="utf-8")
     with serving("--measures", str(path)) as base:

@@ -18,8 +18,18 @@ from rdflib.namespace import XSD
 from ..errors import OntologyError
 from ..policy.model import BenefitKind, MeasureKind, PolicyModel
 from ..policy.resources import read_data_text
-from ..rules.tree import AllOf, AnyOf, CategoryRef, Comparison, Condition, Estimate, Flag, NotOf
-from ..rules.walk import Visitor, facts_in
+from ..rules.tree import (
+    AllOf,
+    AnyOf,
+    CategoryRef,
+    Comparison,
+    Condition,
+    Estimate,
+    FactRef,
+    Flag,
+    NotOf,
+)
+from ..rules.walk import Visitor, facts_in, walk
 from ..text import Msg, Text, plain
 from .vocab import CPSV, CV, DCTERMS, ELI, PKB, PREFIXES, RDF, RDFS, SKOS
 
@@ -128,6 +138,7 @@ def build_abox(model: PolicyModel) -> Graph:
             g.add((p, PKB.verbatimText, Literal(part.text, lang="zh")))
 
     _facts(g, iri, model)
+    _evidence(g, iri, model)
     _parameters(g, iri, model)
     for category in model.categories.values():
         c = iri.category(category.id)
@@ -304,6 +315,52 @@ def _facts(g: Graph, iri: _Iris, model: PolicyModel) -> None:
             g.add((f, PKB.unit, Literal(derived.unit)))
         for name in derived.inputs:
             g.add((f, PKB.derivedFrom, iri.fact(name)))
+
+
+def _evidence(g: Graph, iri: _Iris, model: PolicyModel) -> None:
+    """CCCEV 2: each evidence type (its holder as the publisher, whether the government holds it,
+    the facts it proves) and, per benefit, the evidence type list of the facts its rule reads."""
+    governments = {k.holder for k in model.evidence if k.held is True}
+    for holder in model.holders.values():
+        h = iri.make("holder", holder.id)
+        g.add((h, RDF.type, CV.PublicOrganisation if holder.id in governments else DCTERMS.Agent))
+        g.add((h, DCTERMS.identifier, Literal(holder.id)))
+        _zh_en(g, h, SKOS.prefLabel, holder.label)
+    for kind in model.evidence:
+        e = iri.make("evidence", kind.id)
+        g.add((e, RDF.type, CV.EvidenceType))
+        g.add((e, DCTERMS.identifier, Literal(kind.id)))
+        _zh_en(g, e, SKOS.prefLabel, kind.label)
+        g.add((e, DCTERMS.publisher, iri.make("holder", kind.holder)))
+        g.add((e, DCTERMS.source, Literal(kind.source, lang="zh")))
+        if kind.held is not None:
+            g.add((e, PKB.heldByGovernment, Literal(kind.held)))
+        for fact in kind.proves:
+            g.add((e, PKB.provesFact, iri.fact(fact)))
+    categories = {k: c.condition for k, c in model.categories.items()}
+    derived = {k: d.formula for k, d in model.derived.items()}
+    for benefit in model.benefits.values():
+        criterion = iri.criterion(iri.benefit(benefit.id))
+        facts = [
+            n.name if isinstance(n, FactRef) else n.fact
+            for n in walk(benefit.condition, categories, derived)
+            if isinstance(n, (FactRef, Flag))
+            and (not isinstance(n, FactRef) or n.name in model.facts)
+        ]
+        listed = URIRef(f"{criterion}/evidence")
+        g.add((listed, RDF.type, CV.EvidenceTypeList))
+        _zh_en(
+            g,
+            listed,
+            SKOS.prefLabel,
+            Text(f"{benefit.title.zh}：证明材料", f"{benefit.title.en}: evidence"),
+        )
+        g.add((criterion, CV.hasEvidenceTypeList, listed))
+        for fact in dict.fromkeys(facts):
+            g.add((criterion, CV.hasConcept, iri.fact(fact)))
+        for kind in model.evidence:
+            if set(kind.proves) & set(facts):
+                g.add((listed, CV.specifiesEvidenceType, iri.make("evidence", kind.id)))
 
 
 def _parameters(g: Graph, iri: _Iris, model: PolicyModel) -> None:

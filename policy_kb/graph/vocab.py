@@ -81,6 +81,8 @@ class PKB(DefinedNamespace):
     factType: URIRef
     formula: URIRef
     derivedFrom: URIRef
+    provesFact: URIRef
+    heldByGovernment: URIRef
     formGroup: URIRef
     hasValue: URIRef
     validFrom: URIRef
@@ -148,6 +150,13 @@ class CV(DefinedNamespace):
     holdsRequirement: URIRef
     hasLegalResource: URIRef
     constrains: URIRef
+    # CCCEV 2 evidence, CPSV-AP 3 organisations
+    EvidenceType: URIRef
+    EvidenceTypeList: URIRef
+    hasEvidenceTypeList: URIRef
+    specifiesEvidenceType: URIRef
+    hasConcept: URIRef
+    PublicOrganisation: URIRef
 
 
 PREFIXES: dict[str, str] = {

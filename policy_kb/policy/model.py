@@ -90,6 +90,35 @@ class FactDef:
 
 
 @dataclass(frozen=True, slots=True)
+class EvidenceHolder:
+    """An organisation that issues or keeps evidence (``evidence.holders``)."""
+
+    id: str
+    label: Text
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceType:
+    """A kind of document or record that proves facts (``evidence.types``; CCCEV's EvidenceType).
+
+    ``held`` is whether the government already holds it: True, False (the enterprise provides
+    it) or None (not established — treated as something the enterprise provides)."""
+
+    id: str
+    label: Text
+    holder: str
+    held: bool | None
+    source: str
+    proves: tuple[str, ...]
+    location: Location
+
+    @property
+    def held_word(self) -> str:
+        """``true`` / ``false`` / ``unknown``, as measures.yaml and the JSON write it."""
+        return "unknown" if self.held is None else "true" if self.held else "false"
+
+
+@dataclass(frozen=True, slots=True)
 class FactGroup:
     """A group of the form (``fact_groups`` in measures.yaml): its name and English label."""
 
@@ -368,7 +397,10 @@ class PolicyModel:
     evaluation: EvaluationMethod | None = None
     fact_groups: tuple[FactGroup, ...] = ()
     exclusions: tuple[Exclusive, ...] = ()
+    holders: Mapping[str, EvidenceHolder] = field(default_factory=dict)
+    evidence: tuple[EvidenceType, ...] = ()
     benefits: Mapping[str, Benefit] = field(init=False)
+    evidence_of: Mapping[str, tuple[EvidenceType, ...]] = field(init=False)  # fact → its evidence
     measures_by_id: Mapping[str, Measure] = field(init=False)
     condition_parameters: tuple[str, ...] = field(init=False)
     fact_by_label: Mapping[str, str] = field(init=False)  # a fact's Chinese label → its id
@@ -376,6 +408,11 @@ class PolicyModel:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fact_by_label", {f.label.zh: f.id for f in self.facts.values()})
+        proving: dict[str, list[EvidenceType]] = {}
+        for kind in self.evidence:
+            for fact in kind.proves:
+                proving.setdefault(fact, []).append(kind)
+        object.__setattr__(self, "evidence_of", {k: tuple(v) for k, v in proving.items()})
         first: dict[FactType, str] = {}
         for f in self.facts.values():
             first.setdefault(f.type, f.id)

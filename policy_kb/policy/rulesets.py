@@ -89,6 +89,7 @@ def build_model(r: Reader, sha256: str) -> PolicyModel | None:
     exclusions = _combinations(r, measures)
     evaluation = _evaluation(r, scope, facts, parameters)
     groups = sections.fact_groups(r, facts)
+    holders, evidence = sections.evidence(r, facts)
     if document is None:
         return None
     return PolicyModel(
@@ -104,6 +105,8 @@ def build_model(r: Reader, sha256: str) -> PolicyModel | None:
         evaluation,
         groups,
         exclusions,
+        holders,
+        evidence,
     )
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from ..text import Msg, Text, Words, did_you_mean, text
 from .model import (
     Document,
+    EvidenceHolder,
+    EvidenceType,
     FactDef,
     FactGroup,
     FactType,
@@ -407,3 +409,59 @@ def _printed_number_after(source: str, name: str) -> int | None:
     """The number printed right after ``name`` in a table of the source text (附件2 rows)."""
     match = re.search(re.escape(name) + r"\s+(\d+)", source)
     return int(match.group(1)) if match else None
+
+
+def evidence(
+    r: Reader, facts: Mapping[str, FactDef]
+) -> tuple[dict[str, EvidenceHolder], tuple[EvidenceType, ...]]:
+    """The holders and evidence types; every fact must be proven by at least one type, every
+    ``proves`` must name a fact and every ``holder`` a holder."""
+    raw = r.data.get("evidence")
+    holders: dict[str, EvidenceHolder] = {}
+    kinds: list[EvidenceType] = []
+    if isinstance(raw, dict) and r.ok(("evidence",)):
+        for key, h in raw.get("holders", {}).items():
+            holders[key] = EvidenceHolder(key, text(h["label_zh"], h["label_en"]))
+        for i, item in enumerate(raw.get("types", [])):
+            path: Path = ("evidence", "types", i)
+            if any(k.id == item["id"] for k in kinds):
+                r.problem(r.at((*path, "id")), "evidence.twice", None, id=item["id"])
+                continue
+            if item["holder"] not in holders:
+                hint = did_you_mean(item["holder"], list(holders)) or Msg(
+                    "hint.one_of", names=Words(list(holders))
+                )
+                r.problem(
+                    r.at((*path, "holder")),
+                    "evidence.holder",
+                    hint,
+                    id=item["id"],
+                    holder=item["holder"],
+                )
+            for j, fact in enumerate(item["proves"]):
+                if fact not in facts:
+                    hint = did_you_mean(fact, list(facts)) or Msg("evidence.hint.facts")
+                    r.problem(
+                        r.at((*path, "proves", j)),
+                        "evidence.unknown_fact",
+                        hint,
+                        id=item["id"],
+                        fact=fact,
+                    )
+            held = item["held_by_government"]
+            kinds.append(
+                EvidenceType(
+                    item["id"],
+                    text(item["label_zh"], item["label_en"]),
+                    item["holder"],
+                    None if held == "unknown" else bool(held),
+                    item["source"],
+                    tuple(item["proves"]),
+                    r.at(path),
+                )
+            )
+    proven = {fact for kind in kinds for fact in kind.proves}
+    for fact in facts.values():
+        if fact.id not in proven:
+            r.problem(fact.location, "evidence.missing", Msg("evidence.hint.missing"), fact=fact.id)
+    return holders, tuple(kinds)

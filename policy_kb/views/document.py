@@ -15,12 +15,14 @@ from ..backends.trace import Trace
 from ..policy.model import (
     PRECHECK,
     Benefit,
+    EvidenceType,
     Measure,
     Parameter,
     ParameterValue,
     PolicyModel,
     Status,
 )
+from ..reason import evidence as proof
 from ..reason.nearmiss import Gap, gaps, to_supply
 from ..reason.results import (
     BenefitResult,
@@ -155,11 +157,41 @@ def reason_dict(trace: Trace, parts: _Parts) -> dict[str, Any]:
         threshold = trace.threshold
         record["threshold"] = list(threshold) if isinstance(threshold, tuple) else plain(threshold)
         record.update(extra)
+        record["evidence"] = parts.kept(
+            ("evidence of", id(cond), lang),
+            lambda: [
+                evidence_dict(k, model, lang) for k in proof.evidence_of(model, list(trace.facts))
+            ],
+        )
     else:
         record.update(extra)
         record["parts"] = [reason_dict(p, parts) for p in trace.parts]
     record["source"] = source
     return record
+
+
+def evidence_dict(kind: EvidenceType, model: PolicyModel, lang: str) -> dict[str, Any]:
+    """One evidence type as an answer names it: what it is, who holds it, whether the government
+    already does (true / false / null: not established)."""
+    holder = model.holders.get(kind.holder)
+    return {
+        "id": kind.id,
+        "label": kind.label[lang],
+        "holder": kind.holder,
+        "holder_label": holder.label[lang] if holder is not None else kind.holder,
+        "held_by_government": kind.held,
+        "facts": list(kind.proves),
+    }
+
+
+def application_dict(found: proof.Application, model: PolicyModel, lang: str) -> dict[str, Any]:
+    """``application`` of a benefit (or the materials of the evaluation)."""
+    return {
+        "mode": found.mode,
+        "mode_label": say(lang, f"application.{found.mode}"),
+        "documents": [evidence_dict(k, model, lang) for k in found.documents],
+        "government_data": [evidence_dict(k, model, lang) for k in found.government],
+    }
 
 
 def _reason_static(
@@ -271,6 +303,9 @@ def benefit_dict(result: BenefitResult, parts: _Parts) -> dict[str, Any]:
         "estimate_note": words.estimate_reason(ev.estimates[b.id], b, model, ev.year, lang),
         "near_misses": [gap_dict(g, model, lang) for g in gaps(result)],
         "would_apply_once_registered": b.id in ev.once_registered,
+        "application": application_dict(
+            proof.application(model, result.status, result.trace), model, lang
+        ),
         "source": parts.kept(("benefit source", b.id), lambda: _source(b.location)),
     }
 
@@ -368,6 +403,7 @@ def precheck_dict(pre: PrecheckResult, model: PolicyModel, lang: str) -> dict[st
             "line": method.location.line,
             "clause": method.clause,
         },
+        "materials": application_dict(proof.materials(model), model, lang),
     }
 
 

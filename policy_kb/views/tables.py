@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..policy.model import PolicyModel, Status
+from ..reason import evidence as proof
 from ..reason.nearmiss import gaps, to_supply
 from ..reason.results import Evaluation, TownEvaluation
 from ..text import Text, Words, format_value, number, printable, say
@@ -127,6 +128,12 @@ def _benefit_lines(ev: Evaluation, b: Any, measure: Any, lang: str, style: _Styl
         lines.append("      " + words.estimate_sentence(estimate, lang))
     if b.id in ev.once_registered:
         lines.append("      " + say(lang, "once_registered.reason"))
+    found = proof.application(model, b.status, b.trace)
+    if found.mode == proof.NO_APPLICATION:
+        lines.append("      " + say(lang, "application.no_application"))
+    elif found.documents:
+        documents = Words([k.label for k in found.documents], "semi")
+        lines.append("      " + say(lang, "table.documents", documents=documents))
     lines.append(
         "      "
         + style.dim(say(lang, "table.cite", number=measure.number, quote=_excerpt(benefit.quote)))
