@@ -330,7 +330,11 @@ def read(spark: SparkSession, path: str | os.PathLike[str]) -> DataFrame:
     if suffix in (".xlsx", ".xlsm"):
         raise RosterError(Msg("spark.no_xlsx", path=text))
     if suffix == ".csv":
-        return spark.read.option("header", True).option("encoding", "UTF-8").csv(text)
+        df = spark.read.option("header", True).option("encoding", "UTF-8").csv(text)
+        first = df.columns[0] if df.columns else ""
+        if first.startswith("\ufeff"):  # Excel's "CSV UTF-8" starts with a byte-order mark
+            df = df.withColumnRenamed(first, first[1:])
+        return df
     raise RosterError(Msg("spark.format", path=text, suffix=suffix or Msg("roster.no_extension")))
 
 

@@ -172,3 +172,12 @@ def test_engine_spark_refuses_what_it_cannot_write_before_starting(cli, tmp_path
     assert run.returncode == 2
     assert "按镇分区的 Parquet 文件夹" in run.stderr
     assert not (tmp_path / "answers.csv").exists()
+
+
+def test_spark_reads_a_csv_saved_by_excel_with_a_byte_order_mark(kb, spark, tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + EXAMPLE.read_bytes())
+    frame = pk_spark.read(spark, path)
+    assert frame.columns[0] == "name"
+    expected = pl.concat(kb.roster(path, keep=True).frames).to_arrow()
+    assert _differences(expected, pk_spark.evaluate(frame, kb).toArrow()) == []
