@@ -25,11 +25,10 @@ from ..rules.tree import (
     Comparison,
     Condition,
     Estimate,
-    FactRef,
     Flag,
     NotOf,
 )
-from ..rules.walk import Visitor, facts_in, walk
+from ..rules.walk import Visitor, facts_in
 from ..text import Msg, Text, plain
 from .vocab import CPSV, CV, DCTERMS, ELI, PKB, PREFIXES, RDF, RDFS, SKOS
 
@@ -341,12 +340,8 @@ def _evidence(g: Graph, iri: _Iris, model: PolicyModel) -> None:
     derived = {k: d.formula for k, d in model.derived.items()}
     for benefit in model.benefits.values():
         criterion = iri.criterion(iri.benefit(benefit.id))
-        facts = [
-            n.name if isinstance(n, FactRef) else n.fact
-            for n in walk(benefit.condition, categories, derived)
-            if isinstance(n, (FactRef, Flag))
-            and (not isinstance(n, FactRef) or n.name in model.facts)
-        ]
+        read = facts_in(benefit.condition, categories, derived)
+        facts = [name for name in read if name in model.facts]  # derived: their inputs are read
         listed = URIRef(f"{criterion}/evidence")
         g.add((listed, RDF.type, CV.EvidenceTypeList))
         _zh_en(

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from ..backends.trace import Trace
 from ..policy.model import EvidenceType, PolicyModel, Status
-from ..rules.tree import AnyOf, CategoryRef, FactRef, Flag, NotOf
-from ..rules.walk import walk
+from ..rules.tree import AnyOf, CategoryRef, NotOf
+from ..rules.walk import facts_in
 
 NO_APPLICATION, DOCUMENTS_NEEDED, NOT_APPLICABLE = (
     "no_application",
@@ -102,12 +102,7 @@ def materials(model: PolicyModel) -> Application:
         return Application(NOT_APPLICABLE, (), ())
     categories = {k: c.condition for k, c in model.categories.items()}
     derived = {k: d.formula for k, d in model.derived.items()}
-    facts = [
-        n.name if isinstance(n, FactRef) else n.fact
-        for n in walk(method.rule, categories, derived)
-        if isinstance(n, (FactRef, Flag))
-    ]
-    kinds = evidence_of(model, facts)
+    kinds = evidence_of(model, facts_in(method.rule, categories, derived))
     return Application(
         DOCUMENTS_NEEDED,
         tuple(k for k in kinds if k.held is not True),

@@ -112,10 +112,15 @@ def walk(
         stack.extend(reversed(inner))
 
 
-def facts_in(node: Node) -> tuple[str, ...]:
-    """The facts (profile or derived) an expression or condition names, in order."""
+def facts_in(
+    node: Node,
+    categories: Mapping[str, Condition] | None = None,
+    derived: Mapping[str, Expr] | None = None,
+) -> tuple[str, ...]:
+    """The facts (profile or derived) an expression or condition names, in order; with
+    ``categories`` / ``derived`` also those of the categories and formulas it refers to."""
     found: dict[str, None] = {}
-    for n in walk(node):
+    for n in walk(node, categories, derived):
         if isinstance(n, FactRef):
             found.setdefault(n.name)
         elif isinstance(n, Flag):
