@@ -74,6 +74,8 @@ __all__ = [
     "ProfileIssue",
     "ProfileSyntaxError",
     "Progress",
+    "Readiness",
+    "ReadinessCounts",
     "RosterError",
     "RosterRun",
     "RosterSummary",
@@ -92,6 +94,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .district.cells import RowError
+    from .district.readiness import Counts as ReadinessCounts
+    from .district.readiness import Readiness
     from .district.reports import BenefitImpact, Impact, PoolEntry, Progress, TownProgress
     from .district.roster import RosterRun, RosterSummary
 
@@ -105,6 +109,8 @@ _LAZY = {
     "PoolEntry": ".district.reports",
     "Impact": ".district.reports",
     "BenefitImpact": ".district.reports",
+    "Readiness": ".district.readiness",
+    "ReadinessCounts": ".district.readiness:Counts",
 }
 
 
@@ -112,5 +118,6 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         from importlib import import_module
 
-        return getattr(import_module(_LAZY[name], __name__), name)
+        where, _, attr = _LAZY[name].partition(":")
+        return getattr(import_module(where, __name__), attr or name)
     raise AttributeError(f"module 'policy_kb' has no attribute '{name}'")

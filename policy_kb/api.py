@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .backends.owl import LintReport
     from .district.cells import Batch
     from .district.kernel import Years
+    from .district.readiness import Readiness
     from .district.reports import Impact, PoolEntry, Progress
     from .district.roster import RosterRun
 
@@ -330,6 +331,38 @@ class KnowledgeBase:
             self._model,
             path,
             self._years(year),
+            show=progress,
+            reading=Reading(ignore_unknown_columns, amounts_are_yuan),
+        )
+
+    def readiness(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        town: str | None = None,
+        year: int | None = None,
+        progress: bool = False,
+        ignore_unknown_columns: bool = False,
+        amounts_are_yuan: bool = False,
+    ) -> Readiness:
+        """免申即享 readiness over a roster, per benefit and per town: how many enterprises could
+        be granted a benefit without an application, how many must bring documents (which,
+        counted), how many wait on data a government holder keeps (which facts, counted).
+
+        The counts are those of the per-profile answers' ``application``; ``town`` keeps one
+        town of 附件2 (an unknown town is refused with a suggestion). The tool advises: the
+        granting authority decides.
+        """
+        from .district.readiness import readiness
+        from .district.roster import Reading
+
+        if town is not None:
+            reason.evaluate_town(self._model, town)
+        return readiness(
+            self._model,
+            path,
+            self._years(year),
+            town=town,
             show=progress,
             reading=Reading(ignore_unknown_columns, amounts_are_yuan),
         )

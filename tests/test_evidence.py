@@ -98,6 +98,8 @@ def test_an_undetermined_benefit_and_a_refused_one(kb):
     assert open_["application"]["mode"] == "documents_needed"
     assert open_["application"]["documents"] == []
     assert _ids(open_["application"]["government_data"]) == ["hnte_certificate"]
+    # ... and the tech authority could be asked for the fact the profile does not give
+    assert [r["fact"] for r in open_["application"]["data_requests"]] == ["hnte_valid"]
     refused = _benefit(kb, "small_low_profit.yaml", "KM7.rd_super_deduction")
     assert refused["status"] == "does_not_apply"
     assert refused["application"] == {
@@ -105,6 +107,7 @@ def test_an_undetermined_benefit_and_a_refused_one(kb):
         "mode_label": "不适用",
         "documents": [],
         "government_data": [],
+        "data_requests": [],
     }
 
 
@@ -142,6 +145,11 @@ def test_the_precheck_lists_the_evaluations_own_materials(kb):
     assert "tech_staff_list" in _ids(materials["documents"])
     assert "income_tax_return" in _ids(materials["government_data"])
     assert materials["documents"][0]["label"].startswith("List of S&T staff")
+    # an enterprise already registered this year has no evaluation to apply for
+    registered = EXAMPLES / "registered_hnte_first_above_scale.yaml"
+    data = kb.evaluate(policy_kb.read_profile(str(registered))).to_dict("en")
+    assert data["tech_sme_precheck"]["materials"]["mode"] == "not_applicable"
+    assert data["tech_sme_precheck"]["materials"]["documents"] == []
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

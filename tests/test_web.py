@@ -503,3 +503,131 @@ def test_a_new_fact_in_measures_yaml_appears_in_the_form(browser, tmp_path):
         assert "green_factory=1" in page.url
         context.close()
         assert watched.errors == []
+
+
+# ── 免申即享 and the documents to prepare ──────────────────────────────────────────────────
+
+
+def api_answer(base: str, profile: dict[str, Any], lang: str) -> dict[str, Any]:
+    answer = httpx.post(f"{base}/v1/evaluate", params={"lang": lang}, json=profile, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def shown_applications(page: Any) -> dict[str, tuple[str, list[str]]]:
+    found = page.eval_on_selector_all(
+        "[data-benefit]",
+        """els => els.map(e => {
+            const app = e.querySelector('[data-application]');
+            return [e.dataset.benefit, app ? app.dataset.application : null,
+                    app ? [...app.querySelectorAll('[data-document]')].map(d => d.dataset.document) : []];
+        })""",
+    )
+    return {b: (mode, docs) for b, mode, docs in found if mode is not None}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("name", ["incubated_startup", "registered_hnte_first_above_scale"])
+def test_each_benefit_shows_no_application_or_its_documents(browser, server, name, lang):
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    watched = Watched(page, server)
+    profile = example(name)
+    page.goto(server + "/" + fragment(profile, **({"_lang": "en"} if lang == "en" else {})))
+    settled(page, profile)
+    data = api_answer(server, profile, lang)
+    expected = {
+        b["id"]: (b["application"]["mode"], [d["id"] for d in b["application"]["documents"]])
+        for m in data["measures"]
+        for b in m["benefits"]
+        if b["status"] != "does_not_apply"
+    }
+    assert shown_applications(page) == expected
+    text = page.inner_text("#answer")
+    modes = {mode for mode, _ in expected.values()}
+    words = {
+        "zh": {"no_application": "免申即享", "documents_needed": "需准备的材料"},
+        "en": {
+            "no_application": "No application needed",
+            "documents_needed": "Documents to prepare",
+        },
+    }[lang]
+    for mode in modes:
+        assert words[mode] in text
+    for b in (
+        b for m in data["measures"] for b in m["benefits"] if b["status"] != "does_not_apply"
+    ):
+        for d in b["application"]["documents"]:
+            assert d["label"] in text
+    if lang == "en":  # no Chinese punctuation in what the page says of the documents
+        blocks = page.eval_on_selector_all(
+            "[data-application], .checklist", "els => els.map(e => e.innerText)"
+        )
+        for block in blocks:
+            assert not set("：，；、") & set(block), block
+    context.close()
+    assert watched.errors == []
+    assert watched.foreign() == []
+
+
+def test_the_checklist_lists_every_document_once_with_its_benefits(watched, server):
+    profile = example("incubated_startup")
+    page = watched.open("/" + fragment(profile))
+    settled(page, profile)
+    data = api_answer(server, profile, "zh")
+    uses: dict[str, list[str]] = {}
+    for m in data["measures"]:
+        for b in m["benefits"]:
+            if b["status"] != "does_not_apply":
+                for d in b["application"]["documents"]:
+                    uses.setdefault(d["id"], []).append(b["title"])
+    for d in data["tech_sme_precheck"]["materials"]["documents"]:
+        uses.setdefault(d["id"], []).append("科技型中小企业评价")
+    items = page.eval_on_selector_all(
+        ".checklist [data-document]",
+        "els => els.map(e => [e.dataset.document, e.querySelector('.uses').innerText])",
+    )
+    assert [i for i, _ in items] == list(uses)  # each document once, in the order first needed
+    for doc, shown in items:
+        assert shown == "用于：" + "、".join(uses[doc])
+    # an enterprise already registered this year with every benefit 免申即享 has nothing to bring
+    profile = example("registered_hnte_first_above_scale")
+    page = watched.open("/" + fragment(profile))
+    settled(page, profile)
+    assert page.get_attribute(".checklist", "data-checklist") == "0"
+    assert "没有须由企业自行准备的材料" in page.inner_text(".checklist")
+    assert page.get_attribute(".checklist .ready-list", "data-ready") == "11"
+
+
+def test_the_print_view_is_a_checklist_for_the_service_hall(browser, server):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    profile = example("incubated_startup")
+    for lang in ("zh", "en"):
+        context = browser.new_context(viewport={"width": 794, "height": 1123})  # A4 at 96 dpi
+        page = context.new_page()
+        page.goto(server + "/" + fragment(profile, **({"_lang": "en"} if lang == "en" else {})))
+        settled(page, profile)
+        page.emulate_media(media="print")
+        assert not page.is_visible("#profile-form")
+        assert page.is_visible(".checklist")
+        boxes = page.eval_on_selector_all(
+            ".checklist .box",
+            "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })",
+        )
+        data = api_answer(server, profile, lang)
+        needed = {
+            d["id"]
+            for m in data["measures"]
+            for b in m["benefits"]
+            if b["status"] != "does_not_apply"
+            for d in b["application"]["documents"]
+        } | {d["id"] for d in data["tech_sme_precheck"]["materials"]["documents"]}
+        assert len(boxes) == len(needed) == 7  # 3 for the benefits, 4 more for the evaluation
+        assert all(
+            w >= 8 and h >= 8 for w, h in boxes
+        )  # a box to tick, not a glyph that may be missing
+        page.locator(".checklist").screenshot(path=str(ARTIFACTS / f"checklist-print-{lang}.png"))
+        pdf = page.pdf(format="A4", print_background=True)
+        (ARTIFACTS / f"checklist-print-{lang}.pdf").write_bytes(pdf)
+        context.close()
+        assert pdf.startswith(b"%PDF")

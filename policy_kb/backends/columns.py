@@ -17,7 +17,7 @@ up, like the per-profile engine's Decimal arithmetic.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any, ClassVar
@@ -672,6 +672,21 @@ def evaluate_condition(
     return np.broadcast_to(true, (columns.n,)), np.broadcast_to(false, (columns.n,))
 
 
+def condition_masks(
+    model: PolicyModel, columns: Columns, parameters: Mapping[str, ParameterValue]
+) -> Callable[[Condition], Masks]:
+    """The (holds, fails) masks of any condition over the rows of ``columns``, each node
+    evaluated once (for explanations that read the parts of a condition, not just its result)."""
+    walk = _Columns(model, columns, parameters)
+    n = columns.n
+
+    def masks(condition: Condition) -> Masks:
+        true, false = walk.visit(condition)
+        return np.broadcast_to(true, (n,)), np.broadcast_to(false, (n,))
+
+    return masks
+
+
 def _precheck(walk: _Columns, model: PolicyModel) -> PrecheckColumns:
     method = model.evaluation
     assert method is not None
@@ -725,6 +740,7 @@ __all__ = [
     "ColumnResult",
     "Columns",
     "PrecheckColumns",
+    "condition_masks",
     "evaluate_columns",
     "evaluate_condition",
     "sum_fen",

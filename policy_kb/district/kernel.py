@@ -28,11 +28,13 @@ from ..backends.columns import (
     STATUS_WORDS,
     ColumnResult,
     Columns,
+    condition_masks,
     evaluate_columns,
     merge_results,
 )
 from ..errors import PolicyKBError, ProfileIssue, YearError
 from ..policy.model import FactType, ParameterValue, PolicyModel
+from ..reason.evidence import deciding_columns
 from ..text import Msg
 from .buffers import booleans, numbers, texts
 from .buffers import codes as dictionary
@@ -73,24 +75,60 @@ def evaluate_batch(model: PolicyModel, batch: Batch, years: Years) -> ColumnResu
     A row whose year has no value for a condition's parameter is refused like an invalid cell,
     with the reason in its error.
     """
+    groups = year_groups(model, batch, years, refuse=True)
+    if len(groups) == 1:
+        return evaluate_columns(model, batch.columns, years.parameters_of(groups[0][1]))
+    parts = []
+    for rows, year in groups:
+        assert rows is not None
+        result = evaluate_columns(model, batch.columns.subset(rows), years.parameters_of(year))
+        parts.append((rows, result))
+    return merge_results(batch.columns.n, parts)
+
+
+def year_groups(
+    model: PolicyModel, batch: Batch, years: Years, *, refuse: bool = False
+) -> list[tuple[NDArray[np.intp] | None, int]]:
+    """The rows of each evaluation year: ``[(None, year)]`` when every row has the same one.
+
+    A row whose year has no parameter values goes with the policy year (``refuse=True`` also
+    marks it invalid, with the reason in its error, as :func:`evaluate_batch` does)."""
     of_rows = years.of_rows(model, batch.columns)
     for year in _distinct(of_rows):
         try:
             years.parameters_of(year)
         except YearError as exc:
             rows = np.flatnonzero(of_rows == year)
-            _refuse(model, batch, rows, exc)
+            if refuse:
+                _refuse(model, batch, rows, exc)
             of_rows[rows] = years.default  # still evaluated, then hidden as invalid
-    groups = _distinct(of_rows)
-    if len(groups) <= 1:
-        year = groups[0] if groups else years.default
-        return evaluate_columns(model, batch.columns, years.parameters_of(year))
-    parts = []
-    for year in groups:
-        rows = np.flatnonzero(of_rows == year)
-        result = evaluate_columns(model, batch.columns.subset(rows), years.parameters_of(year))
-        parts.append((rows, result))
-    return merge_results(batch.columns.n, parts)
+    distinct = _distinct(of_rows)
+    if len(distinct) <= 1:
+        return [(None, distinct[0] if distinct else years.default)]
+    return [(np.flatnonzero(of_rows == year), year) for year in distinct]
+
+
+def deciding_batch(
+    model: PolicyModel, batch: Batch, years: Years
+) -> dict[str, dict[str, NDArray[np.bool_]]]:
+    """Per benefit, the facts that decided it on each row (see
+    :func:`~policy_kb.reason.evidence.deciding_columns`): fact → mask of rows."""
+    n = batch.columns.n
+    out: dict[str, dict[str, NDArray[np.bool_]]] = {b: {} for b in model.benefits}
+    for rows, year in year_groups(model, batch, years):
+        columns = batch.columns if rows is None else batch.columns.subset(rows)
+        masks = condition_masks(model, columns, years.parameters_of(year))
+        for benefit in model.benefits.values():
+            found = deciding_columns(model, benefit.condition, masks, columns.n)
+            if rows is None:
+                out[benefit.id] = found
+                continue
+            into = out[benefit.id]
+            for fact, where in found.items():
+                if fact not in into:
+                    into[fact] = np.zeros(n, dtype=bool)
+                into[fact][rows] = where
+    return out
 
 
 def _distinct(of_rows: NDArray[np.int64]) -> list[int]:

@@ -67,6 +67,7 @@ COMMANDS = frozenset(
         "roster",
         "progress",
         "mobilise",
+        "readiness",
         "impact",
         "serve",
         "lint",
@@ -129,6 +130,10 @@ def _parser(lang: str, only: str | None = None) -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", metavar="FILE", required=True, help=h("mobilise_output"))
     c.add_argument("--town", metavar="NAME", help=h("mobilise_town"))
     c.add_argument("--near-misses", action="store_true", help=h("near_misses"))
+    c = command("readiness", _cmd_readiness, "measures", "lang", "format", "year", "roster")
+    c.add_argument("roster", metavar="ROSTER")
+    c.add_argument("-o", "--output", metavar="OUT", help=h("readiness_output"))
+    c.add_argument("--town", metavar="NAME", help=h("mobilise_town"))
     c = command("impact", _cmd_impact, "lang", "format", "year", "roster")
     c.add_argument("roster", metavar="ROSTER")
     c.add_argument("--old", metavar="OLD.yaml", required=True, help=h("old"))
@@ -317,6 +322,34 @@ def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
     )
     files.write_text(args.output, buffer.getvalue(), [args.roster])
     out.write(tables.mobilise_summary(entries, args.output, args.near_misses, args.lang) + "\n")
+    return EXIT_OK
+
+
+def _cmd_readiness(args: argparse.Namespace, out: TextIO) -> int:
+    if args.output:
+        check_output(args.output, [args.roster])  # before the roster is read
+    kb = _kb(args)
+    report = kb.readiness(
+        args.roster,
+        town=args.town,
+        year=args.year,
+        progress=not args.quiet,
+        ignore_unknown_columns=args.ignore_unknown_columns,
+        amounts_are_yuan=args.amounts_are_yuan,
+    )
+    if args.output:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(
+            [files.safe_cell(cell) for cell in row]
+            for row in tables.readiness_rows(report, kb.model, args.lang)
+        )
+        files.write_text(args.output, buffer.getvalue(), [args.roster])
+    if args.format == "json":
+        _print_json(report.to_dict(), out)
+    else:
+        out.write(tables.readiness_table(report, kb.model, args.lang) + "\n")
+        if args.output:
+            out.write(say(args.lang, "readiness.written", path=args.output) + "\n")
     return EXIT_OK
 
 

@@ -191,6 +191,16 @@ def application_dict(found: proof.Application, model: PolicyModel, lang: str) ->
         "mode_label": say(lang, f"application.{found.mode}"),
         "documents": [evidence_dict(k, model, lang) for k in found.documents],
         "government_data": [evidence_dict(k, model, lang) for k in found.government],
+        "data_requests": [
+            {
+                "fact": fact,
+                "label": model.facts[fact].label[lang],
+                "evidence": [
+                    evidence_dict(k, model, lang) for k in proof.evidence_of(model, (fact,))
+                ],
+            }
+            for fact in found.requests
+        ],
     }
 
 
@@ -349,7 +359,9 @@ def gap_dict(gap: Gap, model: PolicyModel, lang: str) -> dict[str, Any]:
     }
 
 
-def precheck_dict(pre: PrecheckResult, model: PolicyModel, lang: str) -> dict[str, Any]:
+def precheck_dict(
+    pre: PrecheckResult, model: PolicyModel, lang: str, values: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The ``tech_sme_precheck`` block of the evaluation JSON."""
     method = pre.method
     smallest = pre.smallest_change
@@ -403,7 +415,7 @@ def precheck_dict(pre: PrecheckResult, model: PolicyModel, lang: str) -> dict[st
             "line": method.location.line,
             "clause": method.clause,
         },
-        "materials": application_dict(proof.materials(model), model, lang),
+        "materials": application_dict(proof.materials(model, values or {}), model, lang),
     }
 
 
@@ -500,7 +512,9 @@ def evaluation_to_dict(ev: Evaluation, lang: str = "zh", share: bool = False) ->
         "town": town,
         "notes": _notes(ev, lang),
         "summary": _counts(ev),
-        PRECHECK: precheck_dict(ev.precheck, model, lang) if ev.precheck else None,
+        PRECHECK: precheck_dict(ev.precheck, model, lang, ev.profile.values)
+        if ev.precheck
+        else None,
         "estimates": estimates_summary(ev),
         "to_supply": [
             {"fact": s.fact, "label": model.fact_label(s.fact)[lang], "settles": list(s.settles)}

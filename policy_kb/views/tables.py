@@ -134,6 +134,11 @@ def _benefit_lines(ev: Evaluation, b: Any, measure: Any, lang: str, style: _Styl
     elif found.documents:
         documents = Words([k.label for k in found.documents], "semi")
         lines.append("      " + say(lang, "table.documents", documents=documents))
+    if found.requests:
+        holders = {k.holder: None for f in found.requests for k in proof.evidence_of(model, (f,))}
+        facts = Words([model.facts[f].label for f in found.requests], "list")
+        where = Words([model.holders[h].label for h in holders if h in model.holders], "list")
+        lines.append("      " + say(lang, "table.data_requests", facts=facts, holders=where))
     lines.append(
         "      "
         + style.dim(say(lang, "table.cite", number=measure.number, quote=_excerpt(benefit.quote)))
@@ -403,6 +408,142 @@ def progress_table(report: Any, lang: str = "zh") -> str:
     )
     notes.append(say(lang, "progress.legend"))
     return "\n".join([*grid(head, rows, left=(1,), rule_before_last=True), "", *notes])
+
+
+_READINESS_COLUMNS = (
+    "enterprises",
+    "no_application",
+    "documents_needed",
+    "undetermined",
+    "waiting_for_data",
+    "not_applicable",
+)
+_READINESS_HEAD = (
+    "enterprises",
+    "no_application",
+    "documents_needed",
+    "undetermined",
+    "waiting",
+    "not_applicable",
+)
+
+
+def _town_label(town: str | None, model: PolicyModel, lang: str) -> str:
+    if town is None:
+        return say(lang, "readiness.no_town")
+    found = (
+        next((t for t in model.targets.towns if t.name == town), None) if model.targets else None
+    )
+    english = found.name_en if found is not None and found.name_en else None
+    return Text(town, f"{town} {english}" if english else town)[lang]
+
+
+def _holders(model: PolicyModel, kinds: Sequence[Any], lang: str) -> str:
+    names = {k.holder: None for k in kinds}
+    return Words([model.holders[h].label for h in names if h in model.holders], "list").render(lang)
+
+
+def readiness_table(report: Any, model: PolicyModel, lang: str = "zh") -> str:
+    """免申即享 readiness: per town and benefit the counts, then the documents to provide and the
+    data to request (over the report's towns), the legend and the advice."""
+    from ..district.readiness import ANY_BENEFIT
+
+    town_note = say(lang, "readiness.town_only", town=report.town) if report.town else ""
+    lines = [
+        say(
+            lang,
+            "readiness.title",
+            rows=f"{report.rows:,}",
+            invalid=f"{report.invalid:,}",
+            town=town_note,
+        ),
+        "",
+    ]
+    head = [say(lang, "readiness.head.town"), say(lang, "readiness.head.benefit")]
+    head += [say(lang, "readiness.head." + k) for k in _READINESS_HEAD]
+    rows: list[list[str]] = []
+    places: list[tuple[str, Any]] = [(_town_label(t, model, lang), t) for t in report.towns]
+    for label, town in places:
+        for i, benefit in enumerate(report.benefits):
+            counts = report.of(benefit, town)
+            rows.append(
+                [label if i == 0 else "", benefit]
+                + [f"{getattr(counts, k):,}" for k in _READINESS_COLUMNS]
+            )
+    if len(places) > 1:
+        for i, benefit in enumerate(report.benefits):
+            counts = report.district(benefit)
+            rows.append(
+                [say(lang, "readiness.district") if i == 0 else "", benefit]
+                + [f"{getattr(counts, k):,}" for k in _READINESS_COLUMNS]
+            )
+    lines += grid(head, rows, left=(0, 1))
+    every = report.district(ANY_BENEFIT)
+    kinds = {k.id: k for k in model.evidence}
+    lines += ["", say(lang, "readiness.documents")]
+    if every.documents:
+        doc_rows = [
+            [kinds[key].label[lang], _holders(model, [kinds[key]], lang), f"{count:,}"]
+            for key, count in sorted(every.documents.items(), key=lambda kv: -kv[1])
+        ]
+        head = [say(lang, "readiness.head." + k) for k in ("document", "holder", "enterprises")]
+        lines += grid(head, doc_rows, left=(0, 1))
+    else:
+        lines.append("  " + say(lang, "readiness.none"))
+    lines += ["", say(lang, "readiness.requests")]
+    if every.requests:
+        request_rows = [
+            [
+                model.facts[fact].label[lang],
+                _holders(model, proof.evidence_of(model, (fact,)), lang),
+                f"{count:,}",
+            ]
+            for fact, count in sorted(every.requests.items(), key=lambda kv: -kv[1])
+        ]
+        head = [say(lang, "readiness.head." + k) for k in ("fact", "holder", "enterprises")]
+        lines += grid(head, request_rows, left=(0, 1))
+    else:
+        lines.append("  " + say(lang, "readiness.none"))
+    lines += ["", say(lang, "readiness.legend"), say(lang, "readiness.advice")]
+    return "\n".join(lines)
+
+
+def readiness_rows(report: Any, model: PolicyModel, lang: str = "zh") -> list[list[Any]]:
+    """Every count of the report as spreadsheet rows (a header first): town, benefit (``*`` for
+    any benefit), kind, id, label, holder, enterprises; the district totals last."""
+    from ..district.readiness import ANY_BENEFIT
+
+    head = [
+        say(lang, "readiness.head." + k)
+        for k in ("town", "benefit", "kind", "item", "label", "holder", "enterprises")
+    ]
+    out: list[list[Any]] = [head]
+    kinds = {k.id: k for k in model.evidence}
+    places = [
+        (t if t is not None else say(lang, "readiness.no_town"), report.of, t) for t in report.towns
+    ]
+    places.append((say(lang, "readiness.district"), lambda b, _: report.district(b), None))
+    for name, counts_of, town in places:
+        for benefit in (*report.benefits, ANY_BENEFIT):
+            counts = counts_of(benefit, town)
+            keys = (
+                _READINESS_COLUMNS
+                if benefit != ANY_BENEFIT
+                else (*_READINESS_COLUMNS[:3], "waiting_for_data")
+            )
+            for key, word in zip(_READINESS_COLUMNS, _READINESS_HEAD, strict=True):
+                if key in keys:
+                    label = say(lang, "readiness.head." + word)
+                    out.append([name, benefit, key, "", label, "", getattr(counts, key)])
+            for key, count in sorted(counts.documents.items()):
+                kind = kinds[key]
+                holder = _holders(model, [kind], lang)
+                out.append([name, benefit, "document", key, kind.label[lang], holder, count])
+            for fact, count in sorted(counts.requests.items()):
+                holder = _holders(model, proof.evidence_of(model, (fact,)), lang)
+                label = model.facts[fact].label[lang]
+                out.append([name, benefit, "data_request", fact, label, holder, count])
+    return out
 
 
 def impact_table(report: Any, lang: str = "zh") -> str:

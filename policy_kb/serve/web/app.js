@@ -53,6 +53,13 @@
       measures_heading: "各项措施原文", targets_title: "目标任务与措施原文",
       source_note: "措施原文逐字引自政策文件；目标数以附件2为准。", benefits_of: "可享受的待遇",
       load_failed: "载入失败，请刷新页面重试。",
+      app_ready: "免申即享", app_ready_note: "决定这项待遇的数据政府部门均已掌握，可直接兑现（以主管部门认定为准）",
+      app_gov: "所依据的政府数据：", app_docs: "需准备的材料", app_no_docs: "无需企业另行提供材料。",
+      app_requests: "尚缺的数据由政府部门掌握：", holder_in: "（{holder}）", list_sep: "、",
+      checklist_title: "申报材料清单",
+      checklist_note: "办理适用或待定的待遇时须由企业提供的材料：可打印后带到政务服务大厅逐项核对。",
+      checklist_for: "用于：", checklist_ready: "免申即享、无需提交材料的待遇：",
+      checklist_none: "没有须由企业自行准备的材料。", checklist_evaluation: "科技型中小企业评价",
     },
     en: {
       skip: "Skip to the answer", skip_content: "Skip to the content", issuer: "Wujin District, Changzhou",
@@ -101,6 +108,15 @@
       measures_heading: "The measures, in the words of the text", targets_title: "Targets and measures",
       source_note: "Measure texts are quoted verbatim from the policy; targets are those of Annex 2.",
       benefits_of: "Benefits", load_failed: "Could not load; please reload the page.",
+      app_ready: "No application needed (免申即享)",
+      app_ready_note: "the government already holds every record that decides it, so it could be granted directly (the granting authority decides)",
+      app_gov: "Based on government records: ", app_docs: "Documents to prepare",
+      app_no_docs: "Nothing to provide yourself.",
+      app_requests: "The missing data is held by a government department: ", holder_in: " ({holder})", list_sep: ", ",
+      checklist_title: "Checklist of documents",
+      checklist_note: "What you must provide yourself for the benefits that apply or are undetermined: print it and tick each item at the service hall.",
+      checklist_for: "For: ", checklist_ready: "Benefits that need no application: ",
+      checklist_none: "Nothing to prepare yourself.", checklist_evaluation: "the tech-SME evaluation",
     },
   };
   const STATUS_MARK = { applies: "✓", does_not_apply: "✕", undetermined: "?" };
@@ -493,6 +509,7 @@
         supplyList(data.to_supply)));
     }
     if (data.tech_sme_precheck) body.push(renderPrecheck(data.tech_sme_precheck));
+    body.push(renderChecklist(data));
     const estimates = renderEstimates(data.estimates);
     if (estimates) body.push(estimates);
 
@@ -577,6 +594,7 @@
     if (b.estimate && b.estimate.amount !== null && b.status !== "does_not_apply") {
       parts.push(renderEstimate(b));
     }
+    if (b.application && b.status !== "does_not_apply") parts.push(renderApplication(b.application));
     // a yes/no gap only repeats the reason; a number's gap says how far it is
     const gaps = (b.near_misses || []).filter((n) => n.direction !== "flag");
     if (b.status === "does_not_apply" && gaps.length) {
@@ -586,6 +604,62 @@
     parts.push(el("details", { class: "clause" }, el("summary", {}, t("clause") + " " + (b.citation.number || "")),
       el("blockquote", {}, b.citation.text), sourceLine(b.citation, b.source)));
     return el("li", { class: "benefit status-" + b.status, "data-benefit": b.id, "data-status": b.status }, parts);
+  }
+
+  /** How a benefit would be granted: 免申即享, or the documents to prepare (and the data a
+   *  department holds that would settle it). */
+  function renderApplication(app) {
+    const holder = (d) => t("holder_in", { holder: d.holder_label });
+    const labels = (items) => items.map((d) => d.label).join(t("list_sep"));
+    if (app.mode === "no_application") {
+      return el("div", { class: "application ready", "data-application": app.mode },
+        el("p", {}, el("strong", {}, t("app_ready")), " · " + t("app_ready_note")),
+        app.government_data.length ? el("p", { class: "gov" }, t("app_gov") + labels(app.government_data)) : null);
+    }
+    const requests = app.data_requests || [];
+    return el("div", { class: "application docs", "data-application": app.mode },
+      app.documents.length
+        ? [el("p", {}, el("strong", {}, t("app_docs"))),
+           el("ul", { class: "documents" }, app.documents.map((d) => el("li", { "data-document": d.id }, d.label, el("span", { class: "holder" }, holder(d)))))]
+        : el("p", {}, t("app_no_docs")),
+      requests.length
+        ? el("p", { class: "requests" }, t("app_requests"),
+            requests.map((r, i) => [i ? t("list_sep") : "", factLink(r.fact, r.label), r.evidence.length ? holder(r.evidence[0]) : ""]))
+        : null);
+  }
+
+  /** Every document the enterprise must bring, once, with the benefits it is for: the list to
+   *  take to the service hall (the print view). */
+  function renderChecklist(data) {
+    const documents = new Map();
+    const ready = [];
+    const need = (d, title) => {
+      if (!documents.has(d.id)) documents.set(d.id, { doc: d, uses: [] });
+      const uses = documents.get(d.id).uses;
+      if (!uses.includes(title)) uses.push(title);
+    };
+    for (const m of data.measures) {
+      for (const b of m.benefits) {
+        if (!b.application || b.status === "does_not_apply") continue;
+        if (b.application.mode === "no_application") ready.push(b.title);
+        for (const d of b.application.documents) need(d, b.title);
+      }
+    }
+    const pre = data.tech_sme_precheck;
+    if (pre && pre.materials && pre.materials.mode !== "not_applicable" && pre.qualifies !== false) {
+      for (const d of pre.materials.documents) need(d, t("checklist_evaluation"));
+    }
+    const items = [...documents.values()];
+    return el("section", { class: "checklist", "aria-labelledby": "checklist-title", "data-checklist": String(items.length) },
+      el("h3", { id: "checklist-title" }, t("checklist_title")),
+      el("p", { class: "hint-line" }, t("checklist_note")),
+      items.length
+        ? el("ul", { class: "check" }, items.map(({ doc, uses }) => el("li", { "data-document": doc.id },
+            el("span", { class: "box", "aria-hidden": "true" }),
+            el("span", { class: "doc" }, doc.label, el("span", { class: "holder" }, t("holder_in", { holder: doc.holder_label }))),
+            el("span", { class: "uses" }, t("checklist_for") + uses.join(t("list_sep"))))))
+        : el("p", {}, t("checklist_none")),
+      ready.length ? el("p", { class: "ready-list", "data-ready": String(ready.length) }, el("strong", {}, t("checklist_ready")), ready.join(t("list_sep"))) : null);
   }
 
   function renderEstimate(b) {
