@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -710,3 +712,74 @@ def test_a_request_that_is_not_http_is_a_400_problem_in_json(server):
     assert status == 400
     assert headers["content-type"] == "application/problem+json"
     assert json.loads(body)["title"] == "bad request"
+
+
+# ── HTTP hygiene: compression, validators, HEAD, Allow, cached assets ───────────────────────
+
+
+def test_answers_are_compressed_for_a_client_that_accepts_gzip(http, cli):
+    profile = example_json(EXAMPLES[0])
+    plain = http.post("/v1/evaluate", json=profile, headers={"Accept-Encoding": "identity"})
+    packed = http.post("/v1/evaluate", json=profile, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["vary"]
+    assert int(packed.headers["content-length"]) * 4 < len(plain.content)  # ≥ 4× smaller
+    assert packed.content == plain.content  # the same answer once decompressed
+    for path in ("/v1/measures", "/static/app.js", "/v1/graph"):
+        assert http.get(path, headers={"Accept-Encoding": "gzip"}).headers["content-encoding"] == (
+            "gzip"
+        ), path
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+def test_a_get_revalidates_with_its_etag(http, encoding):
+    for path in ("/v1/measures/KM7?lang=en", "/v1/graph", "/", "/static/style.css", "/v1/facts"):
+        first = http.get(path, headers={"Accept-Encoding": encoding})
+        assert first.status_code == 200, path
+        tag = first.headers["etag"]
+        assert tag.startswith('"'), path  # strong: no W/ prefix
+        again = http.get(path, headers={"Accept-Encoding": encoding, "If-None-Match": tag})
+        assert again.status_code == 304, path
+        assert again.content == b""
+        assert again.headers["etag"] == tag
+        other = http.get(path, headers={"Accept-Encoding": encoding, "If-None-Match": '"x"'})
+        assert other.status_code == 200, path
+    # another request, another answer, another tag; the compressed form has its own tag
+    zh, en = http.get("/v1/measures/KM7?lang=zh"), http.get("/v1/measures/KM7?lang=en")
+    assert zh.headers["etag"] != en.headers["etag"]
+    packed = http.get("/v1/measures", headers={"Accept-Encoding": "gzip"})
+    plain = http.get("/v1/measures", headers={"Accept-Encoding": "identity"})
+    assert packed.headers["etag"] != plain.headers["etag"]
+
+
+def test_head_works_wherever_get_does(http):
+    for path in ("/", "/healthz", "/v1/graph", "/v1/measures", "/targets", "/static/favicon.svg"):
+        got = http.get(path, headers={"Accept-Encoding": "identity"})
+        head = http.head(path, headers={"Accept-Encoding": "identity"})
+        assert head.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-length"] == str(len(got.content)), path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+
+
+def test_a_wrong_method_says_which_are_allowed(http):
+    refused = http.put("/v1/measures")
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "GET, HEAD"
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert http.get("/v1/evaluate").headers["allow"] == "POST"
+
+
+def test_assets_are_cached_for_a_year_by_their_hash_and_revalidated_otherwise(http):
+    html = http.get("/").text
+    found = dict(re.findall(r'"/static/([a-z.]+)\?v=([0-9a-f]{16})"', html))
+    assert set(found) == {"app.js", "style.css", "favicon.svg"}
+    for name, version in found.items():
+        body = http.get(f"/static/{name}?v={version}")
+        assert body.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert version == hashlib.sha256(body.content).hexdigest()[:16]
+        assert "default-src 'none'" in body.headers["content-security-policy"]
+        assert http.get(f"/static/{name}").headers["cache-control"] == "no-cache"
+        assert http.get(f"/static/{name}?v=0000").headers["cache-control"] == "no-cache"
+    assert http.get("/").headers["cache-control"] == "no-cache"

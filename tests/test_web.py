@@ -631,3 +631,93 @@ def test_the_print_view_is_a_checklist_for_the_service_hall(browser, server):
         (ARTIFACTS / f"checklist-print-{lang}.pdf").write_bytes(pdf)
         context.close()
         assert pdf.startswith(b"%PDF")
+
+
+# ── phones, English, and what the page says of amounts ──────────────────────────────────────
+
+_CHINESE_PUNCTUATION = set("：，；、（）。")
+
+
+@pytest.mark.parametrize("width", [360, 390])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_on_narrow_phones_nothing_is_wider_than_the_screen(browser, server, width, lang):
+    context = browser.new_context(
+        viewport={"width": width, "height": 800}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    watched = Watched(page, server)
+    for name in ("half_unknown", "registered_hnte_first_above_scale"):
+        profile = example(name)
+        page.goto(server + "/" + fragment(profile, **({"_lang": "en"} if lang == "en" else {})))
+        settled(page, profile)
+        wider = page.evaluate(
+            """(W) => [...document.querySelectorAll('body *')]
+                .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > W + 0.5; })
+                .map(e => e.tagName + '.' + e.className)""",
+            width,
+        )
+        assert wider == [], f"{name}: wider than {width} px: {wider[:5]}"
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        # the score card's indicator names are read as words, not one word per line
+        heights = page.eval_on_selector_all(
+            ".indicators th[scope=row]", "els => els.map(e => e.getBoundingClientRect().height)"
+        )
+        line = page.evaluate(
+            "() => parseFloat(getComputedStyle(document.querySelector('.indicators th')).lineHeight)"
+        )
+        assert heights
+        assert max(heights) < 2.5 * line
+        bar = page.eval_on_selector(".result-bar button", "e => e.getBoundingClientRect().right")
+        assert bar <= width
+        if name == "registered_hnte_first_above_scale":
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"calculator-phone-{width}-{lang}.png"))
+    context.close()
+    assert watched.errors == []
+
+
+def test_english_separators_are_english(browser, server):
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    for name in ("half_unknown", "registered_hnte_first_above_scale", "small_low_profit"):
+        profile = example(name)
+        page.goto(server + "/" + fragment(profile, _lang="en"))
+        settled(page, profile)
+        texts = page.eval_on_selector_all(
+            ".supply, .source, .estimate p, .estimate-note, .audience, .change, [data-application],"
+            " .checklist, .who",
+            "els => els.map(e => e.innerText)",
+        )
+        assert texts
+        for text in texts:
+            # a Chinese title or quotation may keep its own marks; the page's own words may not
+            own = re.sub(r"《[^》]*》|“[^”]*”|（[^）]*号）|〔[^〕]*〕", "", text)
+            assert not _CHINESE_PUNCTUATION & set(own), text
+    context.close()
+
+
+@pytest.mark.parametrize(("lang", "word"), [("zh", "金额："), ("en", "Amount: ")])
+def test_a_benefit_without_an_amount_says_why(watched, server, lang, word):
+    profile = example("over_sme_limits")
+    extra = {"_lang": "en"} if lang == "en" else {}
+    page = watched.open("/" + fragment(profile, **extra))
+    settled(page, profile)
+    data = api_answer(server, profile, lang)
+    growth = next(
+        b for m in data["measures"] for b in m["benefits"] if b["id"] == "KM7.rd_growth_reward"
+    )
+    assert growth["status"] == "applies"
+    assert growth["estimate"] is None
+    note = page.inner_text("[data-benefit='KM7.rd_growth_reward'] [data-estimate-note]")
+    assert note == word + growth["estimate_note"]
+    assert page.is_visible("[data-benefit='KM7.rd_growth_reward'] [data-estimate-note]")
+
+
+def test_the_page_does_not_show_enterprises_file_and_line_jargon(watched):
+    profile = example("registered_hnte_first_above_scale")
+    page = watched.open("/" + fragment(profile))
+    settled(page, profile)
+    for details in page.query_selector_all("#answer details.clause"):
+        details.evaluate("d => d.open = true")
+    text = page.inner_text("#answer")
+    assert "measures.yaml" not in text

@@ -27,7 +27,7 @@ from __future__ import annotations
 import gc
 import os
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -40,6 +40,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 
 from ..api import KnowledgeBase, load
 from ..errors import PolicyKBError, ProfileError, ProfileSyntaxError, UnknownNameError, YearError
@@ -49,6 +50,7 @@ from ..text import Msg
 from ..version import __version__
 from ..views import document
 from . import models
+from .hygiene import HeadAsGet, Validators
 from .pages import add_pages
 from .sparql import GRAPH_TYPES, SELECT_TYPES, SparqlWorkers, negotiate
 
@@ -56,6 +58,9 @@ JSON = "application/json"
 PROBLEM = "application/problem+json"
 #: request bodies up to this size are remembered by the answer cache
 CACHEABLE_BYTES = 16_384
+#: answers at least this long are compressed for a client that accepts gzip, at zlib's level 1:
+#: a 134 KB answer becomes 21 KB in 0.6 ms (level 9: 14 KB in 5.8 ms, longer than the answer)
+GZIP_MIN_BYTES, GZIP_LEVEL = 1024, 1
 
 
 @dataclass(frozen=True)
@@ -93,10 +98,16 @@ class Settings:
         )
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     """An error answer: ``{"type", "title", "status", "detail", …}``, never a traceback."""
     body = {"type": "about:blank", "title": title, "status": int(status), "detail": detail, **extra}
-    return Response(document.dumps(body), int(status), media_type=PROBLEM)
+    return Response(document.dumps(body), int(status), headers=headers, media_type=PROBLEM)
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -273,6 +284,10 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     answers = Answers(kb, settings.cache_size)
     if not settings.cors_origins:  # with CORS every answer goes through its middleware
         app.add_middleware(FastEvaluate, answers=answers, years=years, limit=settings.max_body)
+    # outermost last: HEAD as GET, then ETag / 304 over the bytes sent, then compression
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
+    app.add_middleware(Validators)
+    app.add_middleware(HeadAsGet)
     _error_handlers(app)
     app.include_router(evaluate_routes(kb, settings, years, answers))
     app.include_router(catalogue_routes(kb))
@@ -286,7 +301,11 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "not found", 405: "method not allowed"}
-        return problem(exc.status_code, titles.get(exc.status_code, "error"), str(exc.detail))
+        headers = dict(exc.headers or {})
+        if "Allow" in headers and "GET" in headers["Allow"] and "HEAD" not in headers["Allow"]:
+            headers["Allow"] += ", HEAD"  # HeadAsGet answers HEAD wherever GET is allowed
+        title = titles.get(exc.status_code, "error")
+        return problem(exc.status_code, title, str(exc.detail), headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> Response:

@@ -8,11 +8,16 @@ this server's own scripts, styles and requests; no inline script, no ``eval``, n
 
 from __future__ import annotations
 
+import hashlib
 from importlib.resources import files
+from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI
 from fastapi.responses import Response
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.staticfiles import StaticFiles
 
 #: only this origin, and nothing inline: the page works offline and injected markup cannot run
 CONTENT_SECURITY_POLICY = (
@@ -26,21 +31,51 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-cache",
 }
 PAGES = {"/": "index.html", "/targets": "targets.html"}
-STATIC = {
-    "app.js": "text/javascript; charset=utf-8",
-    "style.css": "text/css; charset=utf-8",
-    "favicon.svg": "image/svg+xml",
-}
+ASSETS = ("app.js", "style.css", "favicon.svg")
+#: an asset asked for by its content hash never changes: caches may keep it for a year
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def _read(name: str) -> bytes:
     return files("policy_kb.serve").joinpath("web").joinpath(name).read_bytes()
 
 
+def asset_versions() -> dict[str, str]:
+    """Each asset's content hash, as the pages ask for it (``/static/app.js?v=…``)."""
+    return {name: hashlib.sha256(_read(name)).hexdigest()[:16] for name in ASSETS}
+
+
+class _Assets:
+    """The page's files through Starlette's ``StaticFiles`` (paths checked, ETag, HEAD, 304),
+    with the security headers; cached for a year when asked for by their current hash, else
+    revalidated each time."""
+
+    def __init__(self, versions: dict[str, str]) -> None:
+        self.files = StaticFiles(packages=[("policy_kb.serve", "web")])
+        self.versions = versions
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        name = scope["path"].rsplit("/", 1)[-1]
+        if name not in self.versions:  # a fixed list: the pages' own files and nothing else
+            raise HTTPException(404, f"no file {name!r} here")
+        asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("v")
+        hashed = asked == [self.versions[name]]
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for key, value in SECURITY_HEADERS.items():
+                    headers[key] = value
+                headers["Cache-Control"] = IMMUTABLE if hashed else "no-cache"
+            await send(message)
+
+        await self.files(scope, receive, with_headers)
+
+
 def add_pages(app: FastAPI) -> None:
     """Serve the calculator pages and their files (read once, when the app is made)."""
-    pages = {path: _read(name) for path, name in PAGES.items()}
-    static = {name: (_read(name), kind) for name, kind in STATIC.items()}
+    versions = asset_versions()
+    pages = {path: _hashed(_read(name), versions) for path, name in PAGES.items()}
 
     def page(path: str) -> Response:
         return Response(
@@ -55,10 +90,11 @@ def add_pages(app: FastAPI) -> None:
     async def targets() -> Response:
         return page("/targets")
 
-    @app.get("/static/{name}", include_in_schema=False)
-    async def static_file(name: str) -> Response:
-        found = static.get(name)  # a fixed list: no path from the request reaches the disk
-        if found is None:
-            raise HTTPException(404, f"no file {name!r} here")
-        body, kind = found
-        return Response(body, media_type=kind, headers=SECURITY_HEADERS)
+    app.mount("/static", _Assets(versions), name="static")
+
+
+def _hashed(html: bytes, versions: dict[str, str]) -> bytes:
+    """The page with each asset's address carrying its hash (a new file is a new address)."""
+    for name, version in versions.items():
+        html = html.replace(f'"/static/{name}"'.encode(), f'"/static/{name}?v={version}"'.encode())
+    return html

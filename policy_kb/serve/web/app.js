@@ -40,11 +40,11 @@
       score_range: "得分 {lo}–{hi} 分（取决于未填写的信息）", direct: "直接认定",
       smallest_change: "最小改变", indicators: "评分指标", details: "逐项判断",
       points: "{p} / {m} 分",
-      estimates_title: "金额估算（适用的待遇）", estimate: "估算", formula: "计算方式", where: "其中：",
+      estimates_title: "金额估算（适用的待遇）", estimate: "估算", amount: "金额", formula: "计算方式", where: "其中：",
       estimate_conditional: "（在“待定”条件满足时）", not_counted: "不可与其他待遇同时享受，未计入合计",
       kind_cash: "奖励资金", kind_deduction: "税前加计扣除额", kind_tax_saving: "少缴税额",
       near_title: "差在哪里", once_registered: "通过科技型中小企业评价入库后即可适用",
-      clause: "依据原文", from: "出处：", measure_text: "措施全文", more: "其余 {n} 项", source_line: "measures.yaml 第 {line} 行", reference: "依据",
+      clause: "依据原文", from: "出处：", measure_text: "措施全文", more: "其余 {n} 项", reference: "依据",
       key_measures: "重点举措", safeguards: "保障措施（面向各镇、开发区和部门）",
       audience: "对象", profile_of: "企业：{name}", year_of: "评价年度：{year}",
       notes: "说明",
@@ -55,7 +55,7 @@
       load_failed: "载入失败，请刷新页面重试。",
       app_ready: "免申即享", app_ready_note: "决定这项待遇的数据政府部门均已掌握，可直接兑现（以主管部门认定为准）",
       app_gov: "所依据的政府数据：", app_docs: "需准备的材料", app_no_docs: "无需企业另行提供材料。",
-      app_requests: "尚缺的数据由政府部门掌握：", holder_in: "（{holder}）", list_sep: "、",
+      app_requests: "尚缺的数据由政府部门掌握：", holder_in: "（{holder}）", list_sep: "、", colon: "：", semi: "；", paren: "（{x}）", gap: "　", book: "《{x}》",
       checklist_title: "申报材料清单",
       checklist_note: "办理适用或待定的待遇时须由企业提供的材料：可打印后带到政务服务大厅逐项核对。",
       checklist_for: "用于：", checklist_ready: "免申即享、无需提交材料的待遇：",
@@ -93,13 +93,13 @@
       score_range: "Score {lo}–{hi} (depends on what is not filled in)", direct: "direct route",
       smallest_change: "Smallest change", indicators: "Scored indicators", details: "Each condition",
       points: "{p} / {m} points",
-      estimates_title: "Estimated amounts (benefits that apply)", estimate: "Estimate", where: "where ",
+      estimates_title: "Estimated amounts (benefits that apply)", estimate: "Estimate", amount: "Amount", where: "where ",
       formula: "How it is computed", estimate_conditional: " (once the undetermined conditions hold)",
       not_counted: "cannot be combined with another benefit; not in the total",
       kind_cash: "Cash rewards", kind_deduction: "Extra deduction before tax",
       kind_tax_saving: "Tax saved",
       near_title: "What is missing", once_registered: "Applies once the enterprise is registered as a tech SME",
-      clause: "The text it rests on", from: "Source: ", measure_text: "The whole measure", more: "{n} more", source_line: "measures.yaml line {line}", reference: "Basis",
+      clause: "The text it rests on", from: "Source: ", measure_text: "The whole measure", more: "{n} more", reference: "Basis",
       key_measures: "Key measures", safeguards: "Safeguard measures (for towns, zones and departments)",
       audience: "For", profile_of: "Enterprise: {name}", year_of: "Year evaluated: {year}",
       notes: "Notes",
@@ -112,7 +112,7 @@
       app_ready_note: "the government already holds every record that decides it, so it could be granted directly (the granting authority decides)",
       app_gov: "Based on government records: ", app_docs: "Documents to prepare",
       app_no_docs: "Nothing to provide yourself.",
-      app_requests: "The missing data is held by a government department: ", holder_in: " ({holder})", list_sep: ", ",
+      app_requests: "The missing data is held by a government department: ", holder_in: " ({holder})", list_sep: ", ", colon: ": ", semi: "; ", paren: " ({x})", gap: " · ", book: "“{x}” ",
       checklist_title: "Checklist of documents",
       checklist_note: "What you must provide yourself for the benefits that apply or are undetermined: print it and tick each item at the service hall.",
       checklist_for: "For: ", checklist_ready: "Benefits that need no application: ",
@@ -372,7 +372,7 @@
       unit = el("span", { class: "unit-text", "aria-hidden": "true" }, unitWord(fact.unit));
     }
     return el("div", { class: "field field-" + fact.type, id: "field-" + fact.id, "data-fact": fact.id },
-      el("label", { for: id }, fact.label, fact.unit && fact.type !== "money" && fact.type !== "year" ? el("span", { class: "sr-only" }, "（" + unitWord(fact.unit) + "）") : null),
+      el("label", { for: id }, fact.label, fact.unit && fact.type !== "money" && fact.type !== "year" ? el("span", { class: "sr-only" }, t("paren", { x: unitWord(fact.unit) })) : null),
       el("div", { class: "control" }, control, unit), help, error);
   }
 
@@ -441,7 +441,7 @@
     const list = el("ul", {});
     for (const issue of problem.issues || []) {
       if (issue.fact) showFieldError(issue.fact, issue.message);
-      list.append(el("li", {}, issue.fact ? factLink(issue.fact, state.facts.get(issue.fact)?.label || issue.fact) : null, issue.fact ? "：" : null, issue.message));
+      list.append(el("li", {}, issue.fact ? factLink(issue.fact, state.facts.get(issue.fact)?.label || issue.fact) : null, issue.fact ? t("colon") : null, issue.message));
     }
     if (!list.childElementCount) list.append(el("li", {}, problem.detail || problem.title));
     document.getElementById("answer-status").textContent = t("refused");
@@ -471,11 +471,10 @@
       el("span", { class: "mark", "aria-hidden": "true" }, STATUS_MARK[status] || "?"), " ", label || t("status_" + status));
   }
 
-  /** Where the answer comes from: the document and clause, and the line of measures.yaml. */
-  function sourceLine(citation, source) {
-    const where = "《" + citation.document + "》" + (citation.number || "");
-    const line = source && source.line ? " · " + t("source_line", { line: source.line }) : "";
-    return el("p", { class: "source" }, t("from") + where + line);
+  /** Where the answer comes from: the document and its clause. (The line of measures.yaml is
+   *  for policy staff: it is in the JSON answer and the command line, not on this page.) */
+  function sourceLine(citation) {
+    return el("p", { class: "source" }, t("from") + t("book", { x: citation.document }) + (citation.number || ""));
   }
 
   function renderAnswer(data, sentProfile) {
@@ -489,7 +488,7 @@
 
     const who = [];
     if (data.profile && data.profile.name) who.push(el("p", { class: "who" }, t("profile_of", { name: data.profile.name })));
-    who.push(el("p", { class: "who" }, t("year_of", { year: data.year }), data.town ? "　" + (lang === "zh" ? data.town.name : data.town.name_en || data.town.name) : ""));
+    who.push(el("p", { class: "who" }, t("year_of", { year: data.year }), data.town ? t("gap") + (lang === "zh" ? data.town.name : data.town.name_en || data.town.name) : ""));
     body.push(el("div", { class: "who-block" }, who));
 
     body.push(el("div", { class: "summary-cards" },
@@ -501,7 +500,7 @@
     const refused = [...new Set([...state.invalid.keys(), ...state.cross.keys()])];
     if (refused.length) {
       body.push(el("div", { class: "notice" }, t("invalid_note", { n: refused.length }), " ",
-        refused.map((id, i) => [i ? "、" : "", factLink(id, state.facts.get(id)?.label || id)])));
+        refused.map((id, i) => [i ? t("list_sep") : "", factLink(id, state.facts.get(id)?.label || id)])));
     }
     if (data.to_supply && data.to_supply.length) {
       body.push(el("section", { class: "supply-all", "aria-labelledby": "supply-title" },
@@ -555,11 +554,11 @@
       indicators,
     ];
     if (pre.missing && pre.missing.length) {
-      parts.push(el("p", { class: "supply" }, t("supply_inline"), " ", pre.missing.map((f, i) => [i ? "、" : "", factLink(f, pre.missing_labels[i] || f)])));
+      parts.push(el("p", { class: "supply" }, t("supply_inline"), " ", pre.missing.map((f, i) => [i ? t("list_sep") : "", factLink(f, pre.missing_labels[i] || f)])));
     }
-    if (pre.smallest_change) parts.push(el("p", { class: "change" }, el("strong", {}, t("smallest_change") + "："), pre.smallest_change.text));
+    if (pre.smallest_change) parts.push(el("p", { class: "change" }, el("strong", {}, t("smallest_change") + t("colon")), pre.smallest_change.text));
     parts.push(el("details", {}, el("summary", {}, t("details")), el("ul", { class: "reasons" }, pre.reasons.map((r) => el("li", {}, r))),
-      pre.reference ? el("p", { class: "source" }, t("reference") + "：" + pre.reference) : null));
+      pre.reference ? el("p", { class: "source" }, t("reference") + t("colon") + pre.reference) : null));
     return el("section", { class: "precheck status-" + status, "aria-labelledby": "precheck-title", "data-precheck": status }, parts);
   }
 
@@ -576,7 +575,7 @@
       el("header", { class: "measure-head" },
         badge(measure.status),
         el("h4", {}, el("span", { class: "number" }, measure.number), " ", measure.title)),
-      measure.audience !== "enterprises" ? el("p", { class: "audience" }, t("audience") + "：" + measure.audience_label) : null,
+      measure.audience !== "enterprises" ? el("p", { class: "audience" }, t("audience") + t("colon") + measure.audience_label) : null,
       measure.benefits.length ? el("ul", { class: "benefits" }, measure.benefits.map(renderBenefit)) : el("p", { class: "reason" }, measure.summary),
       el("details", { class: "clause" }, el("summary", {}, t("measure_text") + " " + measure.number),
         el("blockquote", {}, measure.citation.clause || measure.citation.text)));
@@ -588,11 +587,13 @@
       el("p", { class: "reason" }, b.summary),
     ];
     if (b.status === "undetermined" && b.missing.length) {
-      parts.push(el("p", { class: "supply" }, t("supply_inline"), " ", b.missing.map((f, i) => [i ? "、" : "", factLink(f, b.missing_labels[i] || f)])));
+      parts.push(el("p", { class: "supply" }, t("supply_inline"), " ", b.missing.map((f, i) => [i ? t("list_sep") : "", factLink(f, b.missing_labels[i] || f)])));
     }
     if (b.would_apply_once_registered) parts.push(el("p", { class: "hint-line" }, t("once_registered")));
     if (b.estimate && b.estimate.amount !== null && b.status !== "does_not_apply") {
       parts.push(renderEstimate(b));
+    } else if (b.estimate_note && b.status !== "does_not_apply") {  // why there is no amount
+      parts.push(el("p", { class: "formula estimate-note", "data-estimate-note": "" }, t("amount") + t("colon") + b.estimate_note));
     }
     if (b.application && b.status !== "does_not_apply") parts.push(renderApplication(b.application));
     // a yes/no gap only repeats the reason; a number's gap says how far it is
@@ -602,7 +603,7 @@
         el("ul", {}, gaps.map((n) => el("li", {}, n.text)))));
     }
     parts.push(el("details", { class: "clause" }, el("summary", {}, t("clause") + " " + (b.citation.number || "")),
-      el("blockquote", {}, b.citation.text), sourceLine(b.citation, b.source)));
+      el("blockquote", {}, b.citation.text), sourceLine(b.citation)));
     return el("li", { class: "benefit status-" + b.status, "data-benefit": b.id, "data-status": b.status }, parts);
   }
 
@@ -666,10 +667,10 @@
     const e = b.estimate;
     const inputs = e.input_texts || [];
     return el("div", { class: "estimate" },
-      el("p", {}, el("strong", {}, t("estimate") + "："), money(e.amount), b.status === "undetermined" ? t("estimate_conditional") : "",
-        e.counted_in_total === false ? el("span", { class: "not-counted" }, "（" + t("not_counted") + "）") : null),
-      el("p", { class: "formula" }, t("formula") + "：" + (e.formula_text || e.formula)),
-      inputs.length ? el("p", { class: "formula" }, t("where") + inputs.join(lang === "zh" ? "；" : "; ")) : null,
+      el("p", {}, el("strong", {}, t("estimate") + t("colon")), money(e.amount), b.status === "undetermined" ? t("estimate_conditional") : "",
+        e.counted_in_total === false ? el("span", { class: "not-counted" }, t("paren", { x: t("not_counted") })) : null),
+      el("p", { class: "formula" }, t("formula") + t("colon") + (e.formula_text || e.formula)),
+      inputs.length ? el("p", { class: "formula" }, t("where") + inputs.join(t("semi"))) : null,
       e.note ? el("p", { class: "formula" }, e.note) : null);
   }
 
@@ -762,7 +763,7 @@
       table.replaceChildren(el("table", { class: "targets" },
         el("thead", {}, el("tr", {}, el("th", { scope: "col" }, t("seq_col")), el("th", { scope: "col" }, t("town_col")), el("th", { scope: "col", class: "num" }, t("target_col")))),
         el("tbody", {}, towns.towns.map((town) => el("tr", { "data-town": town.name },
-          el("td", {}, String(town.seq)), el("th", { scope: "row" }, lang === "zh" ? town.name : (town.name_en || town.name) + "（" + town.name + "）"),
+          el("td", {}, String(town.seq)), el("th", { scope: "row" }, lang === "zh" ? town.name : (town.name_en || town.name) + t("paren", { x: town.name })),
           el("td", { class: "num" }, String(town.target))))),
         el("tfoot", {}, el("tr", {}, el("td", {}), el("th", { scope: "row" }, t("total_row")), el("td", { class: "num", "data-total": towns.total }, String(towns.total))))),
         el("p", { class: "source" }, t("rows_sum", { sum: towns.rows_sum })));
@@ -771,7 +772,7 @@
         el("h3", {}, el("span", { class: "number" }, m.number), " ", m.title),
         el("p", { class: "part" }, m.part),
         el("blockquote", {}, m.text),
-        m.benefits && m.benefits.length ? el("p", { class: "benefit-list" }, t("benefits_of") + "：" + m.benefits.map((b) => b.title).join("；")) : null)));
+        m.benefits && m.benefits.length ? el("p", { class: "benefit-list" }, t("benefits_of") + t("colon") + m.benefits.map((b) => b.title).join(t("semi"))) : null)));
       list.dataset.state = "ready";
     } catch (error) {
       table.replaceChildren(el("p", { class: "problem" }, t("load_failed")));
