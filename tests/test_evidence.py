@@ -210,3 +210,76 @@ def test_a_sparql_query_lists_the_documents_an_applicant_needs_per_benefit(kb):
     # the HNTE income-tax relief is decided by the certificate, which the S&T authority holds
     assert "KM5.hnte_income_tax" not in by_benefit
     assert "入孵协议（孵化器出具的在孵证明）" in by_benefit["KM4.incubation_services"]
+
+
+# Read by hand from each example and measures.yaml's evidence: every benefit that does not
+# refuse, how it would be granted and what the enterprise must bring (the rest are not_applicable).
+_READY, _DOCS = "no_application", "documents_needed"
+HAND_CHECKED = {
+    # an HNTE with every fact in tax, S&T and statistics records: all 免申即享
+    "registered_hnte_first_above_scale.yaml": {
+        b: (_READY, [])
+        for b in (
+            "KM1.evaluation_mobilization",
+            "KM2.hnte_priority",
+            "KM2.first_above_scale_reward",
+            "KM3.st_project_priority",
+            "KM5.hnte_income_tax",
+            "KM5.tech_transfer_tax",
+            "KM6.tech_credit",
+            "KM7.rd_super_deduction",
+            "KM7.rd_growth_reward",
+            "KM8.rd_platform_support",
+            "KM9.shared_facilities",
+        )
+    },
+    # too large for an SME: what remains rests on the HNTE certificate and tax records
+    "over_sme_limits.yaml": {
+        b: (_READY, [])
+        for b in (
+            "KM5.hnte_income_tax",
+            "KM5.tech_transfer_tax",
+            "KM6.tech_credit",
+            "KM7.rd_growth_reward",
+        )
+    },
+    # the cultivation-pool list and the incubation agreement have no established government
+    # holder; "not in a restricted industry" is the enterprise's own declaration
+    "incubated_startup.yaml": {
+        "KM1.evaluation_mobilization": (_DOCS, ["hnte_cultivation_list"]),
+        "KM4.incubation_services": (_DOCS, ["incubation_agreement"]),
+        "KM5.small_low_profit_tax": (_DOCS, ["self_declaration"]),
+    },
+    "small_low_profit.yaml": {"KM5.small_low_profit_tax": (_DOCS, ["self_declaration"])},
+    # everything open: government data would settle all but the small low-profit relief,
+    # which also needs the declaration
+    "half_unknown.yaml": {
+        b: (_DOCS, ["self_declaration"] if b == "KM5.small_low_profit_tax" else [])
+        for b in (
+            "KM1.evaluation_mobilization",
+            "KM2.hnte_priority",
+            "KM2.first_above_scale_reward",
+            "KM3.st_project_priority",
+            "KM5.hnte_income_tax",
+            "KM5.small_low_profit_tax",
+            "KM6.tech_credit",
+            "KM7.rd_super_deduction",
+            "KM7.rd_growth_reward",
+            "KM8.rd_platform_support",
+            "KM9.shared_facilities",
+        )
+    },
+}
+
+
+@pytest.mark.parametrize("example", sorted(HAND_CHECKED))
+def test_every_examples_application_modes_and_documents_by_hand(kb, example):
+    data = kb.evaluate(policy_kb.read_profile(str(EXAMPLES / example))).to_dict("zh")
+    found = {
+        b["id"]: (b["application"]["mode"], _ids(b["application"]["documents"]))
+        for m in data["measures"]
+        for b in m["benefits"]
+    }
+    expected = HAND_CHECKED[example]
+    assert {b: v for b, v in found.items() if v[0] != "not_applicable"} == expected
+    assert all(v == ("not_applicable", []) for b, v in found.items() if b not in expected)

@@ -783,3 +783,146 @@ def test_assets_are_cached_for_a_year_by_their_hash_and_revalidated_otherwise(ht
         assert http.get(f"/static/{name}").headers["cache-control"] == "no-cache"
         assert http.get(f"/static/{name}?v=0000").headers["cache-control"] == "no-cache"
     assert http.get("/").headers["cache-control"] == "no-cache"
+
+
+# ── SPARQL 1.1 Protocol, as the standard clients use it ─────────────────────────────────────
+
+_P = "PREFIX dcterms: <http://purl.org/dc/terms/> "
+_SELECT = (
+    _P
+    + "SELECT ?id WHERE { ?m a <http://data.europa.eu/eli/ontology#LegalResource> ; dcterms:identifier ?id }"
+)
+_QUERIES = {
+    "select": _P + "SELECT ?id WHERE { ?m dcterms:identifier ?id } ORDER BY ?id LIMIT 3",
+    "ask": _P + 'ASK { ?m dcterms:identifier "KM7" }',
+    "construct": _P
+    + "CONSTRUCT { ?m dcterms:identifier ?id } WHERE { ?m dcterms:identifier ?id } LIMIT 3",
+    "describe": _P + 'DESCRIBE ?m WHERE { ?m dcterms:identifier "KM7" }',
+}
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_sparqlwrapper_in_its_default_settings_gets_every_query_form(server, kb, method):
+    from rdflib import Graph
+    from SPARQLWrapper import GET, POST, SPARQLWrapper
+
+    answers = {}
+    for form, text in _QUERIES.items():
+        client = SPARQLWrapper(server + "/v1/sparql")  # default return format: XML / RDF/XML
+        client.setMethod(GET if method == "GET" else POST)
+        client.setQuery(text)
+        answers[form] = client.query().convert()
+    ids = [
+        b.getElementsByTagName("literal")[0].firstChild.data
+        for b in answers["select"].getElementsByTagName("result")
+    ]
+    local = [str(r.id) for r in kb.graph.query(_QUERIES["select"])]
+    assert ids == local
+    assert answers["ask"].getElementsByTagName("boolean")[0].firstChild.data == "true"
+    assert isinstance(answers["construct"], Graph)
+    assert len(answers["construct"]) == 3
+    assert len(answers["describe"]) == len(kb.graph.query(_QUERIES["describe"]).graph)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "POST_FORM"])
+def test_rdflib_sparqlstore_in_its_default_settings_gets_every_query_form(server, kb, method):
+    from rdflib import Graph
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    remote = Graph(store=SPARQLStore(server + "/v1/sparql", method=method))
+    assert [str(r.id) for r in remote.query(_QUERIES["select"])] == [
+        str(r.id) for r in kb.graph.query(_QUERIES["select"])
+    ]
+    assert remote.query(_QUERIES["ask"]).askAnswer is True
+    assert len(remote.query(_QUERIES["construct"]).graph) == 3
+    described = remote.query(_QUERIES["describe"]).graph
+    assert set(described) == set(kb.graph.query(_QUERIES["describe"]).graph)
+
+
+def test_sparql_tsv_and_rdf_xml(http, kb):
+    query = (
+        _P
+        + "SELECT ?id ?t WHERE { ?m dcterms:identifier ?id ; dcterms:title ?t } ORDER BY ?id ?t LIMIT 4"
+    )
+    tsv = http.get(
+        "/v1/sparql", params={"query": query}, headers={"Accept": "text/tab-separated-values"}
+    )
+    assert tsv.headers["content-type"] == "text/tab-separated-values; charset=utf-8"
+    lines = tsv.text.splitlines()
+    assert lines[0] == "?id\t?t"
+    expected = [
+        f'"{r.id}"\t"{r.t}"' + (f"@{r.t.language}" if r.t.language else "")
+        for r in kb.graph.query(query)
+    ]
+    assert lines[1:] == expected
+    xml = http.get(
+        "/v1/sparql",
+        params={"query": _QUERIES["construct"]},
+        headers={"Accept": "application/rdf+xml"},
+    )
+    assert xml.headers["content-type"] == "application/rdf+xml"
+    from rdflib import Graph
+
+    assert len(Graph().parse(data=xml.text, format="xml")) == 3
+    whole = http.get("/v1/graph", headers={"Accept": "application/rdf+xml"})
+    assert len(Graph().parse(data=whole.text, format="xml")) == len(kb.abox)
+
+
+@pytest.mark.parametrize(
+    ("accept", "status", "media"),
+    [
+        ("*/*", 200, "application/sparql-results+json"),
+        (
+            "application/sparql-results+json;q=0, application/sparql-results+xml",
+            200,
+            "application/sparql-results+xml",
+        ),
+        ("application/sparql-results+json;q=0, */*;q=0.1", 200, "application/sparql-results+xml"),
+        ("text/*", 200, "text/csv; charset=utf-8"),  # a text format for SELECT …
+        ("image/png", 406, "application/problem+json"),
+        ("application/sparql-results+json;q=0", 406, "application/problem+json"),
+    ],
+)
+def test_sparql_negotiation_follows_rfc_9110(http, accept, status, media):
+    got = http.get("/v1/sparql", params={"query": _QUERIES["select"]}, headers={"Accept": accept})
+    assert got.status_code == status, got.text
+    assert got.headers["content-type"] == media
+    assert got.headers["vary"] == "Accept"
+
+
+def test_an_ask_as_csv_is_not_acceptable_and_text_star_gets_no_json(http):
+    for accept in ("text/csv", "text/*", "text/tab-separated-values"):  # … but ASK has none
+        got = http.get("/v1/sparql", params={"query": "ASK {}"}, headers={"Accept": accept})
+        assert got.status_code == 406, accept
+        assert got.headers["content-type"] == "application/problem+json"
+    graph = http.get(
+        "/v1/sparql", params={"query": _QUERIES["construct"]}, headers={"Accept": "text/*"}
+    )
+    assert graph.headers["content-type"] == "text/turtle; charset=utf-8"
+
+
+def test_sparql_dataset_parameters_and_repeated_queries_are_refused(http):
+    for name in ("default-graph-uri", "named-graph-uri"):
+        got = http.get("/v1/sparql", params={"query": "ASK {}", name: "http://example.org/g"})
+        assert got.status_code == 400
+        assert got.json()["title"] == "dataset not supported"
+        got = http.post("/v1/sparql", data={"query": "ASK {}", name: "http://example.org/g"})
+        assert got.status_code == 400
+    twice = http.get("/v1/sparql", params=[("query", "ASK {}"), ("query", "ASK {}")])
+    assert twice.status_code == 400
+    assert twice.json()["title"] == "more than one query"
+
+
+def test_sparql_service_description(http):
+    from rdflib import Graph, Namespace, URIRef
+
+    sd = Namespace("http://www.w3.org/ns/sparql-service-description#")
+    got = http.get("/v1/sparql")
+    assert got.headers["content-type"] == "text/turtle; charset=utf-8"
+    endpoint = str(http.base_url).rstrip("/") + "/v1/sparql"
+    graph = Graph().parse(data=got.text, format="turtle", publicID=endpoint)
+    service = graph.value(predicate=sd.endpoint, object=URIRef(endpoint))
+    assert service is not None
+    assert (service, sd.supportedLanguage, sd.SPARQL11Query) in graph
+    formats = {str(f).rsplit("/", 1)[1] for f in graph.objects(service, sd.resultFormat)}
+    assert {"SPARQL_Results_TSV", "RDF_XML", "SPARQL_Results_JSON"} <= formats

@@ -727,18 +727,21 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
     graph_bytes = {
         "text/turtle": kb.export("turtle").encode("utf-8"),
         "application/ld+json": kb.export("json-ld").encode("utf-8"),
+        "application/n-triples": kb.export("nt").encode("utf-8"),
+        "application/rdf+xml": kb.export("xml").encode("utf-8"),
     }
     graph_doc = {
         200: {
             "description": "the knowledge graph",
-            "content": {"text/turtle": {}, "application/ld+json": {}},
+            "content": {media: {} for media in graph_bytes},
         },
         **_documented(None, 406),
     }
+    vary = {"Vary": "Accept"}
 
     @router.get(
         "/v1/graph",
-        summary="The whole knowledge graph, as Turtle or JSON-LD by Accept",
+        summary="The whole knowledge graph, as Turtle, JSON-LD, N-Triples or RDF/XML by Accept",
         response_class=Response,
         responses=graph_doc,
     )
@@ -746,11 +749,12 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
         media = negotiate(request.headers.get("accept"), {k: k for k in graph_bytes}, "text/turtle")
         if media is None:
             return problem(
-                406, "not acceptable", "acceptable types: text/turtle, application/ld+json"
+                406, "not acceptable", "acceptable types: " + ", ".join(graph_bytes), headers=vary
             )
         return Response(
             graph_bytes[media],
-            media_type=media + ("; charset=utf-8" if media == "text/turtle" else ""),
+            media_type=media + ("; charset=utf-8" if media.startswith("text/") else ""),
+            headers=vary,
         )
 
     sparql_doc = {
@@ -760,34 +764,60 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
                 "in": "query",
                 "required": False,
                 "schema": {"type": "string", "minLength": 1},
-                "description": "a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE)",
+                "description": "a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE); without "
+                "it, GET answers the SPARQL service description",
             }
         ],
         "responses": {
             "200": {
-                "description": "SPARQL results (SELECT/ASK) or a graph (CONSTRUCT/DESCRIBE), by Accept",
+                "description": "SPARQL results (SELECT/ASK) or a graph (CONSTRUCT/DESCRIBE), by "
+                "Accept; the service description (Turtle) for a GET without a query",
                 "content": {t: {} for t in [*SELECT_TYPES, *GRAPH_TYPES]},
             },
             **{str(k): v for k, v in _documented(None, 400, 406, 415, 503).items()},
         },
     }
 
-    async def answer(text: str | None, request: Request) -> Response:
-        if text is None:
+    async def answer(params: Mapping[str, list[str]], request: Request) -> Response:
+        for name in DATASET_PARAMETERS:
+            if name in params:
+                return problem(
+                    400,
+                    "dataset not supported",
+                    f"{name} is refused as FROM is: queries run over this knowledge graph only",
+                    headers=vary,
+                )
+        given = params.get("query", [])
+        if len(given) > 1:
             return problem(
-                400, "no query", "send a SPARQL query in the 'query' parameter or as the body"
+                400, "more than one query", "send one 'query' parameter per request", headers=vary
             )
-        result = await sparql.query(text, request.headers.get("accept"))
-        return Response(result.body, result.status, headers={"content-type": result.content_type})
+        if not given:
+            return problem(
+                400,
+                "no query",
+                "send a SPARQL query in the 'query' parameter or as the body",
+                headers=vary,
+            )
+        result = await sparql.query(given[0], request.headers.get("accept"))
+        headers = {"content-type": result.content_type, **vary}
+        if result.status == 503:
+            headers["Retry-After"] = "1"
+        return Response(result.body, result.status, headers=headers)
 
     @router.get(
         "/v1/sparql",
-        summary="Read-only SPARQL 1.1 query",
+        summary="Read-only SPARQL 1.1 query (without a query: the service description)",
         response_class=Response,
         openapi_extra=sparql_doc,
     )
     async def sparql_get(request: Request) -> Response:
-        return await answer(request.query_params.get("query"), request)
+        params = parse_qs(request.url.query, keep_blank_values=True)
+        if not params:
+            return Response(
+                SERVICE_DESCRIPTION, media_type="text/turtle; charset=utf-8", headers=vary
+            )
+        return await answer(params, request)
 
     form = {
         "type": "object",
@@ -816,19 +846,47 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
             body = (await request.body()).decode("utf-8")
         except UnicodeDecodeError:
             return problem(400, "not UTF-8", "the query must be UTF-8 text")
+        params = parse_qs(request.url.query, keep_blank_values=True)
         if ctype == "application/x-www-form-urlencoded":
-            text = parse_qs(body).get("query", [None])[0]
+            for key, values in parse_qs(body, keep_blank_values=True).items():
+                params.setdefault(key, []).extend(values)
         elif ctype in ("application/sparql-query", "text/plain", ""):
-            text = body
+            if "query" in params:
+                return problem(
+                    400,
+                    "more than one query",
+                    "send the query either as the body or as the 'query' parameter",
+                    headers=vary,
+                )
+            params["query"] = [body]
         else:
             return problem(
                 415,
                 "unsupported media type",
                 "send application/sparql-query or an HTML form with 'query'",
             )
-        return await answer(text or request.query_params.get("query"), request)
+        return await answer(params, request)
 
     return router
+
+
+#: the SPARQL 1.1 Protocol's dataset parameters: refused, as FROM and FROM NAMED are
+DATASET_PARAMETERS = ("default-graph-uri", "named-graph-uri")
+
+#: the SPARQL 1.1 Service Description of the endpoint (``<>`` is the endpoint's own address)
+SERVICE_DESCRIPTION = """@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
+@prefix formats: <http://www.w3.org/ns/formats/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+
+[] a sd:Service ;
+    rdfs:label "policy_kb SPARQL endpoint (read-only)"@en , "policy_kb SPARQL 查询端点（只读）"@zh ;
+    sd:endpoint <> ;
+    sd:supportedLanguage sd:SPARQL11Query ;
+    sd:resultFormat formats:SPARQL_Results_JSON , formats:SPARQL_Results_XML ,
+        formats:SPARQL_Results_CSV , formats:SPARQL_Results_TSV ,
+        formats:Turtle , formats:N-Triples , formats:RDF_XML , formats:JSON-LD ;
+    sd:defaultDataset [ a sd:Dataset ; sd:defaultGraph [ a sd:Graph ] ] .
+""".encode()
 
 
 def _extend_openapi(app: FastAPI, kb: KnowledgeBase) -> None:

@@ -32,16 +32,23 @@ from ..graph.vocab import PREFIXES
 #: The longest query text accepted, in characters.
 MAX_QUERY_CHARS = 20_000
 
-SELECT_TYPES = {
+#: what SELECT and ASK answers can be sent as, by media type (SPARQL 1.1 Query Results formats)
+SELECT_TYPES = {  # most preferred first (a tie between acceptable types goes to the earlier)
     "application/sparql-results+json": "json",
-    "application/json": "json",
     "application/sparql-results+xml": "xml",
+    "application/json": "json",
+    "application/xml": "xml",
     "text/csv": "csv",
+    "text/tab-separated-values": "tsv",
 }
+#: ASK has a boolean, which the CSV and TSV formats cannot carry
+ASK_TYPES = {k: v for k, v in SELECT_TYPES.items() if v not in ("csv", "tsv")}
+#: what CONSTRUCT and DESCRIBE answers (and the whole graph) can be sent as
 GRAPH_TYPES = {
     "text/turtle": "turtle",
     "application/ld+json": "json-ld",
     "application/n-triples": "nt",
+    "application/rdf+xml": "xml",
 }
 
 
@@ -57,32 +64,64 @@ class SparqlAnswer:
 
 
 def _error(status: int, title: str, detail: str) -> SparqlAnswer:
-    body = orjson.dumps({"status": int(status), "title": title, "detail": detail})
-    return SparqlAnswer(int(status), "application/json", body)
+    body = orjson.dumps(
+        {"type": "about:blank", "title": title, "status": int(status), "detail": detail}
+    )
+    return SparqlAnswer(int(status), "application/problem+json", body)
 
 
 def negotiate(accept: str | None, choices: dict[str, str], default: str) -> str | None:
-    """The first acceptable media type of ``choices`` for an Accept header (None: none fits)."""
-    if not accept or accept.strip() in ("*/*", ""):
+    """The media type of ``choices`` that an ``Accept`` header prefers (RFC 9110 §12.5.1, by
+    python-mimeparse: quality, then specificity; ``q=0`` refuses a type; ``text/*`` only text).
+
+    None when nothing fits (the caller answers 406); ``default`` for no header, ``*/*``, or a
+    header that cannot be parsed (which RFC 9110 lets a server disregard)."""
+    import mimeparse
+
+    if not accept or not accept.strip():
         return default
-    ranked = []
-    for i, part in enumerate(accept.split(",")):
-        fields = [f.strip() for f in part.split(";")]
-        media = fields[0].lower()
-        q = 1.0
-        for f in fields[1:]:
-            if f.startswith("q="):
-                try:
-                    q = float(f[2:])
-                except ValueError:
-                    q = 0.0
-        ranked.append((-q, i, media))
-    for _, _, media in sorted(ranked):
-        if media in choices:
-            return media
-        if media in ("*/*", "application/*", "text/*"):
-            return default
-    return None
+    # mimeparse gives a tie to the last type listed: the default, then the order of ``choices``
+    ranked = [m for m in reversed(choices) if m != default] + [default]
+    try:
+        found = mimeparse.best_match(ranked, accept)
+    except (ValueError, mimeparse.MimeTypeParseException):
+        return default
+    return found or None
+
+
+def tsv_results(result: Any) -> bytes:
+    """SELECT results as SPARQL 1.1 TSV: a header of ``?names``, then one row per solution with
+    each term as in Turtle (an unbound variable is an empty field)."""
+    names = [str(v) for v in result.vars]
+    lines = ["\t".join("?" + n for n in names)]
+    for row in result:
+        lines.append("\t".join(_tsv_term(row[i]) for i in range(len(names))))
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _tsv_term(term: Any) -> str:
+    from rdflib import BNode, Literal, URIRef
+
+    if term is None:
+        return ""
+    if isinstance(term, URIRef):
+        return f"<{term}>"
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    if isinstance(term, Literal):
+        text = '"' + str(term).translate(_TSV_ESCAPES) + '"'
+        if term.language:
+            return f"{text}@{term.language}"
+        if term.datatype is not None and str(term.datatype) != XSD_STRING:
+            return f"{text}^^<{term.datatype}>"
+        return text
+    return str(term)
+
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 def check_query(text: str) -> tuple[Any, str] | SparqlAnswer:
@@ -167,7 +206,7 @@ def run_query(
         return checked
     query, form = checked
     graph_form = form in ("ConstructQuery", "DescribeQuery")
-    choices = GRAPH_TYPES if graph_form else SELECT_TYPES
+    choices = GRAPH_TYPES if graph_form else ASK_TYPES if form == "AskQuery" else SELECT_TYPES
     default = "text/turtle" if graph_form else "application/sparql-results+json"
     media = negotiate(accept, choices, default)
     if media is None:
@@ -194,7 +233,10 @@ def run_query(
                             "result too large",
                             f"the result has more than {max_rows:,} rows: add LIMIT or narrow the query",
                         )
-            body = result.serialize(format=choices[media], encoding="utf-8")
+            if choices[media] == "tsv":
+                body = tsv_results(result)
+            else:
+                body = result.serialize(format=choices[media], encoding="utf-8")
     except MemoryError:
         answer = _error(
             400,
