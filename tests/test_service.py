@@ -191,7 +191,7 @@ def test_batch_answers_each_profile_and_isolates_bad_ones(http, openapi):
 def test_batch_limits(http):
     assert http.post("/v1/evaluate/batch", json={"not": "a list"}).status_code == 400
     too_many = http.post("/v1/evaluate/batch", json=[{}] * 1001)
-    assert too_many.status_code == 413
+    assert too_many.status_code == 422
     assert too_many.json()["detail"] == "1,001 profiles; at most 1,000 in one request"
 
 

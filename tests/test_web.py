@@ -721,3 +721,32 @@ def test_the_page_does_not_show_enterprises_file_and_line_jargon(watched):
         details.evaluate("d => d.open = true")
     text = page.inner_text("#answer")
     assert "measures.yaml" not in text
+
+
+def test_the_api_docs_are_swagger_ui_from_the_installed_package(browser, server):
+    import fastapi_offline
+
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    watched = Watched(page, server)
+    page.goto(server + "/docs")
+    page.wait_for_selector(".opblock", timeout=20_000)
+    spec = httpx.get(server + "/openapi.json").json()
+    operations = sum(len(methods) for methods in spec["paths"].values())
+    shown = {
+        (e.get_attribute("class") or "").split("opblock-")[-1].split()[0] + " " + e.inner_text()
+        for e in page.query_selector_all(".opblock-summary-path")
+    }
+    assert len(shown) >= 1
+    ids = {op["operationId"] for methods in spec["paths"].values() for op in methods.values()}
+    assert "evaluate" in ids  # readable operation ids, not FastAPI's generated ones
+    assert len(page.query_selector_all(".opblock")) >= operations
+    bundle = next(u for u in watched.requests if "swagger-ui-bundle.js" in u)
+    served = httpx.get(bundle).content
+    shipped = (
+        Path(fastapi_offline.__file__).parent / "static" / "swagger-ui-bundle.js"
+    ).read_bytes()
+    assert served == shipped
+    context.close()
+    assert watched.errors == []
+    assert watched.foreign() == []

@@ -269,6 +269,8 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         docs_url=None,  # the interactive docs page loads its script from a CDN; the OpenAPI document is enough
         redoc_url=None,
         lifespan=lifespan,
+        # readable operation ids: the route's function name (evaluate, evaluate_batch, measure …)
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.kb = kb
     app.state.settings = settings
@@ -297,13 +299,29 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     return app
 
 
+def allowed_methods(app: FastAPI, scope: MutableMapping[str, Any]) -> list[str]:
+    """The methods the routes at this request's path answer (HEAD wherever GET is: see
+    :class:`~policy_kb.serve.hygiene.HeadAsGet`), for a 405's ``Allow``: each method is tried
+    against the router, as it would route a request with it."""
+    from starlette.routing import Match
+
+    found = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        probe = {**scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
+            found.append(method)
+    if "GET" in found:
+        found.insert(1, "HEAD")
+    return found
+
+
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "not found", 405: "method not allowed"}
         headers = dict(exc.headers or {})
-        if "Allow" in headers and "GET" in headers["Allow"] and "HEAD" not in headers["Allow"]:
-            headers["Allow"] += ", HEAD"  # HeadAsGet answers HEAD wherever GET is allowed
+        if exc.status_code == 405:  # every method of every route at this path, not the first's
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
         title = titles.get(exc.status_code, "error")
         return problem(exc.status_code, title, str(exc.detail), headers=headers or None)
 
@@ -504,7 +522,12 @@ def evaluate_routes(
                     "schema": {
                         "type": "array",
                         "maxItems": settings.max_batch,
-                        "items": {"$ref": "#/components/schemas/Profile"},
+                        # any JSON value: each item is checked on its own, and one that is not a
+                        # valid Profile gets its own error entry while the batch answers 200
+                        "items": {
+                            "description": "a profile (see Profile); an item that is not a "
+                            "valid profile gets its own error entry (ok: false, status 422)"
+                        },
                     }
                 }
             },
@@ -574,8 +597,8 @@ def evaluate_routes(
         if not isinstance(data, list):
             return problem(400, "not a list", "the body must be a JSON array of profiles")
         if len(data) > settings.max_batch:
-            return problem(
-                413,
+            return problem(  # a limit on the array the schema states (maxItems): 422, like any
+                422,
                 "batch too large",
                 f"{len(data):,} profiles; at most {settings.max_batch:,} in one request",
             )
@@ -733,7 +756,7 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
     graph_doc = {
         200: {
             "description": "the knowledge graph",
-            "content": {media: {} for media in graph_bytes},
+            "content": {media: {"schema": {"type": "string"}} for media in graph_bytes},
         },
         **_documented(None, 406),
     }
@@ -764,6 +787,7 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
                 "in": "query",
                 "required": False,
                 "schema": {"type": "string", "minLength": 1},
+                "example": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1",
                 "description": "a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE); without "
                 "it, GET answers the SPARQL service description",
             }
@@ -772,7 +796,10 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
             "200": {
                 "description": "SPARQL results (SELECT/ASK) or a graph (CONSTRUCT/DESCRIBE), by "
                 "Accept; the service description (Turtle) for a GET without a query",
-                "content": {t: {} for t in [*SELECT_TYPES, *GRAPH_TYPES]},
+                "content": {
+                    t: {"schema": {"type": "object"} if "json" in t else {"type": "string"}}
+                    for t in [*SELECT_TYPES, *GRAPH_TYPES]
+                },
             },
             **{str(k): v for k, v in _documented(None, 400, 406, 415, 503).items()},
         },
@@ -846,18 +873,21 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
             body = (await request.body()).decode("utf-8")
         except UnicodeDecodeError:
             return problem(400, "not UTF-8", "the query must be UTF-8 text")
+        # as the protocol has it: a POSTed query is in the body (the form's 'query' or the whole
+        # body), never in the address, which may carry only the (refused) dataset parameters
         params = parse_qs(request.url.query, keep_blank_values=True)
+        if "query" in params:
+            return problem(
+                400,
+                "query in the address",
+                "a POSTed query goes in the body: the form's 'query', or the whole body as "
+                "application/sparql-query",
+                headers=vary,
+            )
         if ctype == "application/x-www-form-urlencoded":
             for key, values in parse_qs(body, keep_blank_values=True).items():
                 params.setdefault(key, []).extend(values)
         elif ctype in ("application/sparql-query", "text/plain", ""):
-            if "query" in params:
-                return problem(
-                    400,
-                    "more than one query",
-                    "send the query either as the body or as the 'query' parameter",
-                    headers=vary,
-                )
             params["query"] = [body]
         else:
             return problem(

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from ..policy.model import FactType, PolicyModel
+from ..policy.profile import YEAR_RANGE
 
 Status = Literal["applies", "does_not_apply", "undetermined"]
 Lang = Literal["zh", "en"]
@@ -313,6 +314,8 @@ def profile_model(model: PolicyModel) -> type[BaseModel]:
             spec["minimum"] = fact.minimum
         if isinstance(fact.maximum, (int, float)):
             spec["maximum"] = fact.maximum
+        if fact.type is FactType.YEAR:
+            spec["minimum"], spec["maximum"] = YEAR_RANGE
         if fact.type is FactType.TOWN and model.targets:
             spec["enum"] = [t.name for t in model.targets.towns] + [None]
         fields[fact.id] = (Annotated[Any, WithJsonSchema(spec)], None)

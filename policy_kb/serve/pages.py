@@ -30,8 +30,17 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
-PAGES = {"/": "index.html", "/targets": "targets.html"}
-ASSETS = ("app.js", "style.css", "favicon.svg")
+PAGES = {"/": "index.html", "/targets": "targets.html", "/docs": "docs.html"}
+ASSETS = ("app.js", "style.css", "favicon.svg", "docs.js")
+#: Swagger UI, from the installed fastapi-offline package (no CDN): the two files /docs loads
+SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
+#: Swagger UI sets styles from its script and draws icons as data: images; nothing else changes
+DOCS_SECURITY_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY.replace(
+        "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+    ).replace("img-src 'self'", "img-src 'self' data:"),
+}
 #: an asset asked for by its content hash never changes: caches may keep it for a year
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -45,14 +54,28 @@ def asset_versions() -> dict[str, str]:
     return {name: hashlib.sha256(_read(name)).hexdigest()[:16] for name in ASSETS}
 
 
+def swagger_versions() -> dict[str, str]:
+    """The content hash of each Swagger UI file /docs loads."""
+    folder = files("fastapi_offline").joinpath("static")
+    return {
+        n: hashlib.sha256(folder.joinpath(n).read_bytes()).hexdigest()[:16] for n in SWAGGER_FILES
+    }
+
+
 class _Assets:
     """The page's files through Starlette's ``StaticFiles`` (paths checked, ETag, HEAD, 304),
     with the security headers; cached for a year when asked for by their current hash, else
     revalidated each time."""
 
-    def __init__(self, versions: dict[str, str]) -> None:
-        self.files = StaticFiles(packages=[("policy_kb.serve", "web")])
+    def __init__(
+        self,
+        versions: dict[str, str],
+        package: tuple[str, str] = ("policy_kb.serve", "web"),
+        headers: dict[str, str] = SECURITY_HEADERS,
+    ) -> None:
+        self.files = StaticFiles(packages=[package])
         self.versions = versions
+        self.headers = headers
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         name = scope["path"].rsplit("/", 1)[-1]
@@ -64,7 +87,7 @@ class _Assets:
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for key, value in SECURITY_HEADERS.items():
+                for key, value in self.headers.items():
                     headers[key] = value
                 headers["Cache-Control"] = IMMUTABLE if hashed else "no-cache"
             await send(message)
@@ -74,13 +97,13 @@ class _Assets:
 
 def add_pages(app: FastAPI) -> None:
     """Serve the calculator pages and their files (read once, when the app is made)."""
-    versions = asset_versions()
+    versions, swagger = asset_versions(), swagger_versions()
     pages = {path: _hashed(_read(name), versions) for path, name in PAGES.items()}
+    pages["/docs"] = _hashed(pages["/docs"], swagger, "/docs/static")
 
     def page(path: str) -> Response:
-        return Response(
-            pages[path], media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS
-        )
+        headers = DOCS_SECURITY_HEADERS if path == "/docs" else SECURITY_HEADERS
+        return Response(pages[path], media_type="text/html; charset=utf-8", headers=headers)
 
     @app.get("/", include_in_schema=False)
     async def calculator() -> Response:
@@ -90,11 +113,22 @@ def add_pages(app: FastAPI) -> None:
     async def targets() -> Response:
         return page("/targets")
 
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return page("/docs")
+
+    # longest prefix first: /docs/static is Swagger UI's files, /static the pages' own
+    app.mount(
+        "/docs/static",
+        _Assets(swagger, ("fastapi_offline", "static"), DOCS_SECURITY_HEADERS),
+        name="swagger",
+    )
     app.mount("/static", _Assets(versions), name="static")
 
 
-def _hashed(html: bytes, versions: dict[str, str]) -> bytes:
+def _hashed(html: bytes, versions: dict[str, str], folder: str = "/static") -> bytes:
     """The page with each asset's address carrying its hash (a new file is a new address)."""
     for name, version in versions.items():
-        html = html.replace(f'"/static/{name}"'.encode(), f'"/static/{name}?v={version}"'.encode())
+        old, new = f'"{folder}/{name}"', f'"{folder}/{name}?v={version}"'
+        html = html.replace(old.encode(), new.encode())
     return html
