@@ -170,7 +170,7 @@ PREFIX dcterms: <http://purl.org/dc/terms/>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX pkb: <https://w3id.org/policy-kb/ontology#>
 SELECT ?benefit ?document WHERE {
-  ?b cv:holdsRequirement ?criterion ; dcterms:identifier ?benefit .
+  ?b pkb:eligibilityCriterion ?criterion ; dcterms:identifier ?benefit .
   ?criterion cv:hasEvidenceTypeList/cv:specifiesEvidenceType ?type .
   ?type skos:prefLabel ?document .
   FILTER NOT EXISTS { ?type pkb:heldByGovernment true }

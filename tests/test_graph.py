@@ -112,7 +112,7 @@ def test_conditions_are_cccev_constraints_with_threshold(kb):
             PREFIXES
             + """
         SELECT ?op ?value ?factId WHERE {
-            ?b dcterms:identifier "KM7.rd_growth_reward" ; cv:holdsRequirement ?top .
+            ?b dcterms:identifier "KM7.rd_growth_reward" ; pkb:eligibilityCriterion ?top .
             ?top pkb:hasPart ?c .
             ?c a pkb:Condition ; pkb:operator ?op ; pkb:thresholdValue ?value ; cv:constrains ?f .
             ?f a pkb:DerivedFact ; dcterms:identifier ?factId .
@@ -129,7 +129,7 @@ def test_category_is_defined_once_and_referred_to(kb):
             PREFIXES
             + """
         SELECT DISTINCT ?benefit WHERE {
-            ?b dcterms:identifier ?benefit ; cv:holdsRequirement/pkb:hasPart*/pkb:refersToCategory ?cat .
+            ?b dcterms:identifier ?benefit ; pkb:eligibilityCriterion/pkb:hasPart*/pkb:refersToCategory ?cat .
             ?cat dcterms:identifier "registered_tech_sme" .
         } ORDER BY ?benefit"""
         )

@@ -646,10 +646,16 @@ def test_on_narrow_phones_nothing_is_wider_than_the_screen(browser, server, widt
     )
     page = context.new_page()
     watched = Watched(page, server)
-    for name in ("half_unknown", "registered_hnte_first_above_scale"):
+    for name in ("half_unknown", "registered_hnte_first_above_scale", "over_sme_limits"):
         profile = example(name)
         page.goto(server + "/" + fragment(profile, **({"_lang": "en"} if lang == "en" else {})))
         settled(page, profile)
+        if name == "over_sme_limits":  # applies without an amount: the note says why, on a phone
+            note = "[data-benefit='KM7.rd_growth_reward'] [data-estimate-note]"
+            page.locator(note).scroll_into_view_if_needed()
+            assert page.is_visible(note)
+            box = page.eval_on_selector(note, "e => e.getBoundingClientRect().right")
+            assert box <= width
         wider = page.evaluate(
             """(W) => [...document.querySelectorAll('body *')]
                 .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > W + 0.5; })
@@ -750,3 +756,25 @@ def test_the_api_docs_are_swagger_ui_from_the_installed_package(browser, server)
     context.close()
     assert watched.errors == []
     assert watched.foreign() == []
+
+
+@pytest.mark.parametrize(("lang", "shown"), [("zh", "720 万元"), ("en", "720 × 10k yuan (万元)")])
+def test_amounts_typed_in_wan_are_shown_back_in_wan(browser, server, lang, shown):
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    watched = Watched(page, server)
+    profile = example("registered_hnte_first_above_scale")
+    page.goto(
+        server
+        + "/"
+        + fragment(profile, _wan="rd_expense", **({"_lang": "en"} if lang == "en" else {}))
+    )
+    settled(page, profile)
+    deduction = page.inner_text("[data-benefit='KM7.rd_super_deduction']")
+    assert shown in deduction  # the reason and the estimate's inputs
+    assert "7,200,000" not in deduction
+    # an amount typed in 元 stays in 元
+    other = page.inner_text("[data-benefit='KM5.tech_transfer_tax'] .reason")
+    assert ("800,000 元" if lang == "zh" else "CNY 800,000") in other
+    context.close()
+    assert watched.errors == []

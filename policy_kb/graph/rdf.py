@@ -9,7 +9,9 @@ stable and the committed export can be compared with a fresh one.
 
 from __future__ import annotations
 
+import hashlib
 import urllib.parse
+from datetime import date, datetime, time
 from typing import Any
 
 from rdflib import Graph, Literal, URIRef
@@ -30,9 +32,14 @@ from ..rules.tree import (
 )
 from ..rules.walk import Visitor, facts_in
 from ..text import Msg, Text, plain
-from .vocab import CPSV, CV, DCTERMS, ELI, PKB, PREFIXES, RDF, RDFS, SKOS
+from ..version import __version__
+from .vocab import CPSV, CV, DCTERMS, ELI, ONTOLOGY_IRI, OWL, PKB, PREFIXES, RDF, RDFS, SKOS
 
 TBOX_FILE = "policy_kb.ttl"
+#: the licence of the knowledge model (the project's); the policy text is an official document
+LICENSE = "https://www.apache.org/licenses/LICENSE-2.0"
+#: the EU authority table's code for Chinese, as ELI expects for eli:language
+CHINESE = "http://publications.europa.eu/resource/authority/language/ZHO"
 
 _KIND_CLASSES = {
     BenefitKind.TAX_INCENTIVE: PKB.TaxIncentive,
@@ -107,6 +114,12 @@ def _number(value: Any) -> Literal:
     return Literal(str(value), datatype=XSD.decimal)
 
 
+def _day(day: date) -> Literal:
+    """A day as the start of that day, ``xsd:dateTime``: OWL 2's datatype map (and so HermiT and
+    Protégé) has no ``xsd:date``."""
+    return Literal(datetime.combine(day, time()).isoformat(), datatype=XSD.dateTime)
+
+
 def build_abox(model: PolicyModel) -> Graph:
     """The instances described by measures.yaml, as an rdflib graph."""
     base = model.document.iri
@@ -115,23 +128,45 @@ def build_abox(model: PolicyModel) -> Graph:
     iri = _Iris(base)
     doc = model.document
 
+    # the ABox is an ontology of its own that imports the TBox (Protégé opens it with both)
+    o = URIRef(base.rstrip("/"))
+    g.add((o, RDF.type, OWL.Ontology))
+    g.add((o, OWL.imports, URIRef(ONTOLOGY_IRI)))
+    g.add((o, OWL.versionIRI, URIRef(f"{base}version/{model.sha256[:16]}")))
+    g.add((o, OWL.versionInfo, Literal(f"policy_kb {__version__}")))
+    g.add((o, DCTERMS.license, URIRef(LICENSE)))
+    _zh_en(g, o, RDFS.label, Text(f"{doc.title.zh}：知识模型", f"{doc.title.en}: knowledge model"))
+
     d = iri.document()
     g.add((d, RDF.type, PKB.PolicyDocument))
     g.add((d, RDF.type, ELI.LegalResource))
     g.add((d, DCTERMS.identifier, Literal(doc.id)))
     _zh_en(g, d, DCTERMS.title, doc.title)
     _zh_en(g, d, RDFS.label, doc.title)
-    _zh_en(g, d, DCTERMS.publisher, doc.issuer)
-    g.add((d, DCTERMS.issued, Literal(str(doc.year), datatype=XSD.gYear)))
-    g.add((d, DCTERMS.source, Literal(doc.source_file)))
+    g.add((d, DCTERMS.issued, Literal(doc.year)))
+    g.add((d, PKB.sourceFile, Literal(doc.source_file)))
+    issuer = iri.make("organisation", "issuer")
+    g.add((issuer, RDF.type, CV.PublicOrganisation))
+    _zh_en(g, issuer, RDFS.label, doc.issuer)
+    _zh_en(g, issuer, SKOS.prefLabel, doc.issuer)
+    g.add((d, DCTERMS.publisher, issuer))
+    # ELI: the work is realised by one expression, the Chinese text, with its title
+    x = iri.make("document", "zh")
+    g.add((x, RDF.type, ELI.LegalExpression))
+    g.add((d, ELI.is_realized_by, x))
+    g.add((x, ELI.realizes, d))
+    g.add((x, ELI.title, Literal(doc.title.zh, lang="zh")))
+    g.add((x, ELI.language, URIRef(CHINESE)))
+    _zh_en(g, x, RDFS.label, Text(f"{doc.title.zh}（中文文本）", f"{doc.title.en} (Chinese text)"))
 
     for part in doc.parts:
         p = iri.part(part.number)
         g.add((p, RDF.type, PKB.Annex if part.number.startswith("附件") else PKB.Part))
         g.add((p, RDF.type, ELI.LegalResourceSubdivision))
         g.add((p, ELI.is_part_of, d))
+        g.add((d, ELI.has_part, p))
         g.add((p, PKB.number, Literal(part.number)))
-        g.add((p, PKB.heading, Literal(part.heading)))
+        g.add((p, PKB.heading, Literal(part.heading, lang="zh")))
         _zh_en(g, p, RDFS.label, part.title)
         if part.text:
             g.add((p, PKB.verbatimText, Literal(part.text, lang="zh")))
@@ -159,7 +194,9 @@ def build_abox(model: PolicyModel) -> Graph:
         g.add((clause, RDF.type, PKB.Clause))
         g.add((clause, RDF.type, ELI.LegalResourceSubdivision))
         g.add((clause, ELI.is_part_of, iri.part(measure.part)))
+        g.add((iri.part(measure.part), ELI.has_part, clause))
         g.add((clause, PKB.number, Literal(measure.number)))
+        _zh_en(g, clause, RDFS.label, Text(f"条款 {measure.number}", f"clause {measure.number}"))
         g.add((clause, PKB.heading, Literal(measure.title.zh, lang="zh")))
         g.add((clause, PKB.verbatimText, Literal(measure.text, lang="zh")))
 
@@ -177,6 +214,9 @@ def build_abox(model: PolicyModel) -> Graph:
         _zh_en(g, m, DCTERMS.title, measure.title)
         _zh_en(g, m, RDFS.label, measure.title)
         g.add((m, CV.hasLegalResource, clause))
+        g.add((m, CV.hasCompetentAuthority, issuer))
+        english = measure.reading.en if measure.reading is not None else measure.title.en
+        _zh_en(g, m, DCTERMS.description, Text(measure.text, english))
         g.add((m, PKB.audience, _AUDIENCES[measure.audience.value]))
         g.add((m, PKB.sourceLine, Literal(measure.location.line)))
         if measure.targets and model.targets is not None:
@@ -201,12 +241,21 @@ def build_abox(model: PolicyModel) -> Graph:
             for name in benefit.parameters:
                 g.add((b, PKB.thresholdParameter, iri.parameter(name)))
             top = iri.criterion(b)
-            g.add((b, CV.holdsRequirement, top))
+            # CPSV-AP: the public service holds the requirement; the benefit names its own
+            g.add((m, CV.holdsRequirement, top))
+            g.add((b, PKB.eligibilityCriterion, top))
+            g.add((top, RDF.type, CV.Requirement))
+            _zh_en(
+                g,
+                top,
+                RDFS.label,
+                Text(f"{benefit.title.zh}：资格条件", f"{benefit.title.en}: eligibility"),
+            )
             _Describe(g, iri, model).describe(top, benefit.condition, None)
             for other in benefit.not_combinable_with:
                 g.add((b, PKB.notCombinableWith, iri.benefit(other)))
             if benefit.estimate is not None:
-                _estimate(g, b, benefit.estimate)
+                _estimate(g, b, benefit.estimate, benefit.title)
 
     if model.evaluation is not None:
         _evaluation(g, iri, model)
@@ -218,8 +267,10 @@ def build_abox(model: PolicyModel) -> Graph:
         g.add((t, RDF.type, PKB.Annex))
         g.add((t, RDF.type, ELI.LegalResourceSubdivision))
         g.add((t, ELI.is_part_of, d))
+        g.add((d, ELI.has_part, t))
         _zh_en(g, t, DCTERMS.title, table.title)
-        g.add((t, PKB.targetYear, Literal(str(table.year), datatype=XSD.gYear)))
+        _zh_en(g, t, RDFS.label, table.title)
+        g.add((t, PKB.targetYear, Literal(table.year)))
         g.add((t, PKB.countUnit, Literal(table.unit)))
         g.add((t, PKB.printedTotal, Literal(table.total)))
         for town in table.towns:
@@ -228,15 +279,16 @@ def build_abox(model: PolicyModel) -> Graph:
             _zh_en(g, w, RDFS.label, Text(town.name, town.name_en or town.name))
             g.add((w, PKB.sequence, Literal(town.seq)))
             g.add((w, PKB.target, Literal(town.target)))
-            g.add((w, PKB.targetYear, Literal(str(table.year), datatype=XSD.gYear)))
+            g.add((w, PKB.targetYear, Literal(table.year)))
             g.add((w, PKB.inTable, t))
     return g
 
 
-def _estimate(g: Graph, benefit: URIRef, estimate: Estimate) -> None:
+def _estimate(g: Graph, benefit: URIRef, estimate: Estimate, title: Text) -> None:
     node = URIRef(f"{benefit}/estimate")
     g.add((benefit, PKB.hasEstimate, node))
     g.add((node, RDF.type, PKB.Estimate))
+    _zh_en(g, node, RDFS.label, Text(f"{title.zh}：金额估算", f"{title.en}: estimate"))
     g.add((node, PKB.estimateKind, Literal(estimate.kind)))
     _zh_en(g, node, RDFS.comment, estimate.note)
     for k, case in enumerate(estimate.cases, start=1):
@@ -245,6 +297,7 @@ def _estimate(g: Graph, benefit: URIRef, estimate: Estimate) -> None:
         g.add((c, RDF.type, PKB.EstimateCase))
         g.add((c, PKB.order, Literal(k)))
         g.add((c, PKB.formula, Literal(case.formula_text)))
+        g.add((c, RDFS.label, Literal(case.formula_text)))
         g.add((c, PKB.sourceLine, Literal(case.location.line)))
         if case.when is not None:
             g.add((c, PKB.when, Literal(case.when.text)))
@@ -285,6 +338,10 @@ def _evaluation(g: Graph, iri: _Iris, model: PolicyModel) -> None:
             s = URIRef(f"{node}/{j}")
             g.add((node, PKB.scoreSource, s))
             g.add((s, RDF.type, PKB.ScoreSource))
+            ratio = str(source.numerator) + (
+                f" / {source.denominator}" if source.denominator else ""
+            )
+            g.add((s, RDFS.label, Literal(f"{ratio} → {source.table}")))
             g.add((s, PKB.order, Literal(j)))
             g.add((s, PKB.numerator, iri.fact(str(source.numerator))))
             if source.denominator:
@@ -375,18 +432,26 @@ def _parameters(g: Graph, iri: _Iris, model: PolicyModel) -> None:
             v = URIRef(f"{p}/{value.start.isoformat()}")
             g.add((p, PKB.hasValue, v))
             g.add((v, RDF.type, PKB.ParameterValue))
+            since = value.start.isoformat()
+            _zh_en(
+                g,
+                v,
+                RDFS.label,
+                Text(f"{param.label.zh}（{since} 起）", f"{param.label.en} (from {since})"),
+            )
             if value.value is not None:
-                g.add((v, RDF.value, _number(value.value)))
+                g.add((v, PKB.numericValue, _number(value.value)))
             for k, tier in enumerate(value.tiers, start=1):
                 t = URIRef(f"{v}/tier/{k}")
                 g.add((v, PKB.hasTier, t))
                 g.add((t, RDF.type, PKB.ScoreTier))
+                g.add((t, RDFS.label, Literal(f"≥ {plain(tier.at_least)} → {tier.points}")))
                 g.add((t, PKB.order, Literal(k)))
                 g.add((t, PKB.atLeast, _number(tier.at_least)))
                 g.add((t, PKB.points, Literal(tier.points)))
-            g.add((v, PKB.validFrom, Literal(value.start)))
+            g.add((v, PKB.validFrom, _day(value.start)))
             if value.end:
-                g.add((v, PKB.validUntil, Literal(value.end)))
+                g.add((v, PKB.validUntil, _day(value.end)))
             if value.reference:
                 _zh_en(g, v, PKB.reference, value.reference)
 
@@ -404,17 +469,25 @@ class _Describe(Visitor[None]):
     def describe(self, node: URIRef, cond: Condition, order: int | None) -> None:
         if order is not None:
             self.g.add((node, PKB.order, Literal(order)))
+        if (node, RDFS.label, None) not in self.g:
+            self.g.add((node, RDFS.label, Literal(_written(cond))))
         self.g.add((node, PKB.sourceLine, Literal(cond.location.line)))
         self.node = node
         self.visit(cond)
 
     def parts(self, node: URIRef, cond: AllOf | AnyOf | NotOf) -> None:
-        """A group's combination word and its ordered parts, as ``node/1``, ``node/2`` …"""
+        """A group's combination word and its parts, in order (``pkb:order``), each at an IRI
+        made from what it says (:func:`part_segment`), so reordering the parts keeps every IRI."""
         self.g.add((node, PKB.combination, Literal(cond.text)))
+        seen: dict[str, int] = {}
         for i, part in enumerate(cond.children(), start=1):
-            child = URIRef(f"{node}/{i}")
-            self.g.add((node, PKB.hasPart, child))
             assert isinstance(part, Condition)
+            segment = part_segment(part)
+            seen[segment] = seen.get(segment, 0) + 1
+            if seen[segment] > 1:  # the same condition twice in one group
+                segment = f"{segment}-{seen[segment]}"
+            child = URIRef(f"{node}/{segment}")
+            self.g.add((node, PKB.hasPart, child))
             self.describe(child, part, i)
 
     def _group(self, cond: AllOf | AnyOf | NotOf) -> None:
@@ -453,6 +526,36 @@ class _Describe(Visitor[None]):
             value = model.parameters[name].value_for_year(model.document.year)
             if value is not None and len(cond.parameters()) == 1:
                 g.add((node, PKB.thresholdValue, _number(value.value)))
+
+
+def _fingerprint(cond: Condition) -> str:
+    """What a condition says, whatever its position: the text of a leaf, a category's name, a
+    group's kind with its parts'."""
+    if isinstance(cond, CategoryRef):
+        return "category:" + cond.category
+    if cond.is_leaf:
+        return cond.text
+    inner = ",".join(_fingerprint(c) for c in cond.children() if isinstance(c, Condition))
+    return f"{type(cond).__name__}({inner})"
+
+
+def part_segment(cond: Condition) -> str:
+    """The IRI segment of a part of a group: the category's or the fact's name where there is
+    one, else a short hash of what the part says."""
+    if isinstance(cond, CategoryRef):
+        return cond.category
+    if isinstance(cond, Flag):
+        return cond.fact if cond.expected else "not-" + cond.fact
+    digest = hashlib.sha256(_fingerprint(cond).encode("utf-8")).hexdigest()[:10]
+    return ("c-" if cond.is_leaf else "g-") + digest
+
+
+def _written(cond: Condition) -> str:
+    """A condition as written, for its label (a group by its parts)."""
+    if cond.is_leaf or isinstance(cond, CategoryRef):
+        return cond.text
+    parts = [_written(c) for c in cond.children() if isinstance(c, Condition)]
+    return f"{cond.text}: " + "; ".join(parts)
 
 
 class _Iris:
@@ -523,7 +626,123 @@ def serialize(graph: Graph, fmt: str, base: str) -> str:
     name = _FORMATS.get(fmt.lower())
     if name is None:
         raise UnknownNameError("export format", fmt, close_matches(fmt, _FORMATS))
+    if name == "turtle":
+        return graph.serialize(format="turtle")  # rdflib sorts subjects and predicates itself
+    if name == "nt":  # one triple per line: sorted, the same bytes on every run
+        lines = graph.serialize(format="nt").splitlines()
+        return "\n".join(sorted(line for line in lines if line.strip())) + "\n"
     if name == "json-ld":
-        context = {**PREFIXES, "wj": base}
-        return graph.serialize(format="json-ld", context=context, indent=2, auto_compact=True)
-    return graph.serialize(format=name)
+        return _json_ld(graph, base)
+    return _rdf_xml(graph)
+
+
+def json_ld_context(graph: Graph, base: str) -> dict[str, Any]:
+    """A JSON-LD context with a term for every property and class the graph uses: the local
+    name (``title``, ``hasPart``, ``PublicService``), prefixed where two vocabularies share one
+    (``eli_title``); IRI-valued properties say ``"@type": "@id"``, so the document reads as plain
+    JSON with IRIs as strings."""
+    namespaces = {str(ns): prefix for prefix, ns in PREFIXES.items()}
+    used: dict[str, bool] = {}  # property IRI → every value is an IRI
+    classes: set[str] = set()
+    for _, p, o in graph:
+        key = str(p)
+        if p == RDF.type:
+            classes.add(str(o))
+            continue
+        used[key] = used.get(key, True) and not isinstance(o, Literal)
+    locals_: dict[str, list[str]] = {}
+    for iri in sorted({*used, *classes}):
+        locals_.setdefault(_split(iri)[1], []).append(iri)
+    context: dict[str, Any] = {**PREFIXES, "wj": base}
+    for local, iris in sorted(locals_.items()):
+        for iri in iris:
+            ns, _ = _split(iri)
+            term = local if len(iris) == 1 else f"{namespaces.get(ns, 'ns')}_{local}"
+            if used.get(iri):
+                context[term] = {"@id": iri, "@type": "@id"}
+            else:
+                context[term] = {"@id": iri}
+    return context
+
+
+def _split(iri: str) -> tuple[str, str]:
+    cut = max(iri.rfind("#"), iri.rfind("/"))
+    return iri[: cut + 1], iri[cut + 1 :]
+
+
+def _json_ld(graph: Graph, base: str) -> str:
+    """JSON-LD compacted with :func:`json_ld_context`, nodes sorted by ``@id`` and keys sorted:
+    the same bytes on every run."""
+    import json
+
+    context = json_ld_context(graph, base)
+    text = graph.serialize(format="json-ld", context=context, indent=None, auto_compact=True)
+    data = json.loads(text)
+    nodes = data.get("@graph", [])
+    for node in nodes:
+        for key, value in node.items():
+            if isinstance(value, list):
+                node[key] = sorted(value, key=lambda v: json.dumps(v, sort_keys=True))
+    data["@graph"] = sorted(nodes, key=lambda n: str(n.get("@id", "")))
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def _rdf_xml(graph: Graph) -> str:
+    """RDF/XML, one ``rdf:Description`` per subject, subjects and statements sorted (rdflib's
+    own writers walk sets, whose order changes from run to run). The graph has no blank nodes."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    prefixes = {str(ns): prefix for prefix, ns in PREFIXES.items()}
+    extra: dict[str, str] = {}
+
+    def qname(iri: str) -> str:
+        ns, local = _split(iri)
+        prefix = prefixes.get(ns) or extra.setdefault(ns, f"ns{len(extra) + 1}")
+        return f"{prefix}:{local}"
+
+    body: list[str] = []
+    for subject in sorted(set(graph.subjects()), key=str):
+        body.append(f"  <rdf:Description rdf:about={quoteattr(str(subject))}>")
+        statements = sorted(
+            graph.predicate_objects(subject), key=lambda po: (str(po[0]), _sort_key(po[1]))
+        )
+        for p, o in statements:
+            tag = qname(str(p))
+            if isinstance(o, Literal):
+                attrs = ""
+                if o.language:
+                    attrs = f" xml:lang={quoteattr(o.language)}"
+                elif o.datatype is not None:
+                    attrs = f" rdf:datatype={quoteattr(str(o.datatype))}"
+                body.append(f"    <{tag}{attrs}>{escape(str(o))}</{tag}>")
+            else:
+                body.append(f"    <{tag} rdf:resource={quoteattr(str(o))}/>")
+        body.append("  </rdf:Description>")
+    declared = {**dict(prefixes.items()), **dict(extra.items())}
+    head = ['<?xml version="1.0" encoding="utf-8"?>', "<rdf:RDF"]
+    head += [
+        f"  xmlns:{p}={quoteattr(ns)}" for ns, p in sorted(declared.items(), key=lambda x: x[1])
+    ]
+    head[-1] += ">"
+    return "\n".join([*head, *body, "</rdf:RDF>"]) + "\n"
+
+
+def _sort_key(term: Any) -> tuple[str, str, str]:
+    if isinstance(term, Literal):
+        return ("2", str(term), f"{term.datatype or ''}@{term.language or ''}")
+    return ("1", str(term), "")
+
+
+def describe(graph: Graph, subject: URIRef) -> Graph:
+    """What the graph says about ``subject`` (every statement with it as the subject), with the
+    labels of the resources it points to: what dereferencing its IRI answers."""
+    out = Graph()
+    for prefix, namespace in graph.namespaces():
+        out.bind(prefix, namespace, override=True)
+    for p, o in graph.predicate_objects(subject):
+        out.add((subject, p, o))
+        if isinstance(o, URIRef):
+            for label in (RDFS.label, SKOS.prefLabel):
+                for text in graph.objects(o, label):
+                    out.add((o, label, text))
+    return out

@@ -68,6 +68,8 @@ class PKB(DefinedNamespace):
     reading: URIRef
     amountNote: URIRef
     sourceLine: URIRef
+    sourceFile: URIRef
+    eligibilityCriterion: URIRef
     combination: URIRef
     hasPart: URIRef
     order: URIRef
@@ -85,6 +87,7 @@ class PKB(DefinedNamespace):
     heldByGovernment: URIRef
     formGroup: URIRef
     hasValue: URIRef
+    numericValue: URIRef
     validFrom: URIRef
     validUntil: URIRef
     reference: URIRef
@@ -124,7 +127,13 @@ class ELI(DefinedNamespace):
 
     LegalResource: URIRef
     LegalResourceSubdivision: URIRef
+    LegalExpression: URIRef
     is_part_of: URIRef
+    has_part: URIRef
+    is_realized_by: URIRef
+    realizes: URIRef
+    title: URIRef
+    language: URIRef
 
 
 class CPSV(DefinedNamespace):
@@ -144,6 +153,7 @@ class CV(DefinedNamespace):
     _fail = True
 
     Output: URIRef
+    Requirement: URIRef
     Criterion: URIRef
     Constraint: URIRef
     InformationConcept: URIRef
@@ -157,6 +167,7 @@ class CV(DefinedNamespace):
     specifiesEvidenceType: URIRef
     hasConcept: URIRef
     PublicOrganisation: URIRef
+    hasCompetentAuthority: URIRef
 
 
 PREFIXES: dict[str, str] = {

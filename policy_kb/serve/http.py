@@ -32,18 +32,21 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
+from rdflib import URIRef
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from ..api import KnowledgeBase, load
 from ..errors import PolicyKBError, ProfileError, ProfileSyntaxError, UnknownNameError, YearError
+from ..graph.rdf import describe, load_tbox, serialize
+from ..graph.vocab import ONTOLOGY_IRI
 from ..policy.profile import MAX_PROFILE_BYTES, parse_json_profile
 from ..policy.resources import schema
 from ..text import Msg
@@ -51,7 +54,7 @@ from ..version import __version__
 from ..views import document
 from . import models
 from .hygiene import HeadAsGet, Validators
-from .pages import add_pages
+from .pages import SECURITY_HEADERS, add_pages, resource_page
 from .sparql import GRAPH_TYPES, SELECT_TYPES, SparqlWorkers, negotiate
 
 JSON = "application/json"
@@ -744,6 +747,12 @@ def catalogue_routes(kb: KnowledgeBase) -> APIRouter:
     return router
 
 
+def _shared_folder(a: str, b: str) -> str:
+    """The longest folder (ending in ``/``) two IRIs share."""
+    n = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return a[: a[:n].rfind("/") + 1]
+
+
 def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
     """The whole graph, and read-only SPARQL over it."""
     router = APIRouter(tags=["linked data"])
@@ -779,6 +788,53 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
             media_type=media + ("; charset=utf-8" if media.startswith("text/") else ""),
             headers=vary,
         )
+
+    # every IRI of the graph dereferences here (w3id.org/policy-kb/… redirects to this service):
+    # HTML for a browser, RDF for a client, by Accept
+    root = _shared_folder(ONTOLOGY_IRI, kb.model.document.iri)  # https://w3id.org/policy-kb/
+    kinds = {
+        "text/turtle": "turtle",
+        "application/ld+json": "json-ld",
+        "application/n-triples": "nt",
+        "application/rdf+xml": "xml",
+        "text/html": "html",
+    }
+    whole, tbox = kb.graph, load_tbox()
+    local = urlsplit(root).path
+    if local in ("", "/"):  # the IRIs share no folder: never a catch-all over the service
+        local = "/resource/"
+
+    @router.get(
+        local + "{rest:path}",
+        summary="Dereference an IRI of the knowledge graph (HTML or RDF by Accept)",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "what the graph says about the resource",
+                "content": {media: {"schema": {"type": "string"}} for media in kinds},
+            },
+            **_documented(None, 404, 406),
+        },
+    )
+    async def resource(rest: str, request: Request) -> Response:
+        iri = URIRef(root + rest)
+        # the ontology's own IRI answers the whole TBox; any other, what the graph says of it
+        found = tbox if str(iri) == ONTOLOGY_IRI else describe(whole, iri)
+        if not len(found):
+            return problem(404, "not found", f"the graph says nothing about <{iri}>", headers=vary)
+        media = negotiate(request.headers.get("accept"), kinds, "text/turtle")
+        if media is None:
+            return problem(
+                406, "not acceptable", "acceptable types: " + ", ".join(kinds), headers=vary
+            )
+        if media == "text/html":
+            body = resource_page(found, iri, root, local)
+            return Response(
+                body, media_type="text/html; charset=utf-8", headers={**vary, **SECURITY_HEADERS}
+            )
+        text = serialize(found, kinds[media], kb.model.document.iri)
+        charset = "; charset=utf-8" if media.startswith("text/") else ""
+        return Response(text.encode("utf-8"), media_type=media + charset, headers=vary)
 
     sparql_doc = {
         "parameters": [

@@ -132,3 +132,50 @@ def _hashed(html: bytes, versions: dict[str, str], folder: str = "/static") -> b
         old, new = f'"{folder}/{name}"', f'"{folder}/{name}?v={version}"'
         html = html.replace(old.encode(), new.encode())
     return html
+
+
+def resource_page(graph: Any, subject: Any, root: str, local: str) -> bytes:
+    """A resource of the knowledge graph as a small HTML page for a browser: its labels, then
+    every statement, with the graph's own IRIs linked to where they dereference here. Every
+    value is escaped; no script."""
+    from html import escape
+
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import RDFS, SKOS
+
+    def name(term: Any) -> str:
+        try:
+            return str(graph.namespace_manager.normalizeUri(term))
+        except Exception:  # an IRI rdflib cannot shorten: shown whole
+            return str(term)
+
+    def link(term: Any) -> str:
+        text = escape(name(term))
+        iri = str(term)
+        href = local + iri[len(root) :] if iri.startswith(root) else iri
+        label = next(iter(graph.objects(term, RDFS.label)), None) or next(
+            iter(graph.objects(term, SKOS.prefLabel)), None
+        )
+        shown = f"{text} <small>{escape(str(label))}</small>" if label is not None else text
+        return f'<a href="{escape(href, quote=True)}">{shown}</a>'
+
+    def value(term: Any) -> str:
+        if isinstance(term, URIRef):
+            return link(term)
+        if isinstance(term, Literal) and term.language:
+            return f'<span lang="{escape(term.language, quote=True)}">{escape(str(term))}</span>'
+        return escape(str(term))
+
+    rows = sorted(graph.predicate_objects(subject), key=lambda po: (str(po[0]), str(po[1])))
+    titles = [str(t) for t in graph.objects(subject, RDFS.label)] or [str(subject)]
+    body = "".join(f"<tr><th>{link(p)}</th><td>{value(o)}</td></tr>" for p, o in rows)
+    page = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(' · '.join(titles))}</title>"
+        '<link rel="stylesheet" href="/static/style.css"></head>'
+        f'<body><main class="wrap resource"><h1>{escape(" · ".join(titles))}</h1>'
+        f"<p><code>{escape(str(subject))}</code></p>"
+        f'<table class="statements"><tbody>{body}</tbody></table></main></body></html>'
+    )
+    return page.encode("utf-8")

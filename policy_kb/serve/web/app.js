@@ -56,6 +56,7 @@
       app_ready: "免申即享", app_ready_note: "决定这项待遇的数据政府部门均已掌握，可直接兑现（以主管部门认定为准）",
       app_gov: "所依据的政府数据：", app_docs: "需准备的材料", app_no_docs: "无需企业另行提供材料。",
       app_requests: "尚缺的数据由政府部门掌握：", holder_in: "（{holder}）", list_sep: "、", colon: "：", semi: "；", paren: "（{x}）", gap: "　", book: "《{x}》",
+      yuan_shown: "{n} 元", wan_shown: "{n} 万元",
       checklist_title: "申报材料清单",
       checklist_note: "办理适用或待定的待遇时须由企业提供的材料：可打印后带到政务服务大厅逐项核对。",
       checklist_for: "用于：", checklist_ready: "免申即享、无需提交材料的待遇：",
@@ -113,6 +114,7 @@
       app_gov: "Based on government records: ", app_docs: "Documents to prepare",
       app_no_docs: "Nothing to provide yourself.",
       app_requests: "The missing data is held by a government department: ", holder_in: " ({holder})", list_sep: ", ", colon: ": ", semi: "; ", paren: " ({x})", gap: " · ", book: "“{x}” ",
+      yuan_shown: "CNY {n}", wan_shown: "{n} × 10k yuan (万元)",
       checklist_title: "Checklist of documents",
       checklist_note: "What you must provide yourself for the benefits that apply or are undetermined: print it and tick each item at the service hall.",
       checklist_for: "For: ", checklist_ready: "Benefits that need no application: ",
@@ -169,6 +171,20 @@
     const whole = digits.slice(0, -4).replace(/^0+(?=\d)/, "");
     const frac = (digits.slice(-4) + (m[3] || "")).replace(/0+$/, "");
     return m[1] + whole + (frac ? "." + frac : "");
+  }
+
+  /** The server's sentences give amounts in 元; an amount the user typed in 万元 is shown back
+   *  in 万元 (the same value, exactly: the digits move four places). */
+  function inTypedUnits(text) {
+    if (!text) return text;
+    for (const id of state.wan) {
+      const yuan = state.values[id];
+      if (yuan === undefined || state.invalid.has(id)) continue;
+      const [whole, frac] = String(yuan).replace(/^-/, "").split(".");
+      const grouped = (String(yuan).startsWith("-") ? "-" : "") + whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (frac ? "." + frac : "");
+      text = text.split(t("yuan_shown", { n: grouped })).join(t("wan_shown", { n: yuanToWan(String(yuan)) }));
+    }
+    return text;
   }
 
   function applyWords() {
@@ -584,7 +600,7 @@
   function renderBenefit(b) {
     const parts = [
       el("div", { class: "benefit-head" }, badge(b.status), " ", el("strong", {}, b.title), " ", el("span", { class: "kind" }, b.kind_label)),
-      el("p", { class: "reason" }, b.summary),
+      el("p", { class: "reason" }, inTypedUnits(b.summary)),
     ];
     if (b.status === "undetermined" && b.missing.length) {
       parts.push(el("p", { class: "supply" }, t("supply_inline"), " ", b.missing.map((f, i) => [i ? t("list_sep") : "", factLink(f, b.missing_labels[i] || f)])));
@@ -600,7 +616,7 @@
     const gaps = (b.near_misses || []).filter((n) => n.direction !== "flag");
     if (b.status === "does_not_apply" && gaps.length) {
       parts.push(el("div", { class: "near" }, el("p", { class: "near-title" }, t("near_title")),
-        el("ul", {}, gaps.map((n) => el("li", {}, n.text)))));
+        el("ul", {}, gaps.map((n) => el("li", {}, inTypedUnits(n.text))))));
     }
     parts.push(el("details", { class: "clause" }, el("summary", {}, t("clause") + " " + (b.citation.number || "")),
       el("blockquote", {}, b.citation.text), sourceLine(b.citation)));
@@ -670,7 +686,7 @@
       el("p", {}, el("strong", {}, t("estimate") + t("colon")), money(e.amount), b.status === "undetermined" ? t("estimate_conditional") : "",
         e.counted_in_total === false ? el("span", { class: "not-counted" }, t("paren", { x: t("not_counted") })) : null),
       el("p", { class: "formula" }, t("formula") + t("colon") + (e.formula_text || e.formula)),
-      inputs.length ? el("p", { class: "formula" }, t("where") + inputs.join(t("semi"))) : null,
+      inputs.length ? el("p", { class: "formula" }, t("where") + inputs.map(inTypedUnits).join(t("semi"))) : null,
       e.note ? el("p", { class: "formula" }, e.note) : null);
   }
 
