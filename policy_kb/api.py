@@ -24,7 +24,6 @@ from .reason import results
 from .rules.tree import Expr, FactRef
 from .rules.walk import comparisons_of, constant_value, facts_in, kinks_of
 from .text import close_matches
-from .views import document
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -53,6 +52,8 @@ class Evaluation(results.Evaluation):
         ``detail="summary"`` gives the short answer instead (statuses, missing facts, amounts,
         citation ids: ``schemas/evaluation-summary.schema.json``).
         """
+        from .views import document  # imported on first use: a table answer never needs it
+
         lang = check_lang(lang)
         if check_detail(detail) == "summary":
             return document.evaluation_summary(self, lang)
@@ -64,6 +65,8 @@ class Evaluation(results.Evaluation):
 
     def to_bytes(self, lang: str = "zh", indent: int | None = 2, detail: str = "full") -> bytes:
         """:meth:`to_json` as UTF-8 bytes (what the CLI prints and the HTTP service sends)."""
+        from .views import document
+
         lang, detail = check_lang(lang), check_detail(detail)
         if indent == 2:
             return document.evaluation_json(self, lang, detail)
@@ -72,6 +75,8 @@ class Evaluation(results.Evaluation):
 
 def check_detail(detail: object) -> str:
     """``detail`` if it is ``"full"`` or ``"summary"``; :class:`UnknownNameError` otherwise."""
+    from .views import document
+
     if detail not in document.DETAILS:
         raise UnknownNameError("detail", str(detail), close_matches(str(detail), document.DETAILS))
     return str(detail)
@@ -82,9 +87,13 @@ class TownEvaluation(results.TownEvaluation):
 
     def to_dict(self, lang: str = "zh") -> dict[str, Any]:
         """The JSON of ``policy-kb town NAME --format json``."""
+        from .views import document
+
         return document.town_to_dict(self, check_lang(lang))
 
     def to_json(self, lang: str = "zh", indent: int | None = 2) -> str:
+        from .views import document
+
         return document.dumps(self.to_dict(lang), indent=indent).decode("utf-8")
 
 
@@ -141,6 +150,8 @@ class KnowledgeBase:
 
     def catalogue(self, lang: str = "zh") -> dict[str, Any]:
         """The measures, benefits, conditions as written and the targets, as JSON-ready data."""
+        from .views import document
+
         return document.catalogue_to_dict(self._model, check_lang(lang))
 
     # ── answers ──────────────────────────────────────────────────────────────────────────

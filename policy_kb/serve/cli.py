@@ -25,7 +25,7 @@ from ..policy.model import PRECHECK
 from ..policy.profile import read_profile
 from ..text import Msg, say
 from ..version import __version__
-from ..views import document, tables
+from ..views import tables
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -75,6 +75,13 @@ COMMANDS = frozenset(
         "export",
     ]
 )
+
+
+def _document() -> Any:
+    """The JSON views, imported when a command prints JSON (a table does not need them)."""
+    from ..views import document
+
+    return document
 
 
 class _Skipped:
@@ -170,7 +177,7 @@ def _colour(stream: TextIO) -> bool:
 
 
 def _print_json(data: Any, out: TextIO) -> None:
-    out.write(document.dumps(data).decode("utf-8") + "\n")
+    out.write(_document().dumps(data).decode("utf-8") + "\n")
 
 
 def _cmd_match(args: argparse.Namespace, out: TextIO) -> int:
@@ -216,7 +223,7 @@ def _cmd_town(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_facts(args: argparse.Namespace, out: TextIO) -> int:
     kb = _kb(args)
     if args.format == "json":
-        _print_json(document.facts_list(kb.model), out)
+        _print_json(_document().facts_list(kb.model), out)
     else:
         out.write(tables.facts_table(kb.model, args.lang) + "\n")
     return EXIT_OK
@@ -249,7 +256,7 @@ def _cmd_roster(args: argparse.Namespace, out: TextIO) -> int:
             + "\n"
         )
     if args.format == "json":
-        _print_json(document.roster_to_dict(summary, args.output, args.lang), out)
+        _print_json(_document().roster_to_dict(summary, args.output, args.lang), out)
     else:
         out.write(tables.roster_table(summary, args.file, args.output, args.lang) + "\n")
     return EXIT_OK
@@ -396,7 +403,7 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     kb = load(args.file) if args.file else load()
     report = kb.lint(year=args.year)
     if args.format == "json":
-        _print_json(document.lint_to_dict(report, kb.model, args.lang), out)
+        _print_json(_document().lint_to_dict(report, kb.model, args.lang), out)
     else:
         out.write(tables.lint_table(report, kb.model, args.lang) + "\n")
         for finding in report.findings:
