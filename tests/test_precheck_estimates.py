@@ -85,7 +85,7 @@ def test_near_miss_gap_in_the_facts_unit(kb):
     assert gap["direction"] == "short"
     assert (
         gap["text"]
-        == "Year-on-year increase of R&D expenses CNY 150,000 < CNY 200,000: CNY 50,000 short"
+        == "Year-on-year increase of R&D expenses CNY 150,000, needs ≥ CNY 200,000: CNY 50,000 short"
     )
     zh = kb.evaluate(profile).to_dict()
     growth = next(

@@ -34,7 +34,7 @@ def _expected(kb, profiles: list[dict[str, Any]]) -> dict[tuple[str, str | None]
                 app = b["application"]
                 c = found[(b["id"], town)]
                 c["enterprises"] += 1
-                c[app["mode"]] += 1
+                c[app["mode"]] += app["mode"] != "documents_needed" or bool(app["documents"])
                 c["undetermined"] += b["status"] == "undetermined"
                 c["waiting_for_data"] += bool(app["data_requests"])
                 c.update("doc:" + d["id"] for d in app["documents"])
@@ -146,12 +146,12 @@ def test_the_readiness_table_in_chinese_and_english(cli, kb):
     zh = _table(cli, "--town", "礼嘉镇")
     line = next(x for x in zh.splitlines() if "KM5.hnte_income_tax" in x)
     assert line.split()[1:] == [f"{n:,}" for n in numbers]
-    assert "免申即享就绪情况：2,000 家企业，0 行数据有误未计入（仅 礼嘉镇）" in zh
+    assert "免申即享就绪情况：174 家企业，0 行数据有误未计入（仅 礼嘉镇）" in zh
     assert "企业须自行准备的材料" in zh
     assert "可向持有部门调取的数据" in zh
     assert "由主管部门决定" in zh
     en = _table(cli, "--lang", "en")
-    assert "免申即享 readiness: 2,000 enterprises, 0 refused rows not counted" in en
+    assert "免申即享 readiness: 2,000 enterprises; rows refused and not counted: 0" in en
     assert "Data to request from the department that holds it" in en
     assert "the granting authority decides" in en
     every = report.district(ANY_BENEFIT)
@@ -202,3 +202,31 @@ def test_an_undetermined_benefit_names_the_data_a_department_holds(kb):
     assert [r["fact"] for r in requests] == ["hnte_valid"]
     assert [e["id"] for e in requests[0]["evidence"]] == ["hnte_certificate"]
     assert requests[0]["evidence"][0]["holder_label"] == "science and technology authority"
+
+
+def test_a_refused_row_is_named_and_one_town_has_no_district_rows(cli, tmp_path):
+    lines = ROSTER.read_text(encoding="utf-8").splitlines()
+    head = lines[0].split(",")
+    bad = lines[1].split(",")
+    bad[head.index("employees")] = "-5"
+    roster = tmp_path / "roster.csv"
+    roster.write_text("\n".join([lines[0], *lines[2:6], ",".join(bad)]) + "\n", encoding="utf-8")
+    run = cli("readiness", str(roster), "--quiet", "--lang", "en")
+    assert run.returncode == 0, run.stderr
+    assert "rows refused and not counted: 1" in run.stdout
+    assert f"{roster}: row 6: employees" in run.stderr  # the row and the fact, as roster says
+    out = tmp_path / "one.csv"
+    town = lines[2].split(",")[head.index("town")]
+    run = cli("readiness", str(ROSTER), "--quiet", "--town", town, "-o", str(out))
+    assert run.returncode == 0, run.stderr
+    with out.open(encoding="utf-8", newline="") as fh:
+        names = {row[0] for row in list(csv.reader(fh))[1:]}
+    assert names == {town}  # no "全区" rows that would only repeat the town's counts
+
+
+def test_documents_are_counted_only_where_the_enterprise_brings_one(kb):
+    report = kb.readiness(ROSTER)
+    counts = report.district("KM2.hnte_priority")
+    # every deciding fact of this benefit is held by a department: nothing to bring
+    assert counts.documents_needed == sum(counts.documents.values()) == 0
+    assert counts.waiting_for_data == counts.undetermined > 0

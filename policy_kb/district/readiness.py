@@ -87,6 +87,7 @@ class Readiness:
     benefits: tuple[str, ...] = ()
     towns: list[str | None] = field(default_factory=list)
     counts: dict[tuple[str, str | None], Counts] = field(default_factory=dict)
+    errors: list[Any] = field(default_factory=list)  # the refused rows (RowError), in file order
 
     def of(self, benefit: str, town: str | None) -> Counts:
         """The counts of one benefit (or ``ANY_BENEFIT``) in one town (zero where none)."""
@@ -140,6 +141,7 @@ def readiness(
         valid = batch.columns.rows_valid
         report.rows += n
         report.invalid += int((~valid).sum())
+        report.errors.extend(batch.errors.values())
         names = batch.towns
         keep = valid if town is None else valid & (names == town)
         codes = np.fromiter((seen.setdefault(t, len(seen)) for t in names), np.intp, n)
@@ -163,7 +165,7 @@ def readiness(
             masks = {
                 "enterprises": np.ones(n, dtype=bool),
                 "no_application": applies & ~needs,
-                "documents_needed": ~refused & ~(applies & ~needs),
+                "documents_needed": needs,  # (the document masks already exclude refused rows)
                 "not_applicable": refused,
                 "undetermined": open_,
                 "waiting_for_data": _any(requests.values(), n),

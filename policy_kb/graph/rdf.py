@@ -215,8 +215,10 @@ def build_abox(model: PolicyModel) -> Graph:
         _zh_en(g, m, RDFS.label, measure.title)
         g.add((m, CV.hasLegalResource, clause))
         g.add((m, CV.hasCompetentAuthority, issuer))
-        english = measure.reading.en if measure.reading is not None else measure.title.en
-        _zh_en(g, m, DCTERMS.description, Text(measure.text, english))
+        # the clause text; in English only where measures.yaml gives a reading (not the title again)
+        g.add((m, DCTERMS.description, Literal(measure.text, lang="zh")))
+        if measure.reading is not None and measure.reading.en:
+            g.add((m, DCTERMS.description, Literal(measure.reading.en, lang="en")))
         g.add((m, PKB.audience, _AUDIENCES[measure.audience.value]))
         g.add((m, PKB.sourceLine, Literal(measure.location.line)))
         if measure.targets and model.targets is not None:

@@ -242,19 +242,7 @@ def _cmd_roster(args: argparse.Namespace, out: TextIO) -> int:
             ignore_unknown_columns=args.ignore_unknown_columns,
             amounts_are_yuan=args.amounts_are_yuan,
         ).summary
-    errors = summary.errors
-    for error in errors[:MAX_ROW_ERRORS_SHOWN]:
-        sys.stderr.write(f"{args.file}: {error.render(args.lang)}\n")
-    if len(errors) > MAX_ROW_ERRORS_SHOWN:
-        sys.stderr.write(
-            say(
-                args.lang,
-                "cli.more_errors",
-                file=args.file,
-                n=f"{len(errors) - MAX_ROW_ERRORS_SHOWN:,}",
-            )
-            + "\n"
-        )
+    _row_errors(summary.errors, args.file, args.lang)
     if args.format == "json":
         _print_json(_document().roster_to_dict(summary, args.output, args.lang), out)
     else:
@@ -332,6 +320,15 @@ def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _row_errors(errors: Sequence[Any], file: str, lang: str) -> None:
+    """The refused rows of a roster on standard error: the first few, then how many more."""
+    for error in errors[:MAX_ROW_ERRORS_SHOWN]:
+        sys.stderr.write(f"{file}: {error.render(lang)}\n")
+    if len(errors) > MAX_ROW_ERRORS_SHOWN:
+        more = f"{len(errors) - MAX_ROW_ERRORS_SHOWN:,}"
+        sys.stderr.write(say(lang, "cli.more_errors", file=file, n=more) + "\n")
+
+
 def _cmd_readiness(args: argparse.Namespace, out: TextIO) -> int:
     if args.output:
         check_output(args.output, [args.roster])  # before the roster is read
@@ -344,6 +341,7 @@ def _cmd_readiness(args: argparse.Namespace, out: TextIO) -> int:
         ignore_unknown_columns=args.ignore_unknown_columns,
         amounts_are_yuan=args.amounts_are_yuan,
     )
+    _row_errors(report.errors, args.roster, args.lang)
     if args.output:
         buffer = io.StringIO()
         csv.writer(buffer).writerows(

@@ -14,7 +14,7 @@ from ..policy.model import PolicyModel, Status
 from ..reason import evidence as proof
 from ..reason.nearmiss import gaps, to_supply
 from ..reason.results import Evaluation, TownEvaluation
-from ..text import Text, Words, format_value, number, printable, say
+from ..text import Msg, Text, Words, format_value, number, printable, say
 from . import words
 
 _MARKS = {Status.APPLIES: "✔", Status.DOES_NOT_APPLY: "✘", Status.UNDETERMINED: "?"}
@@ -135,10 +135,18 @@ def _benefit_lines(ev: Evaluation, b: Any, measure: Any, lang: str, style: _Styl
         documents = Words([k.label for k in found.documents], "semi")
         lines.append("      " + say(lang, "table.documents", documents=documents))
     if found.requests:
-        holders = {k.holder: None for f in found.requests for k in proof.evidence_of(model, (f,))}
-        facts = Words([model.facts[f].label for f in found.requests], "list")
-        where = Words([model.holders[h].label for h in holders if h in model.holders], "list")
-        lines.append("      " + say(lang, "table.data_requests", facts=facts, holders=where))
+        each = [
+            Msg(
+                "table.fact_held_by",
+                fact=model.facts[f].label,
+                holders=Words(
+                    [model.holders[k.holder].label for k in proof.evidence_of(model, (f,))],
+                    "list",
+                ),
+            )
+            for f in found.requests
+        ]
+        lines.append("      " + say(lang, "table.data_requests", facts=Words(each, "semi")))
     lines.append(
         "      "
         + style.dim(say(lang, "table.cite", number=measure.number, quote=_excerpt(benefit.quote)))
@@ -449,11 +457,12 @@ def readiness_table(report: Any, model: PolicyModel, lang: str = "zh") -> str:
     from ..district.readiness import ANY_BENEFIT
 
     town_note = say(lang, "readiness.town_only", town=report.town) if report.town else ""
+    counted = report.district(ANY_BENEFIT).enterprises if report.town else report.rows
     lines = [
         say(
             lang,
             "readiness.title",
-            rows=f"{report.rows:,}",
+            rows=f"{counted:,}",
             invalid=f"{report.invalid:,}",
             town=town_note,
         ),
@@ -522,7 +531,8 @@ def readiness_rows(report: Any, model: PolicyModel, lang: str = "zh") -> list[li
     places = [
         (t if t is not None else say(lang, "readiness.no_town"), report.of, t) for t in report.towns
     ]
-    places.append((say(lang, "readiness.district"), lambda b, _: report.district(b), None))
+    if report.town is None:  # one town asked for: its rows are all there is, no district total
+        places.append((say(lang, "readiness.district"), lambda b, _: report.district(b), None))
     for name, counts_of, town in places:
         for benefit in (*report.benefits, ANY_BENEFIT):
             counts = counts_of(benefit, town)
