@@ -367,8 +367,8 @@ class KnowledgeBase:
         from .district.readiness import readiness
         from .district.roster import Reading
 
-        if town is not None:
-            reason.evaluate_town(self._model, town)
+        if town is not None:  # refused with a suggestion when unknown; an English name works
+            town = reason.evaluate_town(self._model, town).town.name
         return readiness(
             self._model,
             path,

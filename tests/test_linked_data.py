@@ -242,6 +242,7 @@ def test_an_iri_dereferences_to_html_for_a_browser(server, kb):
     assert got.headers["content-type"] == "text/html; charset=utf-8"
     assert "研发费用增长奖励" in got.text
     assert "<script" not in got.text
+    assert "/static/style.css?v=" in got.text  # the style sheet by its hash, cached like the pages'
     assert "default-src 'none'" in got.headers["content-security-policy"]
     criterion = _local(iri + "/criterion")
     assert f'href="{criterion}"' in got.text  # the graph's own IRIs link to here

@@ -124,6 +124,9 @@ def test_one_town_only(kb):
         assert one.district(benefit) == whole.of(benefit, "礼嘉镇")
     with pytest.raises(policy_kb.UnknownNameError, match="礼嘉"):
         kb.readiness(ROSTER, town="礼嘉")
+    english = kb.readiness(ROSTER, town="lijia town")  # the English name the English table shows
+    assert english.towns == ["礼嘉镇"]
+    assert english.district(ANY_BENEFIT) == one.district(ANY_BENEFIT)
 
 
 def _table(cli, *args: str) -> str:

@@ -767,6 +767,7 @@ def test_a_wrong_method_says_which_are_allowed(http):
     refused = http.put("/v1/measures")
     assert refused.status_code == 405
     assert refused.headers["allow"] == "GET, HEAD"
+    assert refused.json()["detail"] == "PUT is not allowed here; this address answers GET, HEAD"
     assert refused.headers["content-type"] == "application/problem+json"
     assert http.get("/v1/evaluate").headers["allow"] == "POST"
 

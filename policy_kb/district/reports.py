@@ -274,7 +274,7 @@ def mobilise(
     ``near=True`` adds the enterprises one change away from passing, with that change.
     """
     if town is not None:
-        evaluate_town(model, town)  # an unknown town is refused with a suggestion
+        town = evaluate_town(model, town).town.name  # refused with a suggestion when unknown
     seqs = {t.name: t.seq for t in model.targets.towns} if model.targets else {}
     asked = form_facts(model)
     fact = established(model)

@@ -378,7 +378,12 @@ class TargetTable:
     location: Location
 
     def town(self, name: str) -> Town | None:
-        return next((t for t in self.towns if t.name == name), None)
+        """The town of this name, in Chinese or in English (``Lijia Town``, any case)."""
+        found = next((t for t in self.towns if t.name == name), None)
+        if found is None:
+            key = name.strip().casefold()
+            found = next((t for t in self.towns if t.name_en and t.name_en.casefold() == key), None)
+        return found
 
 
 @dataclass(frozen=True)

@@ -448,7 +448,8 @@ def evaluate_town(model: PolicyModel, name: str) -> TownEvaluation:
     """
     town = model.targets.town(name) if model.targets else None
     if town is None or model.targets is None:
-        names = [t.name for t in model.targets.towns] if model.targets else []
+        towns = model.targets.towns if model.targets else ()
+        names = [t.name for t in towns] + [t.name_en for t in towns if t.name_en]
         raise UnknownNameError("town", name, close_matches(name, names))
     results = []
     for measure in model.measures:

@@ -323,10 +323,14 @@ def _error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "not found", 405: "method not allowed"}
         headers = dict(exc.headers or {})
+        detail = str(exc.detail)
         if exc.status_code == 405:  # every method of every route at this path, not the first's
             headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
+            detail = (
+                f"{request.method} is not allowed here; this address answers {headers['Allow']}"
+            )
         title = titles.get(exc.status_code, "error")
-        return problem(exc.status_code, title, str(exc.detail), headers=headers or None)
+        return problem(exc.status_code, title, detail, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> Response:

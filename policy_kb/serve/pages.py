@@ -9,6 +9,7 @@ this server's own scripts, styles and requests; no inline script, no ``eval``, n
 from __future__ import annotations
 
 import hashlib
+from functools import cache
 from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qs
@@ -49,6 +50,7 @@ def _read(name: str) -> bytes:
     return files("policy_kb.serve").joinpath("web").joinpath(name).read_bytes()
 
 
+@cache
 def asset_versions() -> dict[str, str]:
     """Each asset's content hash, as the pages ask for it (``/static/app.js?v=…``)."""
     return {name: hashlib.sha256(_read(name)).hexdigest()[:16] for name in ASSETS}
@@ -173,7 +175,7 @@ def resource_page(graph: Any, subject: Any, root: str, local: str) -> bytes:
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(' · '.join(titles))}</title>"
-        '<link rel="stylesheet" href="/static/style.css"></head>'
+        f'<link rel="stylesheet" href="/static/style.css?v={asset_versions()["style.css"]}"></head>'
         f'<body><main class="wrap resource"><h1>{escape(" · ".join(titles))}</h1>'
         f"<p><code>{escape(str(subject))}</code></p>"
         f'<table class="statements"><tbody>{body}</tbody></table></main></body></html>'
