@@ -46,7 +46,7 @@ from ..rules.tree import (
     Score,
     Total,
 )
-from ..rules.walk import Visitor, exact_number, value_of
+from ..rules.walk import Visitor, exact_number, facts_in, value_of
 
 Bools = NDArray[np.bool_]
 Floats = NDArray[np.float64]
@@ -201,6 +201,7 @@ class _Columns(Visitor[Any]):
         self.params = params
         self.n = columns.n
         self._spans: dict[str, Span] = {}
+        self._every: dict[str, bool] = {}
         self._derived = {name: d.formula for name, d in model.derived.items()}
 
     # expressions
@@ -224,7 +225,7 @@ class _Columns(Visitor[Any]):
         if fact.type in (FactType.BOOL, FactType.TEXT, FactType.TOWN):
             return (col.values, col.known)
         values = col.values.astype(np.float64, copy=False)
-        if col.known.all():
+        if self.every_known(name):
             return (values, values)
         lo: Any = -np.inf if fact.minimum is None else float(fact.minimum)
         for other in self.model.facts.values():  # tech_staff ≤ employees: a floor of employees
@@ -283,6 +284,9 @@ class _Columns(Visitor[Any]):
         if node.denominator is None:
             return (_points(tiers, n[0]), _points(tiers, n[1]))
         d = self.visit(node.denominator)
+        if _point(n) and _point(d):  # every fact known: one ratio (a zero denominator scores 0)
+            points = _ratio_points(tiers, self.n, n[0], d[0])
+            return (points, points)
         top = max(t.points for t in tiers)
         low = _ratio_points(tiers, self.n, n[0], d[1])
         high = _ratio_points(tiers, self.n, n[1], d[0])
@@ -321,8 +325,18 @@ class _Columns(Visitor[Any]):
 
     def flag(self, node: Flag) -> Masks:
         col = self.columns.column(node.fact)
-        hit = col.values == node.expected
+        plain = node.expected is True and col.values.dtype == np.bool_
+        hit = col.values if plain else col.values == node.expected
+        if self.every_known(node.fact):
+            return hit, ~hit
         return col.known & hit, col.known & ~hit
+
+    def every_known(self, name: str) -> bool:
+        """Whether every row of the batch gives the fact (then its masks need no known mask)."""
+        found = self._every.get(name)
+        if found is None:
+            found = self._every[name] = bool(self.columns.column(name).known.all())
+        return found
 
     def category_ref(self, node: CategoryRef) -> Masks:
         masks: Masks = self.visit(self.model.categories[node.category].condition)
@@ -347,36 +361,57 @@ class _Columns(Visitor[Any]):
     # amounts
 
     def amount(self, estimate: Estimate, status: NDArray[np.int8]) -> Floats:
-        """The estimate per row: the first case whose ``when`` holds, NaN where there is none."""
+        """The estimate per row: the first case whose ``when`` holds, NaN where there is none.
+
+        A case's formula is computed on the rows that take it only (a benefit refused on a row is
+        worth nothing there: nothing is computed), each rounded to the fen as the per-profile
+        engine rounds."""
         amount = np.full(self.n, np.nan)
-        taken = np.full(self.n, -1, dtype=np.int16)  # which case gave each row its amount
-        done = status == DOES_NOT_APPLY  # a refused benefit is worth nothing: not computed
-        for k, case in enumerate(estimate.cases):
-            true, false = (
-                self.visit(case.when)
-                if case.when is not None
-                else (_mask(self.n, True), _mask(self.n, False))
-            )
-            open_ = ~(true | false)
+        done = status == DOES_NOT_APPLY
+        for case in estimate.cases:
+            if case.when is None:
+                true: Bools = _mask(self.n, True)
+                open_: Bools = _mask(self.n, False)
+            else:
+                true, false = self.visit(case.when)
+                open_ = ~(true | false)
             if all(
                 self.params.get(p) is not None and self.params[p].value is not None
                 for p in case.parameters
             ):
-                take = ~done & true
-                if take.any():
-                    lo, hi = self.visit(case.formula)
-                    take &= np.broadcast_to(lo == hi, (self.n,))
-                    np.copyto(amount, np.broadcast_to(lo, (self.n,)), where=take)
-                    taken[take] = k
-            done = done | true | open_  # a case taken, or a 'when' still open: no later case
-        rounded = to_fen(amount)
-        near = _near_half_fen(amount)
-        if near.any():
-            for k, case in enumerate(estimate.cases):
-                rows = np.flatnonzero(near & (taken == k))
+                rows = np.flatnonzero(~done & true)
                 if len(rows):
-                    rounded[rows] = self._exact_fen(case.formula, rows)
+                    amount[rows] = self._on_rows(case.formula, rows)
+            if case.when is None:
+                break  # every row left takes this case: no later case is reached
+            done = done | true | open_  # a case taken, or a 'when' still open: no later case
+        return amount
+
+    def _on_rows(self, formula: Expr, rows: NDArray[np.intp]) -> Floats:
+        """A formula's amounts on some rows, rounded to the fen (NaN where it is not one value)."""
+        part = _Columns(self.model, self._gather(formula, rows), self.params)
+        lo, hi = part.visit(formula)
+        value = lo if _point((lo, hi)) else np.where(lo == hi, lo, np.nan)
+        value = np.array(np.broadcast_to(value, (len(rows),)), dtype=np.float64)
+        rounded = to_fen(value)
+        near = np.flatnonzero(_near_half_fen(value))
+        if len(near):
+            rounded[near] = part._exact_fen(formula, near)
         return rounded
+
+    def _gather(self, formula: Expr, rows: NDArray[np.intp]) -> Columns:
+        """The facts a formula reads (and those that bound them), on ``rows`` only."""
+        names = set(facts_in(formula, None, self._derived))
+        for name in list(names):
+            fact = self.model.facts.get(name)
+            if fact is not None and isinstance(fact.maximum, str):
+                names.add(fact.maximum)
+        names |= {f.id for f in self.model.facts.values() if f.maximum in names}
+        given = self.columns.facts
+        return Columns(
+            len(rows),
+            {n: Column(given[n].values[rows], given[n].known[rows]) for n in names if n in given},
+        )
 
     def _exact_fen(self, formula: Expr, rows: NDArray[np.intp]) -> Floats:
         """The amounts of some rows in exact decimals, rounded half up to the fen, as the
@@ -415,12 +450,19 @@ def _ratio_points(tiers: tuple[Tier, ...], n: int, num: Any, den: Any) -> NDArra
     reached = np.zeros(n, dtype=np.uint8)
     with np.errstate(invalid="ignore", over="ignore"):
         lhs = num * 100
-        counts = den > 0
-        # whole numbers whose products stay below 2**53 are compared exactly in floats
+        # whole numbers whose products stay below 2**53 are compared exactly in floats: first
+        # asked of the whole batch at once (two maxima, two equalities), then row by row
         top = max(abs(float(t.at_least)) for t in steps)
-        whole = (np.floor(num) == num) & (np.floor(den) == den)
-        whole &= (np.abs(lhs) < _EXACT) & (np.abs(den) * top < _EXACT)
-        exact = bool(whole.all())
+        exact = bool(
+            np.abs(lhs).max(initial=0.0) < _EXACT
+            and np.abs(den).max(initial=0.0) * top < _EXACT
+            and (np.floor(num) == num).all()
+            and (np.floor(den) == den).all()
+        )
+        whole: Any = True
+        if not exact:
+            whole = (np.floor(num) == num) & (np.floor(den) == den)
+            whole &= (np.abs(lhs) < _EXACT) & (np.abs(den) * top < _EXACT)
         for step in steps:
             rhs = den * step.at_least
             hit = lhs >= rhs
@@ -432,8 +474,8 @@ def _ratio_points(tiers: tuple[Tier, ...], n: int, num: Any, den: Any) -> NDArra
                 rows = np.flatnonzero(close)
                 if len(rows):
                     hit[rows] = _exact_reaches(num[rows], step.at_least, den[rows])
-            hit &= counts
             reached += hit
+    reached[den <= 0] = 0  # a ratio of nothing reaches no tier
     return points.take(reached)
 
 
@@ -489,8 +531,10 @@ _SPAN_COMPARE = {
 def status_codes(true: Bools, false: Bools) -> NDArray[np.int8]:
     """0 applies, 1 does not apply, 2 undetermined — as 2 − 2·true − false (the masks never overlap)."""
     codes = np.full(true.shape, UNDETERMINED, dtype=np.int8)
-    codes -= true.astype(np.int8) * np.int8(2)
-    codes -= false.astype(np.int8)
+    yes, no = true.view(np.int8), false.view(np.int8)  # the same bytes, read as 0 / 1
+    codes -= yes
+    codes -= yes
+    codes -= no
     return codes
 
 
@@ -704,17 +748,22 @@ def _precheck(walk: _Columns, model: PolicyModel) -> PrecheckColumns:
     if walk.columns.valid is not None:
         qualifies[~walk.columns.valid] = -1
         route[~walk.columns.valid] = 0
-    indicators = {
-        i.id: tuple(np.broadcast_to(x, (n,)).astype(np.int16) for x in walk.visit(i))
-        for i in method.indicators
-    }
+    indicators = {i.id: tuple(_int16(x, n) for x in walk.visit(i)) for i in method.indicators}
     return PrecheckColumns(
         qualifies,
         route,
-        np.broadcast_to(low, (n,)).astype(np.int16),
-        np.broadcast_to(high, (n,)).astype(np.int16),
+        _int16(low, n),
+        _int16(high, n),
         indicators,  # type: ignore[arg-type]
     )
+
+
+def _int16(points: Any, n: int) -> NDArray[np.int16]:
+    """Points as an int16 array of ``n`` rows (the array itself when it already is one)."""
+    found = np.asarray(points)
+    if found.dtype == np.int16 and found.shape == (n,):
+        return found
+    return np.broadcast_to(found, (n,)).astype(np.int16)
 
 
 def columns_from_values(model: PolicyModel, rows: int, values: Mapping[str, Any]) -> Columns:

@@ -1,8 +1,8 @@
 """Cells of a roster batch → columns for the engine: every cell checked, every bad row explained.
 
 Each Arrow column is converted on its own: numbers and booleans straight from Arrow's buffers,
-text with polars (a non-strict cast turns a cell that is not a number into a null, which marks
-the row as invalid). An empty cell is unknown. An invalid row gets the message the per-profile
+text with pyarrow's compute functions (a cell that does not read as a number becomes a null,
+which marks the row as invalid). An empty cell is unknown. An invalid row gets the message the per-profile
 validator gives for that row, with its spreadsheet row number; the other rows go on.
 """
 
@@ -13,17 +13,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..backends.columns import Column, Columns
 from ..errors import ProfileError, ProfileIssue
 from ..policy.model import NUMERIC, FactDef, FactType, PolicyModel
 from ..policy.profile import MAX_TEXT, NO_WORDS, YEAR_RANGE, YES_WORDS, validate_profile, yes_no
 from ..text import Msg, Words
-from .buffers import bits, floats, present
+from .buffers import bits, booleans, floats, numbers, present, texts
 
 _TEXTS = (FactType.TEXT, FactType.TOWN)
+# scalars taken from arrays: pa.scalar() of a Python value imports pandas when it is installed
+_NO_TEXT = pa.nulls(1, pa.string())[0]
+_EMPTY = texts([""])[0]
+_FALSE = booleans(np.zeros(1, dtype=bool))[0]
+#: what a cell must look like to be read as a number (as the per-profile validator reads one)
+_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 @dataclass(frozen=True)
@@ -58,18 +64,24 @@ class Batch:
     first_row: int
     columns: Columns
     errors: dict[int, RowError]
-    name_column: pl.Series  # text, null where unknown or invalid
-    town_column: pl.Series
+    name_column: pa.Array  # text, null where unknown or invalid
+    town_column: pa.Array
 
     @property
     def names(self) -> np.ndarray:
         """Each row's enterprise name, or None."""
-        return self.name_column.to_numpy()
+        return _objects(self.name_column)
 
     @property
     def towns(self) -> np.ndarray:
         """Each row's town, or None when unknown or invalid."""
-        return self.town_column.to_numpy()
+        return _objects(self.town_column)
+
+
+def _objects(column: pa.Array) -> np.ndarray:
+    if column.null_count == len(column):
+        return np.full(len(column), None, dtype=object)
+    return np.array(column.to_pylist(), dtype=object)
 
 
 def convert_batch(
@@ -81,14 +93,14 @@ def convert_batch(
     facts: dict[str, Column] = {}
     raw: dict[str, pa.Array] = {}
     towns = [t.name for t in model.targets.towns] if model.targets else []
-    texts: dict[str, pl.Series] = {}
+    text_columns: dict[str, pa.Array] = {}
     for column, fact_id in mapping.items():
         fact = model.facts[fact_id]
         arrow = batch.column(column)
         raw[fact_id] = arrow
         values, known, bad, series = _convert(fact, arrow, column, towns, n)
         if series is not None:
-            texts[fact_id] = series
+            text_columns[fact_id] = series
         invalid |= bad
         facts[fact_id] = Column(values, known & ~bad)
     for fact in model.facts.values():
@@ -99,21 +111,21 @@ def convert_batch(
         int(first_row + i): _row_error(model, raw, int(i), int(first_row + i))
         for i in np.flatnonzero(invalid)
     }
-    absent = pl.Series([None] * n, dtype=pl.String)
+    absent = pa.nulls(n, pa.string())
     name_fact, town_fact = model.fact_of_type(FactType.TEXT), model.fact_of_type(FactType.TOWN)
     return Batch(
         first_row,
         Columns(n, facts, ~invalid),
         errors,
-        texts.get(name_fact or "", absent),
-        texts.get(town_fact or "", absent),
+        text_columns.get(name_fact or "", absent),
+        text_columns.get(town_fact or "", absent),
     )
 
 
 def _convert(
     fact: FactDef, arrow: pa.Array, column: str, towns: list[str], n: int
-) -> tuple[Any, Any, Any, pl.Series | None]:
-    """(values, known, bad, text series) of one column."""
+) -> tuple[Any, Any, Any, pa.Array | None]:
+    """(values, known, bad, text column) of one column."""
     if fact.type is FactType.BOOL and pa.types.is_boolean(arrow.type):
         values, known = _arrow_booleans(arrow)
         return values, known, np.zeros(n, dtype=bool), None
@@ -123,23 +135,41 @@ def _convert(
         number = floats(arrow)
         # an integer column is NaN exactly where it is null; a float one may hold a NaN
         given = present(arrow) if pa.types.is_floating(arrow.type) else None
-        return (*_check_numbers(fact, number, given), None)
-    series = pl.Series(column, arrow)
-    if series.dtype == pl.String:
-        series = series.str.strip_chars()
-        series = pl.select(pl.when(series == "").then(None).otherwise(series)).to_series()
-    given = series.is_not_null().to_numpy()
+        whole = pa.types.is_integer(arrow.type)
+        return (*_check_numbers(fact, number, given, whole), None)
+    text = _text(arrow)
+    given = present(text)
     if fact.type is FactType.BOOL:
-        return (*_booleans(series), None)
+        return (*_booleans(text, given), None)
     if fact.type in _TEXTS:
-        text = series.cast(pl.String, strict=False)
         if fact.type is FactType.TOWN:
-            bad = given & ~text.is_in(towns).fill_null(False).to_numpy()
+            found = pc.is_in(text, value_set=texts(towns))
+            bad = given & ~_mask(found)
         else:
-            bad = given & (text.str.len_chars().fill_null(0).to_numpy() > MAX_TEXT)
-        return text.fill_null("").to_numpy(), given, bad, text.set(pl.Series(bad), None)
-    number = series.cast(pl.Float64, strict=False).to_numpy()
+            length = floats(pc.utf8_length(text))
+            bad = given & (np.nan_to_num(length) > MAX_TEXT)
+        values = np.array(pc.fill_null(text, _EMPTY).to_pylist(), dtype=object)
+        clean = pc.if_else(booleans(bad), _NO_TEXT, text)
+        return values, given, bad, clean
+    readable = pc.if_else(pc.match_substring_regex(text, _NUMBER), text, _NO_TEXT)
+    number = floats(pc.cast(readable, pa.float64()))
     return (*_check_numbers(fact, number, given), None)
+
+
+def _text(arrow: pa.Array) -> pa.Array:
+    """Any column as text, trimmed, an empty cell null."""
+    if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
+        try:
+            arrow = pc.cast(arrow, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            arrow = texts([None if v is None else str(v) for v in arrow.to_pylist()])
+    trimmed = pc.utf8_trim_whitespace(arrow.cast(pa.string()))
+    return pc.if_else(pc.equal(trimmed, _EMPTY), _NO_TEXT, trimmed)
+
+
+def _mask(found: pa.Array) -> np.ndarray:
+    """A boolean Arrow array as a numpy mask, null as False."""
+    return _arrow_booleans(pc.fill_null(found, _FALSE))[0]
 
 
 def _text_problem(fact: FactDef, text: str, towns: Sequence[str]) -> bool:
@@ -148,7 +178,7 @@ def _text_problem(fact: FactDef, text: str, towns: Sequence[str]) -> bool:
 
 def _dictionary_text(
     fact: FactDef, arrow: pa.DictionaryArray, towns: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, pl.Series]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
     """A dictionary-encoded text column (a town has a dozen values, read once each)."""
     entries: list[str | None] = []
     for item in arrow.dictionary.to_pylist():
@@ -163,8 +193,8 @@ def _dictionary_text(
     indices = indices.astype(np.intp, copy=False)
     clean = [None if b else e for e, b in zip(entries, bad_of, strict=False)]
     values = np.array([e or "" for e in entries] + [""], dtype=object)[indices]
-    series = pl.Series(fact.id, [*clean, None], dtype=pl.String).gather(indices)
-    return values, given_of[indices], bad_of[indices], series
+    column = texts([*clean, None]).take(numbers(indices.astype(np.int64)))
+    return values, given_of[indices], bad_of[indices], column
 
 
 def _is_number(kind: pa.DataType) -> bool:
@@ -177,35 +207,35 @@ def _arrow_booleans(arrow: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_numbers(
-    fact: FactDef, number: np.ndarray, given: np.ndarray | None
+    fact: FactDef, number: np.ndarray, given: np.ndarray | None, whole: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(values, known, bad) of a numeric column; ``number`` is NaN where absent or unreadable.
 
     ``given`` marks the cells that held something; None when every NaN is an empty cell.
+    ``whole`` says the column holds whole numbers only (it came as integers): not checked again.
     """
     known = np.isfinite(number)
-    values = np.where(known, number, 0.0)
+    every = bool(known.all())
+    values = number if every else np.where(known, number, 0.0)
     bad = given & ~known if given is not None else np.zeros(len(number), dtype=bool)
+    wrong: list[np.ndarray] = []
     if fact.minimum is not None:
-        bad |= known & (values < fact.minimum)
+        wrong.append(values < fact.minimum)
     if isinstance(fact.maximum, (int, float)):
-        bad |= known & (values > fact.maximum)
-    if fact.type in (FactType.COUNT, FactType.YEAR):
-        bad |= known & (values != np.floor(values))
+        wrong.append(values > fact.maximum)
+    if fact.type in (FactType.COUNT, FactType.YEAR) and not whole:
+        wrong.append(values != np.floor(values))
     if fact.type is FactType.YEAR:
-        bad |= known & ((values < YEAR_RANGE[0]) | (values > YEAR_RANGE[1]))
+        wrong.append((values < YEAR_RANGE[0]) | (values > YEAR_RANGE[1]))
+    for mask in wrong:  # an unknown cell holds 0 here: only a known one can be wrong
+        bad |= mask if every else mask & known
     return values, known, bad
 
 
-def _booleans(series: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n = len(series)
-    if series.dtype == pl.Boolean:
-        known = series.is_not_null().to_numpy()
-        return series.fill_null(False).to_numpy().astype(bool), known, np.zeros(n, dtype=bool)
-    text = series.cast(pl.String, strict=False).str.to_lowercase()
-    true = text.is_in(list(YES_WORDS)).fill_null(False).to_numpy()
-    false = text.is_in(list(NO_WORDS)).fill_null(False).to_numpy()
-    given = text.is_not_null().to_numpy()
+def _booleans(text: pa.Array, given: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lower = pc.utf8_lower(text)
+    true = _mask(pc.is_in(lower, value_set=texts(sorted(YES_WORDS))))
+    false = _mask(pc.is_in(lower, value_set=texts(sorted(NO_WORDS))))
     return true, true | false, given & ~(true | false)
 
 

@@ -178,8 +178,8 @@ def answers(
     refused = ~valid
     columns: dict[str, pa.Array] = {
         "row": numbers(np.arange(batch.first_row, batch.first_row + n, dtype=np.int64)),
-        "name": batch.name_column.to_arrow().cast(pa.string()),
-        "town": batch.town_column.to_arrow().cast(pa.string()),
+        "name": batch.name_column.cast(pa.string()),
+        "town": batch.town_column.cast(pa.string()),
     }
     for benefit, codes in result.statuses.items():
         columns[benefit] = _codes(codes, valid)

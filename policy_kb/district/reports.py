@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from ..backends.columns import APPLIES, STATUS_WORDS, ColumnResult, sum_fen
 from ..backends.trace import Plan
@@ -172,34 +171,27 @@ def progress(
     report = Progress(year, list(towns.values()), model.targets.total)
 
     def each(batch: Batch, result: ColumnResult) -> None:
-        registered, pool, pool_unknown = pool_masks(model, batch, result)
+        masks = pool_masks(model, batch, result)
         valid = batch.columns.rows_valid
         report.rows += result.n
         report.invalid += int((~valid).sum())
-        frame = pl.DataFrame(
-            {
-                "town": batch.town_column,
-                "valid": valid,
-                "registered": registered,
-                "pool": pool,
-                "pool_unknown": pool_unknown,
-            }
-        ).filter(pl.col("valid"))
-        counts = frame.group_by("town").agg(
-            pl.len().alias("enterprises"),
-            pl.col("registered").sum(),
-            pl.col("pool").sum(),
-            pl.col("pool_unknown").sum(),
-        )
-        for row in counts.iter_rows(named=True):
-            entry = towns.get(row["town"]) if row["town"] else None
+        names = batch.towns[valid]
+        if not len(names):
+            return
+        seen: dict[Any, int] = {}
+        codes = np.fromiter((seen.setdefault(t, len(seen)) for t in names), np.intp, len(names))
+        size = len(seen)
+        enterprises = np.bincount(codes, minlength=size)
+        counted = [np.bincount(codes, weights=m[valid], minlength=size) for m in masks]
+        for name, k in seen.items():
+            entry = towns.get(name) if name else None
             if entry is None:
-                report.outside += row["enterprises"]
+                report.outside += int(enterprises[k])
                 continue
-            entry.enterprises += row["enterprises"]
-            entry.registered += row["registered"]
-            entry.pool += row["pool"]
-            entry.pool_registration_unknown += row["pool_unknown"]
+            entry.enterprises += int(enterprises[k])
+            entry.registered += int(counted[0][k])
+            entry.pool += int(counted[1][k])
+            entry.pool_registration_unknown += int(counted[2][k])
 
     _require(model, path, (model.fact_of_type(FactType.TOWN), established(model)), "progress")
     run_roster(model, path, years, progress=show, each=each, reading=reading)

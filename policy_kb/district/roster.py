@@ -1,16 +1,17 @@
 """Rosters: thousands or millions of enterprises from CSV, Excel or Parquet, evaluated column-wise.
 
 Reading streams the file in batches (pyarrow's CSV and Parquet readers; openpyxl's read-only mode
-for .xlsx), so a file larger than memory is fine. Each batch is converted column by column with
-polars: a non-strict cast turns a cell that is not a number into a null, which marks the row as
+for .xlsx), so a file larger than memory is fine. Each batch is converted column by column
+(:mod:`policy_kb.district.cells`): a cell that does not read as its fact's type marks the row as
 invalid. An empty cell is unknown. Invalid rows are reported with their spreadsheet row number
 (the header is row 1) and the message the per-profile validator gives for that row; the other
 rows go on. Valid rows are evaluated by the column back-end (:mod:`policy_kb.backends.columns`),
 then written to CSV, Parquet or JSON Lines.
 
 Why these libraries: numpy gives the boolean masks of the three-valued logic; pyarrow reads and
-writes CSV and Parquet in streaming batches; polars converts text columns with non-strict casts,
-which pinpoints every bad cell, and writes CSV and JSON Lines quickly.
+writes CSV and Parquet in streaming batches and checks text cells with its compute functions;
+polars writes CSV and JSON Lines quickly and holds the rows kept in memory. polars is imported
+only for those (0.4 s and 45 MB that a Parquet run never pays).
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 
 from ..backends.columns import APPLIES, DOES_NOT_APPLY, UNDETERMINED, ColumnResult, sum_fen
@@ -35,6 +35,9 @@ from ..policy.profile import NO_WORDS, YES_WORDS
 from ..text import Msg, Words, did_you_mean
 from .cells import Batch, RowError, convert_batch
 from .kernel import Years, answers, counted_amounts, evaluate_batch
+
+if TYPE_CHECKING:
+    import polars as pl
 
 BATCH_ROWS = 50_000
 #: amounts in 元 whose median (of the non-zero values in a column) is below this look like 万元
@@ -430,6 +433,8 @@ class _Writer:
                 )
             self._parquet.write_batch(batch)
             return
+        import polars as pl
+
         frame = pl.from_arrow(batch)
         assert isinstance(frame, pl.DataFrame)
         if self._handle is None:
@@ -467,6 +472,8 @@ def _is_number_type(kind: pa.DataType) -> bool:
 
 def as_frame(rows: pa.RecordBatch) -> pl.DataFrame:
     """A batch of answers as a polars frame, the statuses as text (what ``keep=True`` gives)."""
+    import polars as pl
+
     plain = pa.RecordBatch.from_arrays(
         [c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c for c in rows.columns],
         names=rows.schema.names,
@@ -479,6 +486,8 @@ def as_frame(rows: pa.RecordBatch) -> pl.DataFrame:
 def neutralise_text(frame: pl.DataFrame) -> pl.DataFrame:
     """Text cells that a spreadsheet would run as a formula get a leading ``'`` (OWASP's advice
     on CSV injection); numbers are left as they are."""
+    import polars as pl
+
     fixes = [
         pl.when(pl.any_horizontal([pl.col(name).str.starts_with(c) for c in FORMULA_START]))
         .then(pl.lit("'") + pl.col(name))
