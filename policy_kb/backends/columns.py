@@ -63,10 +63,14 @@ STATUS_WORDS = ("applies", "does_not_apply", "undetermined")
 
 @dataclass
 class Column:
-    """One fact over all rows: ``values`` (meaningful where ``known``) and ``known``."""
+    """One fact over all rows: ``values`` (meaningful where ``known``) and ``known``.
+
+    ``whole`` says every value is a whole number (the column came as integers): a ratio of two
+    such columns needs no check that its floats are exact beyond their size."""
 
     values: NDArray[Any]
     known: Bools
+    whole: bool = False
 
 
 @dataclass
@@ -86,7 +90,10 @@ class Columns:
         """The same facts for the rows at ``rows`` only."""
         return Columns(
             len(rows),
-            {name: Column(c.values[rows], c.known[rows]) for name, c in self.facts.items()},
+            {
+                name: Column(c.values[rows], c.known[rows], c.whole)
+                for name, c in self.facts.items()
+            },
             None if self.valid is None else self.valid[rows],
         )
 
@@ -285,7 +292,8 @@ class _Columns(Visitor[Any]):
             return (_points(tiers, n[0]), _points(tiers, n[1]))
         d = self.visit(node.denominator)
         if _point(n) and _point(d):  # every fact known: one ratio (a zero denominator scores 0)
-            points = _ratio_points(tiers, self.n, n[0], d[0])
+            whole = self._whole(node.numerator) and self._whole(node.denominator)
+            points = _ratio_points(tiers, self.n, n[0], d[0], whole=whole)
             return (points, points)
         top = max(t.points for t in tiers)
         low = _ratio_points(tiers, self.n, n[0], d[1])
@@ -293,6 +301,13 @@ class _Columns(Visitor[Any]):
         low = np.where(d[0] == 0, 0, low)  # a denominator that may be 0 may not count
         high = np.where(d[1] == 0, 0, np.where(d[0] == 0, np.where(n[1] > 0, top, 0), high))
         return (low.astype(np.int16), high.astype(np.int16))
+
+    def _whole(self, node: Expr) -> bool:
+        """Whether an expression is a fact whose column holds whole numbers only."""
+        if not isinstance(node, FactRef) or node.name in self.model.derived:
+            return False
+        found = self.columns.facts.get(node.name)
+        return found is not None and found.whole
 
     def best(self, node: Best) -> Span:
         parts = [self.visit(p) for p in node.parts]
@@ -410,7 +425,11 @@ class _Columns(Visitor[Any]):
         given = self.columns.facts
         return Columns(
             len(rows),
-            {n: Column(given[n].values[rows], given[n].known[rows]) for n in names if n in given},
+            {
+                n: Column(given[n].values[rows], given[n].known[rows], given[n].whole)
+                for n in names
+                if n in given
+            },
         )
 
     def _exact_fen(self, formula: Expr, rows: NDArray[np.intp]) -> Floats:
@@ -438,11 +457,14 @@ def _same(value: Any) -> Span:
     return (value, value)
 
 
-def _ratio_points(tiers: tuple[Tier, ...], n: int, num: Any, den: Any) -> NDArray[np.int16]:
+def _ratio_points(
+    tiers: tuple[Tier, ...], n: int, num: Any, den: Any, *, whole: bool = False
+) -> NDArray[np.int16]:
     """Points per row of ``num / den`` as a percentage, exactly as the per-profile engine scores.
 
     ``num · 100 ≥ at_least · den`` in floats, and where the two sides are too close for floats
     to tell, again in exact decimals of the numbers given (a ratio of exactly 2 % reaches 2 %).
+    ``whole`` says both are known to hold whole numbers only.
     """
     num, den = np.broadcast_to(num, (n,)), np.broadcast_to(den, (n,))
     steps = sorted(tiers, key=lambda t: t.at_least)
@@ -454,10 +476,9 @@ def _ratio_points(tiers: tuple[Tier, ...], n: int, num: Any, den: Any) -> NDArra
         # asked of the whole batch at once (two maxima, two equalities), then row by row
         top = max(abs(float(t.at_least)) for t in steps)
         exact = bool(
-            np.abs(lhs).max(initial=0.0) < _EXACT
-            and np.abs(den).max(initial=0.0) * top < _EXACT
-            and (np.floor(num) == num).all()
-            and (np.floor(den) == den).all()
+            _largest(lhs) < _EXACT
+            and _largest(den) * top < _EXACT
+            and (whole or ((np.floor(num) == num).all() and (np.floor(den) == den).all()))
         )
         whole: Any = True
         if not exact:
@@ -477,6 +498,13 @@ def _ratio_points(tiers: tuple[Tier, ...], n: int, num: Any, den: Any) -> NDArra
             reached += hit
     reached[den <= 0] = 0  # a ratio of nothing reaches no tier
     return points.take(reached)
+
+
+def _largest(values: Any) -> float:
+    """The largest magnitude in an array (NaN when it holds one), without an array of them."""
+    if not np.size(values):
+        return 0.0
+    return float(max(np.max(values), -np.min(values)))
 
 
 def _exact_reaches(num: Floats, at_least: int | float, den: Floats) -> Bools:
@@ -739,15 +767,14 @@ def _precheck(walk: _Columns, model: PolicyModel) -> PrecheckColumns:
     total = method.total
     low, high = walk.visit(total)
     n = walk.n
-    qualifies = np.full(n, -1, dtype=np.int8)
-    qualifies[true] = 1
-    qualifies[false] = 0
-    route = np.zeros(n, dtype=np.int8)
-    route[true & ~direct_true] = 2
-    route[true & direct_true] = 1
-    if walk.columns.valid is not None:
-        qualifies[~walk.columns.valid] = -1
-        route[~walk.columns.valid] = 0
+    true, false, direct_true = (_mask(n, m) for m in (true, false, direct_true))
+    yes, open_ = true.view(np.int8), (~(true | false)).view(np.int8)
+    qualifies = yes - open_  # 1 qualifies, 0 does not, -1 undetermined
+    route = yes * (2 - direct_true.view(np.int8))  # 1 direct, 2 by score, 0 neither
+    valid = walk.columns.valid
+    if valid is not None and not valid.all():
+        qualifies[~valid] = -1
+        route[~valid] = 0
     indicators = {i.id: tuple(_int16(x, n) for x in walk.visit(i)) for i in method.indicators}
     return PrecheckColumns(
         qualifies,

@@ -1,7 +1,7 @@
 """Cells of a roster batch → columns for the engine: every cell checked, every bad row explained.
 
 Each Arrow column is converted on its own: numbers and booleans straight from Arrow's buffers,
-text with pyarrow's compute functions (a cell that does not read as a number becomes a null,
+text with pyarrow's compute functions (imported on the first text cell) (a cell that does not read as a number becomes a null,
 which marks the row as invalid). An empty cell is unknown. An invalid row gets the message the per-profile
 validator gives for that row, with its spreadsheet row number; the other rows go on.
 """
@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..backends.columns import Column, Columns
 from ..errors import ProfileError, ProfileIssue
@@ -102,7 +101,7 @@ def convert_batch(
         if series is not None:
             text_columns[fact_id] = series
         invalid |= bad
-        facts[fact_id] = Column(values, known & ~bad)
+        facts[fact_id] = Column(values, known & ~bad, pa.types.is_integer(arrow.type))
     for fact in model.facts.values():
         if isinstance(fact.maximum, str) and fact.id in facts and fact.maximum in facts:
             a, b = facts[fact.id], facts[fact.maximum]
@@ -137,6 +136,8 @@ def _convert(
         given = present(arrow) if pa.types.is_floating(arrow.type) else None
         whole = pa.types.is_integer(arrow.type)
         return (*_check_numbers(fact, number, given, whole), None)
+    import pyarrow.compute as pc  # only for text cells (80 ms to import: a typed file never does)
+
     text = _text(arrow)
     given = present(text)
     if fact.type is FactType.BOOL:
@@ -158,6 +159,8 @@ def _convert(
 
 def _text(arrow: pa.Array) -> pa.Array:
     """Any column as text, trimmed, an empty cell null."""
+    import pyarrow.compute as pc
+
     if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
         try:
             arrow = pc.cast(arrow, pa.string())
@@ -169,6 +172,8 @@ def _text(arrow: pa.Array) -> pa.Array:
 
 def _mask(found: pa.Array) -> np.ndarray:
     """A boolean Arrow array as a numpy mask, null as False."""
+    import pyarrow.compute as pc
+
     return _arrow_booleans(pc.fill_null(found, _FALSE))[0]
 
 
@@ -233,6 +238,8 @@ def _check_numbers(
 
 
 def _booleans(text: pa.Array, given: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    import pyarrow.compute as pc
+
     lower = pc.utf8_lower(text)
     true = _mask(pc.is_in(lower, value_set=texts(sorted(YES_WORDS))))
     false = _mask(pc.is_in(lower, value_set=texts(sorted(NO_WORDS))))

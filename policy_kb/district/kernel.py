@@ -197,15 +197,9 @@ def answers(
         columns["precheck_score_high"] = numbers(high, refused)
     for benefit, amounts in result.estimates.items():
         columns[f"estimate:{benefit}"] = numbers(amounts, np.isnan(amounts))
-    errors: list[str | None] = [None] * n
-    for row, error in batch.errors.items():
-        errors[row - batch.first_row] = error.message_in(lang)
-    columns["error"] = texts(errors)
+    columns["error"] = _messages(batch, n, lambda error: error.message_in(lang))
     if tally:
-        facts: list[str | None] = [None] * n
-        for row, error in batch.errors.items():
-            facts[row - batch.first_row] = ",".join(error.facts)
-        columns["_facts"] = texts(facts)
+        columns["_facts"] = _messages(batch, n, lambda error: ",".join(error.facts))
         for benefit in result.estimates:
             columns[f"_counted:{benefit}"] = booleans(counted_amounts(result, benefit, valid))
         if model.evaluation is not None and model.evaluation.establishes is not None:
@@ -213,6 +207,16 @@ def answers(
             for key, mask in zip(("_registered", "_pool", "_pool_unknown"), masks, strict=True):
                 columns[key] = booleans(mask)
     return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
+
+
+def _messages(batch: Batch, n: int, say: Callable[[RowError], str]) -> pa.Array:
+    """A text column with ``say(error)`` on each refused row, null elsewhere."""
+    if not batch.errors:
+        return pa.nulls(n, pa.string())
+    items: list[str | None] = [None] * n
+    for row, error in batch.errors.items():
+        items[row - batch.first_row] = say(error)
+    return texts(items)
 
 
 def established(model: PolicyModel) -> str:

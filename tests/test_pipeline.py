@@ -1,0 +1,135 @@
+"""Reading ahead and writing behind: order kept, errors raised where the batches are used, no
+thread left running, no half-written file."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from conftest import ROOT
+
+import policy_kb
+from policy_kb.district import roster as roster_module
+from policy_kb.district.pipeline import Behind, read_ahead
+
+ROSTER = ROOT / "examples" / "roster" / "roster.csv"
+
+
+def _threads(name: str) -> int:
+    return sum(1 for t in threading.enumerate() if t.name == name)
+
+
+def test_read_ahead_keeps_the_order_and_stays_a_few_items_ahead():
+    made: list[int] = []
+
+    def source():
+        for i in range(50):
+            made.append(i)
+            yield i
+
+    seen = []
+    for item in read_ahead(source(), depth=2):
+        time.sleep(0.001)
+        # at most the item in hand, two waiting and one being put
+        assert len(made) - item <= 4
+        seen.append(item)
+    assert seen == list(range(50))
+    assert _threads("policy-kb-read") == 0
+
+
+def test_an_error_while_reading_is_raised_after_the_items_before_it():
+    def source():
+        yield 1
+        yield 2
+        raise ValueError("cell 3 is broken")
+
+    got: list[int] = []
+
+    def consume() -> None:
+        for item in read_ahead(source()):
+            got.append(item)
+
+    with pytest.raises(ValueError, match="cell 3 is broken"):
+        consume()
+    assert got == [1, 2]
+    assert _threads("policy-kb-read") == 0
+
+
+def test_leaving_early_stops_the_reading_thread():
+    stream = read_ahead(iter(range(10_000)), depth=2)
+    assert next(stream) == 0
+    stream.close()
+    assert _threads("policy-kb-read") == 0
+
+
+def test_writing_behind_keeps_the_order_and_raises_the_writers_error():
+    written: list[int] = []
+    behind: Behind[int] = Behind(written.append)
+    for i in range(100):
+        behind.put(i)
+    behind.finish()
+    assert written == list(range(100))
+
+    def fail(item: int) -> None:
+        if item == 3:
+            raise OSError("No space left on device")
+        written.append(item)
+
+    written.clear()
+    failing: Behind[int] = Behind(fail)
+
+    def produce() -> None:
+        for i in range(100):
+            failing.put(i)
+        failing.finish()
+
+    with pytest.raises(OSError, match="No space left"):
+        produce()
+    assert written == [0, 1, 2]
+    assert _threads("policy-kb-write") == 0
+
+
+def test_a_roster_whose_writing_fails_leaves_no_file(tmp_path, monkeypatch):
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    kb = policy_kb.load()
+    source = tmp_path / "in" / "roster.parquet"
+    source.parent.mkdir()
+    pq.write_table(pacsv.read_csv(ROSTER), source)
+    out = tmp_path / "answers.parquet"
+    calls = []
+    real = roster_module._Writer._write
+
+    def write(self, batch):
+        calls.append(batch.num_rows)
+        if len(calls) == 2:
+            raise OSError("No space left on device")
+        real(self, batch)
+
+    monkeypatch.setattr(roster_module._Writer, "_write", write)
+    with pytest.raises(OSError, match="No space left"):
+        roster_module.run_roster(kb.model, source, kb._years(None), output=out, batch_rows=500)
+    assert len(calls) == 2
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["in"]
+    assert _threads("policy-kb-write") == 0
+    assert _threads("policy-kb-read") == 0
+
+
+def test_a_roster_written_behind_equals_one_written_in_line(tmp_path):
+    """The same answers, row for row, whatever the batch size (the writer keeps the order)."""
+    import pyarrow.parquet as pq
+
+    kb = policy_kb.load()
+    years = kb._years(None)
+    roster_module.run_roster(
+        kb.model, ROSTER, years, output=tmp_path / "small.parquet", batch_rows=137
+    )
+    kb.roster(ROSTER, output=tmp_path / "large.parquet")
+    small = pq.read_table(tmp_path / "small.parquet")
+    large = pq.read_table(tmp_path / "large.parquet")
+    assert small.num_rows == large.num_rows == 2000
+    assert small.column("row").to_pylist() == list(range(2, 2002))
+    assert small.to_pylist() == large.to_pylist()
