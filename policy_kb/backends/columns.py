@@ -480,10 +480,10 @@ def _ratio_points(
             and _largest(den) * top < _EXACT
             and (whole or ((np.floor(num) == num).all() and (np.floor(den) == den).all()))
         )
-        whole: Any = True
+        whole_rows: Any = True  # only read below when not every row is exact
         if not exact:
-            whole = (np.floor(num) == num) & (np.floor(den) == den)
-            whole &= (np.abs(lhs) < _EXACT) & (np.abs(den) * top < _EXACT)
+            whole_rows = (np.floor(num) == num) & (np.floor(den) == den)
+            whole_rows &= (np.abs(lhs) < _EXACT) & (np.abs(den) * top < _EXACT)
         for step in steps:
             rhs = den * step.at_least
             hit = lhs >= rhs
@@ -491,7 +491,7 @@ def _ratio_points(
                 close = np.isfinite(lhs) & np.isfinite(rhs)
                 close &= np.abs(lhs - rhs) <= _CLOSE * np.abs(rhs)
                 if float(step.at_least).is_integer():
-                    close &= ~whole
+                    close &= ~whole_rows
                 rows = np.flatnonzero(close)
                 if len(rows):
                     hit[rows] = _exact_reaches(num[rows], step.at_least, den[rows])

@@ -11,10 +11,10 @@ is never half-loaded.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path as FsPath
 
+from ..cache import sha256_hex
 from ..errors import MeasuresFileError, Problem
 from ..text import Msg
 from . import verdicts
@@ -85,7 +85,7 @@ def parse_model(
     text, problem = decode(raw, file, size=size)
     if text is None:
         raise MeasuresFileError([problem] if problem else [], file)
-    sha256 = hashlib.sha256(raw).hexdigest()
+    sha256 = sha256_hex(raw)
     doc = verdicts.sound_document(sha256, file) if use_kept else None
     sound = doc is not None  # these bytes passed every check before
     if doc is None:

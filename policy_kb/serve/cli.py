@@ -9,7 +9,6 @@ traceback (set ``POLICY_KB_DEBUG=1`` to see one).
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import os
 import sys
@@ -33,8 +32,40 @@ EXIT_BAD_INPUT = 2
 MAX_ROW_ERRORS_SHOWN = 100  # on the terminal; the output file and JSON hold them all
 
 
+def _columns() -> int:
+    """The terminal's width, as ``shutil.get_terminal_size`` finds it (``COLUMNS`` first)."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, sized without importing shutil (argparse imports it for every
+    option added: 2.5 ms of each start)."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        super().__init__(
+            prog, indent_increment, max_help_position, _columns() - 2 if width is None else width
+        )
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that exits 2 with a one-line error (argparse's default, kept explicit)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> Any:
         self.print_usage(sys.stderr)
@@ -310,6 +341,8 @@ def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
         ignore_unknown_columns=args.ignore_unknown_columns,
         amounts_are_yuan=args.amounts_are_yuan,
     )
+    import csv
+
     buffer = io.StringIO()
     csv.writer(buffer).writerows(
         [files.safe_cell(cell) for cell in row]
@@ -343,6 +376,8 @@ def _cmd_readiness(args: argparse.Namespace, out: TextIO) -> int:
     )
     _row_errors(report.errors, args.roster, args.lang)
     if args.output:
+        import csv
+
         buffer = io.StringIO()
         csv.writer(buffer).writerows(
             [files.safe_cell(cell) for cell in row]
