@@ -50,6 +50,10 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
         except BaseException as exc:  # handed to the reader, raised there
             _put(waiting, _Failed(exc), stop)
             return
+        finally:  # the file is closed on this thread, before the reader goes on
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
         _put(waiting, _DONE, stop)
 
     worker = threading.Thread(target=produce, name="policy-kb-read", daemon=True)
