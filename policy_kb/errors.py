@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .records import Valued
 from .text import DEFAULT_LANG, LANGUAGES, Msg, Words, quoted
 
 __all__ = [
@@ -57,8 +58,8 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Problem(Valued):
     """One mistake in measures.yaml (or in a profile file), located."""
 
     location: Location
@@ -131,8 +132,8 @@ class ConditionSyntaxError(MeasuresFileError):
         return self.problem.render(lang)
 
 
-@dataclass(frozen=True, slots=True)
-class ProfileIssue:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ProfileIssue(Valued):
     """One refused fact of a profile: which fact, which value, what was expected."""
 
     fact: str

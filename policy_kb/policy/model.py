@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..errors import Location
+from ..records import Valued
 from ..rules.tree import AllOf, Best, Comparison, Condition, Estimate, Exclusive, Expr, Total
 from ..rules.walk import parameters_in
 from ..text import Text, label
@@ -70,8 +71,8 @@ class FactType(StrEnum):
 NUMERIC = frozenset({FactType.COUNT, FactType.MONEY, FactType.YEAR})
 
 
-@dataclass(frozen=True, slots=True)
-class FactDef:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class FactDef(Valued):
     """One fact an enterprise profile may carry."""
 
     id: str
@@ -89,16 +90,16 @@ class FactDef:
         return self.type in NUMERIC
 
 
-@dataclass(frozen=True, slots=True)
-class EvidenceHolder:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class EvidenceHolder(Valued):
     """An organisation that issues or keeps evidence (``evidence.holders``)."""
 
     id: str
     label: Text
 
 
-@dataclass(frozen=True, slots=True)
-class EvidenceType:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class EvidenceType(Valued):
     """A kind of document or record that proves facts (``evidence.types``; CCCEV's EvidenceType).
 
     ``held`` is whether the government already holds it: True, False (the enterprise provides
@@ -118,8 +119,8 @@ class EvidenceType:
         return "unknown" if self.held is None else "true" if self.held else "false"
 
 
-@dataclass(frozen=True, slots=True)
-class FactGroup:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class FactGroup(Valued):
     """A group of the form (``fact_groups`` in measures.yaml): its name and English label."""
 
     name: str
@@ -127,8 +128,8 @@ class FactGroup:
     location: Location | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DerivedFactDef:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class DerivedFactDef(Valued):
     """A fact computed from others (never given in a profile); its formula is a rule tree."""
 
     id: str
@@ -142,16 +143,16 @@ class DerivedFactDef:
     location: Location
 
 
-@dataclass(frozen=True, slots=True)
-class Tier:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Tier(Valued):
     """One step of a score table: ``at_least`` (inclusive) earns ``points``."""
 
     at_least: int | float
     points: int
 
 
-@dataclass(frozen=True, slots=True)
-class ParameterValue:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ParameterValue(Valued):
     """One dated value of a parameter: in force from ``start`` to ``end`` (inclusive).
 
     A plain parameter has a ``value``; a score table has ``tiers`` (highest first) instead.
@@ -165,8 +166,8 @@ class ParameterValue:
     tiers: tuple[Tier, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Parameter:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Parameter(Valued):
     """A figure of the text or of the rules it relies on, with dated values."""
 
     id: str
@@ -200,8 +201,8 @@ class Parameter:
         return bool(self.values and self.values[0].tiers)
 
 
-@dataclass(frozen=True, slots=True)
-class Category:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Category(Valued):
     """A named category (SME size, …) defined once and referred to by name.
 
     ``reads_as`` says how sentences name it: ``condition`` (符合中小企业条件 / meets the SME size
@@ -218,8 +219,8 @@ class Category:
     reads_as: str = "member"
 
 
-@dataclass(frozen=True, slots=True)
-class Benefit:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Benefit(Valued):
     """Something an enterprise may get under a measure, and when."""
 
     id: str
@@ -238,8 +239,8 @@ class Benefit:
     implies: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class NamedCondition:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class NamedCondition(Valued):
     """A labelled group of conditions (a basic condition or a direct route of the evaluation)."""
 
     id: str
@@ -248,8 +249,8 @@ class NamedCondition:
     location: Location
 
 
-@dataclass(frozen=True, slots=True)
-class EvaluationMethod:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class EvaluationMethod(Valued):
     """The national tech-SME evaluation (国科发政〔2017〕115号) as data, and as one rule tree.
 
     ``rule`` is the whole method as a condition: every basic condition, and a direct route or a
@@ -296,8 +297,8 @@ PRECHECK = "tech_sme_precheck"
 """The id of the evaluation's answer: its block in the JSON, its OWL class, a near miss's place."""
 
 
-@dataclass(frozen=True, slots=True)
-class Measure:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Measure(Valued):
     """One of the twelve measures: KM1–KM9 (三、重点举措) and SM1–SM3 (四、保障措施)."""
 
     id: str
@@ -313,8 +314,8 @@ class Measure:
     location: Location
 
 
-@dataclass(frozen=True, slots=True)
-class Part:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Part(Valued):
     """A part of the document (一 … 四) or an annex (附件2).
 
     A part that holds measures names the prefix of their ids (KM for 三、重点举措) and their kind.
@@ -331,8 +332,8 @@ class Part:
     grant_words: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Document:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Document(Valued):
     """The policy document itself."""
 
     id: str
@@ -350,8 +351,8 @@ class Document:
         return next((p.heading for p in self.parts if p.number == part), part)
 
 
-@dataclass(frozen=True, slots=True)
-class Town:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Town(Valued):
     """One row of 附件2: a town or development zone and its target."""
 
     seq: int
@@ -365,8 +366,8 @@ class Town:
         return Text(self.name, self.name_en or self.name)
 
 
-@dataclass(frozen=True, slots=True)
-class TargetTable:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class TargetTable(Valued):
     """附件2: targets per town, and the printed total."""
 
     annex: str
@@ -386,8 +387,8 @@ class TargetTable:
         return found
 
 
-@dataclass(frozen=True)
-class PolicyModel:
+@dataclass(frozen=True, eq=False, repr=False)
+class PolicyModel(Valued):
     """Everything measures.yaml says, validated. Built by :func:`policy_kb.policy.load_model`."""
 
     file: str

@@ -20,6 +20,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from ..errors import Location, ProfileError, ProfileIssue, ProfileSyntaxError
+from ..records import Valued
 from ..text import Msg, Words, did_you_mean, number
 from .model import NUMERIC, FactDef, FactType, PolicyModel
 from .yamlsource import MAX_DIGITS, YamlDocument, decode, read_yaml
@@ -47,8 +48,8 @@ def yes_no(value: Any) -> bool | None:
     return None
 
 
-@dataclass(frozen=True)
-class Profile:
+@dataclass(frozen=True, eq=False, repr=False)
+class Profile(Valued):
     """A validated profile: the known facts only (unknown facts are simply absent)."""
 
     values: Mapping[str, Any]
@@ -69,8 +70,8 @@ class Profile:
         return dict(self.values)
 
 
-@dataclass(frozen=True)
-class RawProfile:
+@dataclass(frozen=True, eq=False, repr=False)
+class RawProfile(Valued):
     """A profile as read from a file, before validation, with positions when it was YAML."""
 
     data: Any

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.trace import Trace
 from ..policy.model import EvidenceType, PolicyModel, Status
+from ..records import Valued
 from ..rules.tree import AnyOf, CategoryRef, Comparison, Condition, Flag, NotOf
 from ..rules.walk import facts_in
 
@@ -37,8 +38,8 @@ NO_APPLICATION, DOCUMENTS_NEEDED, NOT_APPLICABLE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Application:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Application(Valued):
     """How a benefit would be granted: ``mode``, the documents the enterprise must provide, the
     evidence the government holds that decides (or would decide) it, and — for an undetermined
     benefit — ``requests``: the deciding facts the profile does not give although a government

@@ -15,12 +15,13 @@ from typing import Any
 
 from ..backends.trace import Trace
 from ..policy.model import PRECHECK, Status
+from ..records import Valued
 from ..rules.tree import AnyOf, Comparison, FactRef, Flag, NotOf
 from .results import BenefitResult, Evaluation
 
 
-@dataclass(frozen=True, slots=True)
-class Gap:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Gap(Valued):
     """One failing condition and how far the profile is from meeting it."""
 
     trace: Trace
@@ -96,8 +97,8 @@ def _comparison_gap(trace: Trace, cond: Comparison, alternatives: bool) -> Gap:
     return Gap(trace, fact, value, threshold, op, gap, direction, alternatives)
 
 
-@dataclass(frozen=True, slots=True)
-class Supply:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Supply(Valued):
     """A missing fact, and the undetermined answers it appears in."""
 
     fact: str

@@ -27,13 +27,14 @@ from ..policy.model import (
     Town,
 )
 from ..policy.profile import Profile
+from ..records import Valued
 from ..rules.interval import Tri
 from ..rules.tree import Best, Score
 from ..text import close_matches
 
 
-@dataclass(frozen=True, slots=True)
-class BenefitResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class BenefitResult(Valued):
     """The answer for one benefit: its status, the record of every condition, what is missing."""
 
     benefit: Benefit
@@ -46,8 +47,8 @@ class BenefitResult:
         return self.benefit.id
 
 
-@dataclass(frozen=True, slots=True)
-class MeasureResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class MeasureResult(Valued):
     """The answer for one measure: applies when a benefit applies, refused when all are."""
 
     measure: Measure
@@ -61,8 +62,8 @@ class MeasureResult:
         return self.measure.id
 
 
-@dataclass(frozen=True, slots=True)
-class EstimateResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class EstimateResult(Valued):
     """The estimated value of one benefit for one profile (``amount`` None: see ``reason``)."""
 
     benefit_id: str
@@ -79,8 +80,8 @@ class EstimateResult:
     case: int | None = None  # which case of the estimate gave the amount
 
 
-@dataclass(frozen=True, slots=True)
-class SourceScore:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class SourceScore(Valued):
     """One way of scoring an indicator, for one profile."""
 
     source: Score
@@ -91,8 +92,8 @@ class SourceScore:
     unknown: tuple[str, ...]  # the inputs that are unknown
 
 
-@dataclass(frozen=True, slots=True)
-class IndicatorScore:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class IndicatorScore(Valued):
     """An indicator's points: exact when ``low == high``, else the range still possible."""
 
     indicator: Best
@@ -105,8 +106,8 @@ class IndicatorScore:
         return self.low if self.low == self.high else None
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Change(Valued):
     """A single change to one fact that would make the enterprise qualify."""
 
     fact: str
@@ -126,8 +127,8 @@ class Change:
         return float(self.delta) / max(abs(float(self.current)), 1.0)
 
 
-@dataclass(frozen=True)
-class PrecheckResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class PrecheckResult(Valued):
     """The pre-check's answer for one profile.
 
     The verdict, the route and the score bounds are read off the record at once; the indicators'
@@ -181,8 +182,8 @@ class PrecheckResult:
         return self.changes[0] if self.changes else None
 
 
-@dataclass(frozen=True)
-class Evaluation:
+@dataclass(frozen=True, eq=False, repr=False)
+class Evaluation(Valued):
     """The answer for one enterprise profile in one year.
 
     ``status("KM7")`` or ``status("KM7.rd_growth_reward")`` gives a status word.
@@ -271,8 +272,8 @@ class Evaluation:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class TownMeasureResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class TownMeasureResult(Valued):
     """One measure seen from a town or development zone."""
 
     measure: Measure
@@ -280,8 +281,8 @@ class TownMeasureResult:
     target: int | None
 
 
-@dataclass(frozen=True)
-class TownEvaluation:
+@dataclass(frozen=True, eq=False, repr=False)
+class TownEvaluation(Valued):
     """The measures addressed to one town of 附件2, with its 2021 target."""
 
     model: PolicyModel

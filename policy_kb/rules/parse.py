@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConditionSyntaxError, Location, Problem
+from ..records import Valued
 from ..text import Msg, did_you_mean
 from .tree import (
     AllOf,
@@ -39,8 +40,8 @@ from .tree import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ValueType:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ValueType(Valued):
     """What an expression yields: ``number`` (with a unit), ``bool``, ``text`` or ``table``."""
 
     kind: str
@@ -57,8 +58,8 @@ BOOL = ValueType("bool")
 TEXT = ValueType("text")
 
 
-@dataclass(frozen=True)
-class Scope:
+@dataclass(frozen=True, eq=False, repr=False)
+class Scope(Valued):
     """The names a condition may use, with their types."""
 
     facts: Mapping[str, ValueType]

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Location
+from ..records import Shown
 from ..text import Text
 
 
-class Node:
+class Node(Shown):
     """Base of every node of the rule tree."""
 
     __slots__ = ()
@@ -39,7 +40,7 @@ class Expr(Node):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class FactRef(Expr):
     """A fact of the profile, or a derived fact (whose formula is evaluated in its place)."""
 
@@ -49,7 +50,7 @@ class FactRef(Expr):
         return self.name
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ParamRef(Expr):
     """A parameter's value in the evaluation year; a percentage reads as a fraction (15 % → 0.15)."""
 
@@ -60,7 +61,7 @@ class ParamRef(Expr):
         return self.name
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Const(Expr):
     """A number, a text, a yes/no or a list of texts written in a condition."""
 
@@ -76,7 +77,7 @@ class Const(Expr):
         return str(self.literal)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Arith(Expr):
     """``left + right``, ``left - right`` or ``left * right``."""
 
@@ -91,7 +92,7 @@ class Arith(Expr):
         return f"{self.left} {self.op} {self.right}"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Negate(Expr):
     """``-operand``."""
 
@@ -104,7 +105,7 @@ class Negate(Expr):
         return f"-{self.operand}"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Func(Expr):
     """``max(a, b, …)`` or ``min(a, b, …)``."""
 
@@ -118,7 +119,7 @@ class Func(Expr):
         return f"{self.name}({', '.join(str(a) for a in self.args)})"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Score(Expr):
     """Points from a score table: a count read against it, or a ratio (as a percentage).
 
@@ -142,7 +143,7 @@ class Score(Expr):
         return f"{self.table}({self.numerator} / {self.denominator})"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Best(Expr):
     """A scored indicator: the highest of its ways of scoring counts (科技人员, 研发投入, 科技成果)."""
 
@@ -159,7 +160,7 @@ class Best(Expr):
         return self.id
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Total(Expr):
     """The sum of its parts (the evaluation's total score)."""
 
@@ -189,7 +190,7 @@ class Condition(Node):
         return True
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Comparison(Condition):
     """``left OP right``: a leaf condition over facts, parameters and numbers (or a text)."""
 
@@ -211,7 +212,7 @@ class Comparison(Condition):
         return self.params
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Flag(Condition):
     """A yes/no fact, required to be true (``hnte_valid``) or false (``not hnte_valid``)."""
 
@@ -222,7 +223,7 @@ class Flag(Condition):
     expected: bool = True
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CategoryRef(Condition):
     """A named category (``sme_size``), defined once and referred to by name."""
 
@@ -236,7 +237,7 @@ class CategoryRef(Condition):
         return False
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class AllOf(Condition):
     """Every part must hold (a plain list of conditions means the same)."""
 
@@ -253,7 +254,7 @@ class AllOf(Condition):
         return self.parts
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class AnyOf(Condition):
     """At least one part must hold."""
 
@@ -270,7 +271,7 @@ class AnyOf(Condition):
         return self.parts
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class NotOf(Condition):
     """The part must not hold."""
 
@@ -290,7 +291,7 @@ class NotOf(Condition):
 # ── what a benefit is worth, and what cannot be taken together ──────────────────────────────
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class EstimateCase(Node):
     """One formula of an estimate, used when its ``when`` condition holds (always if None)."""
 
@@ -304,7 +305,7 @@ class EstimateCase(Node):
         return (self.formula,) if self.when is None else (self.when, self.formula)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Estimate(Node):
     """How much a benefit is worth (``cash``, ``tax_saving`` or ``deduction``): the first case
     whose ``when`` holds gives the amount, in exact decimals rounded to the fen."""
@@ -319,7 +320,7 @@ class Estimate(Node):
         return self.cases
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Exclusive(Node):
     """Two benefits that cannot be taken together: when both apply, only the larger amount counts."""
 

@@ -27,6 +27,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..records import Valued
+
 LANGUAGES = ("zh", "en")
 DEFAULT_LANG = "zh"
 
@@ -81,8 +83,8 @@ def catalogue(lang: str) -> Mapping[str, str]:
     return data
 
 
-@dataclass(frozen=True, slots=True)
-class Msg:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Msg(Valued):
     """A sentence of the catalogue, not yet in a language: ``Msg("profile.unknown_fact", key=k)``.
 
     Arguments may themselves be :class:`Msg`, :class:`Text` or lists of them; they are rendered
@@ -132,8 +134,8 @@ def _arg(value: Any, lang: str) -> Any:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class Words:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Words(Valued):
     """Several items joined the way each language lists them (、 in Chinese, ", " in English)."""
 
     items: Sequence[Any]
