@@ -16,9 +16,8 @@ processes and alternately A B A B:
 
 It also prints the floor: reading every input column once at this machine's memory bandwidth.
 The engine runs on one thread (``OMP_NUM_THREADS=1``, ``POLARS_MAX_THREADS=1``); the file readers
-use pyarrow's threads on both sides, as the peer's script does, and policy_kb reads the next batch
-and writes the last one on threads beside its engine (``district/pipeline.py``). Ratios are of the
-medians.
+use pyarrow's threads on both sides, as the peer's script does, and policy_kb writes each batch's
+answers on a thread beside its engine (``district/pipeline.py``). Ratios are of the medians.
 
 Not a test: run it before quoting a figure.
 """

@@ -1,77 +1,22 @@
-"""Reading ahead and writing behind: order kept, errors raised where the batches are used, no
-thread left running, no half-written file."""
+"""Writing behind: order kept, errors raised where the batches are handed over, no thread left
+running, no half-written file."""
 
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from conftest import ROOT
 
 import policy_kb
 from policy_kb.district import roster as roster_module
-from policy_kb.district.pipeline import Behind, read_ahead
+from policy_kb.district.pipeline import Behind
 
 ROSTER = ROOT / "examples" / "roster" / "roster.csv"
 
 
 def _threads(name: str) -> int:
     return sum(1 for t in threading.enumerate() if t.name == name)
-
-
-def test_read_ahead_keeps_the_order_and_stays_a_few_items_ahead():
-    made: list[int] = []
-
-    def source():
-        for i in range(50):
-            made.append(i)
-            yield i
-
-    seen = []
-    for item in read_ahead(source(), depth=2):
-        time.sleep(0.001)
-        # at most the item in hand, two waiting and one being put
-        assert len(made) - item <= 4
-        seen.append(item)
-    assert seen == list(range(50))
-    assert _threads("policy-kb-read") == 0
-
-
-def test_an_error_while_reading_is_raised_after_the_items_before_it():
-    def source():
-        yield 1
-        yield 2
-        raise ValueError("cell 3 is broken")
-
-    got: list[int] = []
-
-    def consume() -> None:
-        for item in read_ahead(source()):
-            got.append(item)
-
-    with pytest.raises(ValueError, match="cell 3 is broken"):
-        consume()
-    assert got == [1, 2]
-    assert _threads("policy-kb-read") == 0
-
-
-def test_leaving_early_stops_the_reading_thread_and_closes_the_source_there():
-    """The source (a file reader) is closed on the reading thread before the run goes on: a
-    reader left open past the run crashed the interpreter at exit after Ctrl-C."""
-    closed_on: list[str] = []
-
-    def source():
-        try:
-            yield from range(10_000)
-        finally:
-            closed_on.append(threading.current_thread().name)
-
-    stream = read_ahead(source(), depth=2)
-    assert next(stream) == 0
-    stream.close()
-    assert _threads("policy-kb-read") == 0
-    assert closed_on == ["policy-kb-read"]
 
 
 def test_writing_behind_keeps_the_order_and_raises_the_writers_error():
@@ -126,7 +71,6 @@ def test_a_roster_whose_writing_fails_leaves_no_file(tmp_path, monkeypatch):
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["in"]
     assert _threads("policy-kb-write") == 0
-    assert _threads("policy-kb-read") == 0
 
 
 def test_a_roster_written_behind_equals_one_written_in_line(tmp_path):

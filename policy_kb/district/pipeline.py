@@ -1,18 +1,21 @@
-"""Reading and writing beside the engine: a roster's file work on threads of its own.
+"""Writing behind the engine: a roster's answers written on a thread of their own.
 
-pyarrow reads and writes Parquet and CSV in C++ without holding Python's lock, so a batch can be
-read and the previous one written while the engine (one thread, numpy) evaluates the current
-one. :func:`read_ahead` reads a few batches ahead; :class:`Behind` writes batches in the order
-given on a thread of its own. Both keep at most ``depth`` batches waiting, so memory stays flat
-however long the file; an error on either thread is raised where the batches are used, and an
-abandoned run stops both threads before it returns.
+pyarrow writes Parquet and CSV in C++ without holding Python's lock, so the answers of one batch
+are written while the engine (one thread, numpy) evaluates the next. :class:`Behind` writes the
+batches in the order given, keeps at most ``depth`` of them waiting (memory stays flat however
+long the file), raises an error of the writing thread where the next batch is handed over, and
+stops the thread before a run that ends early returns.
+
+Reading is not moved to a thread: a pyarrow CSV reader driven from a second thread crashed the
+interpreter at exit after Ctrl-C (1 run in 4 on a loaded machine), and pyarrow's readers already
+decode on their own threads.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -30,45 +33,6 @@ def _put(into: queue.Queue[object], item: object, stop: threading.Event) -> bool
             continue
         return True
     return False
-
-
-class _Failed:
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """The items of ``items``, produced on another thread up to ``depth`` ahead of their use."""
-    waiting: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not _put(waiting, item, stop):
-                    return
-        except BaseException as exc:  # handed to the reader, raised there
-            _put(waiting, _Failed(exc), stop)
-            return
-        finally:  # the file is closed on this thread, before the reader goes on
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-        _put(waiting, _DONE, stop)
-
-    worker = threading.Thread(target=produce, name="policy-kb-read", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = waiting.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        worker.join()
 
 
 class Behind(Generic[T]):
@@ -130,4 +94,4 @@ class Behind(Generic[T]):
         self._error = None
 
 
-__all__ = ["Behind", "read_ahead"]
+__all__ = ["Behind"]

@@ -35,7 +35,7 @@ from ..policy.profile import NO_WORDS, YES_WORDS
 from ..text import Msg, Words, did_you_mean
 from .cells import Batch, RowError, convert_batch
 from .kernel import Years, answers, counted_amounts, evaluate_batch
-from .pipeline import Behind, read_ahead
+from .pipeline import Behind
 
 if TYPE_CHECKING:
     import polars as pl
@@ -425,12 +425,16 @@ class _Writer:
                     suffix=self.kind or Msg("roster.no_extension"),
                 )
             )
-        self._target = atomic_path(path, inputs)
-        self._tmp = self._target.__enter__()
         self._parquet: Any = None
         self._handle: Any = None
         self._first = True
         self._behind: Behind[pa.RecordBatch] = Behind(self._write)
+        self._target = atomic_path(path, inputs)
+        try:
+            self._tmp = self._target.__enter__()
+        except BaseException:  # refused, or interrupted before the file existed
+            self._behind.cancel()
+            raise
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Write a batch of answers (on the writing thread, while the next batch is evaluated)."""
@@ -544,7 +548,7 @@ def batches_of(
     def convert() -> Generator[Batch, None, None]:
         first_row = 2
         seen: dict[str, int] = {}
-        for raw in read_ahead(roster.batches(column_types(model, mapping))):
+        for raw in roster.batches(column_types(model, mapping)):
             batch = convert_batch(model, raw, mapping, first_row)
             if first_row == 2 and not reading.amounts_are_yuan:
                 refuse_wan_amounts(model, batch, str(path))
@@ -569,8 +573,10 @@ def run_roster(
     lang: str = "zh",
 ) -> RosterRun:
     """Evaluate every row of a roster file; write the answers to ``output`` and/or keep them."""
-    writer = _Writer(output, [path]) if output is not None else None  # refused before reading
+    writer: _Writer | None = None
     try:
+        if output is not None:  # refused before reading
+            writer = _Writer(output, [path])
         roster, batches = batches_of(model, path, reading=reading, batch_rows=batch_rows)
     except BaseException as exc:
         if writer is not None:
@@ -601,7 +607,7 @@ def run_roster(
         if writer is not None:
             writer.commit()
     finally:
-        batches.close()  # stops the reading thread if the run ended early
+        batches.close()  # closes the file if the run ended early
         if bar is not None:
             bar.close()
     return RosterRun(summary, frames)
