@@ -4,6 +4,7 @@ running, no half-written file."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from conftest import ROOT
@@ -88,3 +89,23 @@ def test_a_roster_written_behind_equals_one_written_in_line(tmp_path):
     assert small.num_rows == large.num_rows == 2000
     assert small.column("row").to_pylist() == list(range(2, 2002))
     assert small.to_pylist() == large.to_pylist()
+
+
+def test_finishing_after_the_writer_failed_with_a_full_queue_raises_and_does_not_hang():
+    go = threading.Event()
+
+    def fail(item: int) -> None:
+        go.wait(5)
+        raise OSError("disk gone")
+
+    behind: Behind[int] = Behind(fail, depth=2)
+    behind.put(0)  # taken by the writer, which waits
+    time.sleep(0.1)
+    behind.put(1)
+    behind.put(2)  # the queue is full now
+    go.set()
+    started = time.monotonic()
+    with pytest.raises(OSError, match="disk gone"):
+        behind.finish()
+    assert time.monotonic() - started < 5
+    assert _threads("policy-kb-write") == 0

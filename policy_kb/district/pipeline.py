@@ -24,17 +24,6 @@ _WAIT = 0.05  # seconds between looks at the stop flag while a queue is full or 
 _DONE = object()
 
 
-def _put(into: queue.Queue[object], item: object, stop: threading.Event) -> bool:
-    """Put ``item`` unless ``stop`` is set first; whether it was put."""
-    while not stop.is_set():
-        try:
-            into.put(item, timeout=_WAIT)
-        except queue.Full:
-            continue
-        return True
-    return False
-
-
 class Behind(Generic[T]):
     """Calls ``write`` on each item given to :meth:`put`, in order, on a thread of its own.
 
@@ -82,8 +71,12 @@ class Behind(Generic[T]):
 
     def finish(self) -> None:
         """Wait until every item put is written."""
-        if self._worker.is_alive():
-            _put(self._waiting, _DONE, self._stop)
+        while self._worker.is_alive():  # a writer that failed takes nothing more
+            try:
+                self._waiting.put(_DONE, timeout=_WAIT)
+            except queue.Full:
+                continue
+            break
         self._worker.join()
         self._raise()
 
