@@ -157,6 +157,11 @@ def _codes(codes: NDArray[np.int8], valid: NDArray[np.bool_]) -> pa.Array:
     return dictionary(codes, _STATUS_WORDS, ~valid)
 
 
+def _text(column: pa.Array) -> pa.Array:
+    """A text column as plain strings (a cast only when it is not: it imports pyarrow.compute)."""
+    return column if column.type == pa.string() else column.cast(pa.string())
+
+
 def answers(
     model: PolicyModel,
     batch: Batch,
@@ -178,8 +183,8 @@ def answers(
     refused = ~valid
     columns: dict[str, pa.Array] = {
         "row": numbers(np.arange(batch.first_row, batch.first_row + n, dtype=np.int64)),
-        "name": batch.name_column.cast(pa.string()),
-        "town": batch.town_column.cast(pa.string()),
+        "name": _text(batch.name_column),
+        "town": _text(batch.town_column),
     }
     for benefit, codes in result.statuses.items():
         columns[benefit] = _codes(codes, valid)
