@@ -3,6 +3,9 @@ running, no half-written file."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -109,3 +112,24 @@ def test_finishing_after_the_writer_failed_with_a_full_queue_raises_and_does_not
         behind.finish()
     assert time.monotonic() - started < 5
     assert _threads("policy-kb-write") == 0
+
+
+_POOL = (
+    "from policy_kb.serve import allocators; allocators.for_rosters(); "
+    "import pyarrow as pa; print(pa.default_memory_pool().backend_name)"
+)
+
+
+@pytest.mark.parametrize(
+    ("variable", "expected"), [(None, "jemalloc"), ("system", "system"), ("mimalloc", "mimalloc")]
+)
+def test_the_roster_commands_choose_jemalloc_unless_the_user_chose(variable, expected):
+    """Arrow's default (mimalloc) faulted its pages in again on every batch of a Parquet read;
+    the roster commands pick jemalloc, and a user's ARROW_DEFAULT_MEMORY_POOL wins."""
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if variable is not None:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = variable
+    done = subprocess.run(
+        [sys.executable, "-c", _POOL], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == expected

@@ -25,6 +25,7 @@ from ..policy.profile import read_profile
 from ..text import Msg, say
 from ..version import __version__
 from ..views import tables
+from . import allocators
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -488,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     only = argv[0] if argv and argv[0] in COMMANDS else None
     args = _parser(lang, only).parse_args(argv)
     if only in ROSTER_COMMANDS:
-        _arrow_pool()
+        allocators.for_rosters()
     try:
         code: int = args.run(args, sys.stdout)
         sys.stdout.flush()
@@ -521,27 +522,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 ROSTER_COMMANDS = frozenset({"roster", "progress", "mobilise", "readiness", "impact"})
-
-
-def _arrow_pool() -> None:
-    """Pick Arrow's allocator for a command that reads a roster.
-
-    The allocator Arrow's wheels use by default (mimalloc) spends most of a 1,000,000-row Parquet
-    read here giving pages back and faulting them in again (1.1–1.3 s against 0.33 s with
-    jemalloc or the system's malloc). The command line owns its process, so it chooses jemalloc,
-    else the system allocator — unless ``ARROW_DEFAULT_MEMORY_POOL`` says which one to use. A
-    program that imports policy_kb keeps whatever allocator it has.
-    """
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        return
-    import pyarrow as pa
-
-    for pool in (pa.jemalloc_memory_pool, pa.system_memory_pool):
-        try:
-            pa.set_memory_pool(pool())
-            return
-        except NotImplementedError:  # a build without that allocator
-            continue
 
 
 def _silence_stdout() -> None:

@@ -1,0 +1,68 @@
+"""Memory allocators for a command that owns its process and streams a roster.
+
+A roster run allocates and frees the same few megabytes per batch, thousands of times. Two
+default allocators turn that into page faults:
+
+- Arrow's wheels default to mimalloc, which here spent most of a 1,000,000-row Parquet read
+  giving pages back to the system and faulting them in again (1.1–1.3 s against 0.33 s with
+  jemalloc or the system's malloc). The command chooses jemalloc, else the system allocator —
+  unless ``ARROW_DEFAULT_MEMORY_POOL`` already says which one to use.
+- glibc's malloc serves numpy's batch-sized arrays (0.4–1 MB) with ``mmap`` and trims the top of
+  its heap after each free, so every batch faults its arrays in afresh. The command raises the
+  mmap threshold to glibc's maximum (32 MB) and keeps up to 256 MB of freed memory for reuse
+  (``mallopt``); the peak is unchanged (measured: 222 MB either way on 1,000,000 rows) and the
+  run is ~15 % faster. Skipped off glibc, or when a ``MALLOC_*`` variable already sets them.
+
+A program that imports policy_kb keeps whatever allocators it has: only :func:`for_rosters`,
+called by the command line, changes them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import platform
+
+_M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
+_M_TOP_PAD = -2
+_M_MMAP_THRESHOLD = -3
+_GLIBC_SETTINGS = (
+    (_M_MMAP_THRESHOLD, "MALLOC_MMAP_THRESHOLD_", 32 * 1024 * 1024),
+    (_M_TRIM_THRESHOLD, "MALLOC_TRIM_THRESHOLD_", 256 * 1024 * 1024),
+    (_M_TOP_PAD, "MALLOC_TOP_PAD_", 64 * 1024 * 1024),
+)
+
+
+def for_rosters() -> None:
+    """Choose the allocators a roster run is fastest with (see the module's docstring)."""
+    _glibc()
+    _arrow()
+
+
+def _glibc() -> None:
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+    except OSError:
+        return
+    for parameter, variable, value in _GLIBC_SETTINGS:
+        if variable not in os.environ:
+            libc.mallopt(ctypes.c_int(parameter), ctypes.c_int(value))
+
+
+def _arrow() -> None:
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    import pyarrow as pa
+
+    for pool in (pa.jemalloc_memory_pool, pa.system_memory_pool):
+        try:
+            pa.set_memory_pool(pool())
+            return
+        except NotImplementedError:  # a build without that allocator
+            continue
