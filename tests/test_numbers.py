@@ -115,3 +115,25 @@ def test_a_5000_digit_number_is_refused_in_words_not_with_a_python_setting(cli, 
     )
     assert "set_int_max_str_digits" not in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_column_engine_rounds_to_the_fen_or_sends_the_row_to_exact_decimals():
+    """Amounts in thousandths of a yuan: every half fen is sent to exact rounding, every other
+    amount is rounded half up by floats exactly as Decimal rounds the written number."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    import numpy as np
+
+    from policy_kb.backends.columns import _fen_and_near_half
+
+    rng = np.random.default_rng(7)
+    thousandths = rng.integers(-(10**12), 10**12, size=20_000)
+    thousandths[:10] = [0, 5, -5, 15, 25, 1005, -995, 999_999_995, 10**12 - 5, 4]
+    amounts = thousandths / 1000
+    fen, near = _fen_and_near_half(amounts)
+    halves = np.flatnonzero(np.abs(thousandths) % 10 == 5)
+    assert set(halves.tolist()) <= set(near.tolist())
+    assert len(near) < len(halves) + 20  # only the halves (and a few neighbours) are sent on
+    for i in np.setdiff1d(np.arange(len(amounts)), near).tolist():
+        written = Decimal(int(thousandths[i])) / 1000
+        assert fen[i] == float(written.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)), i

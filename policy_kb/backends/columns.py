@@ -17,6 +17,7 @@ up, like the per-profile engine's Decimal arithmetic.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -174,12 +175,19 @@ def _point(span: Span) -> bool:
 
 
 def _times(a: Any, b: Any) -> Any:
+    if _finite_nonzero(a) or _finite_nonzero(b):  # no 0 × ∞ can arise: no NaN to look for
+        return np.multiply(a, b)
     with np.errstate(invalid="ignore"):
         product = np.multiply(a, b)
     undefined = np.isnan(product)
     if not undefined.any():
         return product
     return np.where(undefined, 0.0, product)  # 0 × ∞ is 0: a bound, not a value
+
+
+def _finite_nonzero(x: Any) -> bool:
+    """A single number (a parameter, a constant) that is neither 0 nor infinite."""
+    return isinstance(x, (int, float)) and x != 0 and math.isfinite(x)
 
 
 def _fold(op: Any, masks: list[Any]) -> Any:
@@ -407,9 +415,8 @@ class _Columns(Visitor[Any]):
         part = _Columns(self.model, self._gather(formula, rows), self.params)
         lo, hi = part.visit(formula)
         value = lo if _point((lo, hi)) else np.where(lo == hi, lo, np.nan)
-        value = np.array(np.broadcast_to(value, (len(rows),)), dtype=np.float64)
-        rounded = to_fen(value)
-        near = np.flatnonzero(_near_half_fen(value))
+        value = np.asarray(np.broadcast_to(value, (len(rows),)), dtype=np.float64)
+        rounded, near = _fen_and_near_half(value)
         if len(near):
             rounded[near] = part._exact_fen(formula, near)
         return rounded
@@ -675,13 +682,26 @@ class _Rows:
         return exact_number(x)
 
 
-def _near_half_fen(amount: Floats) -> Bools:
-    """Rows whose amount lies so near a half fen that float rounding may fall on either side."""
+def _fen_and_near_half(amount: Floats) -> tuple[Floats, NDArray[np.intp]]:
+    """The amounts rounded to the fen as :func:`to_fen` rounds them, and the rows whose amount
+    lies so near a half fen that float rounding may fall on either side (to be rounded again in
+    exact decimals). One pass of temporaries: ``y = |amount|·100 + ½`` gives both the fen
+    (``⌊y⌋``) and the distance of ``|amount|·100`` from a half fen (``y − ⌊y⌋`` from 0 or 1)."""
     with np.errstate(invalid="ignore"):
-        x = np.abs(amount) * 100
-        off = np.abs(x - np.floor(x) - 0.5)
-        near: Bools = off <= x * 1e-12 + 1e-9
-    return near
+        x = np.abs(amount)
+        x *= 100
+        tolerance = x * 1e-12
+        tolerance += 1e-9
+        x += 0.5
+        fen = np.floor(x)
+        x -= fen  # the fraction of y, in [0, 1)
+        near = x <= tolerance
+        x -= 1.0
+        np.negative(x, out=x)
+        near |= x <= tolerance
+    np.copysign(fen, amount, out=fen)
+    fen /= 100
+    return fen, np.flatnonzero(near)
 
 
 def to_fen(amount: Floats) -> Floats:
