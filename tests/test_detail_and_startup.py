@@ -87,6 +87,37 @@ def test_lazy_parts_equal_a_fresh_evaluation(kb):
     assert first.precheck.score_low == sum(i.low for i in first.precheck.indicators)
 
 
+def test_kept_records_never_carry_one_answer_into_another():
+    """Records of yes / no facts are kept across answers: an answer given after many others (the
+    flags flipped every way) is byte for byte the answer of a fresh knowledge base, and changing
+    a returned dictionary changes no later answer."""
+    profiles = [yaml.safe_load(p.read_text("utf-8")) for p in EXAMPLES]
+    flags = [
+        f.id
+        for f in policy_kb.load().model.facts.values()
+        if f.type.value == "bool" and any(f.id in p for p in profiles)
+    ]
+    assert len(flags) >= 5
+    used = policy_kb.load()
+    for k in range(2 ** min(len(flags), 6)):
+        for profile in profiles:
+            flipped = dict(profile)
+            for i, name in enumerate(flags[:6]):
+                if name in flipped:
+                    flipped[name] = bool(k >> i & 1) if k % 3 else None
+            used.evaluate(flipped).to_bytes("zh")
+    spoiled = used.evaluate(profiles[0]).to_dict("zh")
+    for measure in spoiled["measures"]:
+        for benefit in measure["benefits"]:
+            benefit["reasons"].clear()
+            benefit["status"] = "spoiled"
+    for profile in profiles:
+        fresh = policy_kb.load()
+        for lang in ("zh", "en"):
+            assert used.evaluate(profile).to_bytes(lang) == fresh.evaluate(profile).to_bytes(lang)
+            assert used.evaluate(profile).to_dict(lang) == fresh.evaluate(profile).to_dict(lang)
+
+
 # ── start-up ─────────────────────────────────────────────────────────────────────────────────
 
 

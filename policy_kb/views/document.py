@@ -33,8 +33,8 @@ from ..reason.results import (
     PrecheckResult,
     TownEvaluation,
 )
-from ..rules.tree import CategoryRef, Comparison, Flag
-from ..rules.walk import as_written
+from ..rules.tree import CategoryRef, Comparison, Condition, Flag
+from ..rules.walk import as_written, walk
 from ..text import Text, plain, say
 from . import words
 
@@ -139,7 +139,56 @@ def parameter_dict(param: Parameter, value: ParameterValue, lang: str) -> dict[s
 
 
 def reason_dict(trace: Trace, parts: _Parts) -> dict[str, Any]:
-    """One record per condition: as written, its outcome, the facts read, threshold, source."""
+    """One record per condition: as written, its outcome, the facts read, threshold, source.
+
+    A record that depends on yes / no facts alone (a flag, or a group made only of flags, up to
+    :data:`_KEPT_LEAVES` of them) is the same in every answer that gives those facts the same
+    values: it is built once per language and year and kept by the plan, under its
+    :func:`_reason_key`; the others are built for each answer.
+    """
+    key = _reason_key(trace, parts)
+    if key is None:
+        return _reason_record(trace, parts)
+    found: dict[str, Any] = parts.kept(
+        (key, parts.lang, parts.ev.year), lambda: _reason_record(trace, parts)
+    )
+    return found
+
+
+_KEPT_LEAVES = 6  # a group of n flags has at most 3ⁿ records: 729 kept at most per group
+
+
+def _reason_key(trace: Trace, parts: _Parts) -> tuple[Any, ...] | None:
+    """What a condition's record depends on when that is a few yes / no / unknown facts: the
+    condition and the values of the flags under it; None for any other record."""
+    cond = trace.condition
+    if type(cond) is Flag:
+        value = trace.record.values.get(cond.fact)
+        return (id(cond), value) if value is None or value is True or value is False else None
+    if cond.is_leaf or _leaves(cond, parts) > _KEPT_LEAVES:
+        return None
+    inner = []
+    for p in trace.parts:
+        found = _reason_key(p, parts)
+        if found is None:
+            return None
+        inner.append(found)
+    return (id(cond), *inner)
+
+
+def _leaves(cond: Any, parts: _Parts) -> int:
+    """How many leaf conditions a group holds, categories followed (counted once per plan)."""
+    key = ("leaves", id(cond))
+    found: int | None = parts.table.get(key)
+    if found is None:
+        categories = {k: c.condition for k, c in parts.model.categories.items()}
+        found = parts.table[key] = sum(
+            1 for n in walk(cond, categories) if isinstance(n, Condition) and n.is_leaf
+        )
+    return found
+
+
+def _reason_record(trace: Trace, parts: _Parts) -> dict[str, Any]:
     cond = trace.condition
     lang, model = parts.lang, parts.model
     kind, source, extra = parts.kept(
@@ -267,6 +316,30 @@ def measure_head(model: PolicyModel, m: Measure, lang: str) -> dict[str, Any]:
 
 
 def benefit_dict(result: BenefitResult, parts: _Parts) -> dict[str, Any]:
+    """A benefit's block of the answer. A benefit with no estimate whose condition depends on a
+    few yes / no facts alone (see :func:`reason_dict`) has the same block in every answer with
+    the same values of those facts: it is built once and kept, like those records."""
+    b = result.benefit
+    if b.estimate is None:
+        key = _reason_key(result.trace, parts)
+        if key is not None:
+            found: dict[str, Any] = parts.kept(
+                (
+                    "benefit record",
+                    key,
+                    result.status,
+                    result.missing,
+                    b.id in parts.ev.once_registered,
+                    parts.lang,
+                    parts.ev.year,
+                ),
+                lambda: _benefit_record(result, parts),
+            )
+            return found
+    return _benefit_record(result, parts)
+
+
+def _benefit_record(result: BenefitResult, parts: _Parts) -> dict[str, Any]:
     ev, model, lang = parts.ev, parts.model, parts.lang
     b = result.benefit
     params = parts.kept(
