@@ -129,14 +129,14 @@ def _fresh(code: str, cache: Path | str) -> str:
     return done.stdout.strip()
 
 
-IMPORTS = "import sys, policy_kb; policy_kb.load(); print(sorted({m.split('.')[0] for m in sys.modules} & {'jsonschema', 'rdflib', 'owlready2', 'fastapi'}))"
+IMPORTS = "import sys, policy_kb; policy_kb.load(); print(sorted({m.split('.')[0] for m in sys.modules} & {'jsonschema', 'rdflib', 'owlready2', 'fastapi', 'yaml'}))"
 
 
 def test_a_file_checked_once_is_not_checked_again_and_the_graph_waits(tmp_path):
-    assert _fresh(IMPORTS, tmp_path) == "['jsonschema']"  # first load: checked
+    assert _fresh(IMPORTS, tmp_path) == "['jsonschema', 'yaml']"  # first load: read, checked
     assert len(list((tmp_path / "sound").iterdir())) == 1
-    assert _fresh(IMPORTS, tmp_path) == "[]"  # same bytes, same version: not again
-    assert _fresh(IMPORTS, "off") == "['jsonschema']"  # cache off: always checked
+    assert _fresh(IMPORTS, tmp_path) == "[]"  # same bytes, same version: the kept model, no YAML
+    assert _fresh(IMPORTS, "off") == "['jsonschema', 'yaml']"  # cache off: always read
 
 
 def test_changed_bytes_are_checked_even_after_a_sound_verdict(tmp_path, measures_text):

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 from ..errors import Location, Problem
 from ..text import Msg
@@ -38,28 +40,32 @@ _STR, _INT, _FLOAT, _BOOL, _NULL = (
 )
 _SEQ, _MAP, _MERGE = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map", "tag:yaml.org,2002:merge"
 
-_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+@cache
+def _loader() -> Any:
+    """libyaml's parser with the implicit types of the YAML 1.2 core schema (PyYAML is imported
+    on the first file read: a knowledge base loaded from its kept model reads none)."""
+    import yaml
 
-class _Loader(_Base):  # type: ignore[misc]
-    """libyaml's parser with the implicit types of the YAML 1.2 core schema."""
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+    class Loader(base):  # type: ignore[misc]
+        yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
 
+    def resolver(tag: str, pattern: str, first: Any) -> None:
+        Loader.add_implicit_resolver(tag, re.compile(pattern, re.X), list(first))
 
-def _resolver(tag: str, pattern: str, first: str) -> None:
-    _Loader.add_implicit_resolver(tag, re.compile(pattern, re.X), list(first))
+    resolver(_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF")
+    resolver(_INT, r"^[-+]?[0-9]+$", "-+0123456789")
+    resolver(
+        _FLOAT,
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    )
+    resolver(_NULL, r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""])
+    resolver(_MERGE, r"^(?:<<)$", "<")
+    return Loader
 
-
-_resolver(_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF")
-_resolver(_INT, r"^[-+]?[0-9]+$", "-+0123456789")
-_resolver(
-    _FLOAT,
-    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-    "-+0123456789.",
-)
-_resolver(_NULL, r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""])  # type: ignore[arg-type]
-_resolver(_MERGE, r"^(?:<<)$", "<")
 
 _HINTS = {
     "found character '\\t' that cannot start any token": "yaml.hint.tabs",
@@ -173,11 +179,13 @@ def read_yaml(text: str, file: str) -> YamlDocument:
     Never raises for bad input: syntax errors and refused constructs are returned in
     ``problems`` (the data is ``None`` when the document could not be parsed at all).
     """
+    import yaml
+
     doc = YamlDocument(file=file, data=None)
     if _flow_depth(text) > MAX_DEPTH:
         doc.problem(None, "yaml.too_deep", Msg("yaml.at_most_levels", levels=MAX_DEPTH))
         return doc
-    loader = _Loader(text)
+    loader = _loader()(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -204,8 +212,10 @@ MAX_ALIAS_REPORTS = 5
 
 def _report_aliases(text: str, doc: YamlDocument) -> None:
     """Name each alias where it stands (libyaml gives an alias the very node of its anchor)."""
+    import yaml
+
     found = 0
-    for event in yaml.parse(text, Loader=_Loader):
+    for event in yaml.parse(text, Loader=_loader()):
         if isinstance(event, yaml.AliasEvent):
             found += 1
             more = Msg("yaml.alias_more") if found == MAX_ALIAS_REPORTS else Msg("empty")
@@ -246,6 +256,8 @@ class _Builder:
         self.aliases = 0
 
     def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        import yaml
+
         doc = self.doc
         doc.value_locations[path] = _location(doc.file, node.start_mark)
         if id(node) in self.seen:  # an alias: libyaml gives it the very node of its anchor
@@ -270,6 +282,8 @@ class _Builder:
         return self.mapping(node, path, depth)
 
     def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
+        import yaml
+
         doc = self.doc
         result: dict[str, Any] = {}
         first_seen: dict[str, Location] = {}

@@ -20,9 +20,8 @@ called by the command line, changes them.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
-import platform
+import sys
 
 _M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
 _M_TOP_PAD = -2
@@ -41,14 +40,12 @@ def for_rosters() -> None:
 
 
 def _glibc() -> None:
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    if not sys.platform.startswith("linux"):
         return
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    try:
-        libc = ctypes.CDLL(name)
-    except OSError:
+    try:  # the process's own symbols: glibc's, or another C library's without these names
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # noqa: B018 - glibc only: musl and others have no such name
+    except (OSError, AttributeError):
         return
     for parameter, variable, value in _GLIBC_SETTINGS:
         if variable not in os.environ:

@@ -25,7 +25,6 @@ from ..policy.profile import read_profile
 from ..text import Msg, say
 from ..version import __version__
 from ..views import tables
-from . import allocators
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -489,6 +488,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     only = argv[0] if argv and argv[0] in COMMANDS else None
     args = _parser(lang, only).parse_args(argv)
     if only in ROSTER_COMMANDS:
+        from . import allocators  # only a roster command changes its process's allocators
+
         allocators.for_rosters()
     try:
         code: int = args.run(args, sys.stdout)
