@@ -351,6 +351,37 @@ def test_a_bad_cell_late_in_a_long_csv_is_caught_after_typed_parsing(kb, tmp_pat
     assert frame.filter(pl.col("row") == 2502)["name"].to_list() == ["企业2500"]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("slice_bytes", [64, 301, 4096])
+def test_a_csv_is_cut_into_slices_only_between_rows(
+    kb, tmp_path, monkeypatch, newline, slice_bytes
+):
+    """The CSV is parsed in slices of whole rows: a quoted name with line ends and quotes in it,
+    longer than a slice, a byte-order mark and a last row without a line end all come through
+    as one cell, with the same answers and row numbers as one slice of the whole file."""
+    long_name = '很长的 ""企业""' + newline + "第二行," * 40 + newline + "末行"
+    rows = ["\ufeffname,employees,annual_revenue,hnte_valid"]
+    for i in range(60):
+        name = f'"{long_name}{i}"' if i % 7 == 3 else f"企业{i}"
+        rows.append(f"{name},{10 + i},{1_000_000 + i},{'true' if i % 2 else 'false'}")
+    path = tmp_path / "sliced.csv"
+    path.write_bytes(newline.join(rows).encode("utf-8"))  # no line end after the last row
+
+    whole = pl.concat(kb.roster(path, keep=True).frames)
+    monkeypatch.setattr(_roster, "CSV_BLOCK_BYTES", slice_bytes)
+    sliced = pl.concat(kb.roster(path, keep=True).frames)
+    assert sliced.equals(whole)
+    assert sliced["row"].to_list() == list(range(2, 62))
+    assert sliced["error"].null_count() == 60
+    assert sliced.filter(pl.col("row") == 5)["name"].to_list() == [
+        long_name.replace('""', '"') + "3"
+    ]
+    assert sliced.filter(pl.col("row") == 60)["name"].to_list() == ["企业58"]
+    assert sliced.filter(pl.col("row") == 61)["name"].to_list() == [  # the last row, unended
+        long_name.replace('""', '"') + "59"
+    ]
+
+
 # ── bounds: exact to the yuan ────────────────────────────────────────────────────────────────
 
 

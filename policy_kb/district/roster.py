@@ -46,7 +46,8 @@ BATCH_ROWS = 50_000
 WAN_YUAN_MEDIAN = 10_000
 #: a column needs this many non-zero amounts before its median is trusted
 WAN_YUAN_SAMPLE = 10
-CSV_BLOCK_BYTES = 1 << 24  # how much CSV text is parsed at a time
+CSV_BLOCK_BYTES = 1 << 25  # how much CSV text is parsed at a time (whole rows, in parallel)
+CSV_PARSE_BLOCK = 1 << 22  # the parallel reader's block within that
 _TEXTS = (FactType.TEXT, FactType.TOWN)
 
 
@@ -177,53 +178,97 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
             raise RosterError(Msg("roster.not_utf8", path=str(path))) from None
     text = {name: pa.string() for name in header}
 
-    def reader(types: ColumnTypes, skip: int) -> Any:
-        return pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(
-                block_size=CSV_BLOCK_BYTES, use_threads=True, skip_rows_after_names=skip
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={**text, **types},
-                null_values=[""],
-                true_values=_spellings(YES_WORDS),
-                false_values=_spellings(NO_WORDS),
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
+    def parse(data: pa.Buffer, types: ColumnTypes, first: bool) -> pa.Table:
+        read = pacsv.ReadOptions(
+            use_threads=True,
+            block_size=max(CSV_PARSE_BLOCK, data.size // 8),
+            column_names=header,
+            skip_rows=1 if first else 0,
         )
+        convert = pacsv.ConvertOptions(
+            column_types={**text, **types},
+            null_values=[""],
+            true_values=_spellings(YES_WORDS),
+            false_values=_spellings(NO_WORDS),
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        )
+        try:
+            return pacsv.read_csv(data, read_options=read, convert_options=convert)
+        except pa.ArrowInvalid as exc:
+            if "straddles" not in str(exc):
+                raise
+            read.block_size = data.size + 1  # a row longer than a block: one block
+            return pacsv.read_csv(data, read_options=read, convert_options=convert)
 
     def batches(types: ColumnTypes) -> Iterator[pa.RecordBatch]:
-        # Typed parsing is several times faster than text; the first cell that does not parse
-        # makes the rest of the file be read as text, where every cell is checked on its own.
-        done, rows = 0, 0
+        # The file is parsed in slices of whole rows, each by pyarrow's parallel reader (its
+        # streaming reader parses on one thread: 1.1 s against 0.49 s for 1,000,000 rows here).
+        # Typed parsing is several times faster than text; a slice with a cell that does not
+        # parse is read again as text, where every cell is checked on its own.
         pending: list[pa.RecordBatch] = []
-        current = dict(types)
-        stream: Any = None
-        while True:
+        rows = 0
+        for k, data in enumerate(_csv_slices(path, CSV_BLOCK_BYTES)):
             try:
-                if stream is None:
-                    stream = reader(current, done + rows)
-                batch = stream.read_next_batch()
-            except StopIteration:
-                break
-            except pa.ArrowInvalid as exc:
-                if not current:
+                table = parse(data, types, k == 0)
+            except pa.ArrowInvalid:
+                try:
+                    table = parse(data, {}, k == 0)
+                except pa.ArrowInvalid as exc:
                     raise RosterError(Msg("roster.csv", path=str(path), detail=str(exc))) from None
-                if pending:
+            if pending and not table.schema.equals(pending[0].schema):
+                yield _combine(pending)  # typed rows before, text rows from here
+                pending, rows = [], 0
+            for batch in table.to_batches():
+                pending.append(batch)
+                rows += batch.num_rows
+                if rows >= batch_rows:
                     yield _combine(pending)
-                done, pending, rows = done + rows, [], 0
-                current, stream = {}, None
-                continue
-            pending.append(batch)
-            rows += batch.num_rows
-            if rows >= batch_rows:
-                yield _combine(pending)
-                done, pending, rows = done + rows, [], 0
+                    pending, rows = [], 0
         if pending:
             yield _combine(pending)
 
     return RosterFile(path, header, None, batches)
+
+
+def _csv_slices(path: Path, size: int) -> Iterator[pa.Buffer]:
+    """The bytes of a CSV file in slices of about ``size``, each ending at the end of a row: a
+    line end outside quotes (an even number of ``"`` before it, as ``""`` escapes a quote).
+
+    The file is mapped, not read: each slice is a view of the mapping (no copy), and the pages
+    of a file larger than memory are dropped by the system once passed."""
+    with pa.memory_map(str(path), "r") as mapped:
+        whole = mapped.read_buffer()
+        data = np.frombuffer(whole, dtype=np.uint8)
+        start, total = 0, whole.size
+        while start < total:
+            cut = _row_end(data, start, min(start + size, total))
+            yield whole.slice(start, cut - start)
+            start = cut
+
+
+_QUOTE, _NEWLINE = ord('"'), ord("\n")
+_TAIL = 1 << 16  # where the last row end of a slice is looked for first
+
+
+def _row_end(data: NDArray[np.uint8], start: int, end: int) -> int:
+    """Where the last whole row of ``data[start:end]`` ends (``start`` starts a row); a slice in
+    which no row ends (one long quoted cell) is grown until one does, or the file ends."""
+    total = len(data)
+    while end < total:
+        tail = max(start, end - _TAIL)
+        quotes = int(np.count_nonzero(data[start:tail] == _QUOTE))
+        for lo in (tail, start):  # the tail first; the whole slice if no row ends there
+            window = data[lo:end]
+            ends = np.flatnonzero(window == _NEWLINE)
+            if len(ends):
+                before = quotes + np.searchsorted(np.flatnonzero(window == _QUOTE), ends)
+                even = np.flatnonzero(before % 2 == 0)
+                if len(even):
+                    return lo + int(ends[even[-1]]) + 1
+            quotes = 0  # the whole slice, from its start
+        end = min(total, end + (end - start))
+    return total
 
 
 def _combine(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
