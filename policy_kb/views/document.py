@@ -162,29 +162,32 @@ def _reason_key(trace: Trace, parts: _Parts) -> tuple[Any, ...] | None:
     """What a condition's record depends on when that is a few yes / no / unknown facts: the
     condition and the values of the flags under it; None for any other record."""
     cond = trace.condition
-    if type(cond) is Flag:
-        value = trace.record.values.get(cond.fact)
-        return (id(cond), value) if value is None or value is True or value is False else None
-    if cond.is_leaf or _leaves(cond, parts) > _KEPT_LEAVES:
+    facts = _flag_facts(cond, parts)
+    if not facts:
         return None
-    inner = []
-    for p in trace.parts:
-        found = _reason_key(p, parts)
-        if found is None:
+    values = trace.record.values
+    key: list[Any] = [id(cond)]
+    for name in facts:
+        value = values.get(name)
+        if value is not None and value is not True and value is not False:
             return None
-        inner.append(found)
-    return (id(cond), *inner)
+        key.append(value)
+    return tuple(key)
 
 
-def _leaves(cond: Any, parts: _Parts) -> int:
-    """How many leaf conditions a group holds, categories followed (counted once per plan)."""
-    key = ("leaves", id(cond))
-    found: int | None = parts.table.get(key)
+def _flag_facts(cond: Condition, parts: _Parts) -> tuple[str, ...]:
+    """The profile facts of the flags a condition is made of, categories followed, when it is
+    made of flags only and of at most :data:`_KEPT_LEAVES` of them; else () (worked out once per
+    plan)."""
+    key = ("flag facts", id(cond))
+    found: tuple[str, ...] | None = parts.table.get(key)
     if found is None:
-        categories = {k: c.condition for k, c in parts.model.categories.items()}
-        found = parts.table[key] = sum(
-            1 for n in walk(cond, categories) if isinstance(n, Condition) and n.is_leaf
-        )
+        model = parts.model
+        categories = {k: c.condition for k, c in model.categories.items()}
+        leaves = [n for n in walk(cond, categories) if isinstance(n, Condition) and n.is_leaf]
+        flags = [n.fact for n in leaves if type(n) is Flag and n.fact in model.facts]
+        found = tuple(flags) if len(flags) == len(leaves) and len(leaves) <= _KEPT_LEAVES else ()
+        parts.table[key] = found
     return found
 
 
