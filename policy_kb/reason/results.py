@@ -228,7 +228,7 @@ class Evaluation(Valued):
         known = [b.id for m in self.measures for b in m.benefits]
         raise UnknownNameError("benefit", benefit_id, close_matches(benefit_id, known))
 
-    @property
+    @cached_property
     def benefits(self) -> tuple[BenefitResult, ...]:
         """Every benefit result, in the order of measures.yaml."""
         return tuple(b for m in self.measures for b in m.benefits)

@@ -665,11 +665,22 @@ def evaluation_summary(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
 
 
 def _counts(ev: Evaluation) -> dict[str, Any]:
+    measures = {s.value: 0 for s in Status}
+    for m in ev.measures:
+        measures[m.status.value] += 1
+    benefits = {s.value: 0 for s in Status}
+    applicable, undetermined = [], []
+    for b in ev.benefits:
+        benefits[b.status.value] += 1
+        if b.status is Status.APPLIES:
+            applicable.append(b.id)
+        elif b.status is Status.UNDETERMINED:
+            undetermined.append(b.id)
     return {
-        "measures": {s.value: sum(1 for m in ev.measures if m.status is s) for s in Status},
-        "benefits": {s.value: sum(1 for b in ev.benefits if b.status is s) for s in Status},
-        "applicable_benefits": [b.id for b in ev.benefits if b.status is Status.APPLIES],
-        "undetermined_benefits": [b.id for b in ev.benefits if b.status is Status.UNDETERMINED],
+        "measures": measures,
+        "benefits": benefits,
+        "applicable_benefits": applicable,
+        "undetermined_benefits": undetermined,
     }
 
 
