@@ -382,6 +382,63 @@ def test_a_csv_is_cut_into_slices_only_between_rows(
     ]
 
 
+_STRAY = (
+    b'employees,annual_revenue,hnte_valid,name\n10,1000000,true,A 12" pipe co\n'
+    + b"".join(b"%d,%d,false,co%d\n" % (10 + i, 1_000_000 + i, i) for i in range(5))
+    + b'20,2000000,true,"Acme\n30,3000000,false,Acme branch"\n'
+    + b"".join(b"%d,%d,false,co%d\n" % (15 + i, 1_000_005 + i, 5 + i) for i in range(5))
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "rows", "named"),
+    [
+        # a quote inside a plain cell is a plain character: it opens nothing
+        (_STRAY, 12, {2: 'A 12" pipe co', 8: "Acme\n30,3000000,false,Acme branch"}),
+        # a header whose name holds a line end
+        (b'"name\n",employees\nA,10\nB,20\n', 2, {2: "A", 3: "B"}),
+        # bare CR line ends (old Mac exports)
+        (b'name,employees\r"A\r2",10\rB,20\r', 2, {2: "A\r2", 3: "B"}),
+        # the header alone, no line end after it
+        (b"name,employees,hnte_valid", 0, {}),
+    ],
+    ids=["stray-quote", "quoted-header", "bare-cr", "header-only"],
+)
+@pytest.mark.parametrize("slice_bytes", [16, 64, 32 * 1024 * 1024])
+def test_a_csv_is_cut_only_where_the_parser_ends_a_row(
+    kb, tmp_path, monkeypatch, content, rows, named, slice_bytes
+):
+    monkeypatch.setattr(_roster, "CSV_BLOCK_BYTES", slice_bytes)
+    monkeypatch.setattr(_roster, "CSV_PARSE_BLOCK", 32)  # pyarrow's blocks cut inside cells too
+    path = tmp_path / "odd.csv"
+    path.write_bytes(content)
+    run = kb.roster(path, keep=True)
+    assert run.summary.rows == rows
+    frame = pl.concat(run.frames) if run.frames else None
+    if rows:
+        assert frame is not None
+        assert frame["row"].to_list() == list(range(2, 2 + rows))
+        for row, name in named.items():
+            assert frame.filter(pl.col("row") == row)["name"].to_list() == [name]
+
+
+def test_a_quoted_line_end_at_a_parse_block_boundary_stays_in_its_cell(kb, tmp_path, monkeypatch):
+    """pyarrow's parallel reader cuts its blocks at any line end unless told that cells may hold
+    them: every multi-line name must come through whole, at any block size."""
+    rows = ["name,employees"] + [
+        (f'"企业{i}\n分公司",{10 + i}' if i % 2 else f"企业{i},{10 + i}") for i in range(40)
+    ]
+    path = tmp_path / "multiline.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    for block in (40, 100, 4096):
+        monkeypatch.setattr(_roster, "CSV_PARSE_BLOCK", block)
+        frame = pl.concat(kb.roster(path, keep=True).frames)
+        assert frame["name"].to_list() == [
+            f"企业{i}\n分公司" if i % 2 else f"企业{i}" for i in range(40)
+        ], block
+        assert frame["error"].null_count() == 40
+
+
 # ── bounds: exact to the yuan ────────────────────────────────────────────────────────────────
 
 
