@@ -301,19 +301,21 @@ _QUOTE = 0x22
 CSV_MAX_QUOTES = 20_000
 
 
-def _quoted_spans(scan: mmap.mmap, start: int, end: int) -> list[tuple[int, int]] | None:
+def _quoted_spans(
+    scan: mmap.mmap, start: int, end: int, most: int = CSV_MAX_QUOTES
+) -> list[tuple[int, int]] | None:
     """The quoted cells of ``scan[start:end]`` (``start`` starts a row), as (open, close)
     positions of their quotes (close = ``end`` for one still open), following the quotes as the
     CSV parser does: a ``"`` opens a cell only at the start of a field, ``""`` inside is a
     quote, the next lone ``"`` closes it, and any other ``"`` is a plain character. None when
-    there are more than :data:`CSV_MAX_QUOTES`."""
+    there are more than ``most``."""
     spans: list[tuple[int, int]] = []
     opened = -1
     seen = 0
     found = scan.find(b'"', start, end)
     while found >= 0:
         seen += 1
-        if seen > CSV_MAX_QUOTES:
+        if seen > most:
             return None
         if opened < 0:
             if found == start or scan[found - 1] in _FIELD_START:
@@ -354,34 +356,31 @@ def _rows_end(scan: mmap.mmap, start: int, end: int) -> tuple[int | None, bool]:
 
 
 def _first_row_end(scan: mmap.mmap, start: int) -> int:
-    """Where the header row that begins at ``start`` ends: after its line end (LF, CRLF or a
-    bare CR) outside quotes — a quoted name may hold a line end."""
-    position, opened, total = start, False, len(scan)
+    """Where the header row that begins at ``start`` ends: after its first line end (LF, CRLF or
+    a bare CR) outside the quoted cells of :func:`_quoted_spans` — a quoted name may hold one."""
+    total, size = len(scan), _HEADER_WINDOW
     while True:
-        if not opened:
-            line_end = _line_end(scan, position)
-            quote = scan.find(b'"', position, total if line_end < 0 else line_end)
-            if quote < 0:
-                if line_end < 0:
-                    return total
+        end = min(total, start + size)
+        spans = _quoted_spans(scan, start, end, most=end - start) or []  # every quote followed
+        position = start
+        for opened, closed in [*spans, (end, end)]:
+            line_end = _line_end(scan, position, opened)
+            if line_end >= 0:
                 crlf = scan[line_end] == 0x0D and scan[line_end + 1 : line_end + 2] == b"\n"
                 return line_end + (2 if crlf else 1)
-            opened = quote == start or scan[quote - 1] in _FIELD_START
-            position = quote + 1
-            continue
-        quote = scan.find(b'"', position)
-        if quote < 0:
-            return total  # never closed: the whole file is that row
-        if quote + 1 < total and scan[quote + 1] == _QUOTE:
-            position = quote + 2
-        else:
-            opened, position = False, quote + 1
+            position = closed + 1
+        if end == total:
+            return total  # the header is the whole file
+        size *= 2
 
 
-def _line_end(scan: mmap.mmap, position: int) -> int:
-    """The first LF or CR from ``position`` (-1: none)."""
-    lf = scan.find(b"\n", position)
-    cr = scan.find(b"\r", position, len(scan) if lf < 0 else lf)
+_HEADER_WINDOW = 4 * 1024  # where the header's end is looked for first
+
+
+def _line_end(scan: mmap.mmap, position: int, end: int) -> int:
+    """The first LF or CR in ``scan[position:end]`` (-1: none)."""
+    lf = scan.find(b"\n", position, end)
+    cr = scan.find(b"\r", position, end if lf < 0 else lf)
     return cr if cr >= 0 else lf
 
 
