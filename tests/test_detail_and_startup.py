@@ -118,6 +118,46 @@ def test_kept_records_never_carry_one_answer_into_another():
             assert used.evaluate(profile).to_dict(lang) == fresh.evaluate(profile).to_dict(lang)
 
 
+def test_kept_words_follow_the_numbers_and_the_year(tmp_path):
+    """Sentences, applications, gaps and summaries are written once per condition, language and
+    threshold and kept by the plan: after many answers with other numbers, other years (here a
+    threshold that changes in 2022) and unknown facts, every answer is byte for byte a fresh
+    knowledge base's."""
+    text = (ROOT / "measures.yaml").read_text("utf-8")
+    block = text.index("\n  sme_max_employees:")
+    line_end = text.index("\n", text.index("        value: ", block) + 1)
+    old_value = int(text[text.index("        value: ", block) :][15:line_end].strip().split()[0])
+    edited = tmp_path / "measures.yaml"
+    edited.write_text(
+        text[:line_end]
+        + f"\n      - from: 2022-01-01\n        value: {old_value - 1}"
+        + text[line_end:],
+        "utf-8",
+    )
+    profiles = [yaml.safe_load(p.read_text("utf-8")) for p in EXAMPLES]
+    years = (2021, 2022, 2023)
+    used = policy_kb.load(edited)
+    assert used.parameters_for_year(2022)["sme_max_employees"].value == old_value - 1
+    for scale in (0, 0.5, 3, 1):
+        for year in years:
+            for profile in profiles:
+                varied = {
+                    k: int(v * scale) if type(v) is int else v
+                    for k, v in profile.items()
+                    if k != "year"
+                }
+                for lang in ("zh", "en"):
+                    used.evaluate(varied, year=year).to_bytes(lang)
+                    used.evaluate(dict(list(varied.items())[::2]), year=year).to_bytes(lang)
+    for year in years:
+        fresh = policy_kb.load(edited)
+        for profile in profiles:
+            given = {k: v for k, v in profile.items() if k != "year"}
+            for lang in ("zh", "en"):
+                mine = used.evaluate(given, year=year).to_bytes(lang)
+                assert mine == fresh.evaluate(given, year=year).to_bytes(lang)
+
+
 # ── start-up ─────────────────────────────────────────────────────────────────────────────────
 
 

@@ -128,15 +128,24 @@ def application(model: PolicyModel, status: Status, trace: Trace) -> Application
     return Application(mode, documents, government, requests)
 
 
+def established(model: PolicyModel, values: Mapping[str, Any] | None) -> bool:
+    """True when the profile already holds what the tech-SME evaluation establishes (this year's
+    registration): the one thing its materials depend on besides the policy."""
+    method = model.evaluation
+    return (
+        method is not None
+        and method.establishes is not None
+        and (values or {}).get(method.establishes) is True
+    )
+
+
 def materials(model: PolicyModel, values: Mapping[str, Any] | None = None) -> Application:
     """The materials of the tech-SME evaluation's own application: the evidence of every fact
     its rule reads (the evaluation is always applied for, so the mode is documents_needed) —
     ``not_applicable`` for a profile that already holds what the evaluation establishes (this
     year's registration)."""
     method = model.evaluation
-    if method is None:
-        return Application(NOT_APPLICABLE, (), ())
-    if method.establishes is not None and (values or {}).get(method.establishes) is True:
+    if method is None or established(model, values):
         return Application(NOT_APPLICABLE, (), ())
     categories = {k: c.condition for k, c in model.categories.items()}
     derived = {k: d.formula for k, d in model.derived.items()}

@@ -256,6 +256,21 @@ def application_dict(found: proof.Application, model: PolicyModel, lang: str) ->
     }
 
 
+def _application(found: proof.Application, parts: _Parts) -> dict[str, Any]:
+    """:func:`application_dict`, kept: a benefit's application block depends on its mode, its
+    evidence and its requests alone, which few answers do not share."""
+    key = (
+        "application",
+        found.mode,
+        tuple(k.id for k in found.documents),
+        tuple(k.id for k in found.government),
+        found.requests,
+        parts.lang,
+    )
+    kept: dict[str, Any] = parts.kept(key, lambda: application_dict(found, parts.model, parts.lang))
+    return kept
+
+
 def _reason_static(
     cond: Any, model: PolicyModel, lang: str, params: Mapping[str, ParameterValue]
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -385,31 +400,43 @@ def _benefit_record(result: BenefitResult, parts: _Parts) -> dict[str, Any]:
         "parameters": params,
         "reading": _pick(lang, b.reading),
         "amount_note": _pick(lang, b.amount_note),
-        "estimate": estimate_dict(ev.estimates[b.id], b, lang, model),
+        "estimate": estimate_dict(ev.estimates[b.id], b, lang, model, parts),
         "estimate_note": words.estimate_reason(ev.estimates[b.id], b, model, ev.year, lang),
-        "near_misses": [gap_dict(g, model, lang) for g in gaps(result)],
+        "near_misses": [_gap(g, parts) for g in gaps(result)],
         "would_apply_once_registered": b.id in ev.once_registered,
-        "application": application_dict(
-            proof.application(model, result.status, result.trace), model, lang
-        ),
+        "application": _application(proof.application(model, result.status, result.trace), parts),
         "source": parts.kept(("benefit source", b.id), lambda: _source(b.location)),
     }
 
 
 def estimate_dict(
-    result: EstimateResult, benefit: Benefit, lang: str, model: PolicyModel
+    result: EstimateResult,
+    benefit: Benefit,
+    lang: str,
+    model: PolicyModel,
+    parts: _Parts | None = None,
 ) -> dict[str, Any] | None:
-    """The estimate of a benefit in the JSON contract, or None when there is no amount."""
+    """The estimate of a benefit in the JSON contract, or None when there is no amount (the
+    formula in words is written once per case and language when ``parts`` keeps it)."""
     if result.amount is None:
         return None
     spec = benefit.estimate
     case = spec.cases[result.case] if spec is not None and result.case is not None else None
+    if case is None:
+        formula_text = result.formula
+    elif parts is None:
+        formula_text = words.formula_words(case.formula, model, lang)
+    else:
+        formula_text = parts.kept(
+            ("formula words", id(case), lang),
+            lambda: words.formula_words(case.formula, model, lang),
+        )
     return {
         "amount": plain(result.amount),
         "currency": "CNY",
         "kind": result.kind,
         "formula": result.formula,
-        "formula_text": words.formula_words(case.formula, model, lang) if case else result.formula,
+        "formula_text": formula_text,
         "inputs": {k: plain(v) for k, v in result.inputs.items()},
         "input_texts": [words.input_words(k, v, model, lang) for k, v in result.inputs.items()],
         "conditional": result.conditional,
@@ -435,12 +462,29 @@ def gap_dict(gap: Gap, model: PolicyModel, lang: str) -> dict[str, Any]:
     }
 
 
+def _gap(gap: Gap, parts: _Parts) -> dict[str, Any]:
+    """:func:`gap_dict`, kept for a failing yes / no fact: its record then depends on the
+    condition, the value and whether it is one of several alternatives alone."""
+    if gap.direction != "flag" or gap.operator != "is":
+        return gap_dict(gap, parts.model, parts.lang)
+    key = ("flag gap", id(gap.trace.condition), gap.value, gap.alternatives, parts.lang)
+    kept: dict[str, Any] = parts.kept(key, lambda: gap_dict(gap, parts.model, parts.lang))
+    return kept
+
+
 def precheck_dict(
-    pre: PrecheckResult, model: PolicyModel, lang: str, values: Mapping[str, Any] | None = None
+    pre: PrecheckResult,
+    model: PolicyModel,
+    lang: str,
+    values: Mapping[str, Any] | None = None,
+    parts: _Parts | None = None,
 ) -> dict[str, Any]:
-    """The ``tech_sme_precheck`` block of the evaluation JSON."""
+    """The ``tech_sme_precheck`` block of the evaluation JSON (with ``parts``, what depends on
+    the policy and the language alone is built once and kept)."""
     method = pre.method
     smallest = pre.smallest_change
+    found = proof.materials(model, values or {}) if parts is None else None
+    said = {id(s): words.source_sentence(s, model, lang) for i in pre.indicators for s in i.sources}
     return {
         "label": method.label[lang],
         "qualifies": pre.qualifies,
@@ -470,7 +514,7 @@ def precheck_dict(
                         else model.fact_unit(str(s.source.numerator)),
                         "points": s.low if s.low == s.high else None,
                         "unknown": list(s.unknown),
-                        "text": words.source_sentence(s, model, lang),
+                        "text": said[id(s)],
                     }
                     for s in i.sources
                 ],
@@ -481,7 +525,7 @@ def precheck_dict(
         "direct_routes": {n.id: t.outcome for n, t in pre.direct},
         "missing": list(pre.missing),
         "missing_labels": [model.fact_label(f)[lang] for f in pre.missing],
-        "reasons": words.precheck_reasons(pre, model, lang),
+        "reasons": words.precheck_reasons(pre, model, lang, said),
         "verdict": words.precheck_verdict(pre, model, lang),
         "smallest_change": change_dict(smallest, pre, model, lang) if smallest else None,
         "changes": [change_dict(c, pre, model, lang) for c in pre.changes],
@@ -491,7 +535,12 @@ def precheck_dict(
             "line": method.location.line,
             "clause": method.clause,
         },
-        "materials": application_dict(proof.materials(model, values or {}), model, lang),
+        "materials": application_dict(found, model, lang)
+        if found is not None
+        else parts.kept(  # type: ignore[union-attr]
+            ("materials", proof.established(model, values), lang),
+            lambda: application_dict(proof.materials(model, values or {}), model, lang),
+        ),
     }
 
 
@@ -539,7 +588,16 @@ def measure_dict(result: MeasureResult, parts: _Parts) -> dict[str, Any]:
         **parts.kept(("measure head", m.id, lang), lambda: measure_head(model, m, lang)),
         "status": result.status.value,
         "status_label": words.status_word(result.status, lang),
-        "summary": words.measure_summary(result, model, lang),
+        "summary": parts.kept(
+            (
+                "measure summary",
+                m.id,
+                result.status,
+                tuple(b.status for b in result.benefits),
+                lang,
+            ),
+            lambda: words.measure_summary(result, model, lang),
+        ),
         "missing": list(result.missing),
         "citation": parts.kept(("citation", m.id), lambda: citation(model, m, None)),
         "benefits": [benefit_dict(b, parts) for b in result.benefits],
@@ -588,7 +646,7 @@ def evaluation_to_dict(ev: Evaluation, lang: str = "zh", share: bool = False) ->
         "town": town,
         "notes": _notes(ev, lang),
         "summary": _counts(ev),
-        PRECHECK: precheck_dict(ev.precheck, model, lang, ev.profile.values)
+        PRECHECK: precheck_dict(ev.precheck, model, lang, ev.profile.values, parts)
         if ev.precheck
         else None,
         "estimates": estimates_summary(ev),

@@ -7,7 +7,7 @@ from the message catalogue (:mod:`policy_kb.text`): there is no language branch 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -29,7 +29,6 @@ from ..rules.tree import (
     AnyOf,
     Arith,
     CategoryRef,
-    Comparison,
     Const,
     Expr,
     FactRef,
@@ -139,54 +138,125 @@ def _expr_unit(expr: Expr, model: PolicyModel) -> str | None:
 
 
 def leaf_sentence(trace: Trace, model: PolicyModel, lang: str) -> str:
-    """One leaf condition, said: ``职工总数 600 人，不满足 ≤ 500 人``."""
+    """One leaf condition, said: ``职工总数 600 人，不满足 ≤ 500 人``.
+
+    The words that do not depend on the profile (the label, the operator, the threshold) are
+    written once per condition and language and kept by the plan (:class:`LeafWords`)."""
     cond = trace.condition
-    if isinstance(cond, Flag):
-        label = model.fact_label(cond.fact)[lang]
-        shown = format_value(trace.facts.get(cond.fact), None, lang)
-        if trace.outcome is False:
-            return say(
-                lang,
-                "leaf.flag_fails",
-                label=label,
-                shown=shown,
-                wanted=format_value(cond.expected, None, lang),
-            )
-        return say(lang, "leaf.flag", label=label, shown=shown)
-    if isinstance(cond, Comparison):
-        unit = _expr_unit(cond.left, model) or _expr_unit(cond.right, model)
+    if not cond.is_leaf:
+        return cond.text
+    table = trace.record.plan.static
+    key = ("leaf words", id(cond), lang)
+    found: LeafWords | None = table.get(key)
+    if found is None:
+        found = table[key] = LeafWords(cond, model, lang)
+    return found(trace)
+
+
+_HOLE = "\x00"  # where the one argument left out of a sentence goes (no label holds it)
+_KEPT_THRESHOLDS = 16  # thresholds said per condition before the rest are said afresh
+
+
+class LeafWords:
+    """A leaf condition's sentences, with everything but the value written once.
+
+    A flag has six sentences at most (its value yes / no / unknown, failed or not), all kept. A
+    comparison keeps its label and operator, and for each threshold (one per year's parameters)
+    the sentence before and after the shown value; a value decided by an unknown fact's range is
+    said afresh."""
+
+    __slots__ = ("cond", "kept", "label", "lang", "model", "op", "other", "subject", "unit")
+
+    def __init__(self, cond: Any, model: PolicyModel, lang: str) -> None:
+        self.cond, self.model, self.lang = cond, model, lang
+        self.kept: dict[Any, Any] = {}
+        if isinstance(cond, Flag):
+            self.label = model.fact_label(cond.fact)[lang]
+            return
+        self.unit = _expr_unit(cond.left, model) or _expr_unit(cond.right, model)
         left_side = bool(facts_in(cond.left)) or not facts_in(cond.right)
-        subject, other = (cond.left, cond.right) if left_side else (cond.right, cond.left)
+        self.subject, self.other = (cond.left, cond.right) if left_side else (cond.right, cond.left)
         op = (
             cond.op
             if left_side
             else {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(cond.op, cond.op)
         )
-        threshold = (
-            format_value(trace.threshold, unit, lang)
-            if trace.threshold is not None
-            else expr_words(other, model, lang)
-        )
-        if isinstance(other, Const) and isinstance(other.literal, tuple):
-            threshold = format_value(other.literal, None, lang)
-        label = expr_words(subject, model, lang)
-        if trace.outcome is None:
-            return say(lang, "leaf.unknown", label=label, op=_OPS[op], threshold=threshold)
-        value = _value_of(subject, trace)
-        if value is None:  # decided by the range an unknown fact leaves open
-            key = "leaf.holds_range" if trace.outcome else "leaf.fails_range"
+        self.op = _OPS[op]
+        self.label = expr_words(self.subject, model, lang)
+
+    def __call__(self, trace: Trace) -> str:
+        cond, lang = self.cond, self.lang
+        if type(cond) is Flag:
+            value = trace.facts.get(cond.fact)
+            fails = trace.outcome is False
+            found = self.kept.get((fails, value))
+            if found is None:
+                shown = format_value(value, None, lang)
+                found = self.kept[(fails, value)] = (
+                    say(
+                        lang,
+                        "leaf.flag_fails",
+                        label=self.label,
+                        shown=shown,
+                        wanted=format_value(cond.expected, None, lang),
+                    )
+                    if fails
+                    else say(lang, "leaf.flag", label=self.label, shown=shown)
+                )
+            return str(found)
+        outcome = trace.outcome
+        raw = trace.threshold
+        value = _value_of(self.subject, trace) if outcome is not None else None
+        if outcome is not None and value is None:  # decided by the range an unknown fact leaves
+            key = "leaf.holds_range" if outcome else "leaf.fails_range"
             return say(
                 lang,
                 key,
-                label=label,
-                range=_range_words(trace.record.of(subject), unit, lang),
-                op=_OPS[op],
-                threshold=threshold,
+                label=self.label,
+                range=_range_words(trace.record.of(self.subject), self.unit, lang),
+                op=self.op,
+                threshold=self._threshold(raw),
             )
-        shown = format_value(value, unit, lang)
-        key = "leaf.holds" if trace.outcome else "leaf.fails"
-        return say(lang, key, label=label, shown=shown, op=_OPS[op], threshold=threshold)
-    return cond.text
+        keyable = raw is None or type(raw) in (int, float, str, bool, tuple)
+        kept = self.kept.get((outcome, raw)) if keyable else None
+        if kept is None:
+            threshold = self._threshold(raw)
+            if outcome is None:
+                kept = (
+                    say(lang, "leaf.unknown", label=self.label, op=self.op, threshold=threshold),
+                )
+            else:
+                sentence = say(
+                    lang,
+                    "leaf.holds" if outcome else "leaf.fails",
+                    label=self.label,
+                    shown=_HOLE,
+                    op=self.op,
+                    threshold=threshold,
+                )
+                kept = tuple(sentence.split(_HOLE))
+            if keyable and len(self.kept) < _KEPT_THRESHOLDS and len(kept) <= 2:
+                self.kept[(outcome, raw)] = kept
+        if len(kept) == 1:
+            return str(kept[0])
+        if len(kept) != 2:  # a label holding the hole itself: say it whole
+            return say(
+                lang,
+                "leaf.holds" if outcome else "leaf.fails",
+                label=self.label,
+                shown=format_value(value, self.unit, lang),
+                op=self.op,
+                threshold=self._threshold(raw),
+            )
+        return f"{kept[0]}{format_value(value, self.unit, lang)}{kept[1]}"
+
+    def _threshold(self, raw: Any) -> str:
+        other, lang = self.other, self.lang
+        if isinstance(other, Const) and isinstance(other.literal, tuple):
+            return format_value(other.literal, None, lang)
+        if raw is not None:
+            return format_value(raw, self.unit, lang)
+        return expr_words(other, self.model, lang)
 
 
 def _range_words(span: Any, unit: str | None, lang: str) -> str:
@@ -283,7 +353,7 @@ def benefit_summary(
     parts = [
         trace_sentence(p, model, lang, memo) for p in result.trace.parts if p.outcome is wanted
     ]
-    return say(lang, "summary.because", word=word, why=Words(parts, "semi"))
+    return say(lang, "summary.because", word=word, why=say(lang, "join.semi").join(parts))
 
 
 def measure_summary(result: MeasureResult, model: PolicyModel, lang: str) -> str:
@@ -352,10 +422,16 @@ def points_words(low: int, high: int, lang: str) -> str:
     )
 
 
-def indicator_sentence(score: IndicatorScore, model: PolicyModel, lang: str) -> str:
-    """An indicator's points with how they were found."""
+def indicator_sentence(
+    score: IndicatorScore, model: PolicyModel, lang: str, said: Mapping[int, str] | None = None
+) -> str:
+    """An indicator's points with how they were found (``said``: the sentences of its sources
+    already written, by ``id`` of the source's score)."""
     ind = score.indicator
-    parts = Words([source_sentence(s, model, lang) for s in score.sources], "semi")
+    said = said or {}
+    parts = Words(
+        [said.get(id(s)) or source_sentence(s, model, lang) for s in score.sources], "semi"
+    )
     best = say(lang, "indicator.higher") if len(score.sources) > 1 else ""
     return say(
         lang,
@@ -398,18 +474,29 @@ def precheck_verdict(pre: PrecheckResult, model: PolicyModel, lang: str) -> str:
     )
 
 
-def precheck_reasons(pre: PrecheckResult, model: PolicyModel, lang: str) -> list[str]:
-    """The score card as sentences: basic conditions, direct routes, indicators, total, verdict."""
+def precheck_reasons(
+    pre: PrecheckResult, model: PolicyModel, lang: str, said: Mapping[int, str] | None = None
+) -> list[str]:
+    """The score card as sentences: basic conditions, direct routes, indicators, total, verdict.
+
+    A condition's line depends on its outcome alone: it is written once per language and kept
+    by the plan. ``said`` are the source sentences already written (see
+    :func:`indicator_sentence`)."""
     out = []
     for head, conditions, words in (
         ("precheck.basic", pre.basic, _MET),  # conditions, some negative: met / not met
         ("precheck.direct", pre.direct, _TRI),  # facts the enterprise has: yes / no
     ):
         for named, trace in conditions:
-            out.append(
-                say(lang, head, label=named.label[lang], word=say(lang, words[trace.outcome]))
-            )
-    out += [indicator_sentence(score, model, lang) for score in pre.indicators]
+            table = trace.record.plan.static
+            key = ("precheck line", head, id(named), trace.outcome, lang)
+            line = table.get(key)
+            if line is None:
+                line = table[key] = say(
+                    lang, head, label=named.label[lang], word=say(lang, words[trace.outcome])
+                )
+            out.append(line)
+    out += [indicator_sentence(score, model, lang, said) for score in pre.indicators]
     nonzero = Words([i.label[lang] for i in pre.method.indicators if i.id in pre.method.nonzero])
     out.append(
         say(
