@@ -198,28 +198,35 @@ def _reason_record(trace: Trace, parts: _Parts) -> dict[str, Any]:
         ("reason", id(cond), lang, parts.ev.year),
         lambda: _reason_static(cond, model, lang, parts.params),
     )
-    record: dict[str, Any] = {
+    text = words.trace_sentence(trace, model, lang, parts.memo)
+    if cond.is_leaf:
+        threshold = trace.threshold
+        return {
+            "condition": cond.text,
+            "kind": kind,
+            "outcome": _OUTCOME[trace.outcome],
+            "text": text,
+            "facts": {name: plain(value) for name, value in trace.facts.items()},
+            "threshold": list(threshold) if isinstance(threshold, tuple) else plain(threshold),
+            **extra,
+            "evidence": parts.kept(
+                ("evidence of", id(cond), lang),
+                lambda: [
+                    evidence_dict(k, model, lang)
+                    for k in proof.evidence_of(model, list(trace.facts))
+                ],
+            ),
+            "source": source,
+        }
+    return {
         "condition": cond.text,
         "kind": kind,
         "outcome": _OUTCOME[trace.outcome],
-        "text": words.trace_sentence(trace, model, lang, parts.memo),
+        "text": text,
+        **extra,
+        "parts": [reason_dict(p, parts) for p in trace.parts],
+        "source": source,
     }
-    if cond.is_leaf:
-        record["facts"] = {name: plain(value) for name, value in trace.facts.items()}
-        threshold = trace.threshold
-        record["threshold"] = list(threshold) if isinstance(threshold, tuple) else plain(threshold)
-        record.update(extra)
-        record["evidence"] = parts.kept(
-            ("evidence of", id(cond), lang),
-            lambda: [
-                evidence_dict(k, model, lang) for k in proof.evidence_of(model, list(trace.facts))
-            ],
-        )
-    else:
-        record.update(extra)
-        record["parts"] = [reason_dict(p, parts) for p in trace.parts]
-    record["source"] = source
-    return record
 
 
 def evidence_dict(kind: EvidenceType, model: PolicyModel, lang: str) -> dict[str, Any]:
