@@ -490,7 +490,10 @@ def precheck_dict(
     the policy and the language alone is built once and kept)."""
     method = pre.method
     smallest = pre.smallest_change
-    found = proof.materials(model, values or {}) if parts is None else None
+
+    def materials() -> dict[str, Any]:
+        return application_dict(proof.materials(model, values or {}), model, lang)
+
     said = {id(s): words.source_sentence(s, model, lang) for i in pre.indicators for s in i.sources}
     return {
         "label": method.label[lang],
@@ -542,12 +545,9 @@ def precheck_dict(
             "line": method.location.line,
             "clause": method.clause,
         },
-        "materials": application_dict(found, model, lang)
-        if found is not None
-        else parts.kept(  # type: ignore[union-attr]
-            ("materials", proof.established(model, values), lang),
-            lambda: application_dict(proof.materials(model, values or {}), model, lang),
-        ),
+        "materials": materials()
+        if parts is None
+        else parts.kept(("materials", proof.established(model, values), lang), materials),
     }
 
 

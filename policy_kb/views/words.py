@@ -29,6 +29,7 @@ from ..rules.tree import (
     AnyOf,
     Arith,
     CategoryRef,
+    Comparison,
     Const,
     Expr,
     FactRef,
@@ -143,7 +144,7 @@ def leaf_sentence(trace: Trace, model: PolicyModel, lang: str) -> str:
     The words that do not depend on the profile (the label, the operator, the threshold) are
     written once per condition and language and kept by the plan (:class:`LeafWords`)."""
     cond = trace.condition
-    if not cond.is_leaf:
+    if not isinstance(cond, (Flag, Comparison)):
         return cond.text
     table = trace.record.plan.static
     key = ("leaf words", id(cond), lang)
@@ -165,11 +166,23 @@ class LeafWords:
     the sentence before and after the shown value; a value decided by an unknown fact's range is
     said afresh."""
 
-    __slots__ = ("cond", "kept", "label", "lang", "model", "op", "other", "subject", "unit")
+    __slots__ = (
+        "cond",
+        "flag",
+        "kept",
+        "label",
+        "lang",
+        "model",
+        "op",
+        "other",
+        "subject",
+        "unit",
+    )
 
-    def __init__(self, cond: Any, model: PolicyModel, lang: str) -> None:
+    def __init__(self, cond: Flag | Comparison, model: PolicyModel, lang: str) -> None:
         self.cond, self.model, self.lang = cond, model, lang
         self.kept: dict[Any, Any] = {}
+        self.flag = isinstance(cond, Flag)
         if isinstance(cond, Flag):
             self.label = model.fact_label(cond.fact)[lang]
             return
@@ -186,7 +199,8 @@ class LeafWords:
 
     def __call__(self, trace: Trace) -> str:
         cond, lang = self.cond, self.lang
-        if type(cond) is Flag:
+        if self.flag:
+            assert isinstance(cond, Flag)
             value = trace.facts.get(cond.fact)
             fails = trace.outcome is False
             found = self.kept.get((fails, value))
