@@ -96,8 +96,15 @@ def _big_roster(path: Path, copies: int) -> None:
             fh.write("\n".join(body) + "\n")
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_an_interrupted_roster_leaves_no_output(tmp_path, suffix):
+@pytest.mark.parametrize(
+    ("suffix", "stop", "code"),
+    [
+        (".csv", signal.SIGINT, 130),
+        (".parquet", signal.SIGINT, 130),
+        (".parquet", signal.SIGTERM, 143),  # a service manager or a job scheduler stopping it
+    ],
+)
+def test_an_interrupted_roster_leaves_no_output(tmp_path, suffix, stop, code):
     big = tmp_path / "big.csv"
     _big_roster(big, 600)  # large enough that the write is still going when the signal comes
     out = tmp_path / f"out{suffix}"
@@ -114,9 +121,9 @@ def test_an_interrupted_roster_leaves_no_output(tmp_path, suffix):
     while not list(tmp_path.glob(f".out{suffix}.*.part")) and proc.poll() is None:
         assert time.monotonic() < deadline, "the run never started writing"
         time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert "已中断" in err
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]

@@ -491,6 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from . import allocators  # only a roster command changes its process's allocators
 
         allocators.for_rosters()
+    previous = _stop_on_sigterm()
     try:
         code: int = args.run(args, sys.stdout)
         sys.stdout.flush()
@@ -510,9 +511,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(lang, "cli.os_error", name=name, detail=exc.strerror or str(exc)) + "\n"
         )
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         sys.stderr.write("\n" + say(lang, "cli.interrupted") + "\n")
-        return 130
+        return 143 if isinstance(exc, _Terminated) else 130
     except Exception as exc:  # anything unexpected: a short message, no traceback
         if os.environ.get("POLICY_KB_DEBUG"):
             raise
@@ -520,6 +521,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(lang, "cli.unexpected", kind=type(exc).__name__, detail=str(exc)) + "\n"
         )
         return EXIT_UNEXPECTED
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager, a job scheduler, ``kill``): stopped as Ctrl-C stops a command,
+    so a file being written is removed, not left half-written beside its target."""
+
+
+def _stop_on_sigterm() -> Any:
+    """Make SIGTERM raise :class:`_Terminated` while a command runs; the previous handler, to be
+    put back (None when this is not the main thread, where no handler can be set)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise _Terminated
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 ROSTER_COMMANDS = frozenset({"roster", "progress", "mobilise", "readiness", "impact"})
