@@ -173,22 +173,34 @@ def _candidates(
     for source in indicator.parts:
         if not isinstance(source.numerator, FactRef) or source.numerator.name != fact:
             continue
-        for tier in _tiers(record, source):
-            bound = (
-                Fraction(repr(tier.at_least))
-                if isinstance(tier.at_least, float)
-                else Fraction(tier.at_least)
-            )
-            if source.denominator is None:
-                out.add(math.ceil(bound))
-                continue
-            assert isinstance(source.denominator, FactRef)
-            den = values.get(source.denominator.name)
-            if den is None or den == 0:
-                continue
-            exact_den = Fraction(repr(den)) if isinstance(den, float) else Fraction(den)
-            out.add(math.ceil(bound * exact_den / 100))
+        bounds = _bounds(record, source)
+        if source.denominator is None:
+            out.update(math.ceil(bound) for bound in bounds)
+            continue
+        assert isinstance(source.denominator, FactRef)
+        den = values.get(source.denominator.name)
+        if den is None or den == 0:
+            continue
+        exact_den = Fraction(repr(den)) if isinstance(den, float) else Fraction(den)
+        n, d = exact_den.numerator, exact_den.denominator * 100
+        # ⌈bound × den / 100⌉ in integers: −(−(p × n) // (q × d)) for bound = p / q
+        out.update(-(-b.numerator * n // (b.denominator * d)) for b in bounds)
     return sorted(out)
+
+
+def _bounds(record: Record, source: Score) -> tuple[Fraction, ...]:
+    """The tiers' lower bounds of a way of scoring, exact (kept per table of tiers: one per
+    year's parameters)."""
+    tiers = _tiers(record, source)
+    table, key = record.plan.static, ("tier bounds", id(tiers))
+    found: tuple[Any, tuple[Fraction, ...]] | None = table.get(key)
+    if found is None or found[0] is not tiers:
+        bounds = tuple(
+            Fraction(repr(t.at_least)) if isinstance(t.at_least, float) else Fraction(t.at_least)
+            for t in tiers
+        )
+        found = table[key] = (tiers, bounds)
+    return found[1]
 
 
 def _within(record: Record, fact: str, value: Any) -> bool:

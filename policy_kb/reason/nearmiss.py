@@ -8,7 +8,6 @@ first. The sentences are written by :mod:`policy_kb.views.words`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -42,34 +41,36 @@ def gaps(result: BenefitResult) -> list[Gap]:
     """The failing conditions of a benefit that does not apply, with their gaps."""
     if result.status is not Status.DOES_NOT_APPLY:
         return []
-    return list(_failing(result.trace, alternatives=False))
+    found: list[Gap] = []
+    _failing(result.trace, False, found)
+    return found
 
 
-def _failing(trace: Trace, *, alternatives: bool) -> Iterator[Gap]:
-    cond = trace.condition
+def _failing(trace: Trace, alternatives: bool, found: list[Gap]) -> None:
     if trace.outcome is not False:
         return
+    cond = trace.condition
     if isinstance(cond, Flag):
-        yield Gap(
-            trace,
-            cond.fact,
-            trace.facts.get(cond.fact),
-            cond.expected,
-            "is",
-            None,
-            "flag",
-            alternatives,
+        found.append(
+            Gap(
+                trace,
+                cond.fact,
+                trace.facts.get(cond.fact),
+                cond.expected,
+                "is",
+                None,
+                "flag",
+                alternatives,
+            )
         )
-        return
-    if isinstance(cond, Comparison):
-        yield _comparison_gap(trace, cond, alternatives)
-        return
-    if isinstance(cond, NotOf):
-        yield Gap(trace.parts[0], None, None, None, "not", None, "flag", alternatives)
-        return
-    within_any = isinstance(cond, AnyOf)
-    for part in trace.parts:
-        yield from _failing(part, alternatives=alternatives or within_any)
+    elif isinstance(cond, Comparison):
+        found.append(_comparison_gap(trace, cond, alternatives))
+    elif isinstance(cond, NotOf):
+        found.append(Gap(trace.parts[0], None, None, None, "not", None, "flag", alternatives))
+    else:
+        within = alternatives or isinstance(cond, AnyOf)
+        for part in trace.parts:
+            _failing(part, within, found)
 
 
 def _exact(x: Any) -> Fraction:

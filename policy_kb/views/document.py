@@ -152,6 +152,8 @@ def reason_dict(trace: Trace, parts: _Parts) -> dict[str, Any]:
     found: dict[str, Any] = parts.kept(
         (key, parts.lang, parts.ev.year), lambda: _reason_record(trace, parts)
     )
+    # its sentence is this answer's too: the benefit's summary says it again
+    parts.memo.setdefault(id(trace.node), found["text"])
     return found
 
 
@@ -591,22 +593,25 @@ def estimates_summary(ev: Evaluation) -> dict[str, Any]:
 
 def measure_dict(result: MeasureResult, parts: _Parts) -> dict[str, Any]:
     m, model, lang = result.measure, parts.model, parts.lang
-    return {
-        **parts.kept(("measure head", m.id, lang), lambda: measure_head(model, m, lang)),
-        "status": result.status.value,
-        "status_label": words.status_word(result.status, lang),
-        "summary": parts.kept(
-            (
-                "measure summary",
-                m.id,
-                result.status,
-                tuple(b.status for b in result.benefits),
-                lang,
-            ),
-            lambda: words.measure_summary(result, model, lang),
+    head, cited = parts.kept(
+        ("measure head", m.id, lang),
+        lambda: (measure_head(model, m, lang), citation(model, m, None)),
+    )
+    status, label, summary = parts.kept(  # what a measure says follows from its statuses alone
+        ("measure status", m.id, result.status, tuple([b.status for b in result.benefits]), lang),
+        lambda: (
+            result.status.value,
+            words.status_word(result.status, lang),
+            words.measure_summary(result, model, lang),
         ),
+    )
+    return {
+        **head,
+        "status": status,
+        "status_label": label,
+        "summary": summary,
         "missing": list(result.missing),
-        "citation": parts.kept(("citation", m.id), lambda: citation(model, m, None)),
+        "citation": cited,
         "benefits": [benefit_dict(b, parts) for b in result.benefits],
     }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
+from functools import cache
 from typing import Any
 
 from ..backends.trace import Trace
@@ -49,8 +50,9 @@ _TRI = {True: "tri.yes", False: "tri.no", None: "tri.unknown"}
 _MET = {True: "met.yes", False: "met.no", None: "met.unknown"}  # a condition: 满足 / 不满足 / 待定
 
 
+@cache
 def status_word(status: Status, lang: str) -> str:
-    """适用 / 不适用 / 待定, or the English words."""
+    """适用 / 不适用 / 待定, or the English words (the catalogue's, looked up once)."""
     return say(lang, "status." + status.value)
 
 
