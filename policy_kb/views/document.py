@@ -9,6 +9,8 @@ by ``schemas/evaluation.schema.json``, which the tests check every output agains
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from ..backends.trace import Trace
@@ -39,6 +41,7 @@ from ..text import Text, plain, say
 from . import words
 
 _OUTCOME = {True: "true", False: "false", None: "unknown"}
+_NUMBERS = (int, float, Decimal, Fraction)
 
 
 def dumps(data: Any, indent: int | None = 2) -> bytes:
@@ -447,12 +450,22 @@ def estimate_dict(
         "formula": result.formula,
         "formula_text": formula_text,
         "inputs": {k: plain(v) for k, v in result.inputs.items()},
-        "input_texts": [words.input_words(k, v, model, lang) for k, v in result.inputs.items()],
+        "input_texts": [_input_words(k, v, model, lang, parts) for k, v in result.inputs.items()],
         "conditional": result.conditional,
         "conflicts_with": list(result.conflicts_with),
         "counted_in_total": result.counted,
         "note": _pick(lang, spec.note) if spec else None,
     }
+
+
+def _input_words(name: str, value: Any, model: PolicyModel, lang: str, parts: _Parts | None) -> str:
+    """An estimate's input in words; a parameter's is the same in every answer of a year: kept."""
+    if parts is None or name not in model.parameters or not isinstance(value, _NUMBERS):
+        return words.input_words(name, value, model, lang)
+    found: str = parts.kept(
+        ("input words", name, value, lang), lambda: words.input_words(name, value, model, lang)
+    )
+    return found
 
 
 def gap_dict(gap: Gap, model: PolicyModel, lang: str) -> dict[str, Any]:
