@@ -459,6 +459,9 @@ class Record:
         return Trace(node, self)
 
 
+_UNREAD: Any = object()  # a value of a trace not read yet
+
+
 class Trace:
     """The record of one condition evaluated for one profile, read off a :class:`Record`.
 
@@ -467,13 +470,15 @@ class Trace:
     group's parts (a category's own conditions for a category reference).
     """
 
-    __slots__ = ("_facts", "_parts", "node", "record")
+    __slots__ = ("_facts", "_outcome", "_parts", "_threshold", "node", "record")
 
     def __init__(self, node: Condition, record: Record) -> None:
         self.node = node
         self.record = record
         self._parts: tuple[Trace, ...] | None = None
         self._facts: dict[str, Any] | None = None
+        self._outcome: Any = _UNREAD
+        self._threshold: Any = _UNREAD
 
     @property
     def condition(self) -> Condition:
@@ -481,8 +486,14 @@ class Trace:
 
     @property
     def outcome(self) -> bool | None:
-        value = self.record.v[self.record.plan.slots[id(self.node)]]
-        return value if value is None or value is True or value is False else None
+        """True / False / None, read once (a record's conditions are settled when it is made)."""
+        found = self._outcome
+        if found is _UNREAD:
+            value = self.record.v[self.record.plan.slots[id(self.node)]]
+            found = self._outcome = (
+                value if value is None or value is True or value is False else None
+            )
+        return found  # type: ignore[no-any-return]
 
     @property
     def parts(self) -> tuple[Trace, ...]:
@@ -509,6 +520,13 @@ class Trace:
 
     @property
     def threshold(self) -> Any:
+        """What a leaf compares its facts with (read once; None for a group or a range)."""
+        found = self._threshold
+        if found is _UNREAD:
+            found = self._threshold = self._read_threshold()
+        return found
+
+    def _read_threshold(self) -> Any:
         node = self.node
         if isinstance(node, Flag):
             return node.expected
