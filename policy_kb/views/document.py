@@ -42,6 +42,7 @@ from . import words
 
 _OUTCOME = {True: "true", False: "false", None: "unknown"}
 _NUMBERS = (int, float, Decimal, Fraction)
+_VALUE = {s: s.value for s in Status}  # a status as the contract writes it
 
 
 def dumps(data: Any, indent: int | None = 2) -> bytes:
@@ -701,21 +702,26 @@ def evaluation_summary(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
     document, with citations by id (the full document or ``GET /v1/benefits/{id}`` has the text)."""
     model = ev.model
     pre = ev.precheck
+    estimates = ev.estimates
     benefits = []
     for m in ev.measures:
+        mid = m.measure.id
+        cited = {"measure": mid, "number": m.measure.number}
         for b in m.benefits:
-            est = ev.estimates[b.id]
+            bid = b.benefit.id
+            est = estimates[bid]
+            known = est.amount is not None
             benefits.append(
                 {
-                    "id": b.id,
-                    "measure": m.id,
-                    "status": b.status.value,
+                    "id": bid,
+                    "measure": mid,
+                    "status": _VALUE[b.status],
                     "missing": list(b.missing),
-                    "amount": plain(est.amount) if est.amount is not None else None,
-                    "amount_kind": est.kind if est.amount is not None else None,
+                    "amount": plain(est.amount) if known else None,
+                    "amount_kind": est.kind if known else None,
                     "conditional": est.conditional,
                     "counted_in_total": est.counted,
-                    "citation": {"measure": m.id, "number": m.measure.number},
+                    "citation": dict(cited),
                 }
             )
     return {
@@ -741,24 +747,26 @@ def evaluation_summary(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
             "total_by_kind": {kind: plain(amount) for kind, amount in sorted(ev.totals().items())},
         },
         "measures": [
-            {"id": m.id, "status": m.status.value, "missing": list(m.missing)} for m in ev.measures
+            {"id": m.measure.id, "status": _VALUE[m.status], "missing": list(m.missing)}
+            for m in ev.measures
         ],
         "benefits": benefits,
     }
 
 
 def _counts(ev: Evaluation) -> dict[str, Any]:
-    measures = {s.value: 0 for s in Status}
+    measures = dict.fromkeys(_VALUE.values(), 0)
     for m in ev.measures:
-        measures[m.status.value] += 1
-    benefits = {s.value: 0 for s in Status}
+        measures[_VALUE[m.status]] += 1
+    benefits = dict.fromkeys(_VALUE.values(), 0)
     applicable, undetermined = [], []
     for b in ev.benefits:
-        benefits[b.status.value] += 1
-        if b.status is Status.APPLIES:
-            applicable.append(b.id)
-        elif b.status is Status.UNDETERMINED:
-            undetermined.append(b.id)
+        status = b.status
+        benefits[_VALUE[status]] += 1
+        if status is Status.APPLIES:
+            applicable.append(b.benefit.id)
+        elif status is Status.UNDETERMINED:
+            undetermined.append(b.benefit.id)
     return {
         "measures": measures,
         "benefits": benefits,
