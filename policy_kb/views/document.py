@@ -510,7 +510,12 @@ def precheck_dict(
     def materials() -> dict[str, Any]:
         return application_dict(proof.materials(model, values or {}), model, lang)
 
-    said = {id(s): words.source_sentence(s, model, lang) for i in pre.indicators for s in i.sources}
+    table = parts.table if parts is not None else None
+    said = {
+        id(s): words.source_sentence(s, model, lang, table)
+        for i in pre.indicators
+        for s in i.sources
+    }
     return {
         "label": method.label[lang],
         "qualifies": pre.qualifies,

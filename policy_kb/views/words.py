@@ -409,12 +409,20 @@ def percent(value: Fraction) -> str:
     return f"{float(value):.1f}%"
 
 
-def source_sentence(score: SourceScore, model: PolicyModel, lang: str) -> str:
-    """One way of scoring, said: ``科技人员数 / 职工总数 = 25.6% → 16 分``."""
+def source_sentence(
+    score: SourceScore, model: PolicyModel, lang: str, table: dict[Any, Any] | None = None
+) -> str:
+    """One way of scoring, said: ``科技人员数 / 职工总数 = 25.6% → 16 分`` (``table``: where the
+    words of what it measures are kept, a plan's, so that they are written once)."""
     src = score.source
-    what = expr_words(src.numerator, model, lang)
-    if src.denominator is not None:
-        what += " / " + expr_words(src.denominator, model, lang)
+    key = ("source words", id(src), lang)
+    what = table.get(key) if table is not None else None
+    if what is None:
+        what = expr_words(src.numerator, model, lang)
+        if src.denominator is not None:
+            what += " / " + expr_words(src.denominator, model, lang)
+        if table is not None:
+            table[key] = what
     if not score.counts:
         return say(lang, "source.zero_denominator", what=what)
     if score.measured is None:
