@@ -16,8 +16,9 @@ processes and alternately A B A B:
 
 It also prints the floor: reading every input column once at this machine's memory bandwidth.
 The engine runs on one thread (``OMP_NUM_THREADS=1``, ``POLARS_MAX_THREADS=1``); the file readers
-use pyarrow's threads on both sides, as the peer's script does, and policy_kb writes each batch's
-answers on a thread beside its engine (``district/pipeline.py``). Both sides run with compiled
+use pyarrow's threads on both sides, as the peer's script does, and policy_kb evaluates each batch
+on a thread of its own while the next is read, and writes the answers on a third
+(``district/pipeline.py``). Both sides run with compiled
 bytecode, as an installed package does (``PYTHONPYCACHEPREFIX`` points at a temporary folder; a
 first untimed run of each compiles). Ratios are of the medians.
 

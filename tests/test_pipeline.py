@@ -1,5 +1,5 @@
-"""Writing behind: order kept, errors raised where the batches are handed over, no thread left
-running, no half-written file."""
+"""The roster's stages (reading, the engine, writing): order kept, errors raised where the
+batches are handed over, no thread left running, no half-written file."""
 
 from __future__ import annotations
 
@@ -92,6 +92,36 @@ def test_a_roster_written_behind_equals_one_written_in_line(tmp_path):
     assert small.num_rows == large.num_rows == 2000
     assert small.column("row").to_pylist() == list(range(2, 2002))
     assert small.to_pylist() == large.to_pylist()
+
+
+def test_an_error_on_the_engines_thread_stops_the_run_and_leaves_no_file(tmp_path):
+    """A callback (or the engine) that fails on the third batch: the caller gets the error, no
+    answer file appears, no stage's thread is left, and the batches before were handled in
+    order, each on the engine's thread while the calling thread read on."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "in" / "roster.parquet"
+    source.parent.mkdir()
+    pq.write_table(pacsv.read_csv(ROSTER), source)  # read in batches of the size asked for
+    kb = policy_kb.load()
+    out = tmp_path / "answers.parquet"
+    seen: list[tuple[int, str]] = []
+
+    def each(batch, result) -> None:
+        seen.append((batch.first_row, threading.current_thread().name))
+        if len(seen) == 3:
+            raise ValueError("a report that cannot go on")
+
+    with pytest.raises(ValueError, match="cannot go on"):
+        roster_module.run_roster(
+            kb.model, source, kb._years(None), output=out, batch_rows=300, each=each
+        )
+    assert seen == [(2, "policy-kb-engine"), (302, "policy-kb-engine"), (602, "policy-kb-engine")]
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["in"]
+    assert _threads("policy-kb-engine") == 0
+    assert _threads("policy-kb-write") == 0
 
 
 def test_finishing_after_the_writer_failed_with_a_full_queue_raises_and_does_not_hang():

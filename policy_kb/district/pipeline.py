@@ -1,14 +1,17 @@
-"""Writing behind the engine: a roster's answers written on a thread of their own.
+"""A roster run in three stages that overlap: reading, the engine, writing.
 
-pyarrow writes Parquet and CSV in C++ without holding Python's lock, so the answers of one batch
-are written while the engine (one thread, numpy) evaluates the next. :class:`Behind` writes the
-batches in the order given, keeps at most ``depth`` of them waiting (memory stays flat however
-long the file), raises an error of the writing thread where the next batch is handed over, and
-stops the thread before a run that ends early returns.
+The calling thread reads the file; the batch it read before is converted and evaluated on the
+engine's thread; the answers of the batch before that are written on the writer's. pyarrow reads
+and writes CSV and Parquet in C++ without holding Python's lock, and numpy lets it go in its
+loops, so on two cores the three stages run side by side instead of taking turns.
+:class:`Behind` is one stage: it handles the items in the order given on a thread of its own,
+keeps at most ``depth`` of them waiting (memory stays flat however long the file), raises an
+error of its thread where the next item is handed over, and stops its thread before a run that
+ends early returns.
 
-Reading is not moved to a thread: a pyarrow CSV reader driven from a second thread crashed the
-interpreter at exit after Ctrl-C (1 run in 4 on a loaded machine), and pyarrow's readers already
-decode on their own threads.
+Reading stays on the calling thread: a pyarrow CSV reader driven from a second thread crashed the
+interpreter at exit after Ctrl-C (1 run in 4 on a loaded machine); pyarrow's readers decode on
+their own threads anyway.
 """
 
 from __future__ import annotations
@@ -27,15 +30,18 @@ _DONE = object()
 class Behind(Generic[T]):
     """Calls ``write`` on each item given to :meth:`put`, in order, on a thread of its own.
 
-    :meth:`finish` waits for every item to be written; :meth:`cancel` drops what is waiting.
-    Either raises the error the writing thread met, if any (a full disk, a closed file)."""
+    :meth:`finish` waits for every item to be handled; :meth:`cancel` drops what is waiting.
+    :meth:`put` and :meth:`finish` raise the error the thread met, if any (a full disk, a closed
+    file, a roster refused on its first batch)."""
 
-    def __init__(self, write: Callable[[T], None], depth: int = 2) -> None:
+    def __init__(
+        self, write: Callable[[T], None], depth: int = 2, name: str = "policy-kb-write"
+    ) -> None:
         self._write = write
         self._waiting: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._error: BaseException | None = None
-        self._worker = threading.Thread(target=self._consume, name="policy-kb-write", daemon=True)
+        self._worker = threading.Thread(target=self._consume, name=name, daemon=True)
         self._worker.start()
 
     def _consume(self) -> None:

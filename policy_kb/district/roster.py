@@ -20,7 +20,7 @@ import csv
 import mmap
 import os
 import sys
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -698,29 +698,42 @@ class RosterRun:
     frames: list[pl.DataFrame]
 
 
+class Converter:
+    """Raw batches of a roster, in order, into the engine's batches: each cell checked, the row
+    numbers counted on (the header is row 1), repeated enterprises refused across batches and
+    amounts that look like 万元 refused on the first batch (:func:`refuse_wan_amounts`)."""
+
+    def __init__(
+        self, model: PolicyModel, mapping: Mapping[str, str], source: str, reading: Reading
+    ) -> None:
+        self.model, self.mapping, self.source, self.reading = model, mapping, source, reading
+        self.first_row = 2
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, raw: pa.RecordBatch) -> Batch:
+        batch = convert_batch(self.model, raw, self.mapping, self.first_row)
+        if self.first_row == 2 and not self.reading.amounts_are_yuan:
+            refuse_wan_amounts(self.model, batch, self.source)
+        refuse_repeats(self.model, batch, self.seen)
+        self.first_row += raw.num_rows
+        return batch
+
+
 def batches_of(
     model: PolicyModel,
     path: str | os.PathLike[str],
     *,
     reading: Reading = DEFAULT_READING,
     batch_rows: int = BATCH_ROWS,
-) -> tuple[RosterFile, Generator[Batch, None, None]]:
-    """The converted batches of a roster, with their spreadsheet row numbers (the header is row 1)."""
+) -> tuple[RosterFile, Iterator[pa.RecordBatch], Converter]:
+    """A roster's raw batches as read, and what converts each, in order, for the engine."""
     roster = open_roster(path, batch_rows)
     mapping = header_map(model, roster.header, str(path), reading.ignore_unknown_columns)
-
-    def convert() -> Generator[Batch, None, None]:
-        first_row = 2
-        seen: dict[str, int] = {}
-        for raw in roster.batches(column_types(model, mapping)):
-            batch = convert_batch(model, raw, mapping, first_row)
-            if first_row == 2 and not reading.amounts_are_yuan:
-                refuse_wan_amounts(model, batch, str(path))
-            refuse_repeats(model, batch, seen)
-            yield batch
-            first_row += raw.num_rows
-
-    return roster, convert()
+    return (
+        roster,
+        roster.batches(column_types(model, mapping)),
+        Converter(model, mapping, str(path), reading),
+    )
 
 
 def run_roster(
@@ -736,12 +749,18 @@ def run_roster(
     each: Callable[[Batch, ColumnResult], None] | None = None,
     lang: str = "zh",
 ) -> RosterRun:
-    """Evaluate every row of a roster file; write the answers to ``output`` and/or keep them."""
+    """Evaluate every row of a roster file; write the answers to ``output`` and/or keep them.
+
+    The file is read on the calling thread (pyarrow decodes on threads of its own) while the
+    batch read before is converted and evaluated on the engine's thread and the one before that
+    written on the writer's (:mod:`.pipeline`): on two cores reading, evaluating and writing
+    overlap instead of taking turns. ``each`` is called on the engine's thread, batch by batch
+    in order."""
     writer: _Writer | None = None
     try:
         if output is not None:  # refused before reading
             writer = _Writer(output, [path])
-        roster, batches = batches_of(model, path, reading=reading, batch_rows=batch_rows)
+        roster, raw, convert = batches_of(model, path, reading=reading, batch_rows=batch_rows)
     except BaseException as exc:
         if writer is not None:
             writer.abort(exc)
@@ -749,21 +768,29 @@ def run_roster(
     summary = RosterSummary()
     frames: list[pl.DataFrame] = []
     bar = _progress_bar(roster.rows, progress)
+
+    def step(batch_read: pa.RecordBatch) -> None:
+        batch = convert(batch_read)
+        result = evaluate_batch(model, batch, years)
+        summary.add(model, batch, result)
+        if each is not None:
+            each(batch, result)
+        if writer is not None or keep:
+            rows = answers(model, batch, result, lang)
+            if writer is not None:
+                writer.write(rows)
+            if keep:
+                frames.append(as_frame(rows))
+        if bar is not None:
+            bar.update(result.n)
+
+    engine: Behind[pa.RecordBatch] = Behind(step, depth=1, name="policy-kb-engine")
     try:
-        for batch in batches:
-            result = evaluate_batch(model, batch, years)
-            summary.add(model, batch, result)
-            if each is not None:
-                each(batch, result)
-            if writer is not None or keep:
-                rows = answers(model, batch, result, lang)
-                if writer is not None:
-                    writer.write(rows)
-                if keep:
-                    frames.append(as_frame(rows))
-            if bar is not None:
-                bar.update(result.n)
+        for batch_read in raw:
+            engine.put(batch_read)
+        engine.finish()
     except BaseException as exc:
+        engine.cancel()
         if writer is not None:
             writer.abort(exc)
         raise
@@ -771,7 +798,9 @@ def run_roster(
         if writer is not None:
             writer.commit()
     finally:
-        batches.close()  # closes the file if the run ended early
+        close = getattr(raw, "close", None)
+        if close is not None:
+            close()  # closes the file if the run ended early
         if bar is not None:
             bar.close()
     return RosterRun(summary, frames)
