@@ -579,6 +579,50 @@ def test_ratios_and_half_fen_amounts_are_exact_in_the_column_engine(kb, tmp_path
     assert frame["estimate:KM7.rd_super_deduction"][1] == 15111749.03
 
 
+def test_whole_number_ratios_at_and_beside_every_tier_score_as_one_profile_does(kb, tmp_path):
+    """Whole-number columns score a ratio from its quotient (one division, not one comparison per
+    tier): at each tier exactly, one below and one above, with denominators from 7 to 10**13 (as far as
+    each fact goes) and
+    a denominator of 0, every row's score bounds are the per-profile engine's."""
+    tiers = {
+        "rd_revenue_score_tiers": ("rd_expense", "annual_revenue"),
+        "rd_costs_score_tiers": ("rd_expense", "total_costs"),
+        "tech_staff_score_tiers": ("tech_staff", "employees"),
+    }
+    params = kb.parameters_for_year(2021)
+    rows: list[dict[str, Any]] = []
+    # every row gives every fact of the three ratios (the batch's columns are then whole and
+    # known throughout); the ratios not under test stay far from their tiers
+    fixed = {
+        "tech_staff": 0,
+        "employees": 10,
+        "rd_expense": 0,
+        "annual_revenue": 1,
+        "total_costs": 1,
+        "ip_class1": 1,
+    }
+    for table, (num, den) in tiers.items():
+        others = dict(fixed)
+        if num == "rd_expense":
+            others.update(annual_revenue=10**15, total_costs=10**15)
+        for tier in params[table].tiers:
+            at = int(tier.at_least)
+            most = kb.model.facts[den].maximum
+            assert isinstance(most, int)
+            for base in (7, 100, 12_345, 9_999_900, 10**13 + 3):
+                exact = at * base // 100  # num · 100 = at · base when base is a multiple of 100
+                for top in (exact - 1, exact, exact + 1, at * base * 100):
+                    if base <= most and 0 <= top <= (base if num == "tech_staff" else most):
+                        rows.append({**others, num: top, den: base})
+        rows.append({**others, num: 0, den: 0})
+    frame = pl.concat(kb.roster(_roster_rows(tmp_path, rows), keep=True).frames)
+    assert len(rows) > 150
+    for i, row in enumerate(rows):
+        one = kb.evaluate(row).precheck
+        got = (frame["precheck_score_low"][i], frame["precheck_score_high"][i])
+        assert got == (one.score_low, one.score_high), row
+
+
 def test_a_known_part_bounds_an_unknown_whole_in_both_engines(kb):
     """600 tech staff mean at least 600 employees: over the SME limit of 500 even unknown."""
     condition = kb.model.categories["sme_size"].condition

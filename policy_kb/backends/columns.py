@@ -477,7 +477,7 @@ def _ratio_points(
     steps = sorted(tiers, key=lambda t: t.at_least)
     points = np.array([0, *(t.points for t in steps)], dtype=np.int16)
     reached = np.zeros(n, dtype=np.uint8)
-    with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         lhs = num * 100
         # whole numbers whose products stay below 2**53 are compared exactly in floats: first
         # asked of the whole batch at once (two maxima, two equalities), then row by row
@@ -487,6 +487,9 @@ def _ratio_points(
             and _largest(den) * top < _EXACT
             and (whole or ((np.floor(num) == num).all() and (np.floor(den) == den).all()))
         )
+        table = _whole_tiers(steps, points) if exact else None
+        if table is not None:
+            return _quotient_points(lhs, den, *table)
         whole_rows: Any = True  # only read below when not every row is exact
         if not exact:
             whole_rows = (np.floor(num) == num) & (np.floor(den) == den)
@@ -505,6 +508,36 @@ def _ratio_points(
             reached += hit
     reached[den <= 0] = 0  # a ratio of nothing reaches no tier
     return points.take(reached)
+
+
+def _whole_tiers(
+    steps: Sequence[Tier], points: NDArray[np.int16]
+) -> tuple[int, NDArray[np.int16]] | None:
+    """For tiers at whole percentages a few apart: the points of every whole percentage from
+    one below the lowest tier to the highest, as ``(first, table)``; else None."""
+    ats = [float(t.at_least) for t in steps]
+    if not all(a.is_integer() for a in ats) or ats[-1] - ats[0] > 1000:
+        return None
+    first = int(ats[0]) - 1
+    every = np.arange(first, int(ats[-1]) + 1, dtype=np.float64)
+    return first, points[np.searchsorted(np.array(ats), every, side="right")]
+
+
+def _quotient_points(
+    lhs: Floats, den: Floats, first: int, table: NDArray[np.int16]
+) -> NDArray[np.int16]:
+    """Points from whole ``lhs = num · 100`` and ``den`` (both below 2**53), tiers at whole
+    percentages: ``num · 100 ≥ t · den`` is ``⌊lhs / den⌋ ≥ t`` for whole ``t`` and ``den > 0``.
+    A float quotient can only round up onto a whole number it does not reach (it never falls
+    below one it reaches, as a whole number is a float): the rows where ``q · den > lhs`` —
+    a product that is exact here — are taken one down. A ratio of nothing reaches no tier."""
+    q = lhs / den
+    np.floor(q, out=q)
+    q -= q * den > lhs
+    q[den <= 0] = first  # a ratio of nothing: below every tier
+    np.clip(q, first, first + len(table) - 1, out=q)
+    q -= first
+    return table.take(q.astype(np.intp))
 
 
 def _largest(values: Any) -> float:
