@@ -88,3 +88,41 @@ def test_the_roster_path_does_not_import_pandas(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_complete_integer_columns_are_checked_as_any_other(kb):
+    """Integer columns without an empty cell take a shorter check (their smallest and largest
+    value against the fact's bounds); a value past a bound is still refused on its own row, with
+    the validator's message, and the other rows are answered as one profile is."""
+    rows = [
+        {"employees": 100, "tech_staff": 20, "year": 2021, "ip_class2": 2},
+        {"employees": 10_000_001, "tech_staff": 20, "year": 2021, "ip_class2": 2},
+        {"employees": 50, "tech_staff": 60, "year": 2021, "ip_class2": 2},
+        {"employees": 50, "tech_staff": 5, "year": 1900, "ip_class2": -3},
+        {"employees": 0, "tech_staff": 0, "year": 2022, "ip_class2": 0},
+    ]
+    batch = pa.RecordBatch.from_pydict(
+        {f: pa.array([r[f] for r in rows], type=pa.int64()) for f in rows[0]}
+    )
+    out = kb.evaluate_arrow(batch, lang="en")
+    errors = out.column("error").to_pylist()
+    assert errors[0] is None
+    assert errors[4] is None
+    assert errors[1] == "employees (Total employees): expected at most 10,000,000 人, got 10000001"
+    assert errors[2] == (
+        "tech_staff (Science and technology staff): expected at most employees (Total employees)"
+        " = 50, got 60"
+    )
+    assert errors[3].startswith("year (Year the data refer to): expected a year from 1949 to 2100")
+    assert "ip_class2" in errors[3]
+    assert errors[3].endswith("expected a number ≥ 0 项, got -3")
+    for i in (0, 4):
+        ev = kb.evaluate(rows[i])
+        for b in ev.benefits:
+            assert out.column(b.id)[i].as_py() == b.status.value, (i, b.id)
+    for i in (1, 2, 3):
+        assert out.column("KM1.evaluation_mobilization")[i].as_py() is None
+    in_bounds = pa.RecordBatch.from_pydict(
+        {f: pa.array([r[f] for r in (rows[0], rows[4])], type=pa.int64()) for f in rows[0]}
+    )
+    assert kb.evaluate_arrow(in_bounds).column("error").to_pylist() == [None, None]

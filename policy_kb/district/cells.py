@@ -8,6 +8,7 @@ validator gives for that row, with its spreadsheet row number; the other rows go
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -219,6 +220,11 @@ def _check_numbers(
     ``given`` marks the cells that held something; None when every NaN is an empty cell.
     ``whole`` says the column holds whole numbers only (it came as integers): not checked again.
     """
+    n = len(number)
+    if given is None and whole and n and _within(fact, number):
+        # integers, none missing (a NaN would make both reductions NaN) and every value within
+        # the fact's bounds: nothing to mask (two reductions instead of a mask per check)
+        return number, np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
     known = np.isfinite(number)
     every = bool(known.all())
     values = number if every else np.where(known, number, 0.0)
@@ -235,6 +241,19 @@ def _check_numbers(
     for mask in wrong:  # an unknown cell holds 0 here: only a known one can be wrong
         bad |= mask if every else mask & known
     return values, known, bad
+
+
+def _within(fact: FactDef, number: np.ndarray) -> bool:
+    """Whether every value of a column of integers is known and within the fact's own bounds
+    (False when one is NaN, that is missing)."""
+    low, high = float(number.min()), float(number.max())
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return False
+    if fact.minimum is not None and low < fact.minimum:
+        return False
+    if isinstance(fact.maximum, (int, float)) and high > fact.maximum:
+        return False
+    return fact.type is not FactType.YEAR or (YEAR_RANGE[0] <= low and high <= YEAR_RANGE[1])
 
 
 def _booleans(text: pa.Array, given: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
