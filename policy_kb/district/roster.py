@@ -47,8 +47,8 @@ BATCH_ROWS = 50_000
 WAN_YUAN_MEDIAN = 10_000
 #: a column needs this many non-zero amounts before its median is trusted
 WAN_YUAN_SAMPLE = 10
-CSV_BLOCK_BYTES = 32 * 1024 * 1024  # how much CSV text is parsed at a time (whole rows)
-CSV_PARSE_BLOCK = 4 * 1024 * 1024  # the parallel reader's block within that
+CSV_BLOCK_BYTES = 8 * 1024 * 1024  # how much CSV text is parsed at a time (whole rows)
+CSV_PARSE_BLOCK = 2 * 1024 * 1024  # the parallel reader's block within that
 CSV_STREAM_BLOCK = 16 * 1024 * 1024  # the streaming reader's block (a file with quotes)
 _TEXTS = (FactType.TEXT, FactType.TOWN)
 
@@ -551,16 +551,23 @@ class RosterSummary:
         def kept(column: NDArray[Any]) -> NDArray[Any]:  # the valid rows (no copy when all are)
             return column[valid] if invalid else column
 
+        counted = result.n - invalid
         for benefit, codes in result.statuses.items():
             counts = self.statuses.setdefault(benefit, [0, 0, 0])
             rows = kept(codes)
-            for k in (APPLIES, DOES_NOT_APPLY, UNDETERMINED):  # 10× faster than bincount here
-                counts[k] += int(np.count_nonzero(rows == k))
+            # two of the three words counted (10× faster than bincount here), the third by
+            # difference: every valid row has one of them
+            refused = int(np.count_nonzero(rows == DOES_NOT_APPLY))
+            open_ = int(np.count_nonzero(rows == UNDETERMINED))
+            counts[APPLIES] += counted - refused - open_
+            counts[DOES_NOT_APPLY] += refused
+            counts[UNDETERMINED] += open_
         if result.precheck is not None:
             q = kept(result.precheck.qualifies)
-            self.precheck[0] += int(np.count_nonzero(q == 1))
-            self.precheck[1] += int(np.count_nonzero(q == 0))
-            self.precheck[2] += int(np.count_nonzero(q == -1))
+            no, unknown = int(np.count_nonzero(q == 0)), int(np.count_nonzero(q == -1))
+            self.precheck[0] += counted - no - unknown
+            self.precheck[1] += no
+            self.precheck[2] += unknown
         for benefit, amounts in result.estimates.items():
             spec = model.benefits[benefit].estimate
             assert spec is not None
@@ -757,40 +764,41 @@ def run_roster(
     overlap instead of taking turns. ``each`` is called on the engine's thread, batch by batch
     in order."""
     writer: _Writer | None = None
+    engine: Behind[pa.RecordBatch] | None = None
+    raw: Iterator[pa.RecordBatch] | None = None
+    bar: Any = None
+    summary = RosterSummary()
+    frames: list[pl.DataFrame] = []
+    # one try from the first file made to the last batch: an interrupt anywhere in between
+    # (Ctrl-C, SIGTERM) stops every stage and leaves no output file
     try:
         if output is not None:  # refused before reading
             writer = _Writer(output, [path])
         roster, raw, convert = batches_of(model, path, reading=reading, batch_rows=batch_rows)
-    except BaseException as exc:
-        if writer is not None:
-            writer.abort(exc)
-        raise
-    summary = RosterSummary()
-    frames: list[pl.DataFrame] = []
-    bar = _progress_bar(roster.rows, progress)
+        bar = _progress_bar(roster.rows, progress)
 
-    def step(batch_read: pa.RecordBatch) -> None:
-        batch = convert(batch_read)
-        result = evaluate_batch(model, batch, years)
-        summary.add(model, batch, result)
-        if each is not None:
-            each(batch, result)
-        if writer is not None or keep:
-            rows = answers(model, batch, result, lang)
-            if writer is not None:
-                writer.write(rows)
-            if keep:
-                frames.append(as_frame(rows))
-        if bar is not None:
-            bar.update(result.n)
+        def step(batch_read: pa.RecordBatch) -> None:
+            batch = convert(batch_read)
+            result = evaluate_batch(model, batch, years)
+            summary.add(model, batch, result)
+            if each is not None:
+                each(batch, result)
+            if writer is not None or keep:
+                rows = answers(model, batch, result, lang)
+                if writer is not None:
+                    writer.write(rows)
+                if keep:
+                    frames.append(as_frame(rows))
+            if bar is not None:
+                bar.update(result.n)
 
-    engine: Behind[pa.RecordBatch] = Behind(step, depth=1, name="policy-kb-engine")
-    try:
+        engine = Behind(step, depth=1, name="policy-kb-engine")
         for batch_read in raw:
             engine.put(batch_read)
         engine.finish()
     except BaseException as exc:
-        engine.cancel()
+        if engine is not None:
+            engine.cancel()
         if writer is not None:
             writer.abort(exc)
         raise
