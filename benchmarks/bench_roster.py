@@ -10,7 +10,11 @@ processes and alternately A B A B:
 - **in memory, with validation**: the file already read into memory (not timed); timed: every
   cell checked and every benefit, the pre-check and the estimates evaluated — policy_kb's kernel
   (cells → evaluate) on each batch; the peer's ``build_default_simulation`` + ``set_input`` of
-  every column + ``calculate`` of its 23 outputs; with the peak memory of the process;
+  every column + ``calculate`` of its 23 outputs; with the peak memory of the process. Both
+  processes get the allocators policy_kb's roster commands choose (glibc's mmap and trim
+  thresholds, jemalloc for Arrow: ``policy_kb.serve.allocators.environment()``), as environment
+  variables, so neither kernel is timed against the other's allocator; the peer's is ~8 %
+  faster with them too;
 - **end to end from Parquet / CSV**: ``policy-kb roster IN -o answers.parquet`` against the peer's
   ``roster_e2e.py IN OUT`` (import, build, read, compute, write), wall time of the process.
 
@@ -111,7 +115,10 @@ print(best, sum(a.nbytes for a in arrays) / 1e6)
 
 
 def _json(cmd: list[str], cwd: Path) -> dict[str, float]:
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=cwd, env=ENV)
+    from policy_kb.serve.allocators import environment
+
+    env = {**ENV, **environment()}  # the same allocators on both sides
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=cwd, env=env)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 

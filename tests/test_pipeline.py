@@ -163,3 +163,26 @@ def test_the_roster_commands_choose_jemalloc_unless_the_user_chose(variable, exp
         [sys.executable, "-c", _POOL], capture_output=True, text=True, env=env, check=True
     )
     assert done.stdout.strip() == expected
+
+
+def test_the_allocators_as_environment_give_another_process_the_same_choice():
+    """What a benchmark hands its peer: the glibc thresholds the roster commands set, and a plain
+    process (no for_rosters) started with ``environment()`` gets jemalloc for Arrow."""
+    from policy_kb.serve import allocators
+
+    chosen = allocators.environment()
+    assert chosen["MALLOC_MMAP_THRESHOLD_"] == str(32 * 1024 * 1024)
+    assert chosen["MALLOC_TRIM_THRESHOLD_"] == str(256 * 1024 * 1024)
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import pyarrow as pa; print(pa.default_memory_pool().backend_name)",
+        ],
+        capture_output=True,
+        text=True,
+        env={**env, **chosen},
+        check=True,
+    )
+    assert done.stdout.strip() == "jemalloc"

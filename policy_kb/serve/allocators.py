@@ -39,6 +39,14 @@ def for_rosters() -> None:
     _arrow()
 
 
+def environment() -> dict[str, str]:
+    """The choices :func:`for_rosters` makes, as the environment variables glibc and Arrow read
+    at start-up: to give another process (a benchmark's peer) the same allocators."""
+    chosen = {variable: str(value) for _, variable, value in _GLIBC_SETTINGS}
+    chosen["ARROW_DEFAULT_MEMORY_POOL"] = "jemalloc"
+    return chosen
+
+
 def _glibc() -> None:
     if not sys.platform.startswith("linux"):
         return
