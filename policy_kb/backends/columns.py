@@ -476,7 +476,6 @@ def _ratio_points(
     num, den = np.broadcast_to(num, (n,)), np.broadcast_to(den, (n,))
     steps = sorted(tiers, key=lambda t: t.at_least)
     points = np.array([0, *(t.points for t in steps)], dtype=np.int16)
-    reached = np.zeros(n, dtype=np.uint8)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         lhs = num * 100
         # whole numbers whose products stay below 2**53 are compared exactly in floats: first
@@ -490,6 +489,7 @@ def _ratio_points(
         table = _whole_tiers(steps, points) if exact else None
         if table is not None:
             return _quotient_points(lhs, den, *table)
+        reached = np.zeros(n, dtype=np.uint8)
         whole_rows: Any = True  # only read below when not every row is exact
         if not exact:
             whole_rows = (np.floor(num) == num) & (np.floor(den) == den)

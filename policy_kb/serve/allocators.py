@@ -32,6 +32,8 @@ _GLIBC_SETTINGS = (
     (_M_TOP_PAD, "MALLOC_TOP_PAD_", 64 * 1024 * 1024),
 )
 
+_ARROW_POOLS = ("jemalloc", "system")  # Arrow's allocators, first choice first
+
 
 def for_rosters() -> None:
     """Choose the allocators a roster run is fastest with (see the module's docstring)."""
@@ -43,7 +45,7 @@ def environment() -> dict[str, str]:
     """The choices :func:`for_rosters` makes, as the environment variables glibc and Arrow read
     at start-up: to give another process (a benchmark's peer) the same allocators."""
     chosen = {variable: str(value) for _, variable, value in _GLIBC_SETTINGS}
-    chosen["ARROW_DEFAULT_MEMORY_POOL"] = "jemalloc"
+    chosen["ARROW_DEFAULT_MEMORY_POOL"] = _ARROW_POOLS[0]
     return chosen
 
 
@@ -65,9 +67,9 @@ def _arrow() -> None:
         return
     import pyarrow as pa
 
-    for pool in (pa.jemalloc_memory_pool, pa.system_memory_pool):
+    for name in _ARROW_POOLS:
         try:
-            pa.set_memory_pool(pool())
+            pa.set_memory_pool(getattr(pa, f"{name}_memory_pool")())
             return
         except NotImplementedError:  # a build without that allocator
             continue
