@@ -32,6 +32,7 @@ from .roster import (
     Reading,
     column_types,
     header_map,
+    one_batch,
     open_roster,
     refuse_repeats,
     refuse_wan_amounts,
@@ -427,7 +428,8 @@ def impact(
     first_row = 2
     seen_old: dict[str, int] = {}
     seen_new: dict[str, int] = {}
-    for raw in roster.batches(shared):
+    for part in roster.batches(shared):
+        raw = one_batch(part)
         a_batch, b_batch = (
             convert_batch(old, raw, old_map, first_row),
             convert_batch(new, raw, new_map, first_row),

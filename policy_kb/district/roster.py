@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -89,6 +89,8 @@ def header_map(
 
 
 ColumnTypes = Mapping[str, pa.DataType]
+#: a batch of rows as read: one record batch, or a table of several read one after another
+RawBatch: TypeAlias = pa.RecordBatch | pa.Table
 
 
 @dataclass
@@ -98,11 +100,12 @@ class RosterFile:
     path: Path
     header: list[str]
     rows: int | None
-    _open: Callable[[ColumnTypes], Iterator[pa.RecordBatch]]
+    _open: Callable[[ColumnTypes], Iterator[RawBatch]]
 
-    def batches(self, types: ColumnTypes | None = None) -> Iterator[pa.RecordBatch]:
+    def batches(self, types: ColumnTypes | None = None) -> Iterator[RawBatch]:
         """The rows in batches. ``types`` (column → Arrow type) lets a CSV be parsed typed;
-        a column typed so is still checked cell by cell if any cell does not parse."""
+        a column typed so is still checked cell by cell if any cell does not parse. A batch may
+        come in parts (a table): :func:`one_batch` joins them."""
         return self._open(types or {})
 
 
@@ -238,7 +241,7 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
                     raise RosterError(Msg("roster.csv", path=str(path), detail=str(exc))) from None
                 current = {}
 
-    def batches(types: ColumnTypes) -> Iterator[pa.RecordBatch]:
+    def batches(types: ColumnTypes) -> Iterator[RawBatch]:
         # The rows after the header are cut into slices of whole rows — at a line end outside
         # every quoted cell, found by following the quotes as the parser does — each parsed by
         # pyarrow's parallel reader (twice as fast here as its streaming reader). A slice where
@@ -249,16 +252,16 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
         pending: list[pa.RecordBatch] = []
         rows = 0
 
-        def gather(found: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        def gather(found: Iterable[pa.RecordBatch]) -> Iterator[RawBatch]:
             nonlocal pending, rows
             for batch in found:
                 if pending and not batch.schema.equals(pending[0].schema):
-                    yield _combine(pending)  # typed rows before, text rows from here
+                    yield _gathered(pending)  # typed rows before, text rows from here
                     pending, rows = [], 0
                 pending.append(batch)
                 rows += batch.num_rows
                 if rows >= batch_rows:
-                    yield _combine(pending)
+                    yield _gathered(pending)
                     pending, rows = [], 0
 
         with (
@@ -289,7 +292,7 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
             if start < total:
                 yield from gather(streamed(whole.slice(start), types))
         if pending:
-            yield _combine(pending)
+            yield _gathered(pending)
 
     return RosterFile(path, header, None, batches)
 
@@ -384,10 +387,18 @@ def _line_end(scan: mmap.mmap, position: int, end: int) -> int:
     return cr if cr >= 0 else lf
 
 
-def _combine(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
-    if len(batches) == 1:
-        return batches[0]
-    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+def _gathered(batches: list[pa.RecordBatch]) -> RawBatch:
+    """Batches read one after another as one: a table of them (no copy), made one batch by
+    :func:`one_batch` where it is converted."""
+    return batches[0] if len(batches) == 1 else pa.Table.from_batches(batches)
+
+
+def one_batch(raw: RawBatch) -> pa.RecordBatch:
+    """A raw batch of a roster as one record batch (the copy that joins its parts, made on the
+    thread that converts it, not the one that reads)."""
+    if isinstance(raw, pa.RecordBatch):
+        return raw
+    return raw.combine_chunks().to_batches()[0]
 
 
 def _xlsx_roster(path: Path, batch_rows: int) -> RosterFile:
@@ -717,7 +728,8 @@ class Converter:
         self.first_row = 2
         self.seen: dict[str, int] = {}
 
-    def __call__(self, raw: pa.RecordBatch) -> Batch:
+    def __call__(self, part: RawBatch) -> Batch:
+        raw = one_batch(part)
         batch = convert_batch(self.model, raw, self.mapping, self.first_row)
         if self.first_row == 2 and not self.reading.amounts_are_yuan:
             refuse_wan_amounts(self.model, batch, self.source)
@@ -732,7 +744,7 @@ def batches_of(
     *,
     reading: Reading = DEFAULT_READING,
     batch_rows: int = BATCH_ROWS,
-) -> tuple[RosterFile, Iterator[pa.RecordBatch], Converter]:
+) -> tuple[RosterFile, Iterator[RawBatch], Converter]:
     """A roster's raw batches as read, and what converts each, in order, for the engine."""
     roster = open_roster(path, batch_rows)
     mapping = header_map(model, roster.header, str(path), reading.ignore_unknown_columns)
@@ -764,8 +776,8 @@ def run_roster(
     overlap instead of taking turns. ``each`` is called on the engine's thread, batch by batch
     in order."""
     writer: _Writer | None = None
-    engine: Behind[pa.RecordBatch] | None = None
-    raw: Iterator[pa.RecordBatch] | None = None
+    engine: Behind[RawBatch] | None = None
+    raw: Iterator[RawBatch] | None = None
     bar: Any = None
     summary = RosterSummary()
     frames: list[pl.DataFrame] = []
@@ -777,7 +789,7 @@ def run_roster(
         roster, raw, convert = batches_of(model, path, reading=reading, batch_rows=batch_rows)
         bar = _progress_bar(roster.rows, progress)
 
-        def step(batch_read: pa.RecordBatch) -> None:
+        def step(batch_read: RawBatch) -> None:
             batch = convert(batch_read)
             result = evaluate_batch(model, batch, years)
             summary.add(model, batch, result)
