@@ -301,6 +301,14 @@ class Plan:
 
     # slots
 
+    def keep(self, key: Any, build: Callable[..., Any], *args: Any) -> Any:
+        """What ``build(*args)`` gives, built the first time ``key`` is asked for and kept in
+        :attr:`static` from then on (for what depends on the policy alone)."""
+        found = self.static.get(key)
+        if found is None:
+            found = self.static[key] = build(*args)
+        return found
+
     def _new_slot(self, value: Any = None) -> int:
         self.template.append(value)
         self.size += 1
@@ -544,14 +552,15 @@ class Trace:
 def _parts_of(plan: Plan, node: Condition) -> tuple[Condition, ...]:
     """The conditions a group is made of (a category's own, for a category reference); kept by
     the plan, worked out once per node."""
-    key = ("parts", id(node))
-    found = plan.static.get(key)
-    if found is None:
-        inner = node
-        if isinstance(inner, CategoryRef):
-            inner = plan.model.categories[inner.category].condition
-        found = plan.static[key] = tuple(c for c in inner.children() if isinstance(c, Condition))
+    found: tuple[Condition, ...] = plan.keep(("parts", id(node)), _group_parts, plan, node)
     return found
+
+
+def _group_parts(plan: Plan, node: Condition) -> tuple[Condition, ...]:
+    inner = (
+        plan.model.categories[node.category].condition if isinstance(node, CategoryRef) else node
+    )
+    return tuple(c for c in inner.children() if isinstance(c, Condition))
 
 
 def _threshold_side(plan: Plan, node: Comparison) -> Expr:

@@ -250,10 +250,8 @@ def indicator_score(record: Record, indicator: Best) -> IndicatorScore:
 def _source(record: Record, source: Score) -> SourceScore:
     low, high = record.of(source)
     n = record.of(source.numerator)
-    table, key = record.plan.static, ("facts of", id(source))
-    reads = table.get(key)
-    if reads is None:  # what a way of scoring reads is the policy's: worked out once per plan
-        reads = table[key] = tuple(facts_in(source))
+    # what a way of scoring reads is the policy's: worked out once per plan
+    reads: tuple[str, ...] = record.plan.keep(("facts of", id(source)), facts_in, source)
     unknown = tuple(f for f in reads if record.values.get(f) is None)
     if source.denominator is None:
         measured = Fraction(n[0]) if n[0] == n[1] else None

@@ -116,11 +116,8 @@ def application(model: PolicyModel, status: Status, trace: Trace) -> Application
     if status is Status.DOES_NOT_APPLY:
         return Application(NOT_APPLICABLE, (), ())
     deciding = deciding_facts(model, trace)
-    table = trace.record.plan.static  # the evidence of a set of facts is the policy's: kept
-    key = ("evidence of", deciding)
-    kinds = table.get(key)
-    if kinds is None:
-        kinds = table[key] = evidence_of(model, deciding)
+    # the evidence of a set of facts is the policy's: kept
+    kinds = trace.record.plan.keep(("evidence of", deciding), evidence_of, model, deciding)
     documents = tuple(k for k in kinds if k.held is not True)
     government = tuple(k for k in kinds if k.held is True)
     ready = status is Status.APPLIES and not documents

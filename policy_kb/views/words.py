@@ -148,11 +148,9 @@ def leaf_sentence(trace: Trace, model: PolicyModel, lang: str) -> str:
     cond = trace.condition
     if not isinstance(cond, (Flag, Comparison)):
         return cond.text
-    table = trace.record.plan.static
-    key = ("leaf words", id(cond), lang)
-    found: LeafWords | None = table.get(key)
-    if found is None:
-        found = table[key] = LeafWords(cond, model, lang)
+    found: LeafWords = trace.record.plan.keep(
+        ("leaf words", id(cond), lang), LeafWords, cond, model, lang
+    )
     return found(trace)
 
 
@@ -498,6 +496,10 @@ def precheck_verdict(pre: PrecheckResult, model: PolicyModel, lang: str) -> str:
     )
 
 
+def _precheck_line(head: str, label: str, word: str, lang: str) -> str:
+    return say(lang, head, label=label, word=say(lang, word))
+
+
 def precheck_reasons(
     pre: PrecheckResult, model: PolicyModel, lang: str, said: Mapping[int, str] | None = None
 ) -> list[str]:
@@ -512,14 +514,16 @@ def precheck_reasons(
         ("precheck.direct", pre.direct, _TRI),  # facts the enterprise has: yes / no
     ):
         for named, trace in conditions:
-            table = trace.record.plan.static
-            key = ("precheck line", head, id(named), trace.outcome, lang)
-            line = table.get(key)
-            if line is None:
-                line = table[key] = say(
-                    lang, head, label=named.label[lang], word=say(lang, words[trace.outcome])
+            out.append(
+                trace.record.plan.keep(
+                    ("precheck line", head, id(named), trace.outcome, lang),
+                    _precheck_line,
+                    head,
+                    named.label[lang],
+                    words[trace.outcome],
+                    lang,
                 )
-            out.append(line)
+            )
     out += [indicator_sentence(score, model, lang, said) for score in pre.indicators]
     nonzero = Words([i.label[lang] for i in pre.method.indicators if i.id in pre.method.nonzero])
     out.append(
