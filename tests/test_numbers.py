@@ -117,23 +117,43 @@ def test_a_5000_digit_number_is_refused_in_words_not_with_a_python_setting(cli, 
     assert "Traceback" not in run.stderr
 
 
-def test_the_column_engine_rounds_to_the_fen_or_sends_the_row_to_exact_decimals():
-    """Amounts in thousandths of a yuan: every half fen is sent to exact rounding, every other
-    amount is rounded half up by floats exactly as Decimal rounds the written number."""
+def test_the_column_engine_rounds_to_the_fen_or_leaves_the_row_to_exact_decimals(kb):
+    """R&D expenses in thousandths of a yuan (not whole: no exact program): every amount that
+    lies on a half fen is left undecided, for the per-profile engine; every other amount is
+    rounded half up by doubles exactly as Decimal rounds the written number; and the kernel's
+    answers (undecided rows settled) equal the per-profile engine's on every row."""
     from decimal import ROUND_HALF_UP, Decimal
 
     import numpy as np
+    import pyarrow as pa
 
-    from policy_kb.backends.columns import _fen_and_near_half
+    from policy_kb.backends.columns import columns_from_values, evaluate_columns
 
     rng = np.random.default_rng(7)
-    thousandths = rng.integers(-(10**12), 10**12, size=20_000)
-    thousandths[:10] = [0, 5, -5, 15, 25, 1005, -995, 999_999_995, 10**12 - 5, 4]
-    amounts = thousandths / 1000
-    fen, near = _fen_and_near_half(amounts)
-    halves = np.flatnonzero(np.abs(thousandths) % 10 == 5)
-    assert set(halves.tolist()) <= set(near.tolist())
-    assert len(near) < len(halves) + 20  # only the halves (and a few neighbours) are sent on
-    for i in np.setdiff1d(np.arange(len(amounts)), near).tolist():
-        written = Decimal(int(thousandths[i])) / 1000
-        assert fen[i] == float(written.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)), i
+    thousandths = rng.integers(1, 10**12, size=4_000)
+    # 0.75 × x thousandths is a half fen when 3x ≡ 20 (mod 40): plant some of each kind
+    thousandths[:6] = [20, 60, 1_000, 2_020, 999_999_980, 4]
+    rd = (thousandths / 1000).tolist()
+    n = len(rd)
+    columns = columns_from_values(
+        kb.model, n, {"rd_expense": rd, "tech_sme_registered": [True] * n}
+    )
+    result = evaluate_columns(kb.model, columns, kb.parameters_for_year(2021))
+    amounts = result.estimates["KM7.rd_super_deduction"]
+    exact = [Decimal(int(t)) / 1000 * Decimal("0.75") for t in thousandths.tolist()]
+    halves = {i for i, e in enumerate(exact) if (e * 100) % 1 == Decimal("0.5")}
+    undecided = set(np.flatnonzero(result.undecided).tolist())
+    assert len(halves) >= 50
+    assert halves <= undecided
+    assert len(undecided) < len(halves) + 20  # only the halves (and a few neighbours) are left
+    for i in set(range(n)) - undecided:
+        written = exact[i].quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        assert amounts[i] == float(written), i
+    # the kernel settles the undecided rows with the per-profile engine
+    batch = pa.RecordBatch.from_pydict(
+        {"rd_expense": pa.array(rd), "tech_sme_registered": pa.array([True] * n)}
+    )
+    out = kb.evaluate_arrow(batch).column("estimate:KM7.rd_super_deduction").to_pylist()
+    for i in sorted(halves)[:40] + list(range(40)):
+        one = kb.evaluate({"rd_expense": rd[i], "tech_sme_registered": True})
+        assert out[i] == float(one.estimates["KM7.rd_super_deduction"].amount), i

@@ -9,14 +9,27 @@ validator gives for that row, with its spreadsheet row number; the other rows go
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from numpy.typing import NDArray
 
-from ..backends.columns import Column, Columns
+from ..backends.columns import (
+    BITS,
+    F64,
+    GAPS_BITS,
+    GAPS_BYTES,
+    I32,
+    I64,
+    VALUES,
+    Column,
+    Columns,
+    Source,
+    machine,
+)
 from ..errors import ProfileError, ProfileIssue
 from ..policy.model import NUMERIC, FactDef, FactType, PolicyModel
 from ..policy.profile import MAX_TEXT, NO_WORDS, YEAR_RANGE, YES_WORDS, validate_profile, yes_no
@@ -66,6 +79,14 @@ class Batch:
     errors: dict[int, RowError]
     name_column: pa.Array  # text, null where unknown or invalid
     town_column: pa.Array
+    cells: Mapping[str, pa.Array] = field(default_factory=dict)  # fact → the column as read
+
+    def profile(self, i: int, model: PolicyModel) -> dict[str, Any]:
+        """Row ``i``'s cells as a profile (numbers and yes/no parsed as a profile's would be)."""
+        return {
+            fact: cell_value(model.facts[fact].type, array[i].as_py())
+            for fact, array in self.cells.items()
+        }
 
     @property
     def names(self) -> np.ndarray:
@@ -87,9 +108,16 @@ def _objects(column: pa.Array) -> np.ndarray:
 def convert_batch(
     model: PolicyModel, batch: pa.RecordBatch, mapping: Mapping[str, str], first_row: int
 ) -> Batch:
-    """Columns for the engine from one batch; invalid cells mark their row."""
+    """Columns for the engine from one batch; invalid cells mark their row.
+
+    Integers, doubles and yes/no columns are handed to the engine as Arrow laid them out, and
+    their cells are checked against each fact's bounds in one pass of the engine's machine
+    (:func:`check_cells`); other cells are parsed here first. A fact's numpy column is made only
+    when something asks for it (a report, the 万元 check)."""
     n = batch.num_rows
     invalid = np.zeros(n, dtype=bool)
+    sources: dict[str, Source] = {}
+    later: dict[str, Callable[[], Column]] = {}
     facts: dict[str, Column] = {}
     raw: dict[str, pa.Array] = {}
     towns = [t.name for t in model.targets.towns] if model.targets else []
@@ -98,15 +126,18 @@ def convert_batch(
         fact = model.facts[fact_id]
         arrow = batch.column(column)
         raw[fact_id] = arrow
-        values, known, bad, series = _convert(fact, arrow, column, towns, n)
-        if series is not None:
-            text_columns[fact_id] = series
-        invalid |= bad
-        facts[fact_id] = Column(values, known & ~bad, pa.types.is_integer(arrow.type))
-    for fact in model.facts.values():
-        if isinstance(fact.maximum, str) and fact.id in facts and fact.maximum in facts:
-            a, b = facts[fact.id], facts[fact.maximum]
-            invalid |= a.known & b.known & (a.values > b.values)
+        found = _read(fact, arrow, towns, n)
+        if found.source is not None:
+            sources[fact_id] = found.source
+        if found.column is not None:
+            facts[fact_id] = found.column
+        else:
+            later[fact_id] = found.later  # type: ignore[assignment]
+        if found.text is not None:
+            text_columns[fact_id] = found.text
+        if found.bad is not None:
+            invalid |= found.bad
+    invalid |= check_cells(model, sources, n)
     errors = {
         int(first_row + i): _row_error(model, raw, int(i), int(first_row + i))
         for i in np.flatnonzero(invalid)
@@ -115,34 +146,71 @@ def convert_batch(
     name_fact, town_fact = model.fact_of_type(FactType.TEXT), model.fact_of_type(FactType.TOWN)
     return Batch(
         first_row,
-        Columns(n, facts, ~invalid),
+        Columns(n, facts, ~invalid, sources=sources, later=later),
         errors,
         text_columns.get(name_fact or "", absent),
         text_columns.get(town_fact or "", absent),
+        raw,
     )
 
 
-def _convert(
-    fact: FactDef, arrow: pa.Array, column: str, towns: list[str], n: int
-) -> tuple[Any, Any, Any, pa.Array | None]:
-    """(values, known, bad, text column) of one column."""
+def check_cells(model: PolicyModel, sources: Mapping[str, Source], n: int) -> NDArray[np.bool_]:
+    """The rows where a given number is out of its fact's bounds, not a finite number, not whole
+    where it must be (a count, a year), or above the fact that bounds it (tech_staff ≤
+    employees) — the checks of the per-profile validator, over whole columns."""
+    numbers = [name for name, source in sources.items() if source.numeric]
+    specs = []
+    for name in numbers:
+        fact = model.facts[name]
+        lo = -math.inf if fact.minimum is None else float(fact.minimum)
+        hi = float(fact.maximum) if isinstance(fact.maximum, (int, float)) else math.inf
+        if fact.type is FactType.YEAR:
+            lo, hi = max(lo, YEAR_RANGE[0]), min(hi, YEAR_RANGE[1])
+        whole = fact.type in (FactType.COUNT, FactType.YEAR) and sources[name].kind & VALUES == F64
+        specs.append((lo, hi, int(whole)))
+    place = {name: i for i, name in enumerate(numbers)}
+    pairs = [
+        (place[f.id], place[f.maximum])
+        for f in model.facts.values()
+        if isinstance(f.maximum, str) and f.id in place and f.maximum in place
+    ]
+    invalid = np.zeros(n, dtype=np.uint8)
+    if numbers:
+        machine().check([sources[s].argument() for s in numbers], specs, pairs, n, invalid)
+    return invalid.view(bool)
+
+
+@dataclass
+class _Read:
+    """One column as read: how the engine reads it (a source), its numpy column now or how to
+    make it later, the rows whose cell is refused here, and the text column of a name or town."""
+
+    source: Source | None
+    column: Column | None
+    later: Callable[[], Column] | None
+    bad: NDArray[np.bool_] | None
+    text: pa.Array | None = None
+
+
+def _read(fact: FactDef, arrow: pa.Array, towns: list[str], n: int) -> _Read:
     if fact.type is FactType.BOOL and pa.types.is_boolean(arrow.type):
-        values, known = _arrow_booleans(arrow)
-        return values, known, np.zeros(n, dtype=bool), None
+        return _Read(_in_place(arrow, BITS), None, lambda: Column(*_arrow_booleans(arrow)), None)
     if fact.type in _TEXTS and pa.types.is_dictionary(arrow.type):
-        return _dictionary_text(fact, arrow, towns)
+        values, known, bad, clean = _dictionary_text(fact, arrow, towns)
+        return _Read(None, None, lambda: Column(values, known & ~bad), bad, clean)
     if fact.type in NUMERIC and _is_number(arrow.type):
-        number = floats(arrow)
-        # an integer column is NaN exactly where it is null; a float one may hold a NaN
-        given = present(arrow) if pa.types.is_floating(arrow.type) else None
-        whole = pa.types.is_integer(arrow.type)
-        return (*_check_numbers(fact, number, given, whole), None)
+        kind = _IN_PLACE.get(arrow.type)
+        if kind is not None:
+            return _Read(_in_place(arrow, kind), None, lambda: _number_column(floats(arrow)), None)
+        number = floats(arrow)  # another width of number: as doubles
+        return _Read(_given(number, present(arrow)), _number_column(number), None, None)
     import pyarrow.compute as pc  # only for text cells (80 ms to import: a typed file never does)
 
     text = _text(arrow)
     given = present(text)
     if fact.type is FactType.BOOL:
-        return (*_booleans(text, given), None)
+        true, known, bad = _booleans(text, given)
+        return _Read(None, Column(true, known), None, bad)
     if fact.type in _TEXTS:
         if fact.type is FactType.TOWN:
             found = pc.is_in(text, value_set=texts(towns))
@@ -150,12 +218,44 @@ def _convert(
         else:
             length = floats(pc.utf8_length(text))
             bad = given & (np.nan_to_num(length) > MAX_TEXT)
-        values = np.array(pc.fill_null(text, _EMPTY).to_pylist(), dtype=object)
         clean = pc.if_else(booleans(bad), _NO_TEXT, text)
-        return values, given, bad, clean
+
+        def words() -> Column:
+            found = pc.fill_null(text, _EMPTY).to_pylist()
+            return Column(np.array(found, dtype=object), given & ~bad)
+
+        return _Read(None, None, words, bad, clean)
     readable = pc.if_else(pc.match_substring_regex(text, _NUMBER), text, _NO_TEXT)
     number = floats(pc.cast(readable, pa.float64()))
-    return (*_check_numbers(fact, number, given), None)
+    return _Read(_given(number, given), _number_column(number), None, None)
+
+
+#: Arrow number types the engine reads in place
+_IN_PLACE = {pa.int64(): I64, pa.int32(): I32, pa.float64(): F64}
+
+
+def _in_place(arrow: pa.Array, kind: int) -> Source:
+    """An Arrow array as the engine reads it: its values buffer and validity bitmap."""
+    buffers = arrow.buffers()
+    gaps = arrow.null_count > 0 and buffers[0] is not None
+    return Source(
+        kind | (GAPS_BITS if gaps else 0),
+        buffers[1],
+        buffers[0] if gaps else None,
+        arrow.offset,
+        not gaps,
+    )
+
+
+def _given(number: NDArray[np.float64], given: NDArray[np.bool_]) -> Source:
+    """Doubles (NaN where absent or unreadable) and where a cell held something: a cell given
+    but not a finite number is refused by :func:`check_cells`."""
+    return Source(F64 | GAPS_BYTES, number, given.view(np.uint8), 0, bool(given.all()))
+
+
+def _number_column(number: NDArray[np.float64]) -> Column:
+    known = np.isfinite(number)
+    return Column(number if known.all() else np.where(known, number, 0.0), known)
 
 
 def _text(arrow: pa.Array) -> pa.Array:
@@ -210,50 +310,6 @@ def _is_number(kind: pa.DataType) -> bool:
 def _arrow_booleans(arrow: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     given = present(arrow)
     return bits(arrow.buffers()[1], arrow.offset, len(arrow)) & given, given
-
-
-def _check_numbers(
-    fact: FactDef, number: np.ndarray, given: np.ndarray | None, whole: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values, known, bad) of a numeric column; ``number`` is NaN where absent or unreadable.
-
-    ``given`` marks the cells that held something; None when every NaN is an empty cell.
-    ``whole`` says the column holds whole numbers only (it came as integers): not checked again.
-    """
-    n = len(number)
-    if given is None and whole and n and _within(fact, number):
-        # integers, none missing (a NaN would make both reductions NaN) and every value within
-        # the fact's bounds: nothing to mask (two reductions instead of a mask per check)
-        return number, np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
-    known = np.isfinite(number)
-    every = bool(known.all())
-    values = number if every else np.where(known, number, 0.0)
-    bad = given & ~known if given is not None else np.zeros(len(number), dtype=bool)
-    wrong: list[np.ndarray] = []
-    if fact.minimum is not None:
-        wrong.append(values < fact.minimum)
-    if isinstance(fact.maximum, (int, float)):
-        wrong.append(values > fact.maximum)
-    if fact.type in (FactType.COUNT, FactType.YEAR) and not whole:
-        wrong.append(values != np.floor(values))
-    if fact.type is FactType.YEAR:
-        wrong.append((values < YEAR_RANGE[0]) | (values > YEAR_RANGE[1]))
-    for mask in wrong:  # an unknown cell holds 0 here: only a known one can be wrong
-        bad |= mask if every else mask & known
-    return values, known, bad
-
-
-def _within(fact: FactDef, number: np.ndarray) -> bool:
-    """Whether every value of a column of integers is known and within the fact's own bounds
-    (False when one is NaN, that is missing)."""
-    low, high = float(number.min()), float(number.max())
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return False
-    if fact.minimum is not None and low < fact.minimum:
-        return False
-    if isinstance(fact.maximum, (int, float)) and high > fact.maximum:
-        return False
-    return fact.type is not FactType.YEAR or (YEAR_RANGE[0] <= low and high <= YEAR_RANGE[1])
 
 
 def _booleans(text: pa.Array, given: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

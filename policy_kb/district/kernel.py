@@ -16,8 +16,10 @@ batch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -32,8 +34,12 @@ from ..backends.columns import (
     evaluate_columns,
     merge_results,
 )
-from ..errors import PolicyKBError, ProfileIssue, YearError
+from ..backends.program import Programs
+from ..backends.trace import Plan
+from ..errors import PolicyKBError, ProfileError, ProfileIssue, YearError
 from ..policy.model import FactType, ParameterValue, PolicyModel
+from ..policy.profile import validate_profile
+from ..reason.evaluate import evaluate_profile
 from ..reason.evidence import deciding_columns
 from ..text import Msg
 from .buffers import booleans, numbers, texts
@@ -57,6 +63,24 @@ class Years:
     parameters_of: Callable[[int], Mapping[str, ParameterValue]]
     default: int
     fixed: int | None = None
+    #: what a run compiles once and keeps: the engine's programs and the per-profile plan
+    kept: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def programs(self, model: PolicyModel) -> Programs:
+        """The column engine's programs for ``model``, compiled once per run."""
+        found = self.kept.get(("programs", id(model)))
+        if found is None or found.model is not model:
+            found = self.kept["programs", id(model)] = Programs(model)
+        assert isinstance(found, Programs)
+        return found
+
+    def plan(self, model: PolicyModel) -> Plan:
+        """The per-profile plan for ``model`` (for the rows the column engine leaves undecided)."""
+        found = self.kept.get(("plan", id(model)))
+        if found is None or found.model is not model:
+            found = self.kept["plan", id(model)] = Plan(model)
+        assert isinstance(found, Plan)
+        return found
 
     def of_rows(self, model: PolicyModel, columns: Columns) -> NDArray[np.int64]:
         """Each row's evaluation year."""
@@ -76,14 +100,71 @@ def evaluate_batch(model: PolicyModel, batch: Batch, years: Years) -> ColumnResu
     with the reason in its error.
     """
     groups = year_groups(model, batch, years, refuse=True)
+    programs = years.programs(model)
     if len(groups) == 1:
-        return evaluate_columns(model, batch.columns, years.parameters_of(groups[0][1]))
-    parts = []
-    for rows, year in groups:
-        assert rows is not None
-        result = evaluate_columns(model, batch.columns.subset(rows), years.parameters_of(year))
-        parts.append((rows, result))
-    return merge_results(batch.columns.n, parts)
+        result = evaluate_columns(model, batch.columns, years.parameters_of(groups[0][1]), programs)
+    else:
+        parts = []
+        for rows, year in groups:
+            assert rows is not None
+            columns = batch.columns.subset(rows)
+            parts.append(
+                (rows, evaluate_columns(model, columns, years.parameters_of(year), programs))
+            )
+        result = merge_results(batch.columns.n, parts)
+    if result.undecided.any():
+        settle(model, batch, years, result, groups)
+    return result
+
+
+_PRECHECK_ROUTE = {"direct": 1, "score": 2, None: 0}
+_QUALIFIES = {True: 1, False: 0, None: -1}
+
+
+def settle(
+    model: PolicyModel,
+    batch: Batch,
+    years: Years,
+    result: ColumnResult,
+    groups: list[tuple[NDArray[np.intp] | None, int]],
+) -> None:
+    """The rows the column engine could not decide exactly (numbers that are not whole, within a
+    rounding error of a tier or a half fen), answered by the per-profile engine in exact
+    decimals — the reference the column engine is tested against."""
+    year_of = np.full(result.n, groups[0][1], dtype=np.int64)
+    for where, year in groups:
+        if where is not None:
+            year_of[where] = year
+    plan = years.plan(model)
+    statuses, prechecks, amounts, done = [], [], [], []
+    for i in np.flatnonzero(result.undecided).tolist():
+        try:
+            profile = validate_profile(model, batch.profile(i, model))
+        except ProfileError:  # checked already: a row that passed is a valid profile
+            continue
+        year = int(year_of[i])
+        answer = evaluate_profile(plan, profile, year, years.parameters_of(year))
+        statuses.append({b.id: STATUS_WORDS.index(b.status.value) for b in answer.benefits})
+        pre = answer.precheck
+        prechecks.append(
+            None
+            if pre is None
+            else (
+                _QUALIFIES[pre.qualifies],
+                _PRECHECK_ROUTE[pre.route],
+                pre.score_low,
+                pre.score_high,
+            )
+        )
+        amounts.append(
+            {
+                benefit: math.nan if estimate.amount is None else float(estimate.amount)
+                for benefit, estimate in answer.estimates.items()
+                if benefit in result.estimates
+            }
+        )
+        done.append(i)
+    result.settle(done, statuses, prechecks, amounts)
 
 
 def year_groups(
@@ -117,7 +198,7 @@ def deciding_batch(
     out: dict[str, dict[str, NDArray[np.bool_]]] = {b: {} for b in model.benefits}
     for rows, year in year_groups(model, batch, years):
         columns = batch.columns if rows is None else batch.columns.subset(rows)
-        masks = condition_masks(model, columns, years.parameters_of(year))
+        masks = condition_masks(model, columns, years.parameters_of(year), years.programs(model))
         for benefit in model.benefits.values():
             found = deciding_columns(model, benefit.condition, masks, columns.n)
             if rows is None:

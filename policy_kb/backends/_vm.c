@@ -1,0 +1,823 @@
+/* policy_kb.backends._vm — the column back-end's machine: a program over chunks of rows.
+ *
+ * The rule tree is compiled in Python (policy_kb/backends/program.py) into a flat list of
+ * instructions over registers. Each register holds one value for each row of a chunk of CHUNK
+ * rows: a double (D) or a byte 0/1 (B). This file knows nothing of the policy: it runs the
+ * instructions, chunk after chunk, with Python's lock released. Every register of a chunk stays
+ * in the processor's cache, so a rule costs a few machine instructions per row instead of a
+ * pass over memory per operation, and the loops are written so that the compiler turns them
+ * into vector instructions (one copy of the hot function per processor generation).
+ *
+ * Exactness. Numbers are doubles: every whole number below 2**53 is one. Where doubles may not
+ * decide — a ratio within a rounding error of a tier, an amount within its rounding error of a
+ * half fen — the row is decided again in exact integers (128 bits): a ratio of whole numbers
+ * directly, an amount by its formula's exact program (X code, run for that row alone). A row
+ * that even these cannot decide (a number that is not whole) is marked undecided, and the
+ * per-profile engine answers it in exact decimals.
+ *
+ * Two entry points:
+ *   run(init, body, xcode, sizes, dconst, xconst, dtab, xtab, inputs, outputs, n)
+ *   check(inputs, specs, pairs, n, invalid)
+ * `inputs` are the batch's columns as (kind, values, validity, offset): Arrow buffers read in
+ * place (int64, int32, float64, bit-packed booleans, validity bitmaps) or numpy arrays.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK 256
+#define WIDTH 10   /* int32 words per instruction: the code and up to nine operands */
+#define XREGS 256  /* the most registers an exact program may use */
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define HOT __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define HOT
+#endif
+/* the loops a hot function calls are compiled into each of its copies */
+#define INLINE static inline __attribute__((always_inline))
+
+typedef __int128 i128;
+
+/* value types of an input (low 4 bits) and how its gaps are marked (bits 4-5) */
+enum { T_F64 = 1, T_I64 = 2, T_I32 = 3, T_BITS = 4, T_BYTES = 5 };
+enum { V_NONE = 0, V_BITS = 1, V_BYTES = 2 };
+
+/* The operation codes; program.py holds the same table (Op, ROLES) with each operand's role. */
+enum {
+    OP_FILL_D = 1, /* D[a] = dconst[b]                     (init) */
+    OP_FILL_B,     /* B[a] = b                              (init) */
+    OP_LOAD_D,     /* D[a] = input b as a number */
+    OP_LOAD_K,     /* B[a] = input b is given */
+    OP_LOAD_B,     /* B[a] = input b's yes/no value */
+    OP_ADD,        /* D[a] = D[b] + D[c] */
+    OP_SUB,        /* D[a] = D[b] - D[c] */
+    OP_MUL,        /* D[a] = D[b] * D[c] */
+    OP_MUL0,       /* D[a] = D[b] * D[c], NaN (0 × ∞) read as 0 */
+    OP_NEG,        /* D[a] = -D[b] */
+    OP_ABS,        /* D[a] = |D[b]| */
+    OP_MAX,        /* D[a] = max(D[b], D[c]), NaN if either is */
+    OP_MIN,        /* D[a] = min(D[b], D[c]), NaN if either is */
+    OP_SEL,        /* D[a] = B[b] ? D[c] : D[d] */
+    OP_LT,         /* B[a] = D[b] < D[c] */
+    OP_LE,
+    OP_GT,
+    OP_GE,
+    OP_EQ,
+    OP_NE,
+    OP_AND,        /* B[a] = B[b] & B[c] */
+    OP_OR,         /* B[a] = B[b] | B[c] */
+    OP_ANDNOT,     /* B[a] = B[b] & !B[c] */
+    OP_NOT,        /* B[a] = !B[b] */
+    OP_ZERO_B,     /* B[a] = 0 */
+    OP_TIERS,      /* D[a] = points of D[b] in score table dtab[c] */
+    OP_RATIO,      /* D[a] = points of D[b] / D[c] (as %) in dtab[d], exactly by xtab[e]; B[f] |= undecided */
+    OP_STATUS,     /* out[a] int8 = 2 - 2·B[b] - B[c] (0 applies, 1 does not, 2 undetermined) */
+    OP_QUALIFIES,  /* out[a] int8 = B[b] - !(B[b] | B[c]) (1, 0, -1) */
+    OP_ROUTE,      /* out[a] int8 = B[b] · (2 - B[c]) (1 direct, 2 by score, 0 neither) */
+    OP_STORE_I16,  /* out[a] int16 = D[b] */
+    OP_STORE_B,    /* out[a] uint8 = B[b] */
+    OP_AMOUNT,     /* D[a] = B[c] ? the amount D[d] (a range up to D[e] is none, NaN) : D[b];
+                      D[f] bounds its magnitude, xtab[g] says its exact program, dconst[h] is the
+                      rounding bound; B[i] |= undecided */
+    OP_STORE_D,    /* out[a] f64 = D[b] */
+    /* the exact program of an amount, run for one row (registers are 128-bit integers) */
+    OX_LOAD = 64,  /* X[a] = D[b] (B[c] given, unless c < 0): fails unless a whole number < 2**53 */
+    OX_CONST,      /* X[a] = xconst[b] */
+    OX_SCALE,      /* X[a] = X[b] * 10**c */
+    OX_ADD,        /* X[a] = X[b] + X[c] */
+    OX_SUB,
+    OX_MUL,
+    OX_NEG,        /* X[a] = -X[b] */
+    OX_MAX,        /* X[a] = max(X[b], X[c]) */
+    OX_MIN,
+};
+
+typedef struct {
+    int type, gaps;
+    const char *values;
+    const uint8_t *valid;
+    Py_ssize_t offset;
+} Input;
+
+static const double TWO53 = 9007199254740992.0;
+static i128 POW10[39];
+static uint8_t SPREAD[256][8]; /* a byte of a bitmap as eight bytes 0/1 */
+
+static inline int bit_at(const uint8_t *bits, Py_ssize_t i) { return (bits[i >> 3] >> (i & 7)) & 1; }
+
+/* bits [first, first + m) of an Arrow bitmap as bytes 0/1 */
+INLINE void unpack(uint8_t *restrict out, const uint8_t *restrict bits, Py_ssize_t first, int m) {
+    int i = 0;
+    if ((first & 7) == 0) {
+        const uint8_t *src = bits + (first >> 3);
+        for (; i + 8 <= m; i += 8) memcpy(out + i, SPREAD[src[i >> 3]], 8);
+    }
+    for (; i < m; i++) out[i] = (uint8_t)bit_at(bits, first + i);
+}
+
+/* A whole number below 2**53 (every such number is a double, and so is its product by 100).
+ * Tested by a round trip through int64 rather than floor(), which is a library call on
+ * processors without SSE4.1 and would stop the loops around it from being vectorised. */
+static inline int is_whole(double v) {
+    int small = fabs(v) < TWO53;
+    int64_t t = small ? (int64_t)v : 0;
+    return small & ((double)t == v);
+}
+
+/* x · y exactly, with overflow reported: a product of two numbers that fit in 64 bits is one
+ * machine multiplication (it cannot overflow 128 bits); a larger one is checked in full. */
+static inline int mul_x(i128 x, i128 y, i128 *out) {
+    if (x == (int64_t)x && y == (int64_t)y) {
+        *out = (i128)(int64_t)x * (int64_t)y;
+        return 0;
+    }
+    return __builtin_mul_overflow(x, y, out);
+}
+
+/* ── loading a chunk of an input ─────────────────────────────────────────────────────────── */
+
+/* int64 → double for |x| < 2**51 by adding the exponent's bits (vector integer operations);
+ * a chunk holding a larger number is converted again one number at a time */
+INLINE void int64_to_double(double *restrict out, const int64_t *restrict src, int m) {
+    const int64_t shift = (int64_t)1 << 51;
+    const uint64_t bits = 0x4330000000000000ULL; /* the double 2**52 */
+    const double bias = 6755399441055744.0;      /* 2**52 + 2**51 */
+    uint64_t outside = 0;
+    for (int i = 0; i < m; i++) {
+        uint64_t u = (uint64_t)(src[i] + shift);
+        outside |= u >> 52;
+        union { uint64_t u; double d; } v = {u | bits};
+        out[i] = v.d - bias;
+    }
+    if (outside)
+        for (int i = 0; i < m; i++) out[i] = (double)src[i];
+}
+
+INLINE void load_number(double *restrict out, const Input *in, Py_ssize_t start, int m) {
+    Py_ssize_t at = in->offset + start;
+    switch (in->type) {
+    case T_F64: memcpy(out, (const double *)in->values + at, (size_t)m * sizeof(double)); break;
+    case T_I64: int64_to_double(out, (const int64_t *)in->values + at, m); break;
+    case T_I32: {
+        const int32_t *src = (const int32_t *)in->values + at;
+        for (int i = 0; i < m; i++) out[i] = (double)src[i];
+        break;
+    }
+    case T_BITS: {
+        uint8_t tmp[CHUNK];
+        unpack(tmp, (const uint8_t *)in->values, at, m);
+        for (int i = 0; i < m; i++) out[i] = tmp[i];
+        break;
+    }
+    default: {
+        const uint8_t *src = (const uint8_t *)in->values + at;
+        for (int i = 0; i < m; i++) out[i] = src[i] != 0;
+    }
+    }
+}
+
+INLINE void load_given(uint8_t *restrict out, const Input *in, Py_ssize_t start, int m) {
+    Py_ssize_t at = in->offset + start;
+    if (in->gaps == V_NONE || in->valid == NULL) {
+        memset(out, 1, (size_t)m);
+    } else if (in->gaps == V_BITS) {
+        unpack(out, in->valid, at, m);
+    } else {
+        const uint8_t *src = in->valid + at;
+        for (int i = 0; i < m; i++) out[i] = src[i] != 0;
+    }
+}
+
+INLINE void load_flag(uint8_t *restrict out, const Input *in, Py_ssize_t start, int m) {
+    Py_ssize_t at = in->offset + start;
+    if (in->type == T_BITS) {
+        unpack(out, (const uint8_t *)in->values, at, m);
+    } else if (in->type == T_BYTES) {
+        const uint8_t *src = (const uint8_t *)in->values + at;
+        for (int i = 0; i < m; i++) out[i] = src[i] != 0;
+    } else {
+        double tmp[CHUNK];
+        load_number(tmp, in, start, m);
+        for (int i = 0; i < m; i++) out[i] = tmp[i] != 0;
+    }
+}
+
+/* ── scores ───────────────────────────────────────────────────────────────────────────────── */
+
+/* A score table in dtab: [k, at_1 … at_k (ascending), points_0 … points_k]; points_j for a
+ * value that reaches j tiers (at_least inclusive). */
+INLINE void tiers(double *restrict out, const double *restrict x, const double *tab, int m) {
+    int k = (int)tab[0];
+    const double *at = tab + 1, *points = tab + 1 + k;
+    uint8_t reached[CHUNK];
+    memset(reached, 0, (size_t)m);
+    for (int j = 0; j < k; j++) {
+        double t = at[j];
+        for (int i = 0; i < m; i++) reached[i] += x[i] >= t;
+    }
+    for (int i = 0; i < m; i++) out[i] = points[reached[i]];
+}
+
+/* Points of num / den as a percentage: num·100 ≥ at·den for each tier. In doubles first; a row
+ * where the two sides of a tier are too close for doubles to tell is decided again: in 128-bit
+ * integers where both numbers are whole (at_j = A_j / 10**s, xtab: [k, s, A_1 … A_k]), else it
+ * is marked undecided. A ratio of nothing (den ≤ 0) reaches no tier. */
+INLINE void ratio(double *restrict out, const double *restrict num, const double *restrict den,
+                  const double *tab, const int64_t *xtab, uint8_t *restrict undecided, int m) {
+    int k = (int)tab[0];
+    const double *at = tab + 1, *points = tab + 1 + k;
+    uint8_t reached[CHUNK], close[CHUNK];
+    memset(reached, 0, (size_t)m);
+    memset(close, 0, (size_t)m);
+    for (int j = 0; j < k; j++) {
+        double t = at[j];
+        for (int i = 0; i < m; i++) {
+            double lhs = num[i] * 100, rhs = den[i] * t;
+            reached[i] += lhs >= rhs;
+            close[i] |= isfinite(lhs) & isfinite(rhs) & (fabs(lhs - rhs) <= 1e-9 * fabs(rhs));
+        }
+    }
+    int any = 0;
+    for (int i = 0; i < m; i++) {
+        uint8_t counts = den[i] > 0;
+        reached[i] *= counts;
+        close[i] &= counts;
+        any |= close[i];
+    }
+    if (any) {
+        int s = (int)xtab[1];
+        const int64_t *A = xtab + 2;
+        for (int i = 0; i < m; i++) {
+            if (!close[i]) continue;
+            double nu = num[i], de = den[i];
+            if (s >= 0 && is_whole(nu) && is_whole(de)) {
+                i128 lhs = (i128)(int64_t)nu * (int64_t)(POW10[s] * 100), d = (i128)(int64_t)de;
+                int r = 0;
+                for (int j = 0; j < k; j++) r += lhs >= (i128)A[j] * d;
+                reached[i] = (uint8_t)r;
+            } else {
+                undecided[i] = 1;
+            }
+        }
+    }
+    for (int i = 0; i < m; i++) out[i] = points[reached[i]];
+}
+
+/* ── amounts ──────────────────────────────────────────────────────────────────────────────── */
+
+typedef struct {
+    const double *D;
+    const uint8_t *B;
+    const int64_t *xconst;
+} Row;
+
+/* An amount's exact program for row i: whole multiples of 10**-exp in 128-bit integers.
+ * Returns 0 when a fact it reads is not a given whole number, or a value overflows. */
+static int exact(const int32_t *code, int count, int root, const double *D, const uint8_t *B,
+                 const int64_t *xconst, int i, i128 *value) {
+    i128 X[XREGS];
+    for (int p = 0; p < count; p++) {
+        const int32_t *ins = code + p * WIDTH;
+        int a = ins[1], b = ins[2], c = ins[3];
+        switch (ins[0]) {
+        case OX_LOAD: {
+            double v = D[(size_t)b * CHUNK + i];
+            if ((c >= 0 && !B[(size_t)c * CHUNK + i]) || !is_whole(v)) return 0;
+            X[a] = (i128)(int64_t)v;
+            break;
+        }
+        case OX_CONST: X[a] = xconst[b]; break;
+        case OX_SCALE:
+            if (mul_x(X[b], POW10[c], &X[a])) return 0;
+            break;
+        case OX_ADD:
+            if (__builtin_add_overflow(X[b], X[c], &X[a])) return 0;
+            break;
+        case OX_SUB:
+            if (__builtin_sub_overflow(X[b], X[c], &X[a])) return 0;
+            break;
+        case OX_MUL:
+            if (mul_x(X[b], X[c], &X[a])) return 0;
+            break;
+        case OX_NEG: X[a] = -X[b]; break;
+        case OX_MAX: X[a] = X[b] > X[c] ? X[b] : X[c]; break;
+        case OX_MIN: X[a] = X[b] < X[c] ? X[b] : X[c]; break;
+        default: return 0;
+        }
+    }
+    *value = X[root];
+    return 1;
+}
+
+static void amount_exact(double *out, const uint8_t *near, const int64_t *meta, uint8_t *undecided,
+                         const double *D, const uint8_t *B, const int32_t *xcode,
+                         const int64_t *xconst, int m);
+
+/* The amount of each selected row, in yuan rounded to the fen, half away from zero.
+ *
+ * The double `a` carries a rounding error of at most `gamma · mag` (mag: the formula evaluated
+ * on the numbers' magnitudes, every − read as +; gamma: the number of operations and constants
+ * times 2**-53). Where that error, or the rounding of ×100 and +½, could put a·100 on the other
+ * side of a half fen, the exact program decides; a row it cannot compute is marked undecided.
+ * A range of values (a ≠ the top of its range) is no amount: NaN. */
+INLINE void amount(double *restrict out, const double *before, const uint8_t *sel,
+                   const double *lo, const double *hi, const double *mag, const int64_t *meta,
+                   double gamma, uint8_t *undecided, const double *D, const uint8_t *B,
+                   const int32_t *xcode, const int64_t *xconst, int m) {
+    uint8_t near[CHUNK];
+    int any = 0;
+    for (int i = 0; i < m; i++) {
+        double a = lo[i];
+        int point = a == hi[i];
+        double y = fabs(a) * 100;
+        double tolerance = gamma * mag[i] * 100 + y * 0x1p-50 + 1e-9;
+        double yy = y + 0.5;
+        double f = floor(yy);
+        double frac = yy - f;
+        int close = !((frac > tolerance) & (1.0 - frac > tolerance)); /* NaN: close */
+        double value = copysign(f, a) / 100;
+        value = point ? value : NAN;
+        out[i] = sel[i] ? value : before[i];
+        near[i] = (uint8_t)(sel[i] & point & close);
+        any |= near[i];
+    }
+    if (any) amount_exact(out, near, meta, undecided, D, B, xcode, xconst, m);
+}
+
+/* The rows of a chunk whose amount only the exact program can round (see amount). */
+static void amount_exact(double *out, const uint8_t *near, const int64_t *meta, uint8_t *undecided,
+                         const double *D, const uint8_t *B, const int32_t *xcode,
+                         const int64_t *xconst, int m) {
+    int start = (int)meta[0], count = (int)meta[1], root = (int)meta[2], exp = (int)meta[3];
+    for (int i = 0; i < m; i++) {
+        if (!near[i]) continue;
+        i128 v, fen;
+        if (count < 0 || !exact(xcode + (size_t)start * WIDTH, count, root, D, B, xconst, i, &v)) {
+            undecided[i] = 1;
+            continue;
+        }
+        int negative = v < 0;
+        i128 mag_v = negative ? -v : v;
+        if (exp <= 2) {
+            if (mul_x(mag_v, POW10[2 - exp], &fen)) {
+                undecided[i] = 1;
+                continue;
+            }
+        } else {
+            i128 step = POW10[exp - 2];
+            fen = (mag_v + step / 2) / step;
+        }
+        if (fen >= (i128)1 << 53) { /* not a double to the fen: the exact engine says it */
+            undecided[i] = 1;
+            continue;
+        }
+        double f = (double)(int64_t)fen;
+        out[i] = (negative ? -f : f) / 100;
+    }
+}
+
+/* ── the machine ──────────────────────────────────────────────────────────────────────────── */
+
+typedef struct {
+    double *D;
+    uint8_t *B;
+    const double *dconst, *dtab;
+    const int64_t *xconst, *xtab;
+    const int32_t *xcode;
+    const Input *inputs;
+    char **outputs;
+} Machine;
+
+#define DR(r) (M->D + (size_t)(r) * CHUNK)
+#define BR(r) (M->B + (size_t)(r) * CHUNK)
+
+static inline double nan_max(double a, double b) {
+    double r = a > b ? a : b;
+    return (a != a || b != b) ? NAN : r;
+}
+static inline double nan_min(double a, double b) {
+    double r = a < b ? a : b;
+    return (a != a || b != b) ? NAN : r;
+}
+
+HOT static void execute(const Machine *M, const int32_t *code, Py_ssize_t count, Py_ssize_t start, int m) {
+    for (Py_ssize_t p = 0; p < count; p++) {
+        const int32_t *ins = code + p * WIDTH;
+        int a = ins[1], b = ins[2], c = ins[3], d = ins[4];
+        switch (ins[0]) {
+        case OP_FILL_D: {
+            double *o = DR(a);
+            for (int i = 0; i < CHUNK; i++) o[i] = M->dconst[b];
+            break;
+        }
+        case OP_FILL_B: memset(BR(a), b != 0, CHUNK); break;
+        case OP_LOAD_D: load_number(DR(a), &M->inputs[b], start, m); break;
+        case OP_LOAD_K: load_given(BR(a), &M->inputs[b], start, m); break;
+        case OP_LOAD_B: load_flag(BR(a), &M->inputs[b], start, m); break;
+#define BINARY_D(EXPR)                                                                          \
+    {                                                                                           \
+        double *restrict o = DR(a);                                                             \
+        const double *x = DR(b), *y = DR(c);                                                    \
+        for (int i = 0; i < m; i++) o[i] = EXPR;                                                \
+        break;                                                                                  \
+    }
+        case OP_ADD: BINARY_D(x[i] + y[i])
+        case OP_SUB: BINARY_D(x[i] - y[i])
+        case OP_MUL: BINARY_D(x[i] * y[i])
+        case OP_MAX: BINARY_D(nan_max(x[i], y[i]))
+        case OP_MIN: BINARY_D(nan_min(x[i], y[i]))
+        case OP_MUL0: {
+            double *restrict o = DR(a);
+            const double *x = DR(b), *y = DR(c);
+            for (int i = 0; i < m; i++) {
+                double v = x[i] * y[i];
+                o[i] = v != v ? 0.0 : v;
+            }
+            break;
+        }
+        case OP_NEG: {
+            double *restrict o = DR(a);
+            const double *x = DR(b);
+            for (int i = 0; i < m; i++) o[i] = -x[i];
+            break;
+        }
+        case OP_ABS: {
+            double *restrict o = DR(a);
+            const double *x = DR(b);
+            for (int i = 0; i < m; i++) o[i] = fabs(x[i]);
+            break;
+        }
+        case OP_SEL: {
+            double *restrict o = DR(a);
+            const uint8_t *w = BR(b);
+            const double *x = DR(c), *y = DR(d);
+            for (int i = 0; i < m; i++) o[i] = w[i] ? x[i] : y[i];
+            break;
+        }
+#define COMPARE(OPR)                                                                            \
+    {                                                                                           \
+        uint8_t *restrict o = BR(a);                                                            \
+        const double *x = DR(b), *y = DR(c);                                                    \
+        for (int i = 0; i < m; i++) o[i] = x[i] OPR y[i];                                       \
+        break;                                                                                  \
+    }
+        case OP_LT: COMPARE(<)
+        case OP_LE: COMPARE(<=)
+        case OP_GT: COMPARE(>)
+        case OP_GE: COMPARE(>=)
+        case OP_EQ: COMPARE(==)
+        case OP_NE: COMPARE(!=)
+#define BINARY_B(EXPR)                                                                          \
+    {                                                                                           \
+        uint8_t *restrict o = BR(a);                                                            \
+        const uint8_t *x = BR(b), *y = BR(c);                                                   \
+        for (int i = 0; i < m; i++) o[i] = EXPR;                                                \
+        break;                                                                                  \
+    }
+        case OP_AND: BINARY_B(x[i] & y[i])
+        case OP_OR: BINARY_B(x[i] | y[i])
+        case OP_ANDNOT: BINARY_B(x[i] & (y[i] ^ 1))
+        case OP_NOT: {
+            uint8_t *restrict o = BR(a);
+            const uint8_t *x = BR(b);
+            for (int i = 0; i < m; i++) o[i] = x[i] ^ 1;
+            break;
+        }
+        case OP_ZERO_B: memset(BR(a), 0, CHUNK); break;
+        case OP_TIERS: tiers(DR(a), DR(b), M->dtab + c, m); break;
+        case OP_RATIO: ratio(DR(a), DR(b), DR(c), M->dtab + d, M->xtab + ins[5], BR(ins[6]), m); break;
+        case OP_STATUS: {
+            int8_t *o = (int8_t *)M->outputs[a] + start;
+            const uint8_t *t = BR(b), *f = BR(c);
+            for (int i = 0; i < m; i++) o[i] = (int8_t)(2 - 2 * t[i] - f[i]);
+            break;
+        }
+        case OP_QUALIFIES: {
+            int8_t *o = (int8_t *)M->outputs[a] + start;
+            const uint8_t *t = BR(b), *f = BR(c);
+            for (int i = 0; i < m; i++) o[i] = (int8_t)(t[i] - ((t[i] | f[i]) ^ 1));
+            break;
+        }
+        case OP_ROUTE: {
+            int8_t *o = (int8_t *)M->outputs[a] + start;
+            const uint8_t *t = BR(b), *direct = BR(c);
+            for (int i = 0; i < m; i++) o[i] = (int8_t)(t[i] * (2 - direct[i]));
+            break;
+        }
+        case OP_STORE_I16: {
+            int16_t *o = (int16_t *)M->outputs[a] + start;
+            const double *x = DR(b);
+            for (int i = 0; i < m; i++) o[i] = (int16_t)(isfinite(x[i]) ? x[i] : 0);
+            break;
+        }
+        case OP_STORE_B: memcpy((uint8_t *)M->outputs[a] + start, BR(b), (size_t)m); break;
+        case OP_AMOUNT:
+            amount(DR(a), DR(b), BR(c), DR(d), DR(ins[5]), DR(ins[6]), M->xtab + ins[7],
+                   M->dconst[ins[8]], BR(ins[9]), M->D, M->B, M->xcode, M->xconst, m);
+            break;
+        case OP_STORE_D: memcpy((double *)M->outputs[a] + start, DR(b), (size_t)m * sizeof(double)); break;
+        default: break;
+        }
+    }
+}
+
+/* ── Python: reading the arguments ────────────────────────────────────────────────────────── */
+
+typedef struct {
+    Py_buffer views[512];
+    int count;
+} Views;
+
+static void release(Views *v) {
+    for (int i = 0; i < v->count; i++) PyBuffer_Release(&v->views[i]);
+    v->count = 0;
+}
+
+static const void *view(Views *v, PyObject *obj, int writable, Py_ssize_t *length) {
+    if (v->count >= 512) {
+        PyErr_SetString(PyExc_ValueError, "too many buffers");
+        return NULL;
+    }
+    Py_buffer *b = &v->views[v->count];
+    if (PyObject_GetBuffer(obj, b, writable ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS : PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    v->count++;
+    if (length) *length = b->len;
+    return b->buf;
+}
+
+static int read_inputs(Views *v, PyObject *seq, Input **out, Py_ssize_t *count) {
+    PyObject *items = PySequence_Fast(seq, "inputs must be a sequence");
+    if (!items) return -1;
+    Py_ssize_t k = PySequence_Fast_GET_SIZE(items);
+    Input *inputs = calloc((size_t)(k ? k : 1), sizeof(Input));
+    if (!inputs) {
+        Py_DECREF(items);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        PyObject *values, *valid;
+        int kind;
+        Py_ssize_t offset;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(items, i), "iOOn", &kind, &values, &valid, &offset))
+            goto fail;
+        inputs[i].type = kind & 15;
+        inputs[i].gaps = (kind >> 4) & 3;
+        inputs[i].offset = offset;
+        if (!(inputs[i].values = view(v, values, 0, NULL))) goto fail;
+        if (valid != Py_None) {
+            if (!(inputs[i].valid = view(v, valid, 0, NULL))) goto fail;
+        } else {
+            inputs[i].gaps = V_NONE;
+        }
+    }
+    Py_DECREF(items);
+    *out = inputs;
+    *count = k;
+    return 0;
+fail:
+    free(inputs);
+    Py_DECREF(items);
+    return -1;
+}
+
+static void *aligned(size_t bytes) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) return NULL;
+    return p;
+}
+
+static PyObject *vm_run(PyObject *self, PyObject *args) {
+    PyObject *init_o, *body_o, *xcode_o, *dconst_o, *xconst_o, *dtab_o, *xtab_o, *inputs_o, *outputs_o;
+    int nd, nb;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "OOO(ii)OOOOOOn", &init_o, &body_o, &xcode_o, &nd, &nb, &dconst_o,
+                          &xconst_o, &dtab_o, &xtab_o, &inputs_o, &outputs_o, &n))
+        return NULL;
+    Views *v = calloc(1, sizeof(Views));
+    if (!v) return PyErr_NoMemory();
+    Machine M = {0};
+    Input *inputs = NULL;
+    char **outputs = NULL;
+    PyObject *outs = NULL, *result = NULL;
+    Py_ssize_t init_len, body_len, n_inputs;
+    const int32_t *init = view(v, init_o, 0, &init_len);
+    const int32_t *body = init ? view(v, body_o, 0, &body_len) : NULL;
+    if (!body) goto done;
+    if (!(M.xcode = view(v, xcode_o, 0, NULL)) || !(M.dconst = view(v, dconst_o, 0, NULL)) ||
+        !(M.xconst = view(v, xconst_o, 0, NULL)) || !(M.dtab = view(v, dtab_o, 0, NULL)) ||
+        !(M.xtab = view(v, xtab_o, 0, NULL)))
+        goto done;
+    if (read_inputs(v, inputs_o, &inputs, &n_inputs) < 0) goto done;
+    outs = PySequence_Fast(outputs_o, "outputs must be a sequence");
+    if (!outs) goto done;
+    Py_ssize_t k = PySequence_Fast_GET_SIZE(outs);
+    outputs = calloc((size_t)(k ? k : 1), sizeof(char *));
+    if (!outputs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        if (!(outputs[i] = (char *)view(v, PySequence_Fast_GET_ITEM(outs, i), 1, NULL))) goto done;
+    }
+    M.D = aligned((size_t)nd * CHUNK * sizeof(double));
+    M.B = aligned((size_t)nb * CHUNK);
+    if (!M.D || !M.B) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    M.inputs = inputs;
+    M.outputs = outputs;
+    Py_BEGIN_ALLOW_THREADS
+    execute(&M, init, init_len / (WIDTH * 4), 0, CHUNK);
+    for (Py_ssize_t start = 0; start < n; start += CHUNK) {
+        Py_ssize_t left = n - start;
+        int m = left < CHUNK ? (int)left : CHUNK;
+        execute(&M, body, body_len / (WIDTH * 4), start, m);
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    free(M.D);
+    free(M.B);
+    free(inputs);
+    free(outputs);
+    Py_XDECREF(outs);
+    release(v);
+    free(v);
+    return result;
+}
+
+/* ── checking the cells ───────────────────────────────────────────────────────────────────── */
+
+/* bad[i] |= the number of row i is outside [lo, hi], not finite, or not whole where it must be */
+HOT static void check_column(uint8_t *restrict bad, const Input *in, double lo, double hi, int whole, Py_ssize_t n) {
+    double x[CHUNK];
+    uint8_t given[CHUNK];
+    if (in->type == T_I64 && (in->gaps == V_NONE || in->valid == NULL)) {
+        /* every cell given, all integers: the smallest and the largest say whether any is out */
+        const int64_t *src = (const int64_t *)in->values + in->offset;
+        int64_t least = INT64_MAX, most = INT64_MIN;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            least = src[i] < least ? src[i] : least;
+            most = src[i] > most ? src[i] : most;
+        }
+        if (n == 0 || ((double)least >= lo && (double)most <= hi)) return;
+    }
+    for (Py_ssize_t start = 0; start < n; start += CHUNK) {
+        Py_ssize_t left = n - start;
+        int m = left < CHUNK ? (int)left : CHUNK;
+        load_number(x, in, start, m);
+        load_given(given, in, start, m);
+        uint8_t *b = bad + start;
+        for (int i = 0; i < m; i++) {
+            double a = x[i];
+            int wrong = (!(a >= lo && a <= hi)) | (whole & !is_whole(a)); /* NaN, ±∞: wrong */
+            b[i] |= (uint8_t)(given[i] & wrong);
+        }
+    }
+}
+
+/* check(inputs, specs, pairs, n, invalid): marks in `invalid` (uint8, n) each row where a given
+ * number is not a finite number, is below its minimum or above its maximum, is not whole where
+ * it must be, or is above the fact that bounds it. specs: one (minimum, maximum, whole) per
+ * input (±inf: no bound; whole: 1 must be whole); pairs: (i, j) for "input i ≤ input j". */
+static PyObject *vm_check(PyObject *self, PyObject *args) {
+    PyObject *inputs_o, *specs_o, *pairs_o, *invalid_o;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "OOOnO", &inputs_o, &specs_o, &pairs_o, &n, &invalid_o)) return NULL;
+    Views *v = calloc(1, sizeof(Views));
+    if (!v) return PyErr_NoMemory();
+    Input *inputs = NULL;
+    double *specs = NULL;
+    Py_ssize_t *pairs = NULL;
+    PyObject *specs_f = NULL, *pairs_f = NULL, *result = NULL;
+    Py_ssize_t n_inputs, len;
+    uint8_t *invalid;
+    if (read_inputs(v, inputs_o, &inputs, &n_inputs) < 0) goto done;
+    if (!(invalid = (uint8_t *)view(v, invalid_o, 1, &len))) goto done;
+    if (len < n) {
+        PyErr_SetString(PyExc_ValueError, "invalid is shorter than the rows");
+        goto done;
+    }
+    specs_f = PySequence_Fast(specs_o, "specs must be a sequence");
+    pairs_f = specs_f ? PySequence_Fast(pairs_o, "pairs must be a sequence") : NULL;
+    if (!pairs_f) goto done;
+    if (PySequence_Fast_GET_SIZE(specs_f) != n_inputs) {
+        PyErr_SetString(PyExc_ValueError, "one spec per input");
+        goto done;
+    }
+    Py_ssize_t n_pairs = PySequence_Fast_GET_SIZE(pairs_f);
+    specs = calloc((size_t)(n_inputs ? n_inputs : 1) * 3, sizeof(double));
+    pairs = calloc((size_t)(n_pairs ? n_pairs : 1) * 2, sizeof(Py_ssize_t));
+    if (!specs || !pairs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n_inputs; i++) {
+        int whole;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(specs_f, i), "ddi", &specs[3 * i],
+                              &specs[3 * i + 1], &whole))
+            goto done;
+        specs[3 * i + 2] = whole;
+    }
+    for (Py_ssize_t i = 0; i < n_pairs; i++) {
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(pairs_f, i), "nn", &pairs[2 * i], &pairs[2 * i + 1]))
+            goto done;
+        if (pairs[2 * i] < 0 || pairs[2 * i] >= n_inputs || pairs[2 * i + 1] < 0 || pairs[2 * i + 1] >= n_inputs) {
+            PyErr_SetString(PyExc_ValueError, "a pair names no input");
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t j = 0; j < n_inputs; j++) {
+        const Input *in = &inputs[j];
+        if (in->type == T_BITS || in->type == T_BYTES) continue; /* yes/no: nothing to check */
+        check_column(invalid, in, specs[3 * j], specs[3 * j + 1], specs[3 * j + 2] != 0, n);
+    }
+    double x[CHUNK], y[CHUNK];
+    uint8_t gx[CHUNK], gy[CHUNK];
+    for (Py_ssize_t p = 0; p < n_pairs; p++) {
+        const Input *a = &inputs[pairs[2 * p]], *b = &inputs[pairs[2 * p + 1]];
+        for (Py_ssize_t start = 0; start < n; start += CHUNK) {
+            Py_ssize_t left = n - start;
+        int m = left < CHUNK ? (int)left : CHUNK;
+            load_number(x, a, start, m);
+            load_given(gx, a, start, m);
+            load_number(y, b, start, m);
+            load_given(gy, b, start, m);
+            uint8_t *bad = invalid + start;
+            for (int i = 0; i < m; i++) bad[i] |= (uint8_t)(gx[i] & gy[i] & (x[i] > y[i]));
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    free(inputs);
+    free(specs);
+    free(pairs);
+    Py_XDECREF(specs_f);
+    Py_XDECREF(pairs_f);
+    release(v);
+    free(v);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"run", vm_run, METH_VARARGS, "Run a compiled program over the rows of a batch."},
+    {"check", vm_check, METH_VARARGS, "Mark the rows whose numbers are out of their bounds."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_vm", "The column back-end's machine (see program.py).", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__vm(void) {
+    POW10[0] = 1;
+    for (int i = 1; i < 39; i++) POW10[i] = POW10[i - 1] * 10;
+    for (int b = 0; b < 256; b++)
+        for (int j = 0; j < 8; j++) SPREAD[b][j] = (uint8_t)((b >> j) & 1);
+    PyObject *m = PyModule_Create(&module);
+    static const struct { const char *name; int code; } codes[] = {
+        {"FILL_D", OP_FILL_D}, {"FILL_B", OP_FILL_B}, {"LOAD_D", OP_LOAD_D}, {"LOAD_K", OP_LOAD_K},
+        {"LOAD_B", OP_LOAD_B}, {"ADD", OP_ADD}, {"SUB", OP_SUB}, {"MUL", OP_MUL}, {"MUL0", OP_MUL0},
+        {"NEG", OP_NEG}, {"ABS", OP_ABS}, {"MAX", OP_MAX}, {"MIN", OP_MIN}, {"SEL", OP_SEL},
+        {"LT", OP_LT}, {"LE", OP_LE}, {"GT", OP_GT}, {"GE", OP_GE}, {"EQ", OP_EQ}, {"NE", OP_NE},
+        {"AND", OP_AND}, {"OR", OP_OR}, {"ANDNOT", OP_ANDNOT}, {"NOT", OP_NOT},
+        {"ZERO_B", OP_ZERO_B}, {"TIERS", OP_TIERS}, {"RATIO", OP_RATIO}, {"STATUS", OP_STATUS},
+        {"QUALIFIES", OP_QUALIFIES}, {"ROUTE", OP_ROUTE}, {"STORE_I16", OP_STORE_I16},
+        {"STORE_B", OP_STORE_B}, {"AMOUNT", OP_AMOUNT}, {"STORE_D", OP_STORE_D}, {"X_LOAD", OX_LOAD}, {"X_CONST", OX_CONST},
+        {"X_SCALE", OX_SCALE}, {"X_ADD", OX_ADD}, {"X_SUB", OX_SUB}, {"X_MUL", OX_MUL},
+        {"X_NEG", OX_NEG}, {"X_MAX", OX_MAX}, {"X_MIN", OX_MIN},
+    };
+    PyObject *ops = m ? PyDict_New() : NULL;
+    for (size_t i = 0; ops && i < sizeof codes / sizeof codes[0]; i++) {
+        PyObject *code = PyLong_FromLong(codes[i].code);
+        if (!code || PyDict_SetItemString(ops, codes[i].name, code) < 0) {
+            Py_XDECREF(code);
+            Py_CLEAR(ops);
+            break;
+        }
+        Py_DECREF(code);
+    }
+    if (m && (!ops || PyModule_AddObject(m, "OPS", ops) < 0)) {
+        Py_XDECREF(ops);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (m) {
+        PyModule_AddIntConstant(m, "CHUNK", CHUNK);
+        PyModule_AddIntConstant(m, "WIDTH", WIDTH);
+        PyModule_AddIntConstant(m, "XREGS", XREGS);
+    }
+    return m;
+}

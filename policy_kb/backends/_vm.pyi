@@ -1,0 +1,32 @@
+"""Types of the column back-end's machine (``_vm.c``); see :mod:`policy_kb.backends.program`."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+CHUNK: int
+WIDTH: int
+XREGS: int
+OPS: Mapping[str, int]
+
+def run(
+    init: Any,
+    body: Any,
+    xcode: Any,
+    sizes: tuple[int, int],
+    dconst: Any,
+    xconst: Any,
+    dtab: Any,
+    xtab: Any,
+    inputs: Sequence[tuple[int, Any, Any, int]],
+    outputs: Sequence[Any],
+    n: int,
+    /,
+) -> None: ...
+def check(
+    inputs: Sequence[tuple[int, Any, Any, int]],
+    specs: Sequence[tuple[float, float, int]],
+    pairs: Sequence[tuple[int, int]],
+    n: int,
+    invalid: Any,
+    /,
+) -> None: ...
