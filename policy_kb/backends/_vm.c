@@ -213,13 +213,13 @@ INLINE void load_flag(uint8_t *restrict out, const Input *in, Py_ssize_t start, 
 INLINE void tiers(double *restrict out, const double *restrict x, const double *tab, int m) {
     int k = (int)tab[0];
     const double *at = tab + 1, *points = tab + 1 + k;
-    uint8_t reached[CHUNK];
-    memset(reached, 0, (size_t)m);
+    /* tiers ascend, so the tiers a value reaches are the first ones: the points of the last
+     * tier reached are the answer (one vector select per tier, no table look-up per row) */
+    for (int i = 0; i < m; i++) out[i] = points[0];
     for (int j = 0; j < k; j++) {
-        double t = at[j];
-        for (int i = 0; i < m; i++) reached[i] += x[i] >= t;
+        double t = at[j], p = points[j + 1];
+        for (int i = 0; i < m; i++) out[i] = x[i] >= t ? p : out[i];
     }
-    for (int i = 0; i < m; i++) out[i] = points[reached[i]];
 }
 
 /* Points of num / den as a percentage: num·100 ≥ at·den for each tier. In doubles first; a row
@@ -230,24 +230,22 @@ INLINE void ratio(double *restrict out, const double *restrict num, const double
                   const double *tab, const int64_t *xtab, uint8_t *restrict undecided, int m) {
     int k = (int)tab[0];
     const double *at = tab + 1, *points = tab + 1 + k;
-    uint8_t reached[CHUNK], close[CHUNK];
-    memset(reached, 0, (size_t)m);
+    /* with den > 0 the tiers reached are the first ones (they ascend): the points of the last
+     * one reached, by one vector select per tier; den ≤ 0 (or NaN) reaches none */
+    uint8_t close[CHUNK];
     memset(close, 0, (size_t)m);
+    for (int i = 0; i < m; i++) out[i] = points[0];
     for (int j = 0; j < k; j++) {
-        double t = at[j];
+        double t = at[j], p = points[j + 1];
         for (int i = 0; i < m; i++) {
             double lhs = num[i] * 100, rhs = den[i] * t;
-            reached[i] += lhs >= rhs;
-            close[i] |= isfinite(lhs) & isfinite(rhs) & (fabs(lhs - rhs) <= 1e-9 * fabs(rhs));
+            int counts = den[i] > 0;
+            out[i] = (counts & (lhs >= rhs)) ? p : out[i];
+            close[i] |= counts & isfinite(lhs) & isfinite(rhs) & (fabs(lhs - rhs) <= 1e-9 * fabs(rhs));
         }
     }
     int any = 0;
-    for (int i = 0; i < m; i++) {
-        uint8_t counts = den[i] > 0;
-        reached[i] *= counts;
-        close[i] &= counts;
-        any |= close[i];
-    }
+    for (int i = 0; i < m; i++) any |= close[i];
     if (any) {
         int s = (int)xtab[1];
         const int64_t *A = xtab + 2;
@@ -258,13 +256,12 @@ INLINE void ratio(double *restrict out, const double *restrict num, const double
                 i128 lhs = (i128)(int64_t)nu * (int64_t)(POW10[s] * 100), d = (i128)(int64_t)de;
                 int r = 0;
                 for (int j = 0; j < k; j++) r += lhs >= (i128)A[j] * d;
-                reached[i] = (uint8_t)r;
+                out[i] = points[r];
             } else {
                 undecided[i] = 1;
             }
         }
     }
-    for (int i = 0; i < m; i++) out[i] = points[reached[i]];
 }
 
 /* ── amounts ──────────────────────────────────────────────────────────────────────────────── */
@@ -684,6 +681,22 @@ HOT static void check_column(uint8_t *restrict bad, const Input *in, double lo, 
     }
 }
 
+/* bad[i] |= both numbers of row i are given and the first is above the second */
+HOT static void check_pair(uint8_t *restrict bad, const Input *a, const Input *b, Py_ssize_t n) {
+    double x[CHUNK], y[CHUNK];
+    uint8_t gx[CHUNK], gy[CHUNK];
+    for (Py_ssize_t start = 0; start < n; start += CHUNK) {
+        Py_ssize_t left = n - start;
+        int m = left < CHUNK ? (int)left : CHUNK;
+        load_number(x, a, start, m);
+        load_given(gx, a, start, m);
+        load_number(y, b, start, m);
+        load_given(gy, b, start, m);
+        uint8_t *row = bad + start;
+        for (int i = 0; i < m; i++) row[i] |= (uint8_t)(gx[i] & gy[i] & (x[i] > y[i]));
+    }
+}
+
 /* check(inputs, specs, pairs, n, invalid): marks in `invalid` (uint8, n) each row where a given
  * number is not a finite number, is below its minimum or above its maximum, is not whole where
  * it must be, or is above the fact that bounds it. specs: one (minimum, maximum, whole) per
@@ -741,21 +754,8 @@ static PyObject *vm_check(PyObject *self, PyObject *args) {
         if (in->type == T_BITS || in->type == T_BYTES) continue; /* yes/no: nothing to check */
         check_column(invalid, in, specs[3 * j], specs[3 * j + 1], specs[3 * j + 2] != 0, n);
     }
-    double x[CHUNK], y[CHUNK];
-    uint8_t gx[CHUNK], gy[CHUNK];
-    for (Py_ssize_t p = 0; p < n_pairs; p++) {
-        const Input *a = &inputs[pairs[2 * p]], *b = &inputs[pairs[2 * p + 1]];
-        for (Py_ssize_t start = 0; start < n; start += CHUNK) {
-            Py_ssize_t left = n - start;
-        int m = left < CHUNK ? (int)left : CHUNK;
-            load_number(x, a, start, m);
-            load_given(gx, a, start, m);
-            load_number(y, b, start, m);
-            load_given(gy, b, start, m);
-            uint8_t *bad = invalid + start;
-            for (int i = 0; i < m; i++) bad[i] |= (uint8_t)(gx[i] & gy[i] & (x[i] > y[i]));
-        }
-    }
+    for (Py_ssize_t p = 0; p < n_pairs; p++)
+        check_pair(invalid, &inputs[pairs[2 * p]], &inputs[pairs[2 * p + 1]], n);
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);
@@ -770,7 +770,109 @@ done:
     return result;
 }
 
+/* ── totals ───────────────────────────────────────────────────────────────────────────────── */
+
+/* counts(codes, valid) → for each int8 array of codes, how many rows (where valid, a uint8 mask,
+ * or every row when None) hold -1, 0, 1 and 2 */
+HOT static void count_codes(const int8_t *codes, const uint8_t *valid, Py_ssize_t n, Py_ssize_t out[4]) {
+    Py_ssize_t c[4] = {0, 0, 0, 0};
+    for (Py_ssize_t start = 0; start < n; start += 4096) {
+        Py_ssize_t end = n - start < 4096 ? n : start + 4096;
+        uint32_t a = 0, b = 0, d = 0, e = 0;
+        for (Py_ssize_t i = start; i < end; i++) {
+            uint32_t w = valid ? valid[i] != 0 : 1;
+            a += w & (codes[i] == -1);
+            b += w & (codes[i] == 0);
+            d += w & (codes[i] == 1);
+            e += w & (codes[i] == 2);
+        }
+        c[0] += a, c[1] += b, c[2] += d, c[3] += e;
+    }
+    memcpy(out, c, sizeof c);
+}
+
+static PyObject *vm_counts(PyObject *self, PyObject *args) {
+    PyObject *arrays_o, *valid_o;
+    if (!PyArg_ParseTuple(args, "OO", &arrays_o, &valid_o)) return NULL;
+    PyObject *arrays = PySequence_Fast(arrays_o, "codes must be a sequence");
+    if (!arrays) return NULL;
+    Py_ssize_t k = PySequence_Fast_GET_SIZE(arrays);
+    PyObject *result = PyList_New(k);
+    Py_buffer valid = {0};
+    int have_valid = valid_o != Py_None;
+    if (!result || (have_valid && PyObject_GetBuffer(valid_o, &valid, PyBUF_C_CONTIGUOUS) < 0)) {
+        Py_XDECREF(result);
+        Py_DECREF(arrays);
+        return NULL;
+    }
+    for (Py_ssize_t j = 0; j < k; j++) {
+        Py_buffer codes;
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(arrays, j), &codes, PyBUF_C_CONTIGUOUS) < 0) {
+            Py_CLEAR(result);
+            break;
+        }
+        if (have_valid && valid.len < codes.len) {
+            PyBuffer_Release(&codes);
+            PyErr_SetString(PyExc_ValueError, "valid is shorter than the codes");
+            Py_CLEAR(result);
+            break;
+        }
+        Py_ssize_t c[4];
+        Py_BEGIN_ALLOW_THREADS
+        count_codes((const int8_t *)codes.buf, have_valid ? (const uint8_t *)valid.buf : NULL, codes.len, c);
+        Py_END_ALLOW_THREADS
+        PyBuffer_Release(&codes);
+        PyObject *t = Py_BuildValue("(nnnn)", c[0], c[1], c[2], c[3]);
+        if (!t) {
+            Py_CLEAR(result);
+            break;
+        }
+        PyList_SET_ITEM(result, j, t);
+    }
+    if (have_valid) PyBuffer_Release(&valid);
+    Py_DECREF(arrays);
+    return result;
+}
+
+/* the amounts in whole fen (each rounded to the nearest fen) summed over the rows where mask */
+HOT static int64_t fen_total(const double *amounts, const uint8_t *mask, Py_ssize_t n) {
+    int64_t total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double v = amounts[i] * 100;
+        int64_t fen = (mask[i] && v == v) ? (int64_t)(v + (v < 0 ? -0.5 : 0.5)) : 0;
+        total += fen;
+    }
+    return total;
+}
+
+static PyObject *vm_fen_total(PyObject *self, PyObject *args) {
+    PyObject *amounts_o, *mask_o;
+    if (!PyArg_ParseTuple(args, "OO", &amounts_o, &mask_o)) return NULL;
+    Py_buffer amounts, mask;
+    if (PyObject_GetBuffer(amounts_o, &amounts, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    if (PyObject_GetBuffer(mask_o, &mask, PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&amounts);
+        return NULL;
+    }
+    Py_ssize_t n = amounts.len / (Py_ssize_t)sizeof(double);
+    PyObject *result = NULL;
+    if (mask.len < n) {
+        PyErr_SetString(PyExc_ValueError, "the mask is shorter than the amounts");
+    } else {
+        int64_t total;
+        Py_BEGIN_ALLOW_THREADS
+        total = fen_total((const double *)amounts.buf, (const uint8_t *)mask.buf, n);
+        Py_END_ALLOW_THREADS
+        result = PyLong_FromLongLong(total);
+    }
+    PyBuffer_Release(&amounts);
+    PyBuffer_Release(&mask);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"counts", vm_counts, METH_VARARGS, "How many rows of each int8 array hold -1, 0, 1 and 2."},
+    {"fen_total", vm_fen_total, METH_VARARGS, "Amounts rounded to the fen, summed where a mask is set."},
     {"run", vm_run, METH_VARARGS, "Run a compiled program over the rows of a batch."},
     {"check", vm_check, METH_VARARGS, "Mark the rows whose numbers are out of their bounds."},
     {NULL, NULL, 0, NULL},

@@ -445,9 +445,25 @@ def to_fen(amount: Floats) -> Floats:
     return out
 
 
-def sum_fen(amounts: Floats) -> int:
-    """The exact sum, in fen, of amounts already rounded to the fen (no float drift over millions)."""
-    return int(np.rint(amounts * 100).astype(np.int64).sum())
+def sum_fen(amounts: Floats, where: Bools | None = None) -> int:
+    """The exact sum, in fen, of amounts already rounded to the fen (no float drift over
+    millions), over the rows ``where`` (every row when None; a NaN is no amount)."""
+    values = np.ascontiguousarray(amounts, dtype=np.float64)
+    if where is None:
+        where = ~np.isnan(values)
+    return int(machine().fen_total(values, np.ascontiguousarray(where, dtype=bool).view(np.uint8)))
+
+
+def code_counts(
+    arrays: Sequence[NDArray[np.int8]], valid: Bools | None = None
+) -> list[tuple[int, int, int, int]]:
+    """For each array of codes, how many rows (of those ``valid``) hold -1, 0, 1 and 2 — the
+    statuses (applies, does not, undetermined) and the pre-check's verdict, in one pass each."""
+    mask = None if valid is None else np.ascontiguousarray(valid, dtype=bool).view(np.uint8)
+    found: list[tuple[int, int, int, int]] = machine().counts(
+        [np.ascontiguousarray(a, dtype=np.int8) for a in arrays], mask
+    )
+    return found
 
 
 def columns_from_values(model: PolicyModel, rows: int, values: Mapping[str, Any]) -> Columns:
@@ -478,6 +494,7 @@ __all__ = [
     "Columns",
     "PrecheckColumns",
     "Source",
+    "code_counts",
     "condition_masks",
     "evaluate_columns",
     "evaluate_condition",

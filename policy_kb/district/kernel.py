@@ -174,6 +174,16 @@ def year_groups(
 
     A row whose year has no parameter values goes with the policy year (``refuse=True`` also
     marks it invalid, with the reason in its error, as :func:`evaluate_batch` does)."""
+    fact = model.fact_of_type(FactType.YEAR)
+    if years.fixed is not None or fact is None or fact not in batch.columns.facts:
+        year = years.default if years.fixed is None else years.fixed
+        try:
+            years.parameters_of(year)
+        except YearError as exc:
+            if refuse:
+                _refuse(model, batch, np.arange(batch.columns.n), exc)
+            year = years.default  # still evaluated, then hidden as invalid
+        return [(None, year)]
     of_rows = years.of_rows(model, batch.columns)
     for year in _distinct(of_rows):
         try:
@@ -233,11 +243,6 @@ def _refuse(model: PolicyModel, batch: Batch, rows: NDArray[np.intp], exc: YearE
 # ── the answers, as Arrow ────────────────────────────────────────────────────────────────────
 
 
-def _codes(codes: NDArray[np.int8], valid: NDArray[np.bool_]) -> pa.Array:
-    """Status codes (0 applies, 1 does not, 2 undetermined) as a dictionary column."""
-    return dictionary(codes, _STATUS_WORDS, ~valid)
-
-
 def _text(column: pa.Array) -> pa.Array:
     """A text column as plain strings (a cast only when it is not: it imports pyarrow.compute)."""
     return column if column.type == pa.string() else column.cast(pa.string())
@@ -262,13 +267,14 @@ def answers(
     n = result.n
     valid = batch.columns.rows_valid
     refused = ~valid
+    nulls = None if not batch.errors and bool(valid.all()) else refused  # null when refused
     columns: dict[str, pa.Array] = {
         "row": numbers(np.arange(batch.first_row, batch.first_row + n, dtype=np.int64)),
         "name": _text(batch.name_column),
         "town": _text(batch.town_column),
     }
     for benefit, codes in result.statuses.items():
-        columns[benefit] = _codes(codes, valid)
+        columns[benefit] = dictionary(codes, _STATUS_WORDS, nulls)
     if result.precheck is not None:
         pre = result.precheck
         columns["precheck_qualifies"] = booleans(
@@ -279,8 +285,8 @@ def answers(
         exact = valid & (pre.score_low == pre.score_high)
         low, high = pre.score_low.astype(np.int64), pre.score_high.astype(np.int64)
         columns["precheck_score"] = numbers(low, ~exact)
-        columns["precheck_score_low"] = numbers(low, refused)
-        columns["precheck_score_high"] = numbers(high, refused)
+        columns["precheck_score_low"] = numbers(low, nulls)
+        columns["precheck_score_high"] = numbers(high, nulls)
     for benefit, amounts in result.estimates.items():
         columns[f"estimate:{benefit}"] = numbers(amounts, np.isnan(amounts))
     columns["error"] = _messages(batch, n, lambda error: error.message_in(lang))

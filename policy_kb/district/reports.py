@@ -468,7 +468,7 @@ def _move(
             setattr(
                 entry,
                 attr,
-                getattr(entry, attr) + sum_fen(amounts[counted_amounts(result, benefit, valid)]),
+                getattr(entry, attr) + sum_fen(amounts, counted_amounts(result, benefit, valid)),
             )
 
 
