@@ -401,7 +401,10 @@ static inline double nan_min(double a, double b) {
     return (a != a || b != b) ? NAN : r;
 }
 
-HOT static void execute(const Machine *M, const int32_t *code, Py_ssize_t count, Py_ssize_t start, int m) {
+/* Run `code` over m rows: the inputs' rows from `start` (within the current part), the
+ * outputs' rows from `at`. */
+HOT static void execute(const Machine *M, const int32_t *code, Py_ssize_t count, Py_ssize_t start,
+                        Py_ssize_t at, int m) {
     for (Py_ssize_t p = 0; p < count; p++) {
         const int32_t *ins = code + p * WIDTH;
         int a = ins[1], b = ins[2], c = ins[3], d = ins[4];
@@ -488,35 +491,35 @@ HOT static void execute(const Machine *M, const int32_t *code, Py_ssize_t count,
         case OP_TIERS: tiers(DR(a), DR(b), M->dtab + c, m); break;
         case OP_RATIO: ratio(DR(a), DR(b), DR(c), M->dtab + d, M->xtab + ins[5], BR(ins[6]), m); break;
         case OP_STATUS: {
-            int8_t *o = (int8_t *)M->outputs[a] + start;
+            int8_t *o = (int8_t *)M->outputs[a] + at;
             const uint8_t *t = BR(b), *f = BR(c);
             for (int i = 0; i < m; i++) o[i] = (int8_t)(2 - 2 * t[i] - f[i]);
             break;
         }
         case OP_QUALIFIES: {
-            int8_t *o = (int8_t *)M->outputs[a] + start;
+            int8_t *o = (int8_t *)M->outputs[a] + at;
             const uint8_t *t = BR(b), *f = BR(c);
             for (int i = 0; i < m; i++) o[i] = (int8_t)(t[i] - ((t[i] | f[i]) ^ 1));
             break;
         }
         case OP_ROUTE: {
-            int8_t *o = (int8_t *)M->outputs[a] + start;
+            int8_t *o = (int8_t *)M->outputs[a] + at;
             const uint8_t *t = BR(b), *direct = BR(c);
             for (int i = 0; i < m; i++) o[i] = (int8_t)(t[i] * (2 - direct[i]));
             break;
         }
         case OP_STORE_I16: {
-            int16_t *o = (int16_t *)M->outputs[a] + start;
+            int16_t *o = (int16_t *)M->outputs[a] + at;
             const double *x = DR(b);
             for (int i = 0; i < m; i++) o[i] = (int16_t)(isfinite(x[i]) ? x[i] : 0);
             break;
         }
-        case OP_STORE_B: memcpy((uint8_t *)M->outputs[a] + start, BR(b), (size_t)m); break;
+        case OP_STORE_B: memcpy((uint8_t *)M->outputs[a] + at, BR(b), (size_t)m); break;
         case OP_AMOUNT:
             amount(DR(a), DR(b), BR(c), DR(d), DR(ins[5]), DR(ins[6]), M->xtab + ins[7],
                    M->dconst[ins[8]], BR(ins[9]), M->D, M->B, M->xcode, M->xconst, m);
             break;
-        case OP_STORE_D: memcpy((double *)M->outputs[a] + start, DR(b), (size_t)m * sizeof(double)); break;
+        case OP_STORE_D: memcpy((double *)M->outputs[a] + at, DR(b), (size_t)m * sizeof(double)); break;
         default: break;
         }
     }
@@ -525,19 +528,27 @@ HOT static void execute(const Machine *M, const int32_t *code, Py_ssize_t count,
 /* ── Python: reading the arguments ────────────────────────────────────────────────────────── */
 
 typedef struct {
-    Py_buffer views[512];
-    int count;
+    Py_buffer *views;
+    int count, size;
 } Views;
 
 static void release(Views *v) {
     for (int i = 0; i < v->count; i++) PyBuffer_Release(&v->views[i]);
     v->count = 0;
+    free(v->views);
+    v->views = NULL;
 }
 
 static const void *view(Views *v, PyObject *obj, int writable, Py_ssize_t *length) {
-    if (v->count >= 512) {
-        PyErr_SetString(PyExc_ValueError, "too many buffers");
-        return NULL;
+    if (v->count == v->size) {
+        int size = v->size ? 2 * v->size : 64;
+        Py_buffer *grown = realloc(v->views, (size_t)size * sizeof(Py_buffer));
+        if (!grown) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        v->views = grown;
+        v->size = size;
     }
     Py_buffer *b = &v->views[v->count];
     if (PyObject_GetBuffer(obj, b, writable ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS : PyBUF_C_CONTIGUOUS) < 0)
@@ -547,38 +558,91 @@ static const void *view(Views *v, PyObject *obj, int writable, Py_ssize_t *lengt
     return b->buf;
 }
 
-static int read_inputs(Views *v, PyObject *seq, Input **out, Py_ssize_t *count) {
+static int read_input(Views *v, PyObject *item, Input *in) {
+    PyObject *values, *valid;
+    int kind;
+    Py_ssize_t offset;
+    if (!PyArg_ParseTuple(item, "iOOn", &kind, &values, &valid, &offset)) return -1;
+    in->type = kind & 15;
+    in->gaps = (kind >> 4) & 3;
+    in->offset = offset;
+    if (!(in->values = view(v, values, 0, NULL))) return -1;
+    if (valid != Py_None) {
+        if (!(in->valid = view(v, valid, 0, NULL))) return -1;
+    } else {
+        in->gaps = V_NONE;
+    }
+    return 0;
+}
+
+/* The inputs of a batch: one (kind, values, validity, offset) per input, or — a batch in parts
+ * (`bounds`: the first row of each part, then the row count) — a sequence of them per input,
+ * one per part. Stored part by part: inputs[part · count + input]. */
+static int read_inputs(Views *v, PyObject *seq, PyObject *bounds_o, Input **out, Py_ssize_t *count,
+                       Py_ssize_t **bounds, Py_ssize_t *parts, Py_ssize_t n) {
     PyObject *items = PySequence_Fast(seq, "inputs must be a sequence");
     if (!items) return -1;
-    Py_ssize_t k = PySequence_Fast_GET_SIZE(items);
-    Input *inputs = calloc((size_t)(k ? k : 1), sizeof(Input));
-    if (!inputs) {
-        Py_DECREF(items);
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < k; i++) {
-        PyObject *values, *valid;
-        int kind;
-        Py_ssize_t offset;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(items, i), "iOOn", &kind, &values, &valid, &offset))
-            goto fail;
-        inputs[i].type = kind & 15;
-        inputs[i].gaps = (kind >> 4) & 3;
-        inputs[i].offset = offset;
-        if (!(inputs[i].values = view(v, values, 0, NULL))) goto fail;
-        if (valid != Py_None) {
-            if (!(inputs[i].valid = view(v, valid, 0, NULL))) goto fail;
-        } else {
-            inputs[i].gaps = V_NONE;
+    Py_ssize_t k = PySequence_Fast_GET_SIZE(items), s = 1;
+    PyObject *b = NULL;
+    if (bounds_o != Py_None) {
+        b = PySequence_Fast(bounds_o, "bounds must be a sequence");
+        if (!b) goto fail_items;
+        s = PySequence_Fast_GET_SIZE(b) - 1;
+        if (s < 1) {
+            PyErr_SetString(PyExc_ValueError, "bounds need a start and an end");
+            goto fail_items;
         }
     }
+    Py_ssize_t *edges = calloc((size_t)s + 1, sizeof(Py_ssize_t));
+    Input *inputs = calloc((size_t)(k ? k : 1) * (size_t)s, sizeof(Input));
+    if (!edges || !inputs) {
+        free(edges);
+        free(inputs);
+        PyErr_NoMemory();
+        goto fail_items;
+    }
+    edges[s] = n;
+    for (Py_ssize_t j = 0; b && j <= s; j++) {
+        edges[j] = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(b, j));
+        if (edges[j] == -1 && PyErr_Occurred()) goto fail;
+        if ((j > 0 && edges[j] < edges[j - 1]) || edges[j] < 0 || edges[j] > n || (j == s && edges[j] != n)) {
+            PyErr_SetString(PyExc_ValueError, "bounds must rise from 0 to the row count");
+            goto fail;
+        }
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(items, i);
+        if (!b) {
+            if (read_input(v, item, &inputs[i]) < 0) goto fail;
+            continue;
+        }
+        PyObject *per = PySequence_Fast(item, "a part per bound");
+        if (!per) goto fail;
+        if (PySequence_Fast_GET_SIZE(per) != s) {
+            Py_DECREF(per);
+            PyErr_SetString(PyExc_ValueError, "an input has not one part per bound");
+            goto fail;
+        }
+        for (Py_ssize_t j = 0; j < s; j++) {
+            if (read_input(v, PySequence_Fast_GET_ITEM(per, j), &inputs[j * k + i]) < 0) {
+                Py_DECREF(per);
+                goto fail;
+            }
+        }
+        Py_DECREF(per);
+    }
+    Py_XDECREF(b);
     Py_DECREF(items);
     *out = inputs;
     *count = k;
+    *bounds = edges;
+    *parts = s;
     return 0;
 fail:
+    free(edges);
     free(inputs);
+fail_items:
+    Py_XDECREF(b);
     Py_DECREF(items);
     return -1;
 }
@@ -593,8 +657,9 @@ static PyObject *vm_run(PyObject *self, PyObject *args) {
     PyObject *init_o, *body_o, *xcode_o, *dconst_o, *xconst_o, *dtab_o, *xtab_o, *inputs_o, *outputs_o;
     int nd, nb;
     Py_ssize_t n;
-    if (!PyArg_ParseTuple(args, "OOO(ii)OOOOOOn", &init_o, &body_o, &xcode_o, &nd, &nb, &dconst_o,
-                          &xconst_o, &dtab_o, &xtab_o, &inputs_o, &outputs_o, &n))
+    PyObject *bounds_o = Py_None;
+    if (!PyArg_ParseTuple(args, "OOO(ii)OOOOOOn|O", &init_o, &body_o, &xcode_o, &nd, &nb, &dconst_o,
+                          &xconst_o, &dtab_o, &xtab_o, &inputs_o, &outputs_o, &n, &bounds_o))
         return NULL;
     Views *v = calloc(1, sizeof(Views));
     if (!v) return PyErr_NoMemory();
@@ -602,7 +667,7 @@ static PyObject *vm_run(PyObject *self, PyObject *args) {
     Input *inputs = NULL;
     char **outputs = NULL;
     PyObject *outs = NULL, *result = NULL;
-    Py_ssize_t init_len, body_len, n_inputs;
+    Py_ssize_t init_len, body_len, n_inputs, parts = 1, *bounds = NULL;
     const int32_t *init = view(v, init_o, 0, &init_len);
     const int32_t *body = init ? view(v, body_o, 0, &body_len) : NULL;
     if (!body) goto done;
@@ -610,7 +675,7 @@ static PyObject *vm_run(PyObject *self, PyObject *args) {
         !(M.xconst = view(v, xconst_o, 0, NULL)) || !(M.dtab = view(v, dtab_o, 0, NULL)) ||
         !(M.xtab = view(v, xtab_o, 0, NULL)))
         goto done;
-    if (read_inputs(v, inputs_o, &inputs, &n_inputs) < 0) goto done;
+    if (read_inputs(v, inputs_o, bounds_o, &inputs, &n_inputs, &bounds, &parts, n) < 0) goto done;
     outs = PySequence_Fast(outputs_o, "outputs must be a sequence");
     if (!outs) goto done;
     Py_ssize_t k = PySequence_Fast_GET_SIZE(outs);
@@ -620,7 +685,12 @@ static PyObject *vm_run(PyObject *self, PyObject *args) {
         goto done;
     }
     for (Py_ssize_t i = 0; i < k; i++) {
-        if (!(outputs[i] = (char *)view(v, PySequence_Fast_GET_ITEM(outs, i), 1, NULL))) goto done;
+        Py_ssize_t len;
+        if (!(outputs[i] = (char *)view(v, PySequence_Fast_GET_ITEM(outs, i), 1, &len))) goto done;
+        if (len < n) {
+            PyErr_SetString(PyExc_ValueError, "an output is shorter than the rows");
+            goto done;
+        }
     }
     M.D = aligned((size_t)nd * CHUNK * sizeof(double));
     M.B = aligned((size_t)nb * CHUNK);
@@ -631,11 +701,14 @@ static PyObject *vm_run(PyObject *self, PyObject *args) {
     M.inputs = inputs;
     M.outputs = outputs;
     Py_BEGIN_ALLOW_THREADS
-    execute(&M, init, init_len / (WIDTH * 4), 0, CHUNK);
-    for (Py_ssize_t start = 0; start < n; start += CHUNK) {
-        Py_ssize_t left = n - start;
-        int m = left < CHUNK ? (int)left : CHUNK;
-        execute(&M, body, body_len / (WIDTH * 4), start, m);
+    execute(&M, init, init_len / (WIDTH * 4), 0, 0, CHUNK);
+    for (Py_ssize_t part = 0; part < parts; part++) {
+        M.inputs = inputs + part * n_inputs;
+        for (Py_ssize_t at = bounds[part]; at < bounds[part + 1]; at += CHUNK) {
+            Py_ssize_t left = bounds[part + 1] - at;
+            int m = left < CHUNK ? (int)left : CHUNK;
+            execute(&M, body, body_len / (WIDTH * 4), at - bounds[part], at, m);
+        }
     }
     Py_END_ALLOW_THREADS
     result = Py_None;
@@ -643,6 +716,7 @@ static PyObject *vm_run(PyObject *self, PyObject *args) {
 done:
     free(M.D);
     free(M.B);
+    free(bounds);
     free(inputs);
     free(outputs);
     Py_XDECREF(outs);
@@ -704,16 +778,18 @@ HOT static void check_pair(uint8_t *restrict bad, const Input *a, const Input *b
 static PyObject *vm_check(PyObject *self, PyObject *args) {
     PyObject *inputs_o, *specs_o, *pairs_o, *invalid_o;
     Py_ssize_t n;
-    if (!PyArg_ParseTuple(args, "OOOnO", &inputs_o, &specs_o, &pairs_o, &n, &invalid_o)) return NULL;
+    PyObject *bounds_o = Py_None;
+    if (!PyArg_ParseTuple(args, "OOOnO|O", &inputs_o, &specs_o, &pairs_o, &n, &invalid_o, &bounds_o))
+        return NULL;
     Views *v = calloc(1, sizeof(Views));
     if (!v) return PyErr_NoMemory();
     Input *inputs = NULL;
     double *specs = NULL;
     Py_ssize_t *pairs = NULL;
     PyObject *specs_f = NULL, *pairs_f = NULL, *result = NULL;
-    Py_ssize_t n_inputs, len;
+    Py_ssize_t n_inputs, len, parts = 1, *bounds = NULL;
     uint8_t *invalid;
-    if (read_inputs(v, inputs_o, &inputs, &n_inputs) < 0) goto done;
+    if (read_inputs(v, inputs_o, bounds_o, &inputs, &n_inputs, &bounds, &parts, n) < 0) goto done;
     if (!(invalid = (uint8_t *)view(v, invalid_o, 1, &len))) goto done;
     if (len < n) {
         PyErr_SetString(PyExc_ValueError, "invalid is shorter than the rows");
@@ -749,17 +825,23 @@ static PyObject *vm_check(PyObject *self, PyObject *args) {
         }
     }
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t j = 0; j < n_inputs; j++) {
-        const Input *in = &inputs[j];
-        if (in->type == T_BITS || in->type == T_BYTES) continue; /* yes/no: nothing to check */
-        check_column(invalid, in, specs[3 * j], specs[3 * j + 1], specs[3 * j + 2] != 0, n);
+    for (Py_ssize_t part = 0; part < parts; part++) {
+        const Input *here = inputs + part * n_inputs;
+        uint8_t *bad = invalid + bounds[part];
+        Py_ssize_t rows = bounds[part + 1] - bounds[part];
+        for (Py_ssize_t j = 0; j < n_inputs; j++) {
+            const Input *in = &here[j];
+            if (in->type == T_BITS || in->type == T_BYTES) continue; /* yes/no: nothing to check */
+            check_column(bad, in, specs[3 * j], specs[3 * j + 1], specs[3 * j + 2] != 0, rows);
+        }
+        for (Py_ssize_t p = 0; p < n_pairs; p++)
+            check_pair(bad, &here[pairs[2 * p]], &here[pairs[2 * p + 1]], rows);
     }
-    for (Py_ssize_t p = 0; p < n_pairs; p++)
-        check_pair(invalid, &inputs[pairs[2 * p]], &inputs[pairs[2 * p + 1]], n);
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);
 done:
+    free(bounds);
     free(inputs);
     free(specs);
     free(pairs);
@@ -777,14 +859,25 @@ done:
 HOT static void count_codes(const int8_t *codes, const uint8_t *valid, Py_ssize_t n, Py_ssize_t out[4]) {
     Py_ssize_t c[4] = {0, 0, 0, 0};
     for (Py_ssize_t start = 0; start < n; start += 4096) {
-        Py_ssize_t end = n - start < 4096 ? n : start + 4096;
+        int m = n - start < 4096 ? (int)(n - start) : 4096;
+        const int8_t *x = codes + start;
         uint32_t a = 0, b = 0, d = 0, e = 0;
-        for (Py_ssize_t i = start; i < end; i++) {
-            uint32_t w = valid ? valid[i] != 0 : 1;
-            a += w & (codes[i] == -1);
-            b += w & (codes[i] == 0);
-            d += w & (codes[i] == 1);
-            e += w & (codes[i] == 2);
+        if (valid) {
+            const uint8_t *w = valid + start;
+            for (int i = 0; i < m; i++) {
+                uint8_t keep = w[i] != 0;
+                a += keep & (x[i] == -1);
+                b += keep & (x[i] == 0);
+                d += keep & (x[i] == 1);
+                e += keep & (x[i] == 2);
+            }
+        } else {
+            for (int i = 0; i < m; i++) {
+                a += x[i] == -1;
+                b += x[i] == 0;
+                d += x[i] == 1;
+                e += x[i] == 2;
+            }
         }
         c[0] += a, c[1] += b, c[2] += d, c[3] += e;
     }

@@ -17,17 +17,19 @@ def run(
     xconst: Any,
     dtab: Any,
     xtab: Any,
-    inputs: Sequence[tuple[int, Any, Any, int]],
+    inputs: Sequence[Any],
     outputs: Sequence[Any],
     n: int,
+    bounds: Sequence[int] | None = None,
     /,
 ) -> None: ...
 def check(
-    inputs: Sequence[tuple[int, Any, Any, int]],
+    inputs: Sequence[Any],
     specs: Sequence[tuple[float, float, int]],
     pairs: Sequence[tuple[int, int]],
     n: int,
     invalid: Any,
+    bounds: Sequence[int] | None = None,
     /,
 ) -> None: ...
 def counts(codes: Sequence[Any], valid: Any, /) -> list[tuple[int, int, int, int]]: ...

@@ -57,21 +57,35 @@ def machine() -> Any:
     return _vm
 
 
+Argument = tuple[int, Any, Any, int]
+
+
 @dataclass(frozen=True)
 class Source:
     """How the machine reads one fact of a batch: ``values`` and ``valid`` are buffers (numpy
     arrays or Arrow buffers), ``kind`` their layout (:data:`F64` … :data:`BYTES`, or-ed with
     :data:`GAPS_BITS` / :data:`GAPS_BYTES` when ``valid`` marks where a value is given),
-    ``offset`` the first row's place in them; ``every`` says every row gives it."""
+    ``offset`` the first row's place in them; ``every`` says every row gives it.
+
+    A column that comes in parts (a table's chunks, as a CSV is parsed) has ``pieces``: one
+    (kind, values, valid, offset) per part, read where they lie (no copy joins them)."""
 
     kind: int
     values: Any
     valid: Any
     offset: int
     every: bool
+    pieces: tuple[Argument, ...] = ()
 
-    def argument(self) -> tuple[int, Any, Any, int]:
+    def argument(self) -> Argument:
         return (self.kind, self.values, self.valid, self.offset)
+
+    def arguments(self, bounds: tuple[int, ...]) -> list[Argument]:
+        """One argument per part of a batch cut at ``bounds`` (each part's first row, then the
+        row count): the pieces, or this buffer read from each part's first row."""
+        if self.pieces:
+            return list(self.pieces)
+        return [(self.kind, self.values, self.valid, self.offset + b) for b in bounds[:-1]]
 
     @property
     def numeric(self) -> bool:
@@ -152,11 +166,14 @@ class Columns:
         *,
         sources: Mapping[str, Source] | None = None,
         later: Mapping[str, Callable[[], Column]] | None = None,
+        bounds: tuple[int, ...] | None = None,
     ) -> None:
         self.n = n
         self.facts: MutableMapping[str, Column] = _Facts(facts or {}, later or {})
         self.valid = valid
         self._sources: dict[str, Source] = dict(sources or {})
+        #: where the parts of a batch read in parts begin (then the row count), or None
+        self.bounds = bounds
 
     @property
     def rows_valid(self) -> Bools:
@@ -201,12 +218,14 @@ class Columns:
             )
         )
 
-    def argument(self, key: str | TextTest) -> tuple[int, Any, Any, int]:
-        """An input of a program, as the machine takes it."""
+    def argument(self, key: str | TextTest) -> Argument | list[Argument]:
+        """An input of a program, as the machine takes it (one per part when in parts)."""
         if isinstance(key, str):
-            return self.source(key).argument()
-        hit, known = _text_test(key.node, self.column(_text_fact(key.node)))
-        return (BYTES | GAPS_BYTES, hit.view(np.uint8), known.view(np.uint8), 0)
+            source = self.source(key)
+        else:
+            hit, known = _text_test(key.node, self.column(_text_fact(key.node)))
+            source = Source(BYTES | GAPS_BYTES, hit.view(np.uint8), known.view(np.uint8), 0, False)
+        return source.argument() if self.bounds is None else source.arguments(self.bounds)
 
 
 def _text_fact(node: Comparison) -> str:
@@ -318,6 +337,7 @@ def _run(program: Program, columns: Columns) -> dict[tuple[Any, ...], NDArray[An
         [columns.argument(key) for key in program.inputs],
         outputs,
         n,
+        columns.bounds,
     )
     return {o.key: array for o, array in zip(program.outputs, outputs, strict=True)}
 

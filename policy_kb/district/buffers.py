@@ -77,7 +77,10 @@ def codes(
     indices: NDArray[np.int8], words: pa.Array, null: NDArray[np.bool_] | None = None
 ) -> pa.Array:
     """A dictionary array: ``indices`` into ``words``."""
-    return pa.DictionaryArray.from_arrays(numbers(indices.astype(np.int8, copy=False), null), words)
+    # the codes are the engine's own (always within the words): not checked again
+    return pa.DictionaryArray.from_arrays(
+        numbers(indices.astype(np.int8, copy=False), null), words, safe=False
+    )
 
 
 def present(arrow: pa.Array) -> NDArray[np.bool_]:

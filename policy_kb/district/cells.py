@@ -106,15 +106,20 @@ def _objects(column: pa.Array) -> np.ndarray:
 
 
 def convert_batch(
-    model: PolicyModel, batch: pa.RecordBatch, mapping: Mapping[str, str], first_row: int
+    model: PolicyModel,
+    batch: pa.RecordBatch | pa.Table,
+    mapping: Mapping[str, str],
+    first_row: int,
 ) -> Batch:
     """Columns for the engine from one batch; invalid cells mark their row.
 
     Integers, doubles and yes/no columns are handed to the engine as Arrow laid them out, and
     their cells are checked against each fact's bounds in one pass of the engine's machine
     (:func:`check_cells`); other cells are parsed here first. A fact's numpy column is made only
-    when something asks for it (a report, the 万元 check)."""
+    when something asks for it (a report, the 万元 check). A table (a batch read in parts, as a
+    CSV is parsed) is read part by part where its chunks lie: nothing joins them."""
     n = batch.num_rows
+    bounds = _parts(batch)
     invalid = np.zeros(n, dtype=bool)
     sources: dict[str, Source] = {}
     later: dict[str, Callable[[], Column]] = {}
@@ -126,7 +131,7 @@ def convert_batch(
         fact = model.facts[fact_id]
         arrow = batch.column(column)
         raw[fact_id] = arrow
-        found = _read(fact, arrow, towns, n)
+        found = _read(fact, arrow, towns, n, bounds)
         if found.source is not None:
             sources[fact_id] = found.source
         if found.column is not None:
@@ -137,7 +142,7 @@ def convert_batch(
             text_columns[fact_id] = found.text
         if found.bad is not None:
             invalid |= found.bad
-    invalid |= check_cells(model, sources, n)
+    invalid |= check_cells(model, sources, n, bounds)
     errors = {
         int(first_row + i): _row_error(model, raw, int(i), int(first_row + i))
         for i in np.flatnonzero(invalid)
@@ -146,7 +151,7 @@ def convert_batch(
     name_fact, town_fact = model.fact_of_type(FactType.TEXT), model.fact_of_type(FactType.TOWN)
     return Batch(
         first_row,
-        Columns(n, facts, ~invalid, sources=sources, later=later),
+        Columns(n, facts, ~invalid, sources=sources, later=later, bounds=bounds),
         errors,
         text_columns.get(name_fact or "", absent),
         text_columns.get(town_fact or "", absent),
@@ -154,7 +159,25 @@ def convert_batch(
     )
 
 
-def check_cells(model: PolicyModel, sources: Mapping[str, Source], n: int) -> NDArray[np.bool_]:
+def _parts(batch: pa.RecordBatch | pa.Table) -> tuple[int, ...] | None:
+    """Where the parts of a table begin (then its row count), when it has several and every
+    column is cut alike (a table of batches is); None for a record batch."""
+    if isinstance(batch, pa.RecordBatch) or batch.num_columns == 0:
+        return None
+    lengths = [len(c) for c in batch.column(0).chunks]
+    if len(lengths) <= 1 or any(
+        [len(c) for c in column.chunks] != lengths for column in batch.columns[1:]
+    ):
+        return None
+    return (0, *np.cumsum(lengths).tolist())
+
+
+def check_cells(
+    model: PolicyModel,
+    sources: Mapping[str, Source],
+    n: int,
+    bounds: tuple[int, ...] | None = None,
+) -> NDArray[np.bool_]:
     """The rows where a given number is out of its fact's bounds, not a finite number, not whole
     where it must be (a count, a year), or above the fact that bounds it (tech_staff ≤
     employees) — the checks of the per-profile validator, over whole columns."""
@@ -176,7 +199,11 @@ def check_cells(model: PolicyModel, sources: Mapping[str, Source], n: int) -> ND
     ]
     invalid = np.zeros(n, dtype=np.uint8)
     if numbers:
-        machine().check([sources[s].argument() for s in numbers], specs, pairs, n, invalid)
+        arguments = [
+            sources[s].argument() if bounds is None else sources[s].arguments(bounds)
+            for s in numbers
+        ]
+        machine().check(arguments, specs, pairs, n, invalid, bounds)
     return invalid.view(bool)
 
 
@@ -192,7 +219,18 @@ class _Read:
     text: pa.Array | None = None
 
 
-def _read(fact: FactDef, arrow: pa.Array, towns: list[str], n: int) -> _Read:
+def _read(
+    fact: FactDef,
+    arrow: pa.Array | pa.ChunkedArray,
+    towns: list[str],
+    n: int,
+    bounds: tuple[int, ...] | None,
+) -> _Read:
+    if isinstance(arrow, pa.ChunkedArray):
+        kind = BITS if fact.type is FactType.BOOL else _IN_PLACE.get(arrow.type)
+        if bounds is not None and kind is not None and _reads_in_place(fact, arrow.type):
+            return _pieces(arrow, kind)
+        arrow = arrow.combine_chunks()  # another kind of column: joined, then read as one
     if fact.type is FactType.BOOL and pa.types.is_boolean(arrow.type):
         return _Read(_in_place(arrow, BITS), None, lambda: Column(*_arrow_booleans(arrow)), None)
     if fact.type in _TEXTS and pa.types.is_dictionary(arrow.type):
@@ -232,6 +270,35 @@ def _read(fact: FactDef, arrow: pa.Array, towns: list[str], n: int) -> _Read:
 
 #: Arrow number types the engine reads in place
 _IN_PLACE = {pa.int64(): I64, pa.int32(): I32, pa.float64(): F64}
+
+
+def _reads_in_place(fact: FactDef, kind: pa.DataType) -> bool:
+    """Whether the engine reads a column of this type for this fact where it lies."""
+    if fact.type is FactType.BOOL:
+        return bool(pa.types.is_boolean(kind))
+    return fact.type in NUMERIC and kind in _IN_PLACE
+
+
+def _pieces(arrow: pa.ChunkedArray, kind: int) -> _Read:
+    """A column in parts, read part by part where the parts lie; its numpy column (made only
+    when asked for) joins them."""
+    parts = [_in_place(chunk, kind) for chunk in arrow.chunks]
+    source = Source(
+        kind,
+        None,
+        None,
+        0,
+        all(p.every for p in parts),
+        tuple(p.argument() for p in parts),
+    )
+
+    def column() -> Column:
+        whole = arrow.combine_chunks()
+        if kind == BITS:
+            return Column(*_arrow_booleans(whole))
+        return _number_column(floats(whole))
+
+    return _Read(source, None, column, None)
 
 
 def _in_place(arrow: pa.Array, kind: int) -> Source:
