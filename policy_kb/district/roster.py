@@ -44,6 +44,7 @@ from ..text import Msg, Words, did_you_mean
 from .cells import Batch, RowError, convert_batch
 from .kernel import Years, answers, counted_amounts, evaluate_batch
 from .pipeline import Behind
+from .plaincsv import plain_table
 
 if TYPE_CHECKING:
     import polars as pl
@@ -203,8 +204,15 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
         quoted_strings_can_be_null=True,
     )
 
+    yes, no = _spellings(YES_WORDS), _spellings(NO_WORDS)
+
     def parse(data: pa.Buffer, types: ColumnTypes, quoted: bool) -> pa.Table:
-        """One slice of whole rows, by pyarrow's parallel reader."""
+        """One slice of whole rows: of the plain shape, by the machine's reader
+        (:mod:`.plaincsv`); else by pyarrow's parallel reader."""
+        if types and not quoted:
+            plain = plain_table(data, header, {**text, **types}, yes, no)
+            if plain is not None:
+                return plain
         read = pacsv.ReadOptions(
             use_threads=True,
             block_size=max(CSV_PARSE_BLOCK, data.size // 8),
