@@ -1050,32 +1050,17 @@ static inline int word_of(const Words *w, const char *cell, Py_ssize_t len) {
     return -1;
 }
 
-/* one cell into its column at row i; 0: not the plain shape */
+/* one cell that is not a number into its column at row i (numbers are read as they are
+ * scanned, in csv_parse); 0: not the plain shape */
 static int csv_cell(CsvColumn *col, const char *cell, Py_ssize_t len, Py_ssize_t i, const Words *words) {
     if (len == 0) {
         col->nulls++;
-        if (col->kind == C_NUMBER) col->values[i] = 0;
         if (col->kind == C_TEXT) col->offsets[i + 1] = (int32_t)col->used;
         if (col->kind == C_DICT) col->offsets[i] = 0;
         return 1;
     }
     col->valid[i >> 3] |= (uint8_t)(1u << (i & 7));
     switch (col->kind) {
-    case C_NUMBER: {
-        Py_ssize_t k = 0;
-        int negative = cell[0] == '-';
-        k = negative;
-        if (len - k < 1 || len - k > 18) return 0;
-        int64_t v = 0;
-        for (; k < len; k++) {
-            unsigned d = (unsigned char)cell[k] - '0';
-            if (d > 9) return 0;
-            v = v * 10 + d;
-        }
-        double x = (double)v;
-        col->values[i] = negative ? -x : x; /* "-0" reads as -0.0, as a parsed float does */
-        return 1;
-    }
     case C_FLAG: {
         int found = word_of(words, cell, len);
         if (found < 0) return 0;
@@ -1089,7 +1074,7 @@ static int csv_cell(CsvColumn *col, const char *cell, Py_ssize_t len, Py_ssize_t
         if (col->used > INT32_MAX) return 0;
         col->offsets[i + 1] = (int32_t)col->used;
         return 1;
-    default: { /* C_DICT: a word seen before, or a new one (at most 1,024 per slice) */
+    case C_DICT: { /* a word seen before, or a new one (at most 1,024 per slice) */
         for (int32_t w = 0; w < col->words; w++) {
             if (col->word_len[w] == len && memcmp(col->chars + col->word_at[w], cell, (size_t)len) == 0) {
                 col->offsets[i] = w;
@@ -1104,6 +1089,7 @@ static int csv_cell(CsvColumn *col, const char *cell, Py_ssize_t len, Py_ssize_t
         col->offsets[i] = col->words++;
         return 1;
     }
+    default: return 0;
     }
 }
 
@@ -1124,8 +1110,8 @@ static int csv_parse(const char *p, Py_ssize_t len, CsvColumn *cols, Py_ssize_t 
                 int negative = p < end && *p == '-';
                 p += negative;
                 const char *digits = p;
-                int64_t v = 0;
-                while (p < end && (unsigned)(*p - '0') < 10) v = v * 10 + (*p++ - '0');
+                uint64_t v = 0; /* unsigned: more than 18 digits wrap, then are refused */
+                while (p < end && (unsigned)(*p - '0') < 10) v = v * 10 + (uint64_t)(*p++ - '0');
                 Py_ssize_t n = p - digits;
                 if (n == 0) {
                     if (negative) return 0; /* "-" alone */
@@ -1133,7 +1119,7 @@ static int csv_parse(const char *p, Py_ssize_t len, CsvColumn *cols, Py_ssize_t 
                     col->values[i] = 0;
                 } else {
                     if (n > 18) return 0;
-                    double x = (double)v;
+                    double x = (double)(int64_t)v;
                     col->values[i] = negative ? -x : x; /* "-0" reads as -0.0, as a float does */
                     col->valid[i >> 3] |= (uint8_t)(1u << (i & 7));
                 }
