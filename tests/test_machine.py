@@ -309,3 +309,18 @@ def test_a_table_in_parts_is_read_where_its_parts_lie(kb):
     assert parts.columns.column("employees").values.tolist() == (
         one.columns.column("employees").values.tolist()
     )
+
+
+def test_the_machine_refuses_buffers_shorter_than_their_rows():
+    """A buffer too short for the rows it is said to hold, an unknown layout or an output too
+    short is refused with a ValueError, never read or written past its end."""
+    invalid = np.zeros(10, dtype=np.uint8)
+    spec = [(0.0, 1.0, 0)]
+    with pytest.raises(ValueError, match="shorter than its rows"):
+        _vm.check([(1, np.zeros(5), None, 0)], spec, [], 10, invalid)
+    with pytest.raises(ValueError, match="shorter than its rows"):
+        _vm.check([(1, np.zeros(10), None, 3)], spec, [], 10, invalid)  # offset 3 + 10 rows
+    with pytest.raises(ValueError, match="not one the machine reads"):
+        _vm.check([(9, np.zeros(10), None, 0)], spec, [], 10, invalid)
+    _vm.check([(1, np.array([0.5] * 9 + [2.0]), None, 0)], spec, [], 10, invalid)
+    assert invalid.tolist() == [0] * 9 + [1]

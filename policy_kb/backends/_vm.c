@@ -101,6 +101,7 @@ typedef struct {
     const char *values;
     const uint8_t *valid;
     Py_ssize_t offset;
+    Py_ssize_t values_len, valid_len; /* bytes, to check a part's rows lie within them */
 } Input;
 
 static const double TWO53 = 9007199254740992.0;
@@ -566,13 +567,30 @@ static int read_input(Views *v, PyObject *item, Input *in) {
     in->type = kind & 15;
     in->gaps = (kind >> 4) & 3;
     in->offset = offset;
-    if (!(in->values = view(v, values, 0, NULL))) return -1;
+    if (in->type < T_F64 || in->type > T_BYTES || in->gaps > V_BYTES || offset < 0) {
+        PyErr_SetString(PyExc_ValueError, "an input's kind or offset is not one the machine reads");
+        return -1;
+    }
+    if (!(in->values = view(v, values, 0, &in->values_len))) return -1;
     if (valid != Py_None) {
-        if (!(in->valid = view(v, valid, 0, NULL))) return -1;
+        if (!(in->valid = view(v, valid, 0, &in->valid_len))) return -1;
     } else {
         in->gaps = V_NONE;
     }
     return 0;
+}
+
+/* whether an input's buffers hold `rows` rows from its offset */
+static int holds(const Input *in, Py_ssize_t rows) {
+    Py_ssize_t last = in->offset + rows; /* rows [offset, last) */
+    Py_ssize_t need = in->type == T_F64 || in->type == T_I64 ? last * 8
+                      : in->type == T_I32                     ? last * 4
+                      : in->type == T_BITS                    ? (last + 7) / 8
+                                                              : last;
+    if (in->values_len < need) return 0;
+    if (in->gaps == V_BITS) return in->valid_len >= (last + 7) / 8;
+    if (in->gaps == V_BYTES) return in->valid_len >= last;
+    return 1;
 }
 
 /* The inputs of a batch: one (kind, values, validity, offset) per input, or — a batch in parts
@@ -630,6 +648,14 @@ static int read_inputs(Views *v, PyObject *seq, PyObject *bounds_o, Input **out,
             }
         }
         Py_DECREF(per);
+    }
+    for (Py_ssize_t j = 0; j < s; j++) {
+        for (Py_ssize_t i = 0; i < k; i++) {
+            if (!holds(&inputs[j * k + i], edges[j + 1] - edges[j])) {
+                PyErr_SetString(PyExc_ValueError, "an input is shorter than its rows");
+                goto fail;
+            }
+        }
     }
     Py_XDECREF(b);
     Py_DECREF(items);
