@@ -71,7 +71,10 @@ def _same(plain: pa.Table, ref: pa.Table) -> bool:
         (b"0,TRUE,a,b\r\n-0,False,c,b\r\n", True),  # CRLF; -0 is -0.0 as pyarrow reads it
         (b"123456789012345678,\xe6\x98\xaf,a,b", True),  # 18 digits, no final line end
         (b",,,\n", True),  # every cell empty: nulls
-        (b"1.5,true,a,b\n", False),  # a decimal point: pyarrow's
+        (b"1.5,true,a,b\n-0.0,false,a,b\n1234567890.12345,true,a,b\n", True),  # decimals
+        (b"1.,true,a,b\n", False),  # a decimal point with no digit after: pyarrow's
+        (b".5,true,a,b\n", False),
+        (b"1234567890.123456,true,a,b\n", False),  # 16 digits
         (b"1e3,true,a,b\n", False),
         (b"+1,true,a,b\n", False),
         (b" 1,true,a,b\n", False),
@@ -100,7 +103,13 @@ CELLS = {
     "n": st.one_of(
         st.just(""),
         st.integers(-(10**19), 10**19).map(str),
-        st.sampled_from(["-0", "007", "1.0", "1e5", "-", "+3", " 4", "5 ", "0x10", "١٢"]),
+        st.sampled_from(
+            ["-0", "007", "1.0", "1e5", "-", "+3", " 4", "5 ", "0x10", "١٢", "1.", ".5"]
+        ),
+        st.decimals(
+            min_value=-(10**12), max_value=10**12, places=3, allow_nan=False, allow_infinity=False
+        ).map(str),
+        st.floats(allow_nan=False, allow_infinity=False).map(repr),
     ),
     "flag": st.sampled_from(["", *YES, *NO, "yes", "TrUe", "1", "0", "t"]),
     "name": st.one_of(

@@ -1,12 +1,14 @@
 """CSV rows of the plain shape, parsed in one pass by the engine's machine.
 
 Most rosters are written by a spreadsheet or a database in one shape: no quotes, one row per
-line, whole numbers, ``true`` / ``false`` (or 是 / 否 …), text without commas. A slice of such
-rows is parsed here by the machine's C reader (``_vm.csv``) straight into Arrow's layout — values,
-validity bitmaps, text offsets — in one pass and without type inference. A slice of any other shape
-(a quote, a decimal point, a bare CR, an empty line, a cell that is not a word the reader knows,
-a row with too few or too many cells) is not: :func:`plain_table` returns None and the caller reads
-it with pyarrow's CSV reader as before. What the fast path accepts therefore reads exactly as
+line, whole numbers or decimals (yuan and fen), ``true`` / ``false`` (or 是 / 否 …), text without
+commas. A slice of such rows is parsed here by the machine's C reader (``_vm.csv``) straight into
+Arrow's layout — values, validity bitmaps, text offsets — in one pass and without type inference.
+A decimal of at most 15 digits is its digits divided by a power of ten, both exact as doubles, so
+the quotient is the correctly rounded value pyarrow's parser gives. A slice of any other shape (a
+quote, an exponent, a longer decimal, a bare CR, an empty line, a cell that is not a word the
+reader knows, a row with too few or too many cells) is not: :func:`plain_table` returns None and
+the caller reads it with pyarrow's CSV reader as before. What the fast path accepts therefore reads exactly as
 pyarrow reads it (a test parses the same slices both ways), only about four times faster.
 """
 
