@@ -142,19 +142,20 @@ def convert_batch(
             text_columns[fact_id] = found.text
         if found.bad is not None:
             invalid |= found.bad
-    invalid |= check_cells(model, sources, n, bounds)
+    check_cells(model, sources, n, bounds, into=invalid)
     errors = {
         int(first_row + i): _row_error(model, raw, int(i), int(first_row + i))
         for i in np.flatnonzero(invalid)
     }
-    absent = pa.nulls(n, pa.string())
     name_fact, town_fact = model.fact_of_type(FactType.TEXT), model.fact_of_type(FactType.TOWN)
+    name, town = text_columns.get(name_fact or ""), text_columns.get(town_fact or "")
+    absent = pa.nulls(n, pa.string()) if name is None or town is None else None
     return Batch(
         first_row,
         Columns(n, facts, ~invalid, sources=sources, later=later, bounds=bounds),
         errors,
-        text_columns.get(name_fact or "", absent),
-        text_columns.get(town_fact or "", absent),
+        absent if name is None else name,
+        absent if town is None else town,
         raw,
     )
 
@@ -177,10 +178,12 @@ def check_cells(
     sources: Mapping[str, Source],
     n: int,
     bounds: tuple[int, ...] | None = None,
+    into: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.bool_]:
     """The rows where a given number is out of its fact's bounds, not a finite number, not whole
     where it must be (a count, a year), or above the fact that bounds it (tech_staff ≤
-    employees) — the checks of the per-profile validator, over whole columns."""
+    employees) — the checks of the per-profile validator, over whole columns (marked in ``into``
+    when given)."""
     numbers = [name for name, source in sources.items() if source.numeric]
     specs = []
     for name in numbers:
@@ -197,14 +200,14 @@ def check_cells(
         for f in model.facts.values()
         if isinstance(f.maximum, str) and f.id in place and f.maximum in place
     ]
-    invalid = np.zeros(n, dtype=np.uint8)
+    invalid = np.zeros(n, dtype=bool) if into is None else into  # marked in place
     if numbers:
         arguments = [
             sources[s].argument() if bounds is None else sources[s].arguments(bounds)
             for s in numbers
         ]
-        machine().check(arguments, specs, pairs, n, invalid, bounds)
-    return invalid.view(bool)
+        machine().check(arguments, specs, pairs, n, invalid.view(np.uint8), bounds)
+    return invalid
 
 
 @dataclass
