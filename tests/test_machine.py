@@ -324,3 +324,34 @@ def test_the_machine_refuses_buffers_shorter_than_their_rows():
         _vm.check([(9, np.zeros(10), None, 0)], spec, [], 10, invalid)
     _vm.check([(1, np.array([0.5] * 9 + [2.0]), None, 0)], spec, [], 10, invalid)
     assert invalid.tolist() == [0] * 9 + [1]
+
+
+def test_cells_checked_while_evaluated_or_on_their_own_refuse_the_same_rows(kb):
+    """The machine checks the number cells as it evaluates them (window by window, while they
+    are in cache); asked for the valid rows first, it checks them on their own. Either way the
+    same rows are refused, with the same messages, and the same answers given."""
+    from policy_kb.district.kernel import answers
+
+    rows = generate_rows(kb, 20_000, seed=4)
+    bad = {3: ("employees", -1), 9_000: ("tech_staff", -5), 19_999: ("ip_class1", 2.5)}
+    for i, (fact, value) in bad.items():
+        rows[i][fact] = value
+    facts = sorted({k for r in rows for k in r} - {"name", "town"})
+    arrays = {}
+    for fact in facts:
+        kind = kb.model.facts[fact].type
+        arrays[fact] = pa.array(
+            [r.get(fact) for r in rows], type=pa.bool_() if kind is FactType.BOOL else pa.float64()
+        )
+    batch = pa.RecordBatch.from_pydict(arrays)
+    model, years = kb.model, kb._years(None)
+    mapping = {n: n for n in facts}
+    fused = convert_batch(model, batch, mapping, 2)
+    assert fused.columns.check is not None  # not checked yet
+    fused_answers = answers(model, fused, evaluate_batch(model, fused, years))
+    alone = convert_batch(model, batch, mapping, 2)
+    refused = np.flatnonzero(~alone.columns.rows_valid).tolist()  # checked on their own
+    assert refused == sorted(bad)
+    assert sorted(fused.errors) == sorted(alone.errors) == [i + 2 for i in sorted(bad)]
+    assert [e.message for e in fused.errors.values()] == [e.message for e in alone.errors.values()]
+    assert fused_answers.equals(answers(model, alone, evaluate_batch(model, alone, years)))

@@ -31,6 +31,7 @@
 #define CHUNK 256
 #define WIDTH 10   /* int32 words per instruction: the code and up to nine operands */
 #define XREGS 256  /* the most registers an exact program may use */
+#define WINDOW 8192 /* rows checked, then evaluated, at a time (a multiple of CHUNK) */
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define HOT __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
@@ -679,14 +680,148 @@ static void *aligned(size_t bytes) {
     return p;
 }
 
+/* ── checking the cells ───────────────────────────────────────────────────────────────────── */
+
+/* bad[i] |= the number of row first + i is outside [lo, hi], not finite, or not whole where it
+ * must be, for n rows */
+HOT static void check_column(uint8_t *restrict bad, const Input *in, double lo, double hi, int whole,
+                             Py_ssize_t first, Py_ssize_t n) {
+    double x[CHUNK];
+    uint8_t given[CHUNK];
+    if (in->type == T_I64 && (in->gaps == V_NONE || in->valid == NULL)) {
+        /* every cell given, all integers: the smallest and the largest say whether any is out */
+        const int64_t *src = (const int64_t *)in->values + in->offset + first;
+        int64_t least = INT64_MAX, most = INT64_MIN;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            least = src[i] < least ? src[i] : least;
+            most = src[i] > most ? src[i] : most;
+        }
+        if (n == 0 || ((double)least >= lo && (double)most <= hi)) return;
+    }
+    for (Py_ssize_t start = 0; start < n; start += CHUNK) {
+        Py_ssize_t left = n - start;
+        int m = left < CHUNK ? (int)left : CHUNK;
+        load_number(x, in, first + start, m);
+        load_given(given, in, first + start, m);
+        uint8_t *b = bad + start;
+        for (int i = 0; i < m; i++) {
+            double a = x[i];
+            int wrong = (!(a >= lo && a <= hi)) | (whole & !is_whole(a)); /* NaN, ±∞: wrong */
+            b[i] |= (uint8_t)(given[i] & wrong);
+        }
+    }
+}
+
+/* bad[i] |= both numbers of row first + i are given and the first is above the second */
+HOT static void check_pair(uint8_t *restrict bad, const Input *a, const Input *b, Py_ssize_t first,
+                           Py_ssize_t n) {
+    double x[CHUNK], y[CHUNK];
+    uint8_t gx[CHUNK], gy[CHUNK];
+    for (Py_ssize_t start = 0; start < n; start += CHUNK) {
+        Py_ssize_t left = n - start;
+        int m = left < CHUNK ? (int)left : CHUNK;
+        load_number(x, a, first + start, m);
+        load_given(gx, a, first + start, m);
+        load_number(y, b, first + start, m);
+        load_given(gy, b, first + start, m);
+        uint8_t *row = bad + start;
+        for (int i = 0; i < m; i++) row[i] |= (uint8_t)(gx[i] & gy[i] & (x[i] > y[i]));
+    }
+}
+
+/* The checks of a batch's number cells: the inputs to check (part by part, as read_inputs
+ * stores them), one (minimum, maximum, whole) per input, the pairs (i, j) for "input i ≤
+ * input j", and the rows found wrong (marked in `invalid`). */
+typedef struct {
+    Input *inputs;
+    Py_ssize_t count, parts, *bounds;
+    double *specs;
+    Py_ssize_t *pairs, n_pairs;
+    uint8_t *invalid;
+} Checks;
+
+static void free_checks(Checks *c) {
+    free(c->inputs);
+    free(c->bounds);
+    free(c->specs);
+    free(c->pairs);
+}
+
+static int read_checks(Views *v, PyObject *inputs_o, PyObject *specs_o, PyObject *pairs_o,
+                       PyObject *invalid_o, PyObject *bounds_o, Py_ssize_t n, Checks *c) {
+    PyObject *specs_f = NULL, *pairs_f = NULL;
+    Py_ssize_t len;
+    int ok = -1;
+    if (read_inputs(v, inputs_o, bounds_o, &c->inputs, &c->count, &c->bounds, &c->parts, n) < 0)
+        return -1;
+    if (!(c->invalid = (uint8_t *)view(v, invalid_o, 1, &len))) goto done;
+    if (len < n) {
+        PyErr_SetString(PyExc_ValueError, "invalid is shorter than the rows");
+        goto done;
+    }
+    specs_f = PySequence_Fast(specs_o, "specs must be a sequence");
+    pairs_f = specs_f ? PySequence_Fast(pairs_o, "pairs must be a sequence") : NULL;
+    if (!pairs_f) goto done;
+    if (PySequence_Fast_GET_SIZE(specs_f) != c->count) {
+        PyErr_SetString(PyExc_ValueError, "one spec per input");
+        goto done;
+    }
+    c->n_pairs = PySequence_Fast_GET_SIZE(pairs_f);
+    c->specs = calloc((size_t)(c->count ? c->count : 1) * 3, sizeof(double));
+    c->pairs = calloc((size_t)(c->n_pairs ? c->n_pairs : 1) * 2, sizeof(Py_ssize_t));
+    if (!c->specs || !c->pairs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < c->count; i++) {
+        int whole;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(specs_f, i), "ddi", &c->specs[3 * i],
+                              &c->specs[3 * i + 1], &whole))
+            goto done;
+        c->specs[3 * i + 2] = whole;
+    }
+    for (Py_ssize_t i = 0; i < c->n_pairs; i++) {
+        Py_ssize_t *pair = &c->pairs[2 * i];
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(pairs_f, i), "nn", &pair[0], &pair[1]))
+            goto done;
+        if (pair[0] < 0 || pair[0] >= c->count || pair[1] < 0 || pair[1] >= c->count) {
+            PyErr_SetString(PyExc_ValueError, "a pair names no input");
+            goto done;
+        }
+    }
+    ok = 0;
+done:
+    Py_XDECREF(specs_f);
+    Py_XDECREF(pairs_f);
+    return ok;
+}
+
+/* the checks of rows [at, at + rows) of a part (`start`: the part's first row in the batch) */
+static void check_rows(const Checks *c, Py_ssize_t part, Py_ssize_t start, Py_ssize_t at,
+                       Py_ssize_t rows) {
+    const Input *here = c->inputs + part * c->count;
+    uint8_t *bad = c->invalid + at;
+    for (Py_ssize_t j = 0; j < c->count; j++) {
+        const Input *in = &here[j];
+        if (in->type == T_BITS || in->type == T_BYTES) continue; /* yes/no: nothing to check */
+        check_column(bad, in, c->specs[3 * j], c->specs[3 * j + 1], c->specs[3 * j + 2] != 0,
+                     at - start, rows);
+    }
+    for (Py_ssize_t p = 0; p < c->n_pairs; p++)
+        check_pair(bad, &here[c->pairs[2 * p]], &here[c->pairs[2 * p + 1]], at - start, rows);
+}
+
 static PyObject *vm_run(PyObject *self, PyObject *args) {
     PyObject *init_o, *body_o, *xcode_o, *dconst_o, *xconst_o, *dtab_o, *xtab_o, *inputs_o, *outputs_o;
     int nd, nb;
     Py_ssize_t n;
-    PyObject *bounds_o = Py_None;
-    if (!PyArg_ParseTuple(args, "OOO(ii)OOOOOOn|O", &init_o, &body_o, &xcode_o, &nd, &nb, &dconst_o,
-                          &xconst_o, &dtab_o, &xtab_o, &inputs_o, &outputs_o, &n, &bounds_o))
+    PyObject *bounds_o = Py_None, *checks_o = Py_None;
+    if (!PyArg_ParseTuple(args, "OOO(ii)OOOOOOn|OO", &init_o, &body_o, &xcode_o, &nd, &nb,
+                          &dconst_o, &xconst_o, &dtab_o, &xtab_o, &inputs_o, &outputs_o, &n,
+                          &bounds_o, &checks_o))
         return NULL;
+    Checks checks = {0};
+    int checking = checks_o != Py_None;
     Views *v = calloc(1, sizeof(Views));
     if (!v) return PyErr_NoMemory();
     Machine M = {0};
@@ -702,6 +837,11 @@ static PyObject *vm_run(PyObject *self, PyObject *args) {
         !(M.xtab = view(v, xtab_o, 0, NULL)))
         goto done;
     if (read_inputs(v, inputs_o, bounds_o, &inputs, &n_inputs, &bounds, &parts, n) < 0) goto done;
+    if (checking) {
+        PyObject *c_inputs, *c_specs, *c_pairs, *c_invalid;
+        if (!PyArg_ParseTuple(checks_o, "OOOO", &c_inputs, &c_specs, &c_pairs, &c_invalid)) goto done;
+        if (read_checks(v, c_inputs, c_specs, c_pairs, c_invalid, bounds_o, n, &checks) < 0) goto done;
+    }
     outs = PySequence_Fast(outputs_o, "outputs must be a sequence");
     if (!outs) goto done;
     Py_ssize_t k = PySequence_Fast_GET_SIZE(outs);
@@ -730,16 +870,22 @@ static PyObject *vm_run(PyObject *self, PyObject *args) {
     execute(&M, init, init_len / (WIDTH * 4), 0, 0, CHUNK);
     for (Py_ssize_t part = 0; part < parts; part++) {
         M.inputs = inputs + part * n_inputs;
-        for (Py_ssize_t at = bounds[part]; at < bounds[part + 1]; at += CHUNK) {
-            Py_ssize_t left = bounds[part + 1] - at;
-            int m = left < CHUNK ? (int)left : CHUNK;
-            execute(&M, body, body_len / (WIDTH * 4), at - bounds[part], at, m);
+        /* window by window: the cells checked, then evaluated while they are still in cache */
+        for (Py_ssize_t window = bounds[part]; window < bounds[part + 1]; window += WINDOW) {
+            Py_ssize_t stop = bounds[part + 1] - window < WINDOW ? bounds[part + 1] : window + WINDOW;
+            if (checking) check_rows(&checks, part, bounds[part], window, stop - window);
+            for (Py_ssize_t at = window; at < stop; at += CHUNK) {
+                Py_ssize_t left = stop - at;
+                int m = left < CHUNK ? (int)left : CHUNK;
+                execute(&M, body, body_len / (WIDTH * 4), at - bounds[part], at, m);
+            }
         }
     }
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);
 done:
+    free_checks(&checks);
     free(M.D);
     free(M.B);
     free(bounds);
@@ -751,130 +897,29 @@ done:
     return result;
 }
 
-/* ── checking the cells ───────────────────────────────────────────────────────────────────── */
-
-/* bad[i] |= the number of row i is outside [lo, hi], not finite, or not whole where it must be */
-HOT static void check_column(uint8_t *restrict bad, const Input *in, double lo, double hi, int whole, Py_ssize_t n) {
-    double x[CHUNK];
-    uint8_t given[CHUNK];
-    if (in->type == T_I64 && (in->gaps == V_NONE || in->valid == NULL)) {
-        /* every cell given, all integers: the smallest and the largest say whether any is out */
-        const int64_t *src = (const int64_t *)in->values + in->offset;
-        int64_t least = INT64_MAX, most = INT64_MIN;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            least = src[i] < least ? src[i] : least;
-            most = src[i] > most ? src[i] : most;
-        }
-        if (n == 0 || ((double)least >= lo && (double)most <= hi)) return;
-    }
-    for (Py_ssize_t start = 0; start < n; start += CHUNK) {
-        Py_ssize_t left = n - start;
-        int m = left < CHUNK ? (int)left : CHUNK;
-        load_number(x, in, start, m);
-        load_given(given, in, start, m);
-        uint8_t *b = bad + start;
-        for (int i = 0; i < m; i++) {
-            double a = x[i];
-            int wrong = (!(a >= lo && a <= hi)) | (whole & !is_whole(a)); /* NaN, ±∞: wrong */
-            b[i] |= (uint8_t)(given[i] & wrong);
-        }
-    }
-}
-
-/* bad[i] |= both numbers of row i are given and the first is above the second */
-HOT static void check_pair(uint8_t *restrict bad, const Input *a, const Input *b, Py_ssize_t n) {
-    double x[CHUNK], y[CHUNK];
-    uint8_t gx[CHUNK], gy[CHUNK];
-    for (Py_ssize_t start = 0; start < n; start += CHUNK) {
-        Py_ssize_t left = n - start;
-        int m = left < CHUNK ? (int)left : CHUNK;
-        load_number(x, a, start, m);
-        load_given(gx, a, start, m);
-        load_number(y, b, start, m);
-        load_given(gy, b, start, m);
-        uint8_t *row = bad + start;
-        for (int i = 0; i < m; i++) row[i] |= (uint8_t)(gx[i] & gy[i] & (x[i] > y[i]));
-    }
-}
-
-/* check(inputs, specs, pairs, n, invalid): marks in `invalid` (uint8, n) each row where a given
- * number is not a finite number, is below its minimum or above its maximum, is not whole where
- * it must be, or is above the fact that bounds it. specs: one (minimum, maximum, whole) per
- * input (±inf: no bound; whole: 1 must be whole); pairs: (i, j) for "input i ≤ input j". */
+/* check(inputs, specs, pairs, n, invalid[, bounds]): marks in `invalid` (uint8, n) each row
+ * where a given number is not a finite number, is below its minimum or above its maximum, is not
+ * whole where it must be, or is above the fact that bounds it. specs: one (minimum, maximum,
+ * whole) per input (±inf: no bound; whole: 1 must be whole); pairs: (i, j) for "input i ≤ input
+ * j". (run() makes the same checks, window by window, when it is given them.) */
 static PyObject *vm_check(PyObject *self, PyObject *args) {
-    PyObject *inputs_o, *specs_o, *pairs_o, *invalid_o;
+    PyObject *inputs_o, *specs_o, *pairs_o, *invalid_o, *bounds_o = Py_None;
     Py_ssize_t n;
-    PyObject *bounds_o = Py_None;
     if (!PyArg_ParseTuple(args, "OOOnO|O", &inputs_o, &specs_o, &pairs_o, &n, &invalid_o, &bounds_o))
         return NULL;
-    Views *v = calloc(1, sizeof(Views));
-    if (!v) return PyErr_NoMemory();
-    Input *inputs = NULL;
-    double *specs = NULL;
-    Py_ssize_t *pairs = NULL;
-    PyObject *specs_f = NULL, *pairs_f = NULL, *result = NULL;
-    Py_ssize_t n_inputs, len, parts = 1, *bounds = NULL;
-    uint8_t *invalid;
-    if (read_inputs(v, inputs_o, bounds_o, &inputs, &n_inputs, &bounds, &parts, n) < 0) goto done;
-    if (!(invalid = (uint8_t *)view(v, invalid_o, 1, &len))) goto done;
-    if (len < n) {
-        PyErr_SetString(PyExc_ValueError, "invalid is shorter than the rows");
-        goto done;
+    Views views = {0};
+    Checks c = {0};
+    PyObject *result = NULL;
+    if (read_checks(&views, inputs_o, specs_o, pairs_o, invalid_o, bounds_o, n, &c) == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t part = 0; part < c.parts; part++)
+            check_rows(&c, part, c.bounds[part], c.bounds[part], c.bounds[part + 1] - c.bounds[part]);
+        Py_END_ALLOW_THREADS
+        result = Py_None;
+        Py_INCREF(result);
     }
-    specs_f = PySequence_Fast(specs_o, "specs must be a sequence");
-    pairs_f = specs_f ? PySequence_Fast(pairs_o, "pairs must be a sequence") : NULL;
-    if (!pairs_f) goto done;
-    if (PySequence_Fast_GET_SIZE(specs_f) != n_inputs) {
-        PyErr_SetString(PyExc_ValueError, "one spec per input");
-        goto done;
-    }
-    Py_ssize_t n_pairs = PySequence_Fast_GET_SIZE(pairs_f);
-    specs = calloc((size_t)(n_inputs ? n_inputs : 1) * 3, sizeof(double));
-    pairs = calloc((size_t)(n_pairs ? n_pairs : 1) * 2, sizeof(Py_ssize_t));
-    if (!specs || !pairs) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < n_inputs; i++) {
-        int whole;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(specs_f, i), "ddi", &specs[3 * i],
-                              &specs[3 * i + 1], &whole))
-            goto done;
-        specs[3 * i + 2] = whole;
-    }
-    for (Py_ssize_t i = 0; i < n_pairs; i++) {
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(pairs_f, i), "nn", &pairs[2 * i], &pairs[2 * i + 1]))
-            goto done;
-        if (pairs[2 * i] < 0 || pairs[2 * i] >= n_inputs || pairs[2 * i + 1] < 0 || pairs[2 * i + 1] >= n_inputs) {
-            PyErr_SetString(PyExc_ValueError, "a pair names no input");
-            goto done;
-        }
-    }
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t part = 0; part < parts; part++) {
-        const Input *here = inputs + part * n_inputs;
-        uint8_t *bad = invalid + bounds[part];
-        Py_ssize_t rows = bounds[part + 1] - bounds[part];
-        for (Py_ssize_t j = 0; j < n_inputs; j++) {
-            const Input *in = &here[j];
-            if (in->type == T_BITS || in->type == T_BYTES) continue; /* yes/no: nothing to check */
-            check_column(bad, in, specs[3 * j], specs[3 * j + 1], specs[3 * j + 2] != 0, rows);
-        }
-        for (Py_ssize_t p = 0; p < n_pairs; p++)
-            check_pair(bad, &here[pairs[2 * p]], &here[pairs[2 * p + 1]], rows);
-    }
-    Py_END_ALLOW_THREADS
-    result = Py_None;
-    Py_INCREF(result);
-done:
-    free(bounds);
-    free(inputs);
-    free(specs);
-    free(pairs);
-    Py_XDECREF(specs_f);
-    Py_XDECREF(pairs_f);
-    release(v);
-    free(v);
+    free_checks(&c);
+    release(&views);
     return result;
 }
 

@@ -151,12 +151,33 @@ class _Facts(MutableMapping[str, Column]):
         return len(self._columns) + len(self._later)
 
 
+@dataclass
+class CellCheck:
+    """The checks of a batch's number cells, not made yet: the machine makes them as it
+    evaluates the batch, window by window while the cells are in cache (or on their own, when
+    something asks which rows are valid first).
+
+    ``arguments`` are the sources to check, ``specs`` one (minimum, maximum, whole) each,
+    ``pairs`` (i, j) for "source i ≤ source j"; ``invalid`` the rows refused so far (text cells),
+    marked in place; ``settled`` is told the invalid rows once they are known."""
+
+    arguments: list[Any]
+    specs: list[tuple[float, float, int]]
+    pairs: list[tuple[int, int]]
+    invalid: Bools
+    settled: Callable[[Bools], None]
+
+    def machine_argument(self) -> tuple[Any, ...]:
+        return (self.arguments, self.specs, self.pairs, self.invalid.view(np.uint8))
+
+
 class Columns:
     """The facts of a batch of rows, as columns (``valid`` marks the rows that passed validation).
 
     ``facts`` maps fact ids to columns; ``sources`` (optional) says how the machine reads a fact
     without making it a numpy column first, and ``later`` how to make such a column when
-    something asks for it."""
+    something asks for it. ``check`` holds the number cells' checks while they are not made
+    (:class:`CellCheck`): ``valid`` makes them when read first."""
 
     def __init__(
         self,
@@ -167,13 +188,42 @@ class Columns:
         sources: Mapping[str, Source] | None = None,
         later: Mapping[str, Callable[[], Column]] | None = None,
         bounds: tuple[int, ...] | None = None,
+        check: CellCheck | None = None,
     ) -> None:
         self.n = n
         self.facts: MutableMapping[str, Column] = _Facts(facts or {}, later or {})
-        self.valid = valid
+        self._valid = valid
         self._sources: dict[str, Source] = dict(sources or {})
         #: where the parts of a batch read in parts begin (then the row count), or None
         self.bounds = bounds
+        self.check = check
+
+    @property
+    def valid(self) -> Bools | None:
+        """The rows that passed validation (None: every row; the cells are checked first when
+        their checks are still to be made)."""
+        if self.check is not None:
+            check, self.check = self.check, None
+            machine().check(
+                check.arguments,
+                check.specs,
+                check.pairs,
+                self.n,
+                check.invalid.view(np.uint8),
+                self.bounds,
+            )
+            self.settle(check)
+        return self._valid
+
+    @valid.setter
+    def valid(self, value: Bools | None) -> None:
+        _ = self.valid  # the cells' own checks first: a mask set now adds to them
+        self._valid = value
+
+    def settle(self, check: CellCheck) -> None:
+        """The checks made (by the machine, as it evaluated, or on their own): the valid rows."""
+        self._valid = ~check.invalid
+        check.settled(check.invalid)
 
     @property
     def rows_valid(self) -> Bools:
@@ -321,8 +371,11 @@ def merge_results(n: int, parts: Sequence[tuple[NDArray[np.intp], ColumnResult]]
     )
 
 
-def _run(program: Program, columns: Columns) -> dict[tuple[Any, ...], NDArray[Any]]:
-    """The machine over every row of ``columns``: each output by its key."""
+def _run(
+    program: Program, columns: Columns, check: CellCheck | None = None
+) -> dict[tuple[Any, ...], NDArray[Any]]:
+    """The machine over every row of ``columns``: each output by its key (with ``check``, the
+    number cells are checked as they are evaluated)."""
     n = columns.n
     outputs = program.output_arrays(n)
     machine().run(
@@ -338,6 +391,7 @@ def _run(program: Program, columns: Columns) -> dict[tuple[Any, ...], NDArray[An
         outputs,
         n,
         columns.bounds,
+        None if check is None else check.machine_argument(),
     )
     return {o.key: array for o, array in zip(program.outputs, outputs, strict=True)}
 
@@ -352,7 +406,10 @@ def evaluate_columns(
 
     ``programs`` keeps the compiled programs from batch to batch (a roster passes one)."""
     program = (programs or Programs(model)).get(columns.layout(model), parameters, ANSWERS)
-    out = _run(program, columns)
+    check, columns.check = columns.check, None  # the cells are checked as they are evaluated
+    out = _run(program, columns, check)
+    if check is not None:
+        columns.settle(check)
     statuses = {b: out["status", b] for b in model.benefits}
     estimates = {
         b.id: out["amount", b.id] for b in model.benefits.values() if b.estimate is not None
@@ -509,6 +566,7 @@ __all__ = [
     "DOES_NOT_APPLY",
     "STATUS_WORDS",
     "UNDETERMINED",
+    "CellCheck",
     "Column",
     "ColumnResult",
     "Columns",

@@ -25,10 +25,10 @@ from ..backends.columns import (
     I32,
     I64,
     VALUES,
+    CellCheck,
     Column,
     Columns,
     Source,
-    machine,
 )
 from ..errors import ProfileError, ProfileIssue
 from ..policy.model import NUMERIC, FactDef, FactType, PolicyModel
@@ -72,14 +72,23 @@ class RowError:
 
 @dataclass
 class Batch:
-    """One batch of rows, converted: columns for the engine, row numbers, errors, texts."""
+    """One batch of rows, converted: columns for the engine, row numbers, errors, texts.
+
+    ``errors`` (refused rows by spreadsheet row number) is complete once the number cells are
+    checked: reading it checks them when the engine has not yet (see :class:`CellCheck`)."""
 
     first_row: int
     columns: Columns
-    errors: dict[int, RowError]
+    found: dict[int, RowError]
     name_column: pa.Array  # text, null where unknown or invalid
     town_column: pa.Array
     cells: Mapping[str, pa.Array] = field(default_factory=dict)  # fact → the column as read
+
+    @property
+    def errors(self) -> dict[int, RowError]:
+        """The refused rows, by spreadsheet row number, with why."""
+        _ = self.columns.valid  # the number cells checked first, if they are not yet
+        return self.found
 
     def profile(self, i: int, model: PolicyModel) -> dict[str, Any]:
         """Row ``i``'s cells as a profile (numbers and yes/no parsed as a profile's would be)."""
@@ -114,8 +123,9 @@ def convert_batch(
     """Columns for the engine from one batch; invalid cells mark their row.
 
     Integers, doubles and yes/no columns are handed to the engine as Arrow laid them out, and
-    their cells are checked against each fact's bounds in one pass of the engine's machine
-    (:func:`check_cells`); other cells are parsed here first. A fact's numpy column is made only
+    their cells are checked against each fact's bounds by the engine's machine as it evaluates
+    them (:func:`cell_check`; or on their own when the valid rows are asked for first); other
+    cells are parsed here first. A fact's numpy column is made only
     when something asks for it (a report, the 万元 check). A table (a batch read in parts, as a
     CSV is parsed) is read part by part where its chunks lie: nothing joins them."""
     n = batch.num_rows
@@ -142,17 +152,23 @@ def convert_batch(
             text_columns[fact_id] = found.text
         if found.bad is not None:
             invalid |= found.bad
-    check_cells(model, sources, n, bounds, into=invalid)
-    errors = {
-        int(first_row + i): _row_error(model, raw, int(i), int(first_row + i))
-        for i in np.flatnonzero(invalid)
-    }
+    errors: dict[int, RowError] = {}
+
+    def settled(refused: NDArray[np.bool_]) -> None:
+        for i in np.flatnonzero(refused).tolist():
+            errors[first_row + i] = _row_error(model, raw, i, first_row + i)
+
+    check = cell_check(model, sources, n, bounds, invalid, settled)
+    columns = Columns(n, facts, None, sources=sources, later=later, bounds=bounds, check=check)
+    if check is None:  # no number cell to check: the refused rows are known now
+        columns.valid = ~invalid
+        settled(invalid)
     name_fact, town_fact = model.fact_of_type(FactType.TEXT), model.fact_of_type(FactType.TOWN)
     name, town = text_columns.get(name_fact or ""), text_columns.get(town_fact or "")
     absent = pa.nulls(n, pa.string()) if name is None or town is None else None
     return Batch(
         first_row,
-        Columns(n, facts, ~invalid, sources=sources, later=later, bounds=bounds),
+        columns,
         errors,
         absent if name is None else name,
         absent if town is None else town,
@@ -173,18 +189,21 @@ def _parts(batch: pa.RecordBatch | pa.Table) -> tuple[int, ...] | None:
     return (0, *np.cumsum(lengths).tolist())
 
 
-def check_cells(
+def cell_check(
     model: PolicyModel,
     sources: Mapping[str, Source],
     n: int,
-    bounds: tuple[int, ...] | None = None,
-    into: NDArray[np.bool_] | None = None,
-) -> NDArray[np.bool_]:
-    """The rows where a given number is out of its fact's bounds, not a finite number, not whole
-    where it must be (a count, a year), or above the fact that bounds it (tech_staff ≤
-    employees) — the checks of the per-profile validator, over whole columns (marked in ``into``
-    when given)."""
+    bounds: tuple[int, ...] | None,
+    invalid: NDArray[np.bool_],
+    settled: Callable[[NDArray[np.bool_]], None],
+) -> CellCheck | None:
+    """The checks of the number cells, the per-profile validator's, to be made over whole
+    columns: a given number out of its fact's bounds, not a finite number, not whole where it
+    must be (a count, a year), or above the fact that bounds it (tech_staff ≤ employees). None
+    when the batch has no number to check."""
     numbers = [name for name, source in sources.items() if source.numeric]
+    if not numbers:
+        return None
     specs = []
     for name in numbers:
         fact = model.facts[name]
@@ -200,14 +219,10 @@ def check_cells(
         for f in model.facts.values()
         if isinstance(f.maximum, str) and f.id in place and f.maximum in place
     ]
-    invalid = np.zeros(n, dtype=bool) if into is None else into  # marked in place
-    if numbers:
-        arguments = [
-            sources[s].argument() if bounds is None else sources[s].arguments(bounds)
-            for s in numbers
-        ]
-        machine().check(arguments, specs, pairs, n, invalid.view(np.uint8), bounds)
-    return invalid
+    arguments = [
+        sources[s].argument() if bounds is None else sources[s].arguments(bounds) for s in numbers
+    ]
+    return CellCheck(arguments, specs, pairs, invalid, settled)
 
 
 @dataclass
@@ -319,7 +334,7 @@ def _in_place(arrow: pa.Array, kind: int) -> Source:
 
 def _given(number: NDArray[np.float64], given: NDArray[np.bool_]) -> Source:
     """Doubles (NaN where absent or unreadable) and where a cell held something: a cell given
-    but not a finite number is refused by :func:`check_cells`."""
+    but not a finite number is refused by :func:`cell_check`."""
     return Source(F64 | GAPS_BYTES, number, given.view(np.uint8), 0, bool(given.all()))
 
 
