@@ -304,22 +304,21 @@ class _Compiler(Visitor[Any]):
         return found
 
     def and_(self, a: Truth, b: Truth) -> Truth:
-        if a is False or b is False:
-            return False
-        if a is True:
-            return b
-        if b is True:
-            return a
-        return self._shared(Op.AND, "B", a, b)
+        return self._join(Op.AND, False, a, b)
 
     def or_(self, a: Truth, b: Truth) -> Truth:
-        if a is True or b is True:
-            return True
-        if a is False:
+        return self._join(Op.OR, True, a, b)
+
+    def _join(self, op: Op, absorbing: bool, a: Truth, b: Truth) -> Truth:
+        """``a op b``, a constant side folded: ``absorbing`` decides it (False for and, True
+        for or), its opposite leaves the other side."""
+        if a is absorbing or b is absorbing:
+            return absorbing
+        if a is (not absorbing):
             return b
-        if b is False:
+        if b is (not absorbing):
             return a
-        return self._shared(Op.OR, "B", a, b)
+        return self._shared(op, "B", a, b)
 
     def not_(self, a: Truth) -> Truth:
         if isinstance(a, bool):
@@ -574,19 +573,19 @@ class _Compiler(Visitor[Any]):
         return masks
 
     def all_of(self, node: AllOf) -> Masks:
-        parts = [self.visit(p) for p in node.parts]
-        true: Truth = True
-        false: Truth = False
-        for t, f in parts:
-            true, false = self.and_(true, t), self.or_(false, f)
-        return true, false
+        return self._group(node.parts, every=True)
 
     def any_of(self, node: AnyOf) -> Masks:
-        parts = [self.visit(p) for p in node.parts]
-        true: Truth = False
-        false: Truth = True
-        for t, f in parts:
-            true, false = self.or_(true, t), self.and_(false, f)
+        return self._group(node.parts, every=False)
+
+    def _group(self, parts: Sequence[Condition], every: bool) -> Masks:
+        """All of the parts hold where every part holds and fail where one fails; any of them,
+        the other way round (Kleene's logic: the two are each other's mirror)."""
+        join_true, join_false = (self.and_, self.or_) if every else (self.or_, self.and_)
+        true: Truth = every
+        false: Truth = not every
+        for t, f in (self.visit(p) for p in parts):
+            true, false = join_true(true, t), join_false(false, f)
         return true, false
 
     def not_of(self, node: NotOf) -> Masks:

@@ -68,18 +68,20 @@ class Years:
 
     def programs(self, model: PolicyModel) -> Programs:
         """The column engine's programs for ``model``, compiled once per run."""
-        found = self.kept.get(("programs", id(model)))
-        if found is None or found.model is not model:
-            found = self.kept["programs", id(model)] = Programs(model)
+        found = self._kept(Programs, model)
         assert isinstance(found, Programs)
         return found
 
     def plan(self, model: PolicyModel) -> Plan:
         """The per-profile plan for ``model`` (for the rows the column engine leaves undecided)."""
-        found = self.kept.get(("plan", id(model)))
-        if found is None or found.model is not model:
-            found = self.kept["plan", id(model)] = Plan(model)
+        found = self._kept(Plan, model)
         assert isinstance(found, Plan)
+        return found
+
+    def _kept(self, make: Callable[[PolicyModel], Any], model: PolicyModel) -> Any:
+        found = self.kept.get((make, id(model)))
+        if found is None or found.model is not model:
+            found = self.kept[make, id(model)] = make(model)
         return found
 
     def of_rows(self, model: PolicyModel, columns: Columns) -> NDArray[np.int64]:
