@@ -9,6 +9,7 @@ before anything is read.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -52,11 +53,7 @@ def atomic_path(output: PathLike, inputs: Iterable[PathLike | None] = ()) -> Ite
     """
     path = check_output(output, inputs)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    import tempfile  # here: reading a profile and printing an answer write no file
-
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = _part_file(path)
     try:
         yield tmp
         os.chmod(tmp, mode)
@@ -64,6 +61,22 @@ def atomic_path(output: PathLike, inputs: Iterable[PathLike | None] = ()) -> Ite
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _part_file(path: Path) -> Path:
+    """A new, empty file beside ``path``, ``.NAME.<random>.part``, made with O_EXCL and mode
+    0600 as ``tempfile.mkstemp`` makes one (without importing tempfile, random and shutil: 5 ms
+    of a roster run's start)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        candidate = path.with_name(f".{path.name}.{os.urandom(6).hex()}.part")
+        try:
+            fd = os.open(candidate, flags, 0o600)
+        except FileExistsError:
+            continue  # taken: another name
+        os.close(fd)
+        return candidate
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
 
 
 def write_text(output: PathLike, text: str, inputs: Iterable[PathLike | None] = ()) -> None:
