@@ -15,11 +15,17 @@
  * that even these cannot decide (a number that is not whole) is marked undecided, and the
  * per-profile engine answers it in exact decimals.
  *
- * Two entry points:
- *   run(init, body, xcode, sizes, dconst, xconst, dtab, xtab, inputs, outputs, n)
- *   check(inputs, specs, pairs, n, invalid)
+ * Entry points:
+ *   run(init, body, xcode, sizes, dconst, xconst, dtab, xtab, inputs, outputs, n[, bounds[, checks]])
+ *       the program over n rows; with `checks`, the number cells are checked window by window
+ *       (WINDOW rows) just before they are evaluated, while they are in cache;
+ *   check(inputs, specs, pairs, n, invalid[, bounds])   the same checks on their own;
+ *   counts(codes, valid), fen_total(amounts, mask)      the roster summary's totals;
+ *   csv_rows(data), csv(data, rows, kinds, yes, no, buffers)   CSV rows of the plain shape.
  * `inputs` are the batch's columns as (kind, values, validity, offset): Arrow buffers read in
- * place (int64, int32, float64, bit-packed booleans, validity bitmaps) or numpy arrays.
+ * place (int64, int32, float64, bit-packed booleans, validity bitmaps) or numpy arrays; a batch
+ * read in parts (`bounds`: each part's first row, then n) gives one such tuple per part. Every
+ * buffer is checked to hold its rows before anything is read.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -10,11 +10,14 @@ rows, every row) is known before it runs, so a program is made for that :class:`
 parameter values of a year, and kept: a roster's batches share one.
 
 Exactness is the machine's, stated here once: numbers are doubles (every whole number below
-2**53 is one, so a bound is never passed by rounding); a ratio is compared with its tiers in
-128-bit integers where both sides are whole; an amount is computed a second time in exact
-decimals (whole numbers of 10**-e, the exponent known here) and rounded half up to the fen.
-A row the machine cannot decide exactly (a number that is not whole, lying within a rounding
-error of a tier or of a half fen) is marked *undecided* and answered by the per-profile engine.
+2**53 is one, so a bound is never passed by rounding); a ratio within a rounding error of a tier
+is compared again in 128-bit integers where both sides are whole; an amount is rounded to the fen
+from its double unless its rounding error — ``gamma`` (the formula's operations × 2**-52) times
+its magnitude bound (:class:`_Magnitude`) — could reach a half fen, and then by its exact program
+(:class:`_Exact`: whole numbers of 10**-e in 128-bit integers, the exponent known here, run for
+that row alone) and rounded half up. A row the machine cannot decide exactly (a number that is
+not whole, lying within a rounding error of a tier or of a half fen) is marked *undecided* and
+answered by the per-profile engine.
 
 After the tree is walked, unused instructions are dropped and registers are reused once their
 value is read for the last time, so a chunk's registers fit in the processor's cache.
