@@ -95,13 +95,10 @@ class Source:
 
 @dataclass
 class Column:
-    """One fact over all rows: ``values`` (meaningful where ``known``) and ``known``.
-
-    ``whole`` says every value is a whole number (the column came as integers)."""
+    """One fact over all rows: ``values`` (meaningful where ``known``) and ``known``."""
 
     values: NDArray[Any]
     known: Bools
-    whole: bool = False
 
     def source(self) -> Source:
         """How the machine reads this column."""
@@ -235,7 +232,7 @@ class Columns:
         return Columns(
             len(rows),
             {
-                name: Column(c.values[rows], c.known[rows], c.whole)
+                name: Column(c.values[rows], c.known[rows])
                 for name, c in ((name, self.facts[name]) for name in list(self.facts))
             },
             None if self.valid is None else self.valid[rows],
@@ -501,27 +498,6 @@ def condition_masks(
     return masks
 
 
-def status_codes(true: Bools, false: Bools) -> NDArray[np.int8]:
-    """0 applies, 1 does not apply, 2 undetermined — as 2 − 2·true − false (the masks never overlap)."""
-    codes = np.full(true.shape, UNDETERMINED, dtype=np.int8)
-    yes, no = true.view(np.int8), false.view(np.int8)  # the same bytes, read as 0 / 1
-    codes -= yes
-    codes -= yes
-    codes -= no
-    return codes
-
-
-def to_fen(amount: Floats) -> Floats:
-    """Round to 0.01 yuan, half away from zero (as Decimal's ROUND_HALF_UP does)."""
-    out = np.abs(amount)
-    out *= 100
-    out += 0.5
-    np.floor(out, out=out)
-    np.copysign(out, amount, out=out)
-    out /= 100
-    return out
-
-
 def sum_fen(amounts: Floats, where: Bools | None = None) -> int:
     """The exact sum, in fen, of amounts already rounded to the fen (no float drift over
     millions), over the rows ``where`` (every row when None; a NaN is no amount)."""
@@ -578,7 +554,5 @@ __all__ = [
     "evaluate_condition",
     "machine",
     "merge_results",
-    "status_codes",
     "sum_fen",
-    "to_fen",
 ]
