@@ -355,3 +355,43 @@ def test_cells_checked_while_evaluated_or_on_their_own_refuse_the_same_rows(kb):
     assert sorted(fused.errors) == sorted(alone.errors) == [i + 2 for i in sorted(bad)]
     assert [e.message for e in fused.errors.values()] == [e.message for e in alone.errors.values()]
     assert fused_answers.equals(answers(model, alone, evaluate_batch(model, alone, years)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "town in ['湖塘镇', '牛塘镇']",
+        "town not in ['湖塘镇', '牛塘镇']",
+        "town == '湖塘镇'",
+        "town != '湖塘镇'",
+    ],
+)
+def test_a_text_comparison_over_columns_answers_as_one_profile_does(kb, text):
+    """A condition on a text fact (the town): the caller computes it over the batch's texts and
+    the machine combines it like a yes/no fact — unknown where the town is not given."""
+    from policy_kb.backends.columns import columns_from_values, evaluate_condition
+    from policy_kb.backends.trace import evaluate_tree
+    from policy_kb.errors import Location
+    from policy_kb.rules.parse import TEXT, Scope, ValueType, parse_condition
+
+    model = kb.model
+    towns = sorted(t.name for t in model.targets.towns)
+    scope = Scope(
+        facts={"town": TEXT, "employees": ValueType("number", "人")},
+        derived={},
+        parameters={"sme_max_employees": ValueType("number", "人")},
+        categories=frozenset(),
+        choices={"town": frozenset(towns)},
+    )
+    at = Location("measures.yaml", 1, 1)
+    condition = parse_condition(text, scope, at)
+    values = ["湖塘镇", "牛塘镇", towns[-1], None]
+    params = kb.parameters_for_year(2021)
+    columns = columns_from_values(model, len(values), {"town": values})
+    true, false = evaluate_condition(model, condition, columns, params)
+    for i, town in enumerate(values):
+        one = evaluate_tree(model, condition, {} if town is None else {"town": town}, params)
+        assert (bool(true[i]), bool(false[i])) == (one.outcome is True, one.outcome is False), (
+            text,
+            town,
+        )
