@@ -274,6 +274,7 @@ class KnowledgeBase:
         ignore_unknown_columns: bool = False,
         amounts_are_yuan: bool = False,
         each: Callable[[Batch, ColumnResult], None] | None = None,
+        lang: str = "zh",
     ) -> RosterRun:
         """Evaluate every enterprise of a roster file (CSV, .xlsx or Parquet), column-wise.
 
@@ -283,7 +284,8 @@ class KnowledgeBase:
         Reading options, the same for :meth:`progress`, :meth:`mobilise` and :meth:`impact`:
         ``ignore_unknown_columns`` skips columns that are not facts (else they are refused);
         a roster whose amounts all look like 万元 (every amount column's median under 一万元)
-        is refused as such unless ``amounts_are_yuan`` confirms they are in 元.
+        is refused as such unless ``amounts_are_yuan`` confirms they are in 元. ``lang`` is the
+        language of the ``error`` column of the answers (``zh`` or ``en``).
         """
         from .district.roster import Reading, run_roster
 
@@ -296,6 +298,7 @@ class KnowledgeBase:
             progress=progress,
             reading=Reading(ignore_unknown_columns, amounts_are_yuan),
             each=each,
+            lang=check_lang(lang),
         )
 
     def evaluate_arrow(

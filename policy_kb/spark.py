@@ -59,6 +59,7 @@ from .district.roster import (
     Reading,
     RosterSummary,
     header_map,
+    name_key,
     refuse_repeats,
     refuse_wan_amounts,
 )
@@ -135,7 +136,7 @@ def _answer(job: _Job, model: PolicyModel, years: Years, raw: pa.RecordBatch) ->
     batch = convert_batch(model, raw, job.mapping, first)
     if _FIRST in raw.schema.names:
         seen = {
-            " ".join(str(name).split()): int(at)
+            name_key(name): int(at)
             for name, at in zip(batch.names.tolist(), raw.column(_FIRST).to_pylist(), strict=True)
             if name is not None and at is not None
         }
@@ -164,7 +165,7 @@ def _keys(job: _Job) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordB
             batch = convert_batch(model, raw, job.mapping, int(rows[0]) if len(rows) else 2)
             valid = batch.columns.rows_valid
             keys = [
-                " ".join(str(name).split()) if name is not None and ok else None
+                name_key(name) if name is not None and ok else None
                 for name, ok in zip(batch.names.tolist(), valid.tolist(), strict=True)
             ]
             yield pa.RecordBatch.from_pydict(

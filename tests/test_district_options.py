@@ -125,3 +125,15 @@ def test_the_wan_yuan_check_reads_the_medians(kb, tmp_path, in_wan_yuan):
         csv.writer(fh).writerows(rows[:10])  # nine firms: too few to judge the unit by
     assert kb.roster(few).summary.rows == 9
     assert kb.roster(in_wan_yuan, amounts_are_yuan=True).summary.rows == 300
+
+
+def test_a_name_repeated_with_spaces_inside_is_the_same_enterprise(kb, tmp_path):
+    """Spaces are ignored wherever they are (full-width ones too): 常州 乙 公司 repeats 常州乙公司."""
+    path = tmp_path / "spaces.csv"
+    path.write_text(
+        "name,employees\n常州乙公司,5\n常州 乙 公司,5\n 常州乙公司　,5\n常州丙公司,5\n",
+        encoding="utf-8",
+    )
+    run = kb.roster(path)
+    assert [e.row for e in run.summary.errors] == [3, 4]
+    assert all("row 2" in e.render("en") for e in run.summary.errors)

@@ -407,9 +407,14 @@ def _booleans(text: pa.Array, given: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def cell_value(fact_type: FactType, value: Any) -> Any:
-    """A raw cell as the per-profile validator should see it (numbers and yes/no parsed where they can be)."""
+    """A raw cell as the per-profile validator should see it (numbers and yes/no parsed where they can be).
+
+    A cell that reads as NaN (``nan`` in a CSV, a NaN in Parquet) is shown as the text it was:
+    in a roster it is a value given, not an empty cell, and is refused as not a number."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
     if (
         isinstance(value, float)
         and value.is_integer()

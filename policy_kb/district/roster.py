@@ -471,6 +471,12 @@ def _to_batch(
     return pa.RecordBatch.from_arrays(columns, names=header)
 
 
+def name_key(name: object) -> str:
+    """An enterprise's name as repeats are found: every space left out (full-width ones too),
+    so 常州 乙 公司 and 常州乙公司 are one enterprise."""
+    return "".join(str(name).split())
+
+
 def refuse_repeats(model: PolicyModel, batch: Batch, seen: dict[str, int]) -> None:
     """A row naming an enterprise an earlier row already named is refused (and so counted once),
     with the row it repeats; ``seen`` carries the names from batch to batch."""
@@ -484,7 +490,7 @@ def refuse_repeats(model: PolicyModel, batch: Batch, seen: dict[str, int]) -> No
     for i, name in enumerate(batch.names.tolist()):
         if name is None or not valid[i]:
             continue
-        key = " ".join(str(name).split())
+        key = name_key(name)
         row = batch.first_row + i
         first = seen.setdefault(key, row)
         if first != row:

@@ -272,6 +272,7 @@ def _cmd_roster(args: argparse.Namespace, out: TextIO) -> int:
             progress=not args.quiet,
             ignore_unknown_columns=args.ignore_unknown_columns,
             amounts_are_yuan=args.amounts_are_yuan,
+            lang=args.lang,
         ).summary
     _row_errors(summary.errors, args.file, args.lang)
     if args.format == "json":
