@@ -329,7 +329,7 @@ def roster_table(summary: Any, source: str, output: str | None, lang: str = "zh"
     lines = [
         say(
             lang,
-            "roster.summary",
+            "roster.summary" if summary.invalid else "roster.summary.clean",
             source=source,
             rows=f"{summary.rows:,}",
             valid=f"{valid:,}",
