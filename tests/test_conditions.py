@@ -151,6 +151,19 @@ def test_text_compared_with_number():
     assert "type clash in 'town >= 3'" in error_of("town >= 3")
 
 
+def test_in_is_for_texts_only():
+    """A number is compared with a range; 'in' over numbers would need each engine to read a set
+    of points, so it is refused, saying what to write instead."""
+    assert error_of("employees in [1, 2]") == (
+        "measures.yaml:10:20: 'in' in 'employees in [1, 2]' is for a text fact (such as town); its"
+        " left side is not"
+        " a text (compare a number with a range, e.g. employees >= 10, or write several =="
+        " under any:)"
+    )
+    assert "只用于文字事实" in error_of("employees not in [1, 2]", "zh")
+    assert parse("'湖塘镇' == town").kind == "text"  # a literal may stand on the left
+
+
 def test_unknown_town_value():
     assert "'湖塘' is not a known value of 'town' (did you mean '湖塘镇'?)" in error_of(
         "town == '湖塘'"

@@ -322,8 +322,99 @@ def test_the_machine_refuses_buffers_shorter_than_their_rows():
         _vm.check([(1, np.zeros(10), None, 3)], spec, [], 10, invalid)  # offset 3 + 10 rows
     with pytest.raises(ValueError, match="not one the machine reads"):
         _vm.check([(9, np.zeros(10), None, 0)], spec, [], 10, invalid)
+    with pytest.raises(ValueError, match="shorter than its rows"):  # offset · 8 past the end
+        _vm.check([(1, np.zeros(10), None, 2**61 - 10)], spec, [], 10, invalid)
+    with pytest.raises(TypeError, match="is a tuple"):
+        _vm.check([[1, np.zeros(10), None, 0]], spec, [], 10, invalid)
     _vm.check([(1, np.array([0.5] * 9 + [2.0]), None, 0)], spec, [], 10, invalid)
     assert invalid.tolist() == [0] * 9 + [1]
+
+
+def test_the_machine_refuses_outputs_too_short_for_what_is_written_to_them(kb):
+    """Each output must hold a row of what the program writes to it (a status a byte, an amount
+    eight): one as long in bytes as the rows, but of doubles, is refused."""
+    from policy_kb.backends.program import ANSWERS, Programs
+
+    n = 4096
+    columns = columns_from_values(
+        kb.model, n, {"taxable_income": [1.0] * n, "hnte_valid": [True] * n}
+    )
+    program = Programs(kb.model).get(
+        columns.layout(kb.model), kb.parameters_for_year(2021), ANSWERS
+    )
+    args = (program.init, program.body, program.xcode, program.sizes, program.dconst)
+    tables = (program.xconst, program.dtab, program.xtab)
+    inputs = [columns.argument(k) for k in program.inputs]
+    short = [np.empty(n, dtype=np.uint8) for _ in program.outputs]  # n bytes each
+    with pytest.raises(ValueError, match="output is shorter"):
+        _vm.run(*args, *tables, inputs, short, n)
+    fit = [np.empty(n, dtype=o.dtype) for o in program.outputs]
+    _vm.run(*args, *tables, inputs, fit, n)
+
+
+def test_a_whole_number_beyond_2_53_is_whole_and_infinity_is_not():
+    """Every double from 2**53 on is a whole number: a count that large is refused only by its
+    bounds, never as 'not whole'; infinity and NaN are never whole."""
+    invalid = np.zeros(5, dtype=np.uint8)
+    cells = np.array([2.0**60, 2.0**53 + 2, 2.5, np.inf, np.nan])
+    _vm.check([(1, cells, None, 0)], [(0.0, np.inf, 1)], [], 5, invalid)
+    assert invalid.tolist() == [0, 0, 1, 1, 1]
+
+
+def test_cells_at_the_ends_of_int64_and_out_of_the_calendar_are_refused_not_a_crash(kb):
+    """The largest int64 (which the fast int64 → double conversion must not overflow on) and a
+    year out of 1949–2100 are refused with the fact and the value, the other rows answered."""
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "employees": pa.array([2**63 - 1, 5, 5, 5, 5, 5], pa.int64()),
+            "year": pa.array([2021.0, 2021.0, 0.0, 1e10, 2021.5, None]),
+        }
+    )
+    errors = kb.evaluate_arrow(batch).column("error").to_pylist()
+    assert errors[0].startswith("employees（职工总数）：应为不超过 10,000,000 人")
+    assert errors[1] is None
+    assert errors[5] is None
+    for i in (2, 3, 4):
+        assert errors[i].startswith("year（数据所属年度）：")
+
+
+def test_a_count_bounded_by_another_fact_is_bounded_by_its_maximum_too(kb):
+    """tech_staff ≤ employees ≤ 10,000,000: tech_staff above ten million is refused even when
+    employees is not given — by one profile and over columns alike — rather than read as an
+    empty range of employees."""
+    from policy_kb import ProfileError
+
+    profile = {"tech_staff": 20_000_000, "hnte_valid": True}
+    with pytest.raises(ProfileError) as info:
+        kb.evaluate(profile)
+    message = info.value.issues[0].render("zh")
+    assert message.startswith("tech_staff（科技人员数）：应为不超过 10,000,000 人")
+    batch = pa.RecordBatch.from_pydict({k: [v] for k, v in profile.items()})
+    out = kb.evaluate_arrow(batch)
+    assert out.column("error").to_pylist() == [message]
+    assert out.column("KM1.evaluation_mobilization").to_pylist() == [None]
+
+
+def test_a_formula_too_long_for_exact_integers_is_rounded_as_the_exact_engine_rounds(
+    kb, tmp_path, measures_text
+):
+    """A product of many percentages has more decimals than 128-bit integers hold: the amount
+    has no exact program, and a row the double cannot round surely is settled in decimals."""
+    import policy_kb
+
+    old = "formula: rd_expense * (rd_super_deduction_rate - 1)"
+    assert measures_text.count(old) == 1
+    path = tmp_path / "measures.yaml"
+    path.write_text(measures_text.replace(old, old + " * rd_super_deduction_rate" * 20), "utf-8")
+    long = policy_kb.load(path)
+    rows = [1, 3, 7, 12_345, 999_999, 10**9 + 7]
+    batch = pa.RecordBatch.from_pydict(
+        {"rd_expense": pa.array(rows, pa.int64()), "tech_sme_registered": [True] * len(rows)}
+    )
+    got = long.evaluate_arrow(batch).column("estimate:KM7.rd_super_deduction").to_pylist()
+    for value, amount in zip(rows, got, strict=True):
+        one = long.evaluate({"rd_expense": value, "tech_sme_registered": True})
+        assert amount == float(one.estimates["KM7.rd_super_deduction"].amount), value
 
 
 def test_cells_checked_while_evaluated_or_on_their_own_refuse_the_same_rows(kb):
@@ -364,6 +455,10 @@ def test_cells_checked_while_evaluated_or_on_their_own_refuse_the_same_rows(kb):
         "town not in ['湖塘镇', '牛塘镇']",
         "town == '湖塘镇'",
         "town != '湖塘镇'",
+        "'湖塘镇' == town",
+        "'湖塘镇' != town",
+        "town == name",
+        "name != town",
     ],
 )
 def test_a_text_comparison_over_columns_answers_as_one_profile_does(kb, text):
@@ -377,7 +472,7 @@ def test_a_text_comparison_over_columns_answers_as_one_profile_does(kb, text):
     model = kb.model
     towns = sorted(t.name for t in model.targets.towns)
     scope = Scope(
-        facts={"town": TEXT, "employees": ValueType("number", "人")},
+        facts={"town": TEXT, "name": TEXT, "employees": ValueType("number", "人")},
         derived={},
         parameters={"sme_max_employees": ValueType("number", "人")},
         categories=frozenset(),
@@ -385,13 +480,18 @@ def test_a_text_comparison_over_columns_answers_as_one_profile_does(kb, text):
     )
     at = Location("measures.yaml", 1, 1)
     condition = parse_condition(text, scope, at)
-    values = ["湖塘镇", "牛塘镇", towns[-1], None]
+    values = ["湖塘镇", "牛塘镇", towns[-1], None, "湖塘镇", None]
+    names = ["湖塘镇", "乙公司", towns[-1], "丙公司", None, None]
     params = kb.parameters_for_year(2021)
-    columns = columns_from_values(model, len(values), {"town": values})
+    columns = columns_from_values(model, len(values), {"town": values, "name": names})
     true, false = evaluate_condition(model, condition, columns, params)
-    for i, town in enumerate(values):
-        one = evaluate_tree(model, condition, {} if town is None else {"town": town}, params)
+    for i, (town, name) in enumerate(zip(values, names, strict=True)):
+        profile = {k: v for k, v in (("town", town), ("name", name)) if v is not None}
+        one = evaluate_tree(model, condition, profile, params)
         assert (bool(true[i]), bool(false[i])) == (one.outcome is True, one.outcome is False), (
             text,
             town,
+            name,
         )
+        if town is None:  # unknown on either side is unknown, never a match or a mismatch
+            assert one.outcome is None

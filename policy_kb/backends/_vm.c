@@ -29,6 +29,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -136,6 +137,12 @@ static inline int is_whole(double v) {
     return small & ((double)t == v);
 }
 
+/* A whole number of any size: every finite double from 2**53 on is one */
+static inline int is_integral(double v) {
+    double a = fabs(v);
+    return ((a >= TWO53) & (a <= DBL_MAX)) | is_whole(v);
+}
+
 /* x · y exactly, with overflow reported: a product of two numbers that fit in 64 bits is one
  * machine multiplication (it cannot overflow 128 bits); a larger one is checked in full. */
 static inline int mul_x(i128 x, i128 y, i128 *out) {
@@ -156,7 +163,7 @@ INLINE void int64_to_double(double *restrict out, const int64_t *restrict src, i
     const double bias = 6755399441055744.0;      /* 2**52 + 2**51 */
     uint64_t outside = 0;
     for (int i = 0; i < m; i++) {
-        uint64_t u = (uint64_t)(src[i] + shift);
+        uint64_t u = (uint64_t)src[i] + (uint64_t)shift;
         outside |= u >> 52;
         union { uint64_t u; double d; } v = {u | bits};
         out[i] = v.d - bias;
@@ -361,7 +368,7 @@ static void amount_exact(double *out, const uint8_t *near, const int64_t *meta, 
     for (int i = 0; i < m; i++) {
         if (!near[i]) continue;
         i128 v, fen;
-        if (count < 0 || !exact(xcode + (size_t)start * WIDTH, count, root, D, B, xconst, i, &v)) {
+        if (count < 0 || exp < 0 || exp > 38 || !exact(xcode + (size_t)start * WIDTH, count, root, D, B, xconst, i, &v)) {
             undecided[i] = 1;
             continue;
         }
@@ -426,9 +433,11 @@ HOT static void execute(const Machine *M, const int32_t *code, Py_ssize_t count,
         case OP_LOAD_D: load_number(DR(a), &M->inputs[b], start, m); break;
         case OP_LOAD_K: load_given(BR(a), &M->inputs[b], start, m); break;
         case OP_LOAD_B: load_flag(BR(a), &M->inputs[b], start, m); break;
+/* An elementwise operation may write the register it reads (program.py allocates so): its
+ * output pointer is not `restrict`; the compiler checks the overlap once per loop. */
 #define BINARY_D(EXPR)                                                                          \
     {                                                                                           \
-        double *restrict o = DR(a);                                                             \
+        double *o = DR(a);                                                                      \
         const double *x = DR(b), *y = DR(c);                                                    \
         for (int i = 0; i < m; i++) o[i] = EXPR;                                                \
         break;                                                                                  \
@@ -439,7 +448,7 @@ HOT static void execute(const Machine *M, const int32_t *code, Py_ssize_t count,
         case OP_MAX: BINARY_D(nan_max(x[i], y[i]))
         case OP_MIN: BINARY_D(nan_min(x[i], y[i]))
         case OP_MUL0: {
-            double *restrict o = DR(a);
+            double *o = DR(a);
             const double *x = DR(b), *y = DR(c);
             for (int i = 0; i < m; i++) {
                 double v = x[i] * y[i];
@@ -448,19 +457,19 @@ HOT static void execute(const Machine *M, const int32_t *code, Py_ssize_t count,
             break;
         }
         case OP_NEG: {
-            double *restrict o = DR(a);
+            double *o = DR(a);
             const double *x = DR(b);
             for (int i = 0; i < m; i++) o[i] = -x[i];
             break;
         }
         case OP_ABS: {
-            double *restrict o = DR(a);
+            double *o = DR(a);
             const double *x = DR(b);
             for (int i = 0; i < m; i++) o[i] = fabs(x[i]);
             break;
         }
         case OP_SEL: {
-            double *restrict o = DR(a);
+            double *o = DR(a);
             const uint8_t *w = BR(b);
             const double *x = DR(c), *y = DR(d);
             for (int i = 0; i < m; i++) o[i] = w[i] ? x[i] : y[i];
@@ -481,7 +490,7 @@ HOT static void execute(const Machine *M, const int32_t *code, Py_ssize_t count,
         case OP_NE: COMPARE(!=)
 #define BINARY_B(EXPR)                                                                          \
     {                                                                                           \
-        uint8_t *restrict o = BR(a);                                                            \
+        uint8_t *o = BR(a);                                                                     \
         const uint8_t *x = BR(b), *y = BR(c);                                                   \
         for (int i = 0; i < m; i++) o[i] = EXPR;                                                \
         break;                                                                                  \
@@ -490,7 +499,7 @@ HOT static void execute(const Machine *M, const int32_t *code, Py_ssize_t count,
         case OP_OR: BINARY_B(x[i] | y[i])
         case OP_ANDNOT: BINARY_B(x[i] & (y[i] ^ 1))
         case OP_NOT: {
-            uint8_t *restrict o = BR(a);
+            uint8_t *o = BR(a);
             const uint8_t *x = BR(b);
             for (int i = 0; i < m; i++) o[i] = x[i] ^ 1;
             break;
@@ -501,7 +510,7 @@ HOT static void execute(const Machine *M, const int32_t *code, Py_ssize_t count,
         case OP_STATUS: {
             int8_t *o = (int8_t *)M->outputs[a] + at;
             const uint8_t *t = BR(b), *f = BR(c);
-            for (int i = 0; i < m; i++) o[i] = (int8_t)(2 - 2 * t[i] - f[i]);
+            for (int i = 0; i < m; i++) o[i] = (int8_t)(2 - 2 * t[i] - (f[i] & (t[i] ^ 1)));
             break;
         }
         case OP_QUALIFIES: {
@@ -519,7 +528,7 @@ HOT static void execute(const Machine *M, const int32_t *code, Py_ssize_t count,
         case OP_STORE_I16: {
             int16_t *o = (int16_t *)M->outputs[a] + at;
             const double *x = DR(b);
-            for (int i = 0; i < m; i++) o[i] = (int16_t)(isfinite(x[i]) ? x[i] : 0);
+            for (int i = 0; i < m; i++) o[i] = (int16_t)(fabs(x[i]) <= 32767 ? x[i] : 0);
             break;
         }
         case OP_STORE_B: memcpy((uint8_t *)M->outputs[a] + at, BR(b), (size_t)m); break;
@@ -570,6 +579,10 @@ static int read_input(Views *v, PyObject *item, Input *in) {
     PyObject *values, *valid;
     int kind;
     Py_ssize_t offset;
+    if (!PyTuple_Check(item)) {
+        PyErr_SetString(PyExc_TypeError, "an input is a tuple (kind, values, validity, offset)");
+        return -1;
+    }
     if (!PyArg_ParseTuple(item, "iOOn", &kind, &values, &valid, &offset)) return -1;
     in->type = kind & 15;
     in->gaps = (kind >> 4) & 3;
@@ -589,6 +602,7 @@ static int read_input(Views *v, PyObject *item, Input *in) {
 
 /* whether an input's buffers hold `rows` rows from its offset */
 static int holds(const Input *in, Py_ssize_t rows) {
+    if (rows < 0 || in->offset > PY_SSIZE_T_MAX / 16 - rows) return 0; /* last · 8 must not overflow */
     Py_ssize_t last = in->offset + rows; /* rows [offset, last) */
     Py_ssize_t need = in->type == T_F64 || in->type == T_I64 ? last * 8
                       : in->type == T_I32                     ? last * 4
@@ -712,7 +726,7 @@ HOT static void check_column(uint8_t *restrict bad, const Input *in, double lo, 
         uint8_t *b = bad + start;
         for (int i = 0; i < m; i++) {
             double a = x[i];
-            int wrong = (!(a >= lo && a <= hi)) | (whole & !is_whole(a)); /* NaN, ±∞: wrong */
+            int wrong = (!(a >= lo && a <= hi)) | (whole & !is_integral(a)); /* NaN, ±∞: wrong */
             b[i] |= (uint8_t)(given[i] & wrong);
         }
     }
@@ -817,6 +831,26 @@ static void check_rows(const Checks *c, Py_ssize_t part, Py_ssize_t start, Py_ss
         check_pair(bad, &here[c->pairs[2 * p]], &here[c->pairs[2 * p + 1]], at - start, rows);
 }
 
+/* whether each output a program writes holds n rows of what is written to it */
+static int outputs_fit(const int32_t *code, Py_ssize_t count, const Py_ssize_t *lens, Py_ssize_t k,
+                       Py_ssize_t n) {
+    for (Py_ssize_t p = 0; p < count; p++) {
+        const int32_t *ins = code + p * WIDTH;
+        Py_ssize_t size;
+        switch (ins[0]) {
+        case OP_STATUS:
+        case OP_QUALIFIES:
+        case OP_ROUTE:
+        case OP_STORE_B: size = 1; break;
+        case OP_STORE_I16: size = 2; break;
+        case OP_STORE_D: size = 8; break;
+        default: continue;
+        }
+        if (ins[1] < 0 || ins[1] >= k || lens[ins[1]] / size < n) return 0;
+    }
+    return 1;
+}
+
 static PyObject *vm_run(PyObject *self, PyObject *args) {
     PyObject *init_o, *body_o, *xcode_o, *dconst_o, *xconst_o, *dtab_o, *xtab_o, *inputs_o, *outputs_o;
     int nd, nb;
@@ -833,6 +867,7 @@ static PyObject *vm_run(PyObject *self, PyObject *args) {
     Machine M = {0};
     Input *inputs = NULL;
     char **outputs = NULL;
+    Py_ssize_t *lens = NULL;
     PyObject *outs = NULL, *result = NULL;
     Py_ssize_t init_len, body_len, n_inputs, parts = 1, *bounds = NULL;
     const int32_t *init = view(v, init_o, 0, &init_len);
@@ -856,13 +891,17 @@ static PyObject *vm_run(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    for (Py_ssize_t i = 0; i < k; i++) {
-        Py_ssize_t len;
-        if (!(outputs[i] = (char *)view(v, PySequence_Fast_GET_ITEM(outs, i), 1, &len))) goto done;
-        if (len < n) {
-            PyErr_SetString(PyExc_ValueError, "an output is shorter than the rows");
-            goto done;
-        }
+    lens = calloc((size_t)(k ? k : 1), sizeof(Py_ssize_t));
+    if (!lens) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < k; i++)
+        if (!(outputs[i] = (char *)view(v, PySequence_Fast_GET_ITEM(outs, i), 1, &lens[i]))) goto done;
+    if (!outputs_fit(init, init_len / (WIDTH * 4), lens, k, CHUNK) ||
+        !outputs_fit(body, body_len / (WIDTH * 4), lens, k, n)) {
+        PyErr_SetString(PyExc_ValueError, "an output is shorter than the rows");
+        goto done;
     }
     M.D = aligned((size_t)nd * CHUNK * sizeof(double));
     M.B = aligned((size_t)nb * CHUNK);
@@ -897,6 +936,7 @@ done:
     free(bounds);
     free(inputs);
     free(outputs);
+    free(lens);
     Py_XDECREF(outs);
     release(v);
     free(v);
@@ -1005,11 +1045,11 @@ static PyObject *vm_counts(PyObject *self, PyObject *args) {
 }
 
 /* the amounts in whole fen (each rounded to the nearest fen) summed over the rows where mask */
-HOT static int64_t fen_total(const double *amounts, const uint8_t *mask, Py_ssize_t n) {
-    int64_t total = 0;
+HOT static i128 fen_total(const double *amounts, const uint8_t *mask, Py_ssize_t n) {
+    i128 total = 0; /* below 2**62 fen a row: no overflow below 2**64 rows */
     for (Py_ssize_t i = 0; i < n; i++) {
         double v = amounts[i] * 100;
-        int64_t fen = (mask[i] && v == v) ? (int64_t)(v + (v < 0 ? -0.5 : 0.5)) : 0;
+        int64_t fen = (mask[i] && fabs(v) < 0x1p62) ? (int64_t)(v + (v < 0 ? -0.5 : 0.5)) : 0;
         total += fen;
     }
     return total;
@@ -1029,11 +1069,23 @@ static PyObject *vm_fen_total(PyObject *self, PyObject *args) {
     if (mask.len < n) {
         PyErr_SetString(PyExc_ValueError, "the mask is shorter than the amounts");
     } else {
-        int64_t total;
+        i128 total;
         Py_BEGIN_ALLOW_THREADS
         total = fen_total((const double *)amounts.buf, (const uint8_t *)mask.buf, n);
         Py_END_ALLOW_THREADS
-        result = PyLong_FromLongLong(total);
+        if (total == (int64_t)total) {
+            result = PyLong_FromLongLong((int64_t)total);
+        } else { /* high · 2**64 + low, the two halves exact */
+            PyObject *high = PyLong_FromLongLong((int64_t)(total >> 64));
+            PyObject *low = PyLong_FromUnsignedLongLong((unsigned long long)(uint64_t)total);
+            PyObject *shift = PyLong_FromLong(64);
+            PyObject *moved = high && shift ? PyNumber_Lshift(high, shift) : NULL;
+            result = moved && low ? PyNumber_Add(moved, low) : NULL;
+            Py_XDECREF(high);
+            Py_XDECREF(low);
+            Py_XDECREF(shift);
+            Py_XDECREF(moved);
+        }
     }
     PyBuffer_Release(&amounts);
     PyBuffer_Release(&mask);

@@ -270,26 +270,29 @@ class Columns:
         if isinstance(key, str):
             source = self.source(key)
         else:
-            hit, known = _text_test(key.node, self.column(_text_fact(key.node)))
+            hit, known = _text_test(key.node, [self.column(fact) for fact in key.facts])
             source = Source(BYTES | GAPS_BYTES, hit.view(np.uint8), known.view(np.uint8), 0, False)
         return source.argument() if self.bounds is None else source.arguments(self.bounds)
 
 
-def _text_fact(node: Comparison) -> str:
-    return str(node.left)
-
-
-def _text_test(node: Comparison, column: Column) -> tuple[Bools, Bools]:
-    """A comparison of a text fact over a column of texts: (hit, known)."""
-    other = node.right.literal if isinstance(node.right, Const) else None
-    values = column.values
-    if node.op in ("in", "not in"):
-        hit = np.isin(values, list(other or ()))
+def _text_test(node: Comparison, columns: Sequence[Column]) -> tuple[Bools, Bools]:
+    """A comparison of text facts over their columns of texts: (hit, known). The fact may stand
+    on either side of a literal (``'湖塘镇' == town``), or two facts be compared."""
+    if len(columns) == 2:
+        hit = np.asarray(columns[0].values == columns[1].values, dtype=bool)
+        known = columns[0].known & columns[1].known
     else:
-        hit = np.asarray(values == other, dtype=bool)
+        const = node.right if isinstance(node.right, Const) else node.left
+        other = const.literal if isinstance(const, Const) else None
+        values = columns[0].values
+        if node.op in ("in", "not in"):
+            hit = np.isin(values, list(other or ()))
+        else:
+            hit = np.asarray(values == other, dtype=bool)
+        known = columns[0].known
     if node.op in ("not in", "!="):
         hit = ~hit
-    return np.ascontiguousarray(hit, dtype=bool), np.ascontiguousarray(column.known, dtype=bool)
+    return np.ascontiguousarray(hit, dtype=bool), np.ascontiguousarray(known, dtype=bool)
 
 
 @dataclass
@@ -335,6 +338,29 @@ class ColumnResult:
             for benefit, amount in amounts[i].items():
                 self.estimates[benefit][row] = amount
             self.undecided[row] = False
+
+
+def exclusive_counted(
+    model: PolicyModel,
+    statuses: Mapping[str, NDArray[np.int8]],
+    estimates: Mapping[str, Floats],
+    n: int,
+) -> dict[str, Bools]:
+    """Per estimate, the rows where its amount counts in the totals: all but the lesser of two
+    benefits that may not be combined (of two equal amounts, the first counts)."""
+    counted = {b: np.ones(n, dtype=bool) for b in estimates}
+    for rule in model.exclusions:
+        if rule.first in estimates and rule.second in estimates:
+            a, b = estimates[rule.first], estimates[rule.second]
+            both = (
+                (statuses[rule.first] == APPLIES)
+                & (statuses[rule.second] == APPLIES)
+                & ~np.isnan(a)
+                & ~np.isnan(b)
+            )
+            counted[rule.second] &= ~(both & (a >= b))
+            counted[rule.first] &= ~(both & (a < b))
+    return counted
 
 
 def merge_results(n: int, parts: Sequence[tuple[NDArray[np.intp], ColumnResult]]) -> ColumnResult:
@@ -416,18 +442,7 @@ def evaluate_columns(
         precheck = PrecheckColumns(
             out["qualifies",], out["route",], out["score_low",], out["score_high",]
         )
-    counted = {b: np.ones(columns.n, dtype=bool) for b in estimates}
-    for rule in model.exclusions:
-        if rule.first in estimates and rule.second in estimates:
-            a, b = estimates[rule.first], estimates[rule.second]
-            both = (
-                (statuses[rule.first] == APPLIES)
-                & (statuses[rule.second] == APPLIES)
-                & ~np.isnan(a)
-                & ~np.isnan(b)
-            )
-            counted[rule.second] &= ~(both & (a >= b))
-            counted[rule.first] &= ~(both & (a < b))
+    counted = exclusive_counted(model, statuses, estimates, columns.n)
     undecided = out["undecided",]
     if columns.valid is not None and not columns.valid.all():
         invalid = ~columns.valid

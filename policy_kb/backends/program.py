@@ -196,6 +196,11 @@ class TextTest:
 
     node: Comparison
 
+    @property
+    def facts(self) -> tuple[str, ...]:
+        """The text facts compared: one with a literal on either side, or two."""
+        return tuple(e.name for e in (self.node.left, self.node.right) if isinstance(e, FactRef))
+
 
 @dataclass(frozen=True)
 class Output:
@@ -556,10 +561,10 @@ class _Compiler(Visitor[Any]):
         return (same, apart) if op == "==" else (apart, same)
 
     def _text(self, node: Comparison) -> Masks:
-        fact = node.left.name if isinstance(node.left, FactRef) else ""
-        if self.state.get(fact, ABSENT) == ABSENT:
+        test = TextTest(node)
+        if any(self.state.get(fact, ABSENT) == ABSENT for fact in test.facts):
             return False, False
-        slot = self.input(TextTest(node))
+        slot = self.input(test)
         hit = self.emit(Op.LOAD_B, Reg("B"), slot)
         given = self.emit(Op.LOAD_K, Reg("B"), slot)
         return self.and_(given, hit), self.and_not(given, hit)
@@ -780,6 +785,8 @@ class _Exact:
         if isinstance(node, Arith):
             (a, ea), (b, eb) = self.of(node.left), self.of(node.right)
             if node.op == "*":
+                if ea + eb > _X_LIMIT:
+                    raise _NoExact
                 return self._binary(Op.X_MUL, a, b), ea + eb
             exp = max(ea, eb)
             a, b = self._scale(a, exp - ea), self._scale(b, exp - eb)

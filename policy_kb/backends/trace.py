@@ -55,7 +55,7 @@ def _dec(x: Any) -> Decimal:
 
 
 def _text_compare(op: str, a: Any, b: Any) -> bool | None:
-    if a is None:
+    if a is None or b is None:  # a text not given, on either side
         return None
     if op == "==":
         return bool(a == b)

@@ -208,7 +208,8 @@ def cell_check(
     for name in numbers:
         fact = model.facts[name]
         lo = -math.inf if fact.minimum is None else float(fact.minimum)
-        hi = float(fact.maximum) if isinstance(fact.maximum, (int, float)) else math.inf
+        top = model.ceilings[name]  # tech_staff: at most employees' highest value
+        hi = math.inf if top is None else float(top)
         if fact.type is FactType.YEAR:
             lo, hi = max(lo, YEAR_RANGE[0]), min(hi, YEAR_RANGE[1])
         whole = fact.type in (FactType.COUNT, FactType.YEAR) and sources[name].kind & VALUES == F64

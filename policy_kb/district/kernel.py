@@ -32,13 +32,14 @@ from ..backends.columns import (
     Columns,
     condition_masks,
     evaluate_columns,
+    exclusive_counted,
     merge_results,
 )
 from ..backends.program import Programs
 from ..backends.trace import Plan
 from ..errors import PolicyKBError, ProfileError, ProfileIssue, YearError
 from ..policy.model import FactType, ParameterValue, PolicyModel
-from ..policy.profile import validate_profile
+from ..policy.profile import YEAR_RANGE, validate_profile
 from ..reason.evaluate import evaluate_profile
 from ..reason.evidence import deciding_columns
 from ..text import Msg
@@ -91,8 +92,17 @@ class Years:
             year = self.default if self.fixed is None else self.fixed
             return np.full(columns.n, year, dtype=np.int64)
         given = columns.facts[fact]
-        values = np.where(given.known, given.values, self.default)
-        return np.asarray(values, dtype=np.float64).astype(np.int64)
+        values = np.asarray(given.values, dtype=np.float64)
+        # A year cell out of range or not whole is refused by the cell check; its row is
+        # still evaluated (then hidden), with the default year.
+        with np.errstate(invalid="ignore"):
+            usable = (
+                given.known
+                & (values >= YEAR_RANGE[0])
+                & (values <= YEAR_RANGE[1])
+                & (values == np.floor(values))
+            )
+        return np.where(usable, values, self.default).astype(np.int64)
 
 
 def evaluate_batch(model: PolicyModel, batch: Batch, years: Years) -> ColumnResult:
@@ -167,6 +177,8 @@ def settle(
         )
         done.append(i)
     result.settle(done, statuses, prechecks, amounts)
+    if done:  # a settled amount may change which of two exclusive benefits counts
+        result.counted = exclusive_counted(model, result.statuses, result.estimates, result.n)
 
 
 def year_groups(

@@ -52,6 +52,8 @@ def plain_table(
     hold, spelt exactly."""
     if not len(data) or not header:
         return None  # pyarrow says what is wrong with an empty slice
+    if data[:3].to_pybytes() == b"\xef\xbb\xbf":
+        return None  # pyarrow leaves out a byte-order mark at the start; so must this reading
     kinds = "".join(_kind(types.get(name)) for name in header)
     vm = machine()
     rows = vm.csv_rows(data)

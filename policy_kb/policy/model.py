@@ -411,6 +411,8 @@ class PolicyModel(Valued):
     condition_parameters: tuple[str, ...] = field(init=False)
     fact_by_label: Mapping[str, str] = field(init=False)  # a fact's Chinese label → its id
     first_of_type: Mapping[FactType, str] = field(init=False)  # the first fact of each type
+    # a number fact's highest value, through the fact bounding it (tech_staff: employees' maximum)
+    ceilings: Mapping[str, float | None] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fact_by_label", {f.label.zh: f.id for f in self.facts.values()})
@@ -423,6 +425,7 @@ class PolicyModel(Valued):
         for f in self.facts.values():
             first.setdefault(f.type, f.id)
         object.__setattr__(self, "first_of_type", first)
+        object.__setattr__(self, "ceilings", {f: self._ceiling(f) for f in self.facts})
         benefits = {b.id: b for m in self.measures for b in m.benefits}
         object.__setattr__(self, "benefits", benefits)
         object.__setattr__(self, "measures_by_id", {m.id: m for m in self.measures})
@@ -435,6 +438,14 @@ class PolicyModel(Valued):
             for name in parameters_in(tree):
                 used.setdefault(name)
         object.__setattr__(self, "condition_parameters", tuple(used))
+
+    def _ceiling(self, fact: str) -> float | None:
+        seen: set[str] = set()
+        top = self.facts[fact].maximum
+        while isinstance(top, str) and top in self.facts and top not in seen:
+            seen.add(top)
+            top = self.facts[top].maximum
+        return None if isinstance(top, str) else top
 
     def form_groups(self) -> list[tuple[FactGroup, list[FactDef]]]:
         """The facts of a profile form, by group in the file's order; ungrouped facts last."""

@@ -273,7 +273,9 @@ class _Checker:
                 continue
             if value is None:
                 continue
-            checked = _plain_value(fact, value)  # the common cases, without the general checks
+            checked = _plain_value(
+                fact, value, self.model.ceilings[name]
+            )  # the common cases, without the general checks
             if checked is _INVALID:
                 if _is_unknown(value):
                     continue
@@ -358,10 +360,9 @@ class _Checker:
         if fact.minimum is not None and found < fact.minimum:
             what = "expect.amount_min" if t is FactType.MONEY else "expect.number_min"
             return self._expect(fact, key, value, Msg(what, min=number(fact.minimum), unit=unit))
-        if isinstance(fact.maximum, (int, float)) and found > fact.maximum:
-            return self._expect(
-                fact, key, value, Msg("expect.at_most", max=number(fact.maximum), unit=unit)
-            )
+        top = self.model.ceilings[fact.id]  # tech_staff: at most employees' highest value
+        if top is not None and found > top:
+            return self._expect(fact, key, value, Msg("expect.at_most", max=number(top), unit=unit))
         return found
 
     def _cross_checks(self, values: dict[str, Any], keys: Mapping[str, Any]) -> None:
@@ -387,7 +388,7 @@ class _Checker:
                 del values[fact.id]
 
 
-def _plain_value(fact: FactDef, value: Any) -> Any:
+def _plain_value(fact: FactDef, value: Any, top: float | None) -> Any:
     """A Python bool for a yes/no fact or an int within bounds for a number: the value itself.
 
     Anything else (texts, floats, numpy scalars, values out of range) is ``_INVALID`` here and
@@ -402,8 +403,7 @@ def _plain_value(fact: FactDef, value: Any) -> Any:
         return _INVALID
     if fact.minimum is not None and value < fact.minimum:
         return _INVALID
-    top = fact.maximum
-    if top is not None and not isinstance(top, str) and value > top:
+    if top is not None and value > top:
         return _INVALID
     return value
 
@@ -419,7 +419,7 @@ def _plain_profile(model: PolicyModel, data: Mapping[Any, Any]) -> dict[str, Any
             return None
         if value is None:
             continue
-        checked = _plain_value(fact, value)
+        checked = _plain_value(fact, value, model.ceilings[key])
         if checked is _INVALID:
             if fact.type is FactType.TEXT and type(value) is str and len(value) <= MAX_TEXT:
                 checked = value

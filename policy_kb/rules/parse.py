@@ -390,6 +390,8 @@ class _Compiler:
     def _choices(self, node: ast.expr, ltype: ValueType) -> tuple[Expr, ValueType]:
         if not isinstance(node, (ast.List, ast.Tuple)):
             raise self._reject(node, "cond.in_needs_list", Msg("cond.in_example"), text=self.text)
+        if ltype.kind != "text":  # a number is compared with a range: <=, >=, ==
+            raise self._reject(node, "cond.in_text_only", Msg("cond.in_numbers"), text=self.text)
         items = []
         for elt in node.elts:
             if not isinstance(elt, ast.Constant) or isinstance(elt.value, bool):
@@ -397,8 +399,7 @@ class _Compiler:
                     elt, "cond.plain_value", Msg("cond.plain_value_hint"), text=self._snippet(elt)
                 )
             items.append(elt.value)
-        expected = str if ltype.kind == "text" else (int, float)
-        if not all(isinstance(v, expected) for v in items):
+        if not all(isinstance(v, str) for v in items):
             raise self._reject(node, "cond.list_kind", ltype.describe(), text=self.text)
         return Const(tuple(items)), ltype
 

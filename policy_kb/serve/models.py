@@ -312,8 +312,8 @@ def profile_model(model: PolicyModel) -> type[BaseModel]:
         }
         if isinstance(fact.minimum, (int, float)):
             spec["minimum"] = fact.minimum
-        if isinstance(fact.maximum, (int, float)):
-            spec["maximum"] = fact.maximum
+        if model.ceilings[fact.id] is not None:
+            spec["maximum"] = model.ceilings[fact.id]
         if fact.type is FactType.YEAR:
             spec["minimum"], spec["maximum"] = YEAR_RANGE
         if fact.type is FactType.TOWN and model.targets:
