@@ -165,6 +165,29 @@ def test_the_roster_commands_choose_jemalloc_unless_the_user_chose(variable, exp
     assert done.stdout.strip() == expected
 
 
+_WRITER_POOL = (
+    "import io; from policy_kb.serve import allocators; allocators.for_rosters(); "
+    "import pyarrow as pa, pyarrow.parquet as pq; "
+    "t = pa.table({'a': pa.array(range(200_000))}); "
+    "w = pq.ParquetWriter(io.BytesIO(), t.schema); w.write_table(t); w.close(); "
+    "print(pa.mimalloc_memory_pool().max_memory(), pa.jemalloc_memory_pool().max_memory())"
+)
+
+
+def test_arrows_own_allocations_leave_mimalloc_too():
+    """``pyarrow.set_memory_pool`` alone left Arrow's C++ allocations (the Parquet writer's
+    pages) on mimalloc: the roster commands set ARROW_DEFAULT_MEMORY_POOL before pyarrow is
+    imported, so the writer allocates nothing from mimalloc and its pages from jemalloc."""
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    done = subprocess.run(
+        [sys.executable, "-c", _WRITER_POOL], capture_output=True, text=True, env=env, check=True
+    )
+    mimalloc, jemalloc = (int(x) for x in done.stdout.split())
+    assert mimalloc == 0
+    assert jemalloc > 1_000_000
+    assert done.stderr == ""
+
+
 def test_the_allocators_as_environment_give_another_process_the_same_choice():
     """What a benchmark hands its peer: the glibc thresholds the roster commands set, and a plain
     process (no for_rosters) started with ``environment()`` gets jemalloc for Arrow."""

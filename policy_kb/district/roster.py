@@ -151,8 +151,11 @@ def open_roster(path: str | os.PathLike[str], batch_rows: int = BATCH_ROWS) -> R
 def _parquet_roster(p: Path, batch_rows: int) -> RosterFile:
     import pyarrow.parquet as pq
 
+    # mapped, not read: the pages are decoded from the file's own memory, where a read copied
+    # each column chunk into fresh memory first (measured on 1,000,000 rows in a fresh process:
+    # 35 ms less CPU, the first batch 40 ms sooner)
     try:
-        reader = pq.ParquetFile(p)
+        reader = pq.ParquetFile(p, memory_map=True)
     except (pa.ArrowInvalid, OSError) as exc:
         raise RosterError(Msg("roster.parquet", path=str(p), detail=str(exc))) from None
     schema = reader.schema_arrow
@@ -166,7 +169,7 @@ def _parquet_roster(p: Path, batch_rows: int) -> RosterFile:
             and c in schema.names
             and pa.types.is_string(schema.field(c).type)
         ]
-        typed = pq.ParquetFile(p, read_dictionary=wanted) if wanted else reader
+        typed = pq.ParquetFile(p, read_dictionary=wanted, memory_map=True) if wanted else reader
         # one thread decodes: with the engine's machine this fast, the answers' writer is the
         # slowest stage, and a second decoding thread only takes its core (measured: 0.07 s
         # less on 1,000,000 rows, two cores)
