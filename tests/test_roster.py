@@ -330,6 +330,132 @@ def test_invalid_rows_are_reported_by_row_fact_and_reason_and_the_others_go_on(k
     assert refused["precheck_qualifies"].null_count() == 6
 
 
+GOOD_ROWS = [
+    "好企业甲,湖塘镇,50,10,30000000,true,900000",
+    "好企业乙,湖塘镇,80,20,50000000,false,2000000",
+    "好企业丙,牛塘镇,50,,,是,",
+]
+SHORT = "短企业,湖塘镇,50,10,30000000,true"  # a cell missing
+LONG = "长企业,湖塘镇,50,10,30000000,true,900000,1"  # one too many
+HEADER = "name,town,employees,tech_staff,annual_revenue,tech_sme_registered,rd_expense"
+
+
+def _by_row(run) -> dict[int, dict[str, Any]]:
+    frame = pl.concat(run.frames)
+    return {r["row"]: r for r in frame.iter_rows(named=True)}
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+def test_a_row_of_the_wrong_number_of_cells_or_an_empty_line_is_refused_in_its_place(
+    kb, tmp_path, quoted, end
+):
+    """A row with fewer or more cells than the header stopped the whole file with pyarrow's
+    message and no row number; an empty line was skipped and every row after it got the number
+    of the row before. Now each is refused on its own row, with its row number, and the other
+    rows are read and keep their numbers — also in a file with a line end inside a quoted cell.
+    Empty lines at the very end of the file are not rows."""
+    first = '"好企业\n甲",湖塘镇,50,10,30000000,true,900000' if quoted else GOOD_ROWS[0]
+    lines = [HEADER, first, SHORT, GOOD_ROWS[1], "", LONG, GOOD_ROWS[2]]
+    path = tmp_path / "misshapen.csv"
+    path.write_bytes((end.join(lines) + end * 3).encode("utf-8"))
+    run = kb.roster(path, keep=True)
+    rows = _by_row(run)
+    assert sorted(rows) == [2, 3, 4, 5, 6, 7]  # the quoted line end does not make a row
+    errors = {e.row: e for e in run.summary.errors}
+    assert sorted(errors) == [3, 5, 6]
+    assert errors[3].message_in("en") == (
+        "the row has 6 cells where the header has 7: each cell must be under its column "
+        "(a comma missing or one too many?)"
+    )
+    assert (
+        errors[3].message
+        == "该行有 6 个单元格，表头有 7 个：各列须与表头一一对应（缺了或多了逗号？）"
+    )
+    assert errors[5].message_in("en") == "the row is empty: no cell has a value"
+    assert "8 cells where the header has 7" in errors[6].message_in("en")
+    for row in (3, 5, 6):
+        assert rows[row]["error"] is not None
+        assert rows[row]["KM2.hnte_priority"] is None
+    assert [rows[r]["name"] for r in (2, 4, 7)] == [
+        "好企业\n甲" if quoted else "好企业甲",
+        "好企业乙",
+        "好企业丙",
+    ]
+    assert [rows[r]["KM2.hnte_priority"] for r in (2, 4, 7)] == [
+        "applies",
+        "does_not_apply",
+        "applies",
+    ]
+    assert run.summary.rows == 6
+    assert run.summary.invalid == 3
+
+
+@pytest.mark.parametrize("block", [64, 1 << 20])
+def test_misshapen_rows_read_by_the_streaming_reader_are_refused_in_their_place(
+    kb, tmp_path, monkeypatch, block
+):
+    """A file the slices cannot cut (here: every slice refused) goes to pyarrow's streaming
+    reader; from its first misshapen row on it reads in order and puts each refused row back in
+    its place — also when the file ends with refused rows, and across its blocks."""
+    monkeypatch.setattr(_roster, "_rows_end", lambda scan, start, end: (None, True))
+    monkeypatch.setattr(_roster, "CSV_STREAM_BLOCK", block)
+    good = [f'"企业{i}",湖塘镇,50,10,30000000,true,900000' for i in range(40)]
+    lines = [HEADER, *good[:10], SHORT, *good[10:20], "", *good[20:40], LONG, SHORT]
+    path = tmp_path / "streamed.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = kb.roster(path, keep=True)
+    rows = _by_row(run)
+    assert sorted(rows) == list(range(2, 2 + 44))
+    refused = {e.row: e.message_in("en") for e in run.summary.errors}
+    assert sorted(refused) == [12, 23, 44, 45]
+    assert "6 cells where the header has 7" in refused[12]
+    assert refused[23] == "the row is empty: no cell has a value"
+    assert "8 cells" in refused[44]
+    assert "6 cells" in refused[45]
+    names = [rows[r]["name"] for r in sorted(rows) if r not in refused]
+    assert names == [f"企业{i}" for i in range(40)]
+    assert {rows[r]["KM2.hnte_priority"] for r in sorted(rows) if r not in refused} == {"applies"}
+
+
+def test_empty_rows_of_a_workbook_keep_the_numbering_and_trailing_ones_are_not_rows(kb, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER.split(","))
+    sheet.append(GOOD_ROWS[0].split(","))
+    sheet.append([None] * 7)
+    sheet.append(GOOD_ROWS[1].split(","))
+    for _ in range(5):  # formatted, left empty
+        sheet.append(["  ", None, None, None, None, None, None])
+    path = tmp_path / "gaps.xlsx"
+    book.save(path)
+    run = kb.roster(path, keep=True)
+    rows = _by_row(run)
+    assert sorted(rows) == [2, 3, 4]
+    assert [e.row for e in run.summary.errors] == [3]
+    assert rows[3]["error"] == "该行是空的：没有任何单元格有值"
+    assert rows[4]["name"] == "好企业乙"
+
+
+def test_a_parquet_row_with_every_cell_null_is_a_profile_with_every_fact_unknown(kb, tmp_path):
+    """Empty rows are refused where a file has them by accident (an empty line, an empty row
+    of a sheet); a typed table's row of nulls is read as Arrow means it: every fact unknown,
+    answered as the profile ``{}`` is."""
+    path = tmp_path / "holes.parquet"
+    pq.write_table(
+        pa.table({"name": ["好企业甲", None], "employees": [50, None], "hnte_valid": [True, None]}),
+        path,
+    )
+    run = kb.roster(path, keep=True, lang="en")
+    rows = _by_row(run)
+    assert rows[3]["error"] is None
+    assert {b.id: rows[3][b.id] for b in kb.evaluate({}).benefits} == {
+        b.id: b.status.value for b in kb.evaluate({}).benefits
+    }
+
+
 def test_a_bad_cell_late_in_a_long_csv_is_caught_after_typed_parsing(kb, tmp_path, monkeypatch):
     # small blocks: the first blocks parse as numbers, then one cell does not and the rest of
     # the file is read as text; the row numbers must still be right

@@ -41,6 +41,13 @@ _TEXTS = (FactType.TEXT, FactType.TOWN)
 _NO_TEXT = pa.nulls(1, pa.string())[0]
 _EMPTY = texts([""])[0]
 _FALSE = booleans(np.zeros(1, dtype=bool))[0]
+#: the column a file's reader adds to a batch for rows refused for their shape: the number of
+#: cells of a row it could not split into the header's cells (kept in its place, every cell
+#: empty), 0 for an empty row (an empty line of a CSV, an empty row of a sheet between rows);
+#: null on every other row. Its field's metadata ``expected`` holds the header's count. A batch
+#: not read from a file has no such column: a row with every cell null is then a profile with
+#: every fact unknown, as ``{}`` is.
+CELLS_COLUMN = "policy_kb:cells"
 #: what a cell must look like to be read as a number (as the per-profile validator reads one)
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
@@ -153,10 +160,14 @@ def convert_batch(
         if found.bad is not None:
             invalid |= found.bad
     errors: dict[int, RowError] = {}
+    said = _shape_errors(batch, first_row)
+    for row in said:
+        invalid[row - first_row] = True
 
     def settled(refused: NDArray[np.bool_]) -> None:
         for i in np.flatnonzero(refused).tolist():
-            errors[first_row + i] = _row_error(model, raw, i, first_row + i)
+            row = first_row + i
+            errors[row] = said.get(row) or _row_error(model, raw, i, row)
 
     check = cell_check(model, sources, n, bounds, invalid, settled)
     columns = Columns(n, facts, None, sources=sources, later=later, bounds=bounds, check=check)
@@ -174,6 +185,26 @@ def convert_batch(
         absent if town is None else town,
         raw,
     )
+
+
+def _shape_errors(batch: pa.RecordBatch | pa.Table, first_row: int) -> dict[int, RowError]:
+    """The rows a reader refused for their shape, not a cell (:data:`CELLS_COLUMN`): a row it
+    could not split into the header's cells, and an empty row of a file (no cell has a value)."""
+    if CELLS_COLUMN not in batch.schema.names:
+        return {}
+    field = batch.schema.field(CELLS_COLUMN)
+    expected = int((field.metadata or {}).get(b"expected", b"0"))
+    found: dict[int, RowError] = {}
+    for i, cells in enumerate(batch.column(CELLS_COLUMN).to_pylist()):
+        if cells is None:
+            continue
+        said = (
+            Msg("roster.empty_row")
+            if cells == 0
+            else Msg("roster.row_cells", cells=cells, expected=expected)
+        )
+        found[first_row + i] = RowError(first_row + i, (), (ProfileIssue("", said),))
+    return found
 
 
 def _parts(batch: pa.RecordBatch | pa.Table) -> tuple[int, ...] | None:

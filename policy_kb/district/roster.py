@@ -41,7 +41,7 @@ from ..files import FORMULA_START, atomic_path
 from ..policy.model import NUMERIC, FactType, PolicyModel
 from ..policy.profile import NO_WORDS, YES_WORDS
 from ..text import Msg, Words, did_you_mean
-from .cells import Batch, RowError, convert_batch
+from .cells import CELLS_COLUMN, Batch, RowError, convert_batch
 from .kernel import Years, answers, counted_amounts, evaluate_batch
 from .pipeline import Behind
 from .plaincsv import plain_table
@@ -222,7 +222,8 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
             column_names=header,
         )
         # a quoted cell may hold a line end: the reader's blocks must then follow the quotes
-        options = pacsv.ParseOptions(newlines_in_values=quoted)
+        # an empty line is a row (refused as empty): the rows after it keep their numbers
+        options = pacsv.ParseOptions(newlines_in_values=quoted, ignore_empty_lines=False)
         convert.column_types = {**text, **types}
         try:
             return pacsv.read_csv(
@@ -236,31 +237,85 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
                 data, read_options=read, parse_options=options, convert_options=convert
             )
 
+    def misshapen(data: pa.Buffer, quoted: bool, error: pa.ArrowInvalid) -> pa.Table:
+        """A slice with rows of more or fewer cells than the header, read as text: each such
+        row kept in its place with every cell empty, its count of cells in
+        :data:`~policy_kb.district.cells.CELLS_COLUMN` (the row is refused, the others are
+        read). Any other problem stops the run, as before."""
+        bad: dict[int, int] = {}  # the row in the slice, from 1 (pyarrow counts rows) → its cells
+
+        def note(row: Any) -> str:
+            if row.number is None:
+                return "error"
+            bad[row.number] = row.actual_columns
+            return "skip"
+
+        read = pacsv.ReadOptions(use_threads=False, block_size=data.size + 1, column_names=header)
+        options = pacsv.ParseOptions(
+            newlines_in_values=quoted, ignore_empty_lines=False, invalid_row_handler=note
+        )
+        convert.column_types = dict(text)
+        try:
+            table = pacsv.read_csv(
+                data, read_options=read, parse_options=options, convert_options=convert
+            )
+        except pa.ArrowInvalid as exc:
+            raise RosterError(Msg("roster.csv", path=str(path), detail=str(exc))) from None
+        if not bad:
+            raise RosterError(Msg("roster.csv", path=str(path), detail=str(error))) from None
+        return _placed(table, {row - 1: n for row, n in bad.items()}, 0, len(header), rest=True)
+
     def streamed(rest: pa.Buffer, types: ColumnTypes) -> Iterator[pa.RecordBatch]:
         """The rest of the file from a row's start, by pyarrow's streaming reader (it follows
-        quotes across its blocks): typed, and from the first cell that does not parse on, text."""
-        done = 0
+        quotes across its blocks): typed, and from the first cell that does not parse on, text;
+        from the first row of the wrong number of cells on, text read row by row in order, each
+        such row kept in its place and refused (as :func:`misshapen` does)."""
+        done = 0  # rows of ``rest`` given so far, refused ones included
         current = dict(types)
+        careful = False
+        bad: dict[int, int] = {}  # the row of ``rest``, from 0 → its cells
+
+        def note(row: Any) -> str:
+            if row.number is None:
+                return "error"
+            bad[row.number - 1] = row.actual_columns
+            return "skip"
+
         while True:
+            bad.clear()
             read = pacsv.ReadOptions(
                 block_size=CSV_STREAM_BLOCK,
-                use_threads=True,
+                use_threads=not careful,  # in order, so that pyarrow knows each row's number
                 column_names=header,
                 skip_rows_after_names=done,
+            )
+            options = pacsv.ParseOptions(
+                ignore_empty_lines=False, invalid_row_handler=note if careful else None
             )
             convert.column_types = {**text, **current}
             try:  # the reader parses its first block when it opens
                 stream = pacsv.open_csv(
-                    pa.BufferReader(rest), read_options=read, convert_options=convert
+                    pa.BufferReader(rest),
+                    read_options=read,
+                    parse_options=options,
+                    convert_options=convert,
                 )
                 for batch in stream:
-                    yield batch
+                    if careful:
+                        batch = _placed(batch, bad, done, len(header))
+                    yield _marked(batch, len(header))
                     done += batch.num_rows
+                if careful and bad and max(bad) >= done:  # refused rows at the very end
+                    none = pa.RecordBatch.from_pylist([], schema=stream.schema)
+                    yield _placed(none, bad, done, len(header), rest=True)
                 return
             except pa.ArrowInvalid as exc:
-                if not current:
+                if current:
+                    current = {}
+                elif not careful:
+                    careful = True
+                else:
                     raise RosterError(Msg("roster.csv", path=str(path), detail=str(exc))) from None
-                current = {}
 
     def batches(types: ColumnTypes) -> Iterator[RawBatch]:
         # The rows after the header are cut into slices of whole rows — at a line end outside
@@ -291,8 +346,8 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
             pa.memory_map(str(path), "r") as mapped,
         ):
             whole = mapped.read_buffer()
-            total = whole.size
             start = _first_row_end(scan, 3 if scan[:3] == b"\xef\xbb\xbf" else 0)
+            total = _data_end(scan, start, whole.size)
             size = CSV_FIRST_BYTES  # a small first slice: the engine and the writer start sooner
             while start < total:
                 cut, quoted = _rows_end(scan, start, min(start + size, total))
@@ -305,11 +360,8 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
                     try:
                         table = parse(data, {}, quoted)
                     except pa.ArrowInvalid as exc:
-                        detail = str(exc)
-                        raise RosterError(
-                            Msg("roster.csv", path=str(path), detail=detail)
-                        ) from None
-                yield from gather(table.to_batches())
+                        table = misshapen(data, quoted, exc)
+                yield from gather(_marked(table, len(header)).to_batches())
                 if size < CSV_BLOCK_BYTES and pending:  # the first rows go on at once
                     yield _gathered(pending)
                     pending, rows = [], 0
@@ -321,6 +373,68 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
             yield _gathered(pending)
 
     return RosterFile(path, header, None, batches)
+
+
+def _placed(
+    batch: RawBatch, bad: Mapping[int, int], first: int, expected: int, rest: bool = False
+) -> RawBatch:
+    """``batch`` (rows read in order from row ``first`` on, the refused ones left out) with each
+    refused row of ``bad`` back in its place, every cell empty, its count of cells in
+    :data:`~policy_kb.district.cells.CELLS_COLUMN`. ``rest``: also the refused rows after the
+    batch's last row (the end of the file)."""
+    picks: list[int | None] = []
+    cells: list[int | None] = []
+    position, taken = first, 0
+    while taken < batch.num_rows or (rest and position in bad):
+        if position in bad:
+            picks.append(None)
+            cells.append(bad[position])
+        else:
+            picks.append(taken)
+            cells.append(None)
+            taken += 1
+        position += 1
+    field = pa.field(CELLS_COLUMN, pa.int32(), metadata={"expected": str(expected)})
+    placed = batch.take(pa.array(picks, pa.int64())) if picks else batch
+    return type(placed).from_arrays(
+        [*placed.columns, pa.array(cells, pa.int32())], schema=placed.schema.append(field)
+    )
+
+
+def _marked(raw: RawBatch, expected: int) -> RawBatch:
+    """``raw`` with its empty rows (no cell has a value) marked 0 in
+    :data:`~policy_kb.district.cells.CELLS_COLUMN`, to be refused in their place."""
+    names = raw.schema.names
+    columns = [raw.column(i) for i, name in enumerate(names) if name != CELLS_COLUMN]
+    if not raw.num_rows or not columns or not all(c.null_count for c in columns):
+        return raw  # a column with no empty cell: no row is empty
+    empty = np.ones(raw.num_rows, dtype=bool)
+    for column in columns:
+        empty &= np.asarray(column.is_null(), dtype=bool)
+    if not empty.any():
+        return raw
+    arrays, fields = list(raw.columns), list(raw.schema)
+    if CELLS_COLUMN not in names:
+        fields.append(pa.field(CELLS_COLUMN, pa.int32(), metadata={"expected": str(expected)}))
+        arrays.append(pa.array(np.zeros(raw.num_rows, np.int32), mask=~empty))
+    else:
+        at = names.index(CELLS_COLUMN)
+        given = raw.column(at)
+        known = np.asarray(given.is_valid(), dtype=bool)  # a misshapen row stays one
+        cells = np.asarray(given.fill_null(0), dtype=np.int32)
+        arrays[at] = pa.array(cells, mask=~(known | empty))
+    return type(raw).from_arrays(arrays, schema=pa.schema(fields, raw.schema.metadata))
+
+
+def _data_end(scan: mmap.mmap, start: int, size: int) -> int:
+    """Where the rows end: empty lines at the very end of a file are not rows (an editor leaves
+    them), while an empty line between rows is one, refused as empty in its place."""
+    end = size
+    while end > start and scan[end - 1] in (0x0A, 0x0D):
+        end -= 1
+    if end == size:
+        return size
+    return end + (2 if scan[end : end + 2] == b"\r\n" else 1)  # the last row's own line end
 
 
 _FIELD_START = frozenset(b",\r\n")  # what comes just before a quote that opens a cell
@@ -451,8 +565,17 @@ def _xlsx_roster(path: Path, batch_rows: int) -> RosterFile:
         return str(value)
 
     def batches(_types: ColumnTypes) -> Iterator[pa.RecordBatch]:
+        # empty rows are held back until a row with a value follows: between rows they keep the
+        # numbering (and are refused as empty); at the end of the sheet (rows formatted but
+        # left empty) they are not rows
         chunk: list[tuple[Any, ...]] = []
+        empty = 0
         for row in rows:
+            if all(cell(value) is None for value in row):
+                empty += 1
+                continue
+            chunk.extend([()] * empty)
+            empty = 0
             chunk.append(row)
             if len(chunk) >= batch_rows:
                 yield _to_batch(header, chunk, cell)
@@ -471,7 +594,7 @@ def _to_batch(
         pa.array([cell(r[i]) if i < len(r) else None for r in rows], type=pa.string())
         for i in range(len(header))
     ]
-    return pa.RecordBatch.from_arrays(columns, names=header)
+    return _marked(pa.RecordBatch.from_arrays(columns, names=header), len(header))
 
 
 def name_key(name: object) -> str:
