@@ -53,7 +53,7 @@ def test_match_with_year(cli):
     [
         (
             "employees: -5\n",
-            "<stdin>:1:12: employees (Total employees): expected a number ≥ 0 人, got -5",
+            "<stdin>:1:12: employees (Total employees): expected a number ≥ 0, got -5",
         ),
         (
             "hnte_valid: maybe\n",

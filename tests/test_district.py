@@ -130,6 +130,33 @@ def test_a_chart_with_another_extension_is_refused(report, tmp_path):
     assert re.search(r"\.png or \.svg", raised.value.render("en")), raised.value.render("en")
 
 
+def test_progress_names_the_rows_it_could_not_count(cli, tmp_path):
+    """progress said only how many rows it left out: it now names each, as roster does (on
+    standard error, and under "errors" in its JSON)."""
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "name,town,tech_sme_registered,employees\n"
+        "甲公司,湖塘镇,true,10\n"
+        "乙公司,湖塘镇,maybe,10\n"
+        "丙公司,湖塘镇,true\n",
+        encoding="utf-8",
+    )
+    done = cli("progress", str(path), "--lang", "en", "--quiet")
+    assert done.returncode == 0, done.stderr
+    said = done.stderr.splitlines()
+    assert said[0].startswith(f"{path}: row 3: ")
+    assert "maybe" in said[0]
+    assert said[1] == (
+        f"{path}: row 4: the row has 3 cells where the header has 4: each cell must be under "
+        "its column (a comma missing or one too many?)"
+    )
+    data = json.loads(cli("progress", str(path), "--format", "json", "--quiet").stdout)
+    assert data["invalid_rows"] == 2
+    assert [e["row"] for e in data["errors"]] == [3, 4]
+    assert data["errors"][0]["facts"] == ["tech_sme_registered"]
+    assert data["errors"][1]["message"].startswith("该行有 3 个单元格，表头有 4 个")
+
+
 def test_progress_refuses_a_roster_without_town_or_registration(cli, tmp_path):
     path = tmp_path / "r.csv"
     path.write_text("name,employees\nA,10\n", encoding="utf-8")

@@ -19,22 +19,22 @@ def refused(kb, profile, lang: str = "en") -> list[str]:
 @pytest.mark.parametrize(
     ("profile", "message"),
     [
-        ({"employees": -5}, "employees (Total employees): expected a number ≥ 0 人, got -5"),
+        ({"employees": -5}, "employees (Total employees): expected a number ≥ 0, got -5"),
         (
             {"employees": "五百"},
-            "employees (Total employees): expected a whole number of 人, got '五百'",
+            "employees (Total employees): expected a whole number, got '五百'",
         ),
         (
             {"employees": 12.5},
-            "employees (Total employees): expected a whole number of 人, got 12.5",
+            "employees (Total employees): expected a whole number, got 12.5",
         ),
         (
             {"employees": True},
-            "employees (Total employees): expected a whole number of 人, got true",
+            "employees (Total employees): expected a whole number, got true",
         ),
         (
             {"annual_revenue": -1},
-            "annual_revenue (Annual sales revenue): expected an amount ≥ 0 元, got -1",
+            "annual_revenue (Annual sales revenue): expected an amount ≥ CNY 0, got -1",
         ),
         (
             {"annual_revenue": "20万"},
@@ -67,7 +67,7 @@ def refused(kb, profile, lang: str = "en") -> list[str]:
         ),
         (
             {"ip_class1": -1},
-            "ip_class1 (Valid class I IP rights (invention patents etc.)): expected a number ≥ 0 项, got -1",
+            "ip_class1 (Valid class I IP rights (invention patents etc.)): expected a number ≥ 0, got -1",
         ),
     ],
 )
@@ -139,7 +139,7 @@ def test_the_same_fact_twice_is_refused(kb):
 def test_yaml_profile_errors_carry_line_and_column(kb):
     raw = parse_profile_text("name: 测试\nemployees: -3\n", "p.yaml")
     assert refused(kb, raw) == [
-        "p.yaml:2:12: employees (Total employees): expected a number ≥ 0 人, got -3"
+        "p.yaml:2:12: employees (Total employees): expected a number ≥ 0, got -3"
     ]
 
 

@@ -179,7 +179,7 @@ def test_batch_answers_each_profile_and_isolates_bad_ones(http, openapi):
     english = http.post("/v1/evaluate/batch", json=body, params={"lang": "en"}).json()
     assert (
         english["results"][1]["detail"]
-        == "employees (Total employees): expected a number ≥ 0 人, got -1"
+        == "employees (Total employees): expected a number ≥ 0, got -1"
     )
     assert (
         "KM3.st_project_priority"

@@ -25,7 +25,7 @@ from ..reason.evaluate import evaluate_profile, evaluate_town, resolve_year
 from ..reason.results import Change
 from ..rules.walk import facts_of
 from ..text import Msg, Words
-from .cells import Batch, convert_batch
+from .cells import Batch, RowError, convert_batch
 from .kernel import Years, counted_amounts, established, evaluate_batch, pool_masks
 from .roster import (
     DEFAULT_READING,
@@ -100,6 +100,7 @@ class Progress:
     rows: int = 0
     invalid: int = 0
     outside: int = 0  # valid rows whose town is unknown or not in 附件2
+    errors: list[RowError] = field(default_factory=list)  # the refused rows, with why
 
     @property
     def target(self) -> int:
@@ -121,11 +122,16 @@ class Progress:
     def pool_closes(self) -> int:
         return sum(t.pool_closes for t in self.towns)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        """``policy-kb progress --format json``; the refused rows' messages in ``lang``."""
         return {
             "year": self.year,
             "rows": self.rows,
             "invalid_rows": self.invalid,
+            "errors": [
+                {"row": e.row, "facts": list(e.facts), "message": e.message_in(lang)}
+                for e in self.errors
+            ],
             "rows_outside_annex": self.outside,
             "towns": [
                 {
@@ -195,7 +201,8 @@ def progress(
             entry.pool_registration_unknown += int(counted[2][k])
 
     _require(model, path, (model.fact_of_type(FactType.TOWN), established(model)), "progress")
-    run_roster(model, path, years, progress=show, each=each, reading=reading)
+    run = run_roster(model, path, years, progress=show, each=each, reading=reading)
+    report.errors = list(run.summary.errors)
     return report
 
 

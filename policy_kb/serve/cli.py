@@ -313,7 +313,8 @@ def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
         ignore_unknown_columns=args.ignore_unknown_columns,
         amounts_are_yuan=args.amounts_are_yuan,
     )
-    data = report.to_dict()
+    _row_errors(report.errors, args.roster, args.lang)
+    data = report.to_dict(args.lang)
     if args.format != "json":
         out.write(tables.progress_table(report, args.lang) + "\n")
     if args.chart:
