@@ -68,6 +68,7 @@ __all__ = [
     "PolicyKBError",
     "PolicyModel",
     "PoolEntry",
+    "PoolList",
     "Problem",
     "Profile",
     "ProfileError",
@@ -96,7 +97,14 @@ if TYPE_CHECKING:
     from .district.cells import RowError
     from .district.readiness import Counts as ReadinessCounts
     from .district.readiness import Readiness
-    from .district.reports import BenefitImpact, Impact, PoolEntry, Progress, TownProgress
+    from .district.reports import (
+        BenefitImpact,
+        Impact,
+        PoolEntry,
+        PoolList,
+        Progress,
+        TownProgress,
+    )
     from .district.roster import RosterRun, RosterSummary
 
 # Roster and district results load numpy, polars and pyarrow: imported on first use only.
@@ -107,6 +115,7 @@ _LAZY = {
     "Progress": ".district.reports",
     "TownProgress": ".district.reports",
     "PoolEntry": ".district.reports",
+    "PoolList": ".district.reports",
     "Impact": ".district.reports",
     "BenefitImpact": ".district.reports",
     "Readiness": ".district.readiness",

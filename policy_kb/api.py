@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .district.cells import Batch
     from .district.kernel import Years
     from .district.readiness import Readiness
-    from .district.reports import Impact, PoolEntry, Progress
+    from .district.reports import Impact, PoolList, Progress
     from .district.roster import RosterRun
 
 ENGINES = ("fast", "owl")
@@ -392,15 +392,16 @@ class KnowledgeBase:
         progress: bool = False,
         ignore_unknown_columns: bool = False,
         amounts_are_yuan: bool = False,
-    ) -> list[PoolEntry]:
+    ) -> PoolList:
         """The 应评尽评 pool of a roster: enterprises the pre-check passes, not yet registered.
 
         ``near=True`` adds those one change away from passing, each with that change. The facts
-        to ask for and the change are also given in words, in ``lang``.
+        to ask for and the change are also given in words, in ``lang``. The list's ``errors``
+        are the roster's refused rows (not considered), each with its row number and why.
         """
         from dataclasses import replace
 
-        from .district.reports import mobilise
+        from .district.reports import PoolList, mobilise
         from .district.roster import Reading
         from .views.words import change_sentence
 
@@ -416,7 +417,7 @@ class KnowledgeBase:
             reading=Reading(ignore_unknown_columns, amounts_are_yuan),
         )
         method = self._model.evaluation
-        return [
+        worded = PoolList(
             replace(
                 e,
                 missing=[self._model.fact_label(f)[lang] for f in e.missing_facts],
@@ -425,7 +426,9 @@ class KnowledgeBase:
                 else None,
             )
             for e in entries
-        ]
+        )
+        worded.errors = entries.errors
+        return worded
 
     def impact(
         self,

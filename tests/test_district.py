@@ -130,9 +130,10 @@ def test_a_chart_with_another_extension_is_refused(report, tmp_path):
     assert re.search(r"\.png or \.svg", raised.value.render("en")), raised.value.render("en")
 
 
-def test_progress_names_the_rows_it_could_not_count(cli, tmp_path):
-    """progress said only how many rows it left out: it now names each, as roster does (on
-    standard error, and under "errors" in its JSON)."""
+def test_progress_and_mobilise_name_the_rows_they_could_not_count(cli, kb, tmp_path):
+    """progress said only how many rows it left out, mobilise nothing: both now name each, as
+    roster does (on standard error; progress also under "errors" in its JSON, kb.mobilise in
+    its list's ``errors``)."""
     path = tmp_path / "r.csv"
     path.write_text(
         "name,town,tech_sme_registered,employees\n"
@@ -150,11 +151,19 @@ def test_progress_names_the_rows_it_could_not_count(cli, tmp_path):
         f"{path}: row 4: the row has 3 cells where the header has 4: each cell must be under "
         "its column (a comma missing or one too many?)"
     )
+    listed = tmp_path / "list.csv"
+    done = cli("mobilise", str(path), "-o", str(listed), "--lang", "en", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[:2] == said[:2]  # mobilise names them too
     data = json.loads(cli("progress", str(path), "--format", "json", "--quiet").stdout)
     assert data["invalid_rows"] == 2
     assert [e["row"] for e in data["errors"]] == [3, 4]
     assert data["errors"][0]["facts"] == ["tech_sme_registered"]
     assert data["errors"][1]["message"].startswith("该行有 3 个单元格，表头有 4 个")
+    found = kb.mobilise(path)
+    assert [e.row for e in found.errors] == [3, 4]
+    assert isinstance(found, list)
+    assert found == []  # 甲 is registered: not in the pool
 
 
 def test_progress_refuses_a_roster_without_town_or_registration(cli, tmp_path):

@@ -61,7 +61,10 @@ def test_a_repeated_enterprise_is_reported_and_counted_once(kb, tmp_path):
     p_once, p_twice = kb.progress(once).to_dict(), kb.progress(twice).to_dict()
     assert p_twice.pop("invalid_rows") == 50
     assert p_twice.pop("rows") == 150
-    assert {k: v for k, v in p_once.items() if k not in ("rows", "invalid_rows")} == p_twice
+    assert [e["row"] for e in p_twice.pop("errors")] == [e.row for e in b.summary.errors]
+    assert {k: v for k, v in p_once.items() if k not in ("rows", "invalid_rows", "errors")} == (
+        p_twice
+    )
     assert len(kb.mobilise(twice)) == len(kb.mobilise(once))
 
 

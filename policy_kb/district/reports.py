@@ -268,7 +268,7 @@ def mobilise(
     show: bool = False,
     near: bool = False,
     reading: Reading = DEFAULT_READING,
-) -> list[PoolEntry]:
+) -> PoolList:
     """The 应评尽评 pool, per town: who to call, their score, what to ask for.
 
     ``near=True`` adds the enterprises one change away from passing, with that change.
@@ -321,11 +321,20 @@ def mobilise(
             )
 
     _require(model, path, (model.fact_of_type(FactType.TOWN),), "mobilise")
-    run_roster(model, path, years, progress=show, each=each, reading=reading)
+    run = run_roster(model, path, years, progress=show, each=each, reading=reading)
     entries.sort(
         key=lambda e: (e.seq, e.group != "pool", -(e.score if e.score is not None else 101), e.row)
     )
-    return entries
+    found = PoolList(entries)
+    found.errors = list(run.summary.errors)
+    return found
+
+
+class PoolList(list[PoolEntry]):
+    """The entries of :func:`mobilise`, in order (a list), with ``errors``: the rows of the
+    roster that were refused, so not considered (each with its row number and why)."""
+
+    errors: list[RowError]
 
 
 # ── impact ───────────────────────────────────────────────────────────────────────────────────

@@ -343,6 +343,7 @@ def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
         ignore_unknown_columns=args.ignore_unknown_columns,
         amounts_are_yuan=args.amounts_are_yuan,
     )
+    _row_errors(entries.errors, args.roster, args.lang)
     import csv
 
     buffer = io.StringIO()
