@@ -417,18 +417,19 @@ class KnowledgeBase:
             reading=Reading(ignore_unknown_columns, amounts_are_yuan),
         )
         method = self._model.evaluation
-        worded = PoolList(
-            replace(
-                e,
-                missing=[self._model.fact_label(f)[lang] for f in e.missing_facts],
-                change=change_sentence(e.smallest, method, self._model, lang)
-                if e.smallest and method
-                else None,
-            )
-            for e in entries
+        return PoolList(
+            (
+                replace(
+                    e,
+                    missing=[self._model.fact_label(f)[lang] for f in e.missing_facts],
+                    change=change_sentence(e.smallest, method, self._model, lang)
+                    if e.smallest and method
+                    else None,
+                )
+                for e in entries
+            ),
+            entries.errors,
         )
-        worded.errors = entries.errors
-        return worded
 
     def impact(
         self,

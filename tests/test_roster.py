@@ -392,18 +392,22 @@ def test_a_row_of_the_wrong_number_of_cells_or_an_empty_line_is_refused_in_its_p
 
 
 @pytest.mark.parametrize("block", [64, 1 << 20])
+@pytest.mark.parametrize("wrapped", [False, True])
 def test_misshapen_rows_read_by_the_streaming_reader_are_refused_in_their_place(
-    kb, tmp_path, monkeypatch, block
+    kb, tmp_path, monkeypatch, block, wrapped
 ):
     """A file the slices cannot cut (here: every slice refused) goes to pyarrow's streaming
     reader; from its first misshapen row on it reads in order and puts each refused row back in
-    its place — also when the file ends with refused rows, and across its blocks."""
+    its place — also when the file ends with refused rows and empty lines, across its blocks,
+    and when quoted cells hold line ends (``wrapped``: the reader follows the quotes, and starts
+    again after the rows given, not after as many lines)."""
     monkeypatch.setattr(_roster, "_rows_end", lambda scan, start, end: (None, True))
     monkeypatch.setattr(_roster, "CSV_STREAM_BLOCK", block)
-    good = [f'"企业{i}",湖塘镇,50,10,30000000,true,900000' for i in range(40)]
+    name = "企业\n{}" if wrapped else "企业{}"
+    good = [f'"{name.format(i)}",湖塘镇,50,10,30000000,true,900000' for i in range(40)]
     lines = [HEADER, *good[:10], SHORT, *good[10:20], "", *good[20:40], LONG, SHORT]
     path = tmp_path / "streamed.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text("\n".join(lines) + "\n\n\n", encoding="utf-8")
     run = kb.roster(path, keep=True)
     rows = _by_row(run)
     assert sorted(rows) == list(range(2, 2 + 44))
@@ -414,8 +418,62 @@ def test_misshapen_rows_read_by_the_streaming_reader_are_refused_in_their_place(
     assert "8 cells" in refused[44]
     assert "6 cells" in refused[45]
     names = [rows[r]["name"] for r in sorted(rows) if r not in refused]
-    assert names == [f"企业{i}" for i in range(40)]
+    assert names == [name.format(i) for i in range(40)]
     assert {rows[r]["KM2.hnte_priority"] for r in sorted(rows) if r not in refused} == {"applies"}
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_quote_never_closed_stops_the_run_instead_of_swallowing_the_rows_after_it(
+    kb, tmp_path, monkeypatch, streamed
+):
+    """A quote never closed takes the rest of the file into one cell: that is not one row of the
+    wrong number of cells to refuse — every later row would be lost without a word. The run
+    stops with the parser's message, as it did before misshapen rows were refused."""
+    if streamed:
+        monkeypatch.setattr(_roster, "_rows_end", lambda scan, start, end: (None, True))
+    lines = [HEADER, GOOD_ROWS[0], '"坏企业,湖塘镇,50', GOOD_ROWS[1], GOOD_ROWS[2]]
+    path = tmp_path / "unclosed.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(RosterError) as raised:
+        kb.roster(path, keep=True)
+    assert "the CSV cannot be read" in raised.value.render("en")
+
+
+def test_a_header_followed_by_empty_lines_only_has_no_rows(kb, tmp_path):
+    path = tmp_path / "nothing.csv"
+    path.write_text(HEADER + "\n\n\r\n\n", encoding="utf-8")
+    run = kb.roster(path, keep=True)
+    assert (run.summary.rows, run.summary.invalid) == (0, 0)
+
+
+def test_a_row_of_one_cell_is_named_in_the_singular(kb, tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("\n".join([HEADER, "孤零零的企业", GOOD_ROWS[0]]) + "\n", encoding="utf-8")
+    run = kb.roster(path)
+    (error,) = run.summary.errors
+    assert error.row == 2
+    assert error.message_in("en") == (
+        "the row has 1 cell where the header has 7: each cell must be under its column "
+        "(commas missing?)"
+    )
+    assert error.message == "该行只有 1 个单元格，表头有 7 个：各列须与表头一一对应（缺了逗号？）"
+
+
+def test_a_damaged_parquet_page_is_named_with_its_file(kb, tmp_path):
+    """A Parquet file whose footer reads but whose pages do not was reported as "cannot read :
+    ZSTD decompression failed" — no file named; it is a RosterError naming the file now."""
+    path = tmp_path / "damaged.parquet"
+    employees = pa.array([50 + i % 300 for i in range(20_000)], pa.int64())
+    pq.write_table(pa.table({"employees": employees}), path, use_dictionary=False)
+    page = pq.read_metadata(path).row_group(0).column(0).data_page_offset
+    data = bytearray(path.read_bytes())
+    data[page + 10 : page + 18] = b"\xff" * 8  # inside the data page's header
+    path.write_bytes(bytes(data))
+    with pytest.raises(RosterError) as raised:
+        kb.roster(path, output=tmp_path / "answers.csv")
+    said = raised.value.render("en")
+    assert said.startswith(f"{path}: the Parquet file cannot be read (")
+    assert not (tmp_path / "answers.csv").exists()
 
 
 def test_empty_rows_of_a_workbook_keep_the_numbering_and_trailing_ones_are_not_rows(kb, tmp_path):

@@ -201,6 +201,8 @@ def _shape_errors(batch: pa.RecordBatch | pa.Table, first_row: int) -> dict[int,
         said = (
             Msg("roster.empty_row")
             if cells == 0
+            else Msg("roster.row_cells.one", expected=expected)
+            if cells == 1
             else Msg("roster.row_cells", cells=cells, expected=expected)
         )
         found[first_row + i] = RowError(first_row + i, (), (ProfileIssue("", said),))

@@ -11,6 +11,7 @@ roster. The reports are data; the tables and the CSV are written by the views.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -325,16 +326,16 @@ def mobilise(
     entries.sort(
         key=lambda e: (e.seq, e.group != "pool", -(e.score if e.score is not None else 101), e.row)
     )
-    found = PoolList(entries)
-    found.errors = list(run.summary.errors)
-    return found
+    return PoolList(entries, run.summary.errors)
 
 
 class PoolList(list[PoolEntry]):
     """The entries of :func:`mobilise`, in order (a list), with ``errors``: the rows of the
     roster that were refused, so not considered (each with its row number and why)."""
 
-    errors: list[RowError]
+    def __init__(self, entries: Iterable[PoolEntry] = (), errors: Iterable[RowError] = ()) -> None:
+        super().__init__(entries)
+        self.errors: list[RowError] = list(errors)
 
 
 # ── impact ───────────────────────────────────────────────────────────────────────────────────

@@ -176,7 +176,10 @@ def _parquet_roster(p: Path, batch_rows: int) -> RosterFile:
         found: Iterator[pa.RecordBatch] = typed.iter_batches(
             batch_size=batch_rows, use_threads=False
         )
-        return found
+        try:
+            yield from found
+        except (pa.ArrowException, OSError) as exc:  # a damaged page, found where it is read
+            raise RosterError(Msg("roster.parquet", path=str(p), detail=str(exc))) from None
 
     return RosterFile(p, list(schema.names), reader.metadata.num_rows, batches)
 
@@ -242,17 +245,12 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
         row kept in its place with every cell empty, its count of cells in
         :data:`~policy_kb.district.cells.CELLS_COLUMN` (the row is refused, the others are
         read). Any other problem stops the run, as before."""
-        bad: dict[int, int] = {}  # the row in the slice, from 1 (pyarrow counts rows) → its cells
-
-        def note(row: Any) -> str:
-            if row.number is None:
-                return "error"
-            bad[row.number] = row.actual_columns
-            return "skip"
-
+        bad: dict[int, int] = {}  # the row in the slice, from 0 → its cells
         read = pacsv.ReadOptions(use_threads=False, block_size=data.size + 1, column_names=header)
         options = pacsv.ParseOptions(
-            newlines_in_values=quoted, ignore_empty_lines=False, invalid_row_handler=note
+            newlines_in_values=quoted,
+            ignore_empty_lines=False,
+            invalid_row_handler=_noting(bad, len(header)),
         )
         convert.column_types = dict(text)
         try:
@@ -263,7 +261,7 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
             raise RosterError(Msg("roster.csv", path=str(path), detail=str(exc))) from None
         if not bad:
             raise RosterError(Msg("roster.csv", path=str(path), detail=str(error))) from None
-        return _placed(table, {row - 1: n for row, n in bad.items()}, 0, len(header), rest=True)
+        return _placed(table, bad, 0, len(header), rest=True)
 
     def streamed(rest: pa.Buffer, types: ColumnTypes) -> Iterator[pa.RecordBatch]:
         """The rest of the file from a row's start, by pyarrow's streaming reader (it follows
@@ -274,13 +272,7 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
         current = dict(types)
         careful = False
         bad: dict[int, int] = {}  # the row of ``rest``, from 0 → its cells
-
-        def note(row: Any) -> str:
-            if row.number is None:
-                return "error"
-            bad[row.number - 1] = row.actual_columns
-            return "skip"
-
+        note = _noting(bad, len(header))
         while True:
             bad.clear()
             read = pacsv.ReadOptions(
@@ -290,7 +282,9 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
                 skip_rows_after_names=done,
             )
             options = pacsv.ParseOptions(
-                ignore_empty_lines=False, invalid_row_handler=note if careful else None
+                newlines_in_values=True,  # this reader is for files with quotes
+                ignore_empty_lines=False,
+                invalid_row_handler=note if careful else None,
             )
             convert.column_types = {**text, **current}
             try:  # the reader parses its first block when it opens
@@ -368,11 +362,28 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
                 size = CSV_BLOCK_BYTES
                 start = cut
             if start < total:
-                yield from gather(streamed(whole.slice(start), types))
+                yield from gather(streamed(whole.slice(start, total - start), types))
         if pending:
             yield _gathered(pending)
 
     return RosterFile(path, header, None, batches)
+
+
+def _noting(bad: dict[int, int], expected: int) -> Callable[[Any], str]:
+    """pyarrow's ``invalid_row_handler`` for a read in order: notes each row of the wrong number
+    of cells in ``bad`` (its row, from 0 → its cells), to be refused in its place, and leaves it
+    out of the read. It stops the read instead when pyarrow cannot say which row it is, or when a
+    short row runs over a line end: a quote never closed, which took the rest of the file into
+    one cell (every later row would be lost)."""
+
+    def note(row: Any) -> str:
+        text = row.text or ""
+        if row.number is None or (row.actual_columns < expected and ("\n" in text or "\r" in text)):
+            return "error"
+        bad[row.number - 1] = row.actual_columns
+        return "skip"
+
+    return note
 
 
 def _placed(
@@ -432,8 +443,8 @@ def _data_end(scan: mmap.mmap, start: int, size: int) -> int:
     end = size
     while end > start and scan[end - 1] in (0x0A, 0x0D):
         end -= 1
-    if end == size:
-        return size
+    if end in (size, start):  # nothing to take off, or nothing but empty lines
+        return end
     return end + (2 if scan[end : end + 2] == b"\r\n" else 1)  # the last row's own line end
 
 
