@@ -14,7 +14,9 @@ package) when installed, else with a small closed-loop Python client. Three runs
 With ``--peer PYTHON`` (the interpreter of a venv holding OpenFisca, see
 ``../shared/peers/openfisca``), the same generated profiles (``--profiles``, from the peer's
 ``make_data.py``) are sent to ``openfisca serve`` (POST /calculate, the same worker count) and to
-policy-kb, alternately for ``--rounds`` rounds, and the ratios of the medians are printed.
+policy-kb, alternately for ``--rounds`` rounds, and the ratios of the medians are printed. Before
+each run both servers are let settle (:func:`settle`: their workers' CPU time stops growing), so
+that neither is measured while the other still answers the last run's queued requests.
 
 Not a test: run it before quoting a figure. Bounded in time and loopback only.
 """
@@ -236,6 +238,48 @@ async def run_python(
     )
 
 
+def _cpu_seconds(root: int) -> float:
+    """CPU time so far of a process and all its descendants (Linux /proc; 0 elsewhere)."""
+    try:
+        stats = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
+                        fields = fh.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    except OSError:
+        return 0.0
+    family, ticks = {root}, 0
+    grew = True
+    while grew:  # children, grandchildren …
+        grew = False
+        for pid, (ppid, _) in stats.items():
+            if ppid in family and pid not in family:
+                family.add(pid)
+                grew = True
+    for pid in family:
+        ticks += stats.get(pid, (0, 0))[1]
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def settle(proc: subprocess.Popen[bytes], most: float = 15.0) -> None:
+    """Wait until a server has worked off what a finished load left it (its workers keep
+    answering the requests still queued when the load generator stops): measured here, the peer's
+    sync workers went on for long enough that the first requests of policy-kb's run, started at
+    once, waited for a shared CPU — p99 = 4.6–7.3 × p50 then, 2.2–2.7 × p50 three seconds later."""
+    deadline = time.time() + most
+    before = _cpu_seconds(proc.pid)
+    while time.time() < deadline:
+        time.sleep(0.5)
+        now = _cpu_seconds(proc.pid)
+        if now - before < 0.02:  # idle: under 4 % of a core over the half second
+            return
+        before = now
+
+
 def side_by_side(args: argparse.Namespace) -> None:
     """policy-kb and the peer on the same profiles, alternately, ratios of the medians."""
     if not shutil.which("wrk"):
@@ -260,6 +304,8 @@ def side_by_side(args: argparse.Namespace) -> None:
                 ("policy-kb", port, ours, path),
                 ("peer", peer_port, theirs, "/calculate"),
             ):
+                for proc in (server, peer):  # neither still busy with the last run's queue
+                    settle(proc)
                 rps, p50, p99 = run_wrk(p, bodies, args.connections, args.seconds, 0, route)
                 found[name].append((rps, p50, p99))
                 print(
