@@ -439,6 +439,24 @@ def test_a_quote_never_closed_stops_the_run_instead_of_swallowing_the_rows_after
     assert "the CSV cannot be read" in raised.value.render("en")
 
 
+def test_a_line_of_blank_cells_is_refused_as_empty_as_an_empty_line_is(kb, tmp_path):
+    """A cell of spaces reads as unknown, so a line of commas and spaces has no value either."""
+    path = tmp_path / "blank.csv"
+    lines = [HEADER, GOOD_ROWS[0], " , ,  ,,, , ", ",,,,,,", GOOD_ROWS[1]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = kb.roster(path, keep=True)
+    assert [(e.row, e.message_in("en")) for e in run.summary.errors] == [
+        (3, "the row is empty: no cell has a value"),
+        (4, "the row is empty: no cell has a value"),
+    ]
+    assert [r["name"] for r in pl.concat(run.frames).iter_rows(named=True)] == [
+        "好企业甲",
+        None,
+        None,
+        "好企业乙",
+    ]
+
+
 def test_a_header_followed_by_empty_lines_only_has_no_rows(kb, tmp_path):
     path = tmp_path / "nothing.csv"
     path.write_text(HEADER + "\n\n\r\n\n", encoding="utf-8")
