@@ -240,17 +240,26 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
                 data, read_options=read, parse_options=options, convert_options=convert
             )
 
-    def misshapen(data: pa.Buffer, quoted: bool, error: pa.ArrowInvalid) -> pa.Table:
+    def unreadable(exc: pa.ArrowInvalid, stop: list[int], first: int) -> RosterError:
+        """The run's error for a read that stopped: at a row that runs over a line end, named
+        by its row in the file (``first`` is the file row of the read's first row)."""
+        if stop:
+            return RosterError(Msg("roster.csv_line_end", path=str(path), row=first + stop[0]))
+        return RosterError(Msg("roster.csv", path=str(path), detail=str(exc)))
+
+    def misshapen(data: pa.Buffer, quoted: bool, error: pa.ArrowInvalid, first: int) -> pa.Table:
         """A slice with rows of more or fewer cells than the header, read as text: each such
         row kept in its place with every cell empty, its count of cells in
         :data:`~policy_kb.district.cells.CELLS_COLUMN` (the row is refused, the others are
-        read). Any other problem stops the run, as before."""
+        read). Any other problem stops the run, as before. ``first``: the file row of the
+        slice's first row."""
         bad: dict[int, int] = {}  # the row in the slice, from 0 → its cells
+        stop: list[int] = []
         read = pacsv.ReadOptions(use_threads=False, block_size=data.size + 1, column_names=header)
         options = pacsv.ParseOptions(
             newlines_in_values=quoted,
             ignore_empty_lines=False,
-            invalid_row_handler=_noting(bad, len(header)),
+            invalid_row_handler=_noting(bad, stop),
         )
         convert.column_types = dict(text)
         try:
@@ -258,23 +267,26 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
                 data, read_options=read, parse_options=options, convert_options=convert
             )
         except pa.ArrowInvalid as exc:
-            raise RosterError(Msg("roster.csv", path=str(path), detail=str(exc))) from None
+            raise unreadable(exc, stop, first) from None
         if not bad:
             raise RosterError(Msg("roster.csv", path=str(path), detail=str(error))) from None
         return _placed(table, bad, 0, len(header), rest=True)
 
-    def streamed(rest: pa.Buffer, types: ColumnTypes) -> Iterator[pa.RecordBatch]:
+    def streamed(rest: pa.Buffer, types: ColumnTypes, first: int) -> Iterator[pa.RecordBatch]:
         """The rest of the file from a row's start, by pyarrow's streaming reader (it follows
         quotes across its blocks): typed, and from the first cell that does not parse on, text;
         from the first row of the wrong number of cells on, text read row by row in order, each
-        such row kept in its place and refused (as :func:`misshapen` does)."""
+        such row kept in its place and refused (as :func:`misshapen` does). ``first``: the
+        file row of the first row of ``rest``."""
         done = 0  # rows of ``rest`` given so far, refused ones included
         current = dict(types)
         careful = False
         bad: dict[int, int] = {}  # the row of ``rest``, from 0 → its cells
-        note = _noting(bad, len(header))
+        stop: list[int] = []
+        note = _noting(bad, stop)
         while True:
             bad.clear()
+            stop.clear()
             read = pacsv.ReadOptions(
                 block_size=CSV_STREAM_BLOCK,
                 use_threads=not careful,  # in order, so that pyarrow knows each row's number
@@ -309,7 +321,7 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
                 elif not careful:
                     careful = True
                 else:
-                    raise RosterError(Msg("roster.csv", path=str(path), detail=str(exc))) from None
+                    raise unreadable(exc, stop, first) from None
 
     def batches(types: ColumnTypes) -> Iterator[RawBatch]:
         # The rows after the header are cut into slices of whole rows — at a line end outside
@@ -343,9 +355,14 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
             start = _first_row_end(scan, 3 if scan[:3] == b"\xef\xbb\xbf" else 0)
             total = _data_end(scan, start, whole.size)
             size = CSV_FIRST_BYTES  # a small first slice: the engine and the writer start sooner
+            given = 0  # rows read so far (the first is the file's row 2)
             while start < total:
                 cut, quoted = _rows_end(scan, start, min(start + size, total))
                 if cut is None:
+                    opened = _open_quote_row(scan, start, total)
+                    if opened is not None:
+                        row = 2 + given + opened
+                        raise RosterError(Msg("roster.csv_open_quote", path=str(path), row=row))
                     break
                 data = whole.slice(start, cut - start)
                 try:
@@ -354,7 +371,8 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
                     try:
                         table = parse(data, {}, quoted)
                     except pa.ArrowInvalid as exc:
-                        table = misshapen(data, quoted, exc)
+                        table = misshapen(data, quoted, exc, 2 + given)
+                given += table.num_rows
                 yield from gather(_marked(table, len(header)).to_batches())
                 if size < CSV_BLOCK_BYTES and pending:  # the first rows go on at once
                     yield _gathered(pending)
@@ -362,25 +380,29 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
                 size = CSV_BLOCK_BYTES
                 start = cut
             if start < total:
-                yield from gather(streamed(whole.slice(start, total - start), types))
+                yield from gather(streamed(whole.slice(start, total - start), types, 2 + given))
         if pending:
             yield _gathered(pending)
 
     return RosterFile(path, header, None, batches)
 
 
-def _noting(bad: dict[int, int], expected: int) -> Callable[[Any], str]:
+def _noting(bad: dict[int, int], stop: list[int]) -> Callable[[Any], str]:
     """pyarrow's ``invalid_row_handler`` for a read in order: notes each row of the wrong number
-    of cells in ``bad`` (its row, from 0 → its cells), to be refused in its place, and leaves it
-    out of the read. It stops the read instead when pyarrow cannot say which row it is, or when a
-    short row runs over a line end: a quote never closed, which took the rest of the file into
-    one cell (every later row would be lost)."""
+    of cells in ``bad`` (its row, from 0 → its cells; 0 for a row of blank cells, refused as
+    empty), to be refused in its place, and leaves it out of the read. It stops the read instead
+    (noting the row, from 0, in ``stop``) when the row runs over a line end: a quote never
+    closed takes the rest of the file into one cell, and refusing it as one row would lose every
+    later row without a word; or when pyarrow cannot say which row it is."""
 
     def note(row: Any) -> str:
         text = row.text or ""
-        if row.number is None or (row.actual_columns < expected and ("\n" in text or "\r" in text)):
+        if row.number is None:
             return "error"
-        bad[row.number - 1] = row.actual_columns
+        if "\n" in text or "\r" in text:
+            stop.append(row.number - 1)
+            return "error"
+        bad[row.number - 1] = 0 if not text.replace(",", "").strip() else row.actual_columns
         return "skip"
 
     return note
@@ -449,14 +471,20 @@ def _marked(raw: RawBatch, expected: int) -> RawBatch:
 
 
 def _data_end(scan: mmap.mmap, start: int, size: int) -> int:
-    """Where the rows end: empty lines at the very end of a file are not rows (an editor leaves
-    them), while an empty line between rows is one, refused as empty in its place."""
+    """Where the rows end: lines with no value at the very end of a file — empty, or commas and
+    spaces only, as a spreadsheet saves rows formatted and left empty — are not rows, while such
+    a line between rows is one, refused as empty in its place. The last row keeps its line end."""
     end = size
-    while end > start and scan[end - 1] in (0x0A, 0x0D):
-        end -= 1
-    if end in (size, start):  # nothing to take off, or nothing but empty lines
-        return end
-    return end + (2 if scan[end : end + 2] == b"\r\n" else 1)  # the last row's own line end
+    while end > start:
+        body = end
+        while body > start and scan[body - 1] in (0x0A, 0x0D):
+            body -= 1  # the line end(s) of the last line
+        line = scan.rfind(b"\n", start, body) + 1 or start
+        line = max(line, start)
+        if scan[line:body].strip(b" ,\t\r"):  # a line with a value: the rows end after it
+            return body + (2 if scan[body : body + 2] == b"\r\n" else 1 if body < end else 0)
+        end = line
+    return start
 
 
 _FIELD_START = frozenset(b",\r\n")  # what comes just before a quote that opens a cell
@@ -518,6 +546,19 @@ def _rows_end(scan: mmap.mmap, start: int, end: int) -> tuple[int | None, bool]:
             limit = spans[k][0]
             continue
         return found + 1, bool(spans)
+
+
+def _open_quote_row(scan: mmap.mmap, start: int, end: int) -> int | None:
+    """The row (0 for the one at ``start``) where a quote opens that is never closed in
+    ``scan[start:end]`` — a row of the right number of cells would otherwise take the rest of the
+    file into its last cell without a word; None when every quote closes (or there are too many
+    to follow)."""
+    spans = _quoted_spans(scan, start, end)
+    if not spans or spans[-1][1] != end:
+        return None
+    opened = spans[-1][0]
+    inside = sum(scan[a:b].count(b"\n") for a, b in spans[:-1])  # line ends within cells
+    return scan[start:opened].count(b"\n") - inside
 
 
 def _first_row_end(scan: mmap.mmap, start: int) -> int:
