@@ -422,6 +422,18 @@ def test_misshapen_rows_read_by_the_streaming_reader_are_refused_in_their_place(
     assert {rows[r]["KM2.hnte_priority"] for r in sorted(rows) if r not in refused} == {"applies"}
 
 
+def _stopped(kb, tmp_path, monkeypatch, streamed: bool, lines: list[str]) -> tuple[Path, str]:
+    """A CSV of ``lines`` (read by the slices, or ``streamed`` by pyarrow's streaming reader)
+    whose run must stop: the file and the error in English."""
+    if streamed:
+        monkeypatch.setattr(_roster, "_rows_end", lambda scan, start, end: (None, True))
+    path = tmp_path / "stopped.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(RosterError) as raised:
+        kb.roster(path, keep=True)
+    return path, raised.value.render("en")
+
+
 @pytest.mark.parametrize("streamed", [False, True])
 @pytest.mark.parametrize(
     "broken",
@@ -434,14 +446,9 @@ def test_a_quote_never_closed_stops_the_run_instead_of_swallowing_the_rows_after
     """A quote never closed takes the rest of the file into one cell: that is not one row of the
     wrong number of cells to refuse — every later row would be lost without a word. The run
     stops, naming the row in the file."""
-    if streamed:
-        monkeypatch.setattr(_roster, "_rows_end", lambda scan, start, end: (None, True))
     lines = [HEADER, GOOD_ROWS[0], GOOD_ROWS[1], broken, GOOD_ROWS[1], GOOD_ROWS[2]]
-    path = tmp_path / "unclosed.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(RosterError) as raised:
-        kb.roster(path, keep=True)
-    assert raised.value.render("en") == (
+    path, said = _stopped(kb, tmp_path, monkeypatch, streamed, lines)
+    assert said == (
         f"{path}: row 4: a quote is never closed, so everything after it to the end of the file "
         "would be one cell; check the quotes in that row"
     )
@@ -453,14 +460,9 @@ def test_a_misshapen_row_with_a_line_end_in_a_quoted_cell_stops_the_run_naming_i
 ):
     """A row of the wrong number of cells that runs over a line end cannot be told from a quote
     closed too late: the run stops, naming the row in the file (not pyarrow's row in a slice)."""
-    if streamed:
-        monkeypatch.setattr(_roster, "_rows_end", lambda scan, start, end: (None, True))
     lines = [HEADER, GOOD_ROWS[0], GOOD_ROWS[1], '"坏\n企业",湖塘镇,50', GOOD_ROWS[2]]
-    path = tmp_path / "wrapped.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(RosterError) as raised:
-        kb.roster(path, keep=True)
-    assert raised.value.render("en") == (
+    path, said = _stopped(kb, tmp_path, monkeypatch, streamed, lines)
+    assert said == (
         f"{path}: row 4: a quoted cell runs over a line end and the row does not have the "
         "header's number of cells (a quote never closed?); the file cannot be read from there"
     )

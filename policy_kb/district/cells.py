@@ -70,6 +70,10 @@ class RowError:
     def message(self) -> str:
         return self.message_in("zh")
 
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        """The row as the JSON of every roster command lists it: row, facts, message."""
+        return {"row": self.row, "facts": list(self.facts), "message": self.message_in(lang)}
+
     def __str__(self) -> str:
         return self.render()
 

@@ -129,10 +129,7 @@ class Progress:
             "year": self.year,
             "rows": self.rows,
             "invalid_rows": self.invalid,
-            "errors": [
-                {"row": e.row, "facts": list(e.facts), "message": e.message_in(lang)}
-                for e in self.errors
-            ],
+            "errors": [e.to_dict(lang) for e in self.errors],
             "rows_outside_annex": self.outside,
             "towns": [
                 {

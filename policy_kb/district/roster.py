@@ -427,11 +427,16 @@ def _placed(
             cells.append(None)
             taken += 1
         position += 1
-    field = pa.field(CELLS_COLUMN, pa.int32(), metadata={"expected": str(expected)})
     placed = batch.take(pa.array(picks, pa.int64())) if picks else batch
     return type(placed).from_arrays(
-        [*placed.columns, pa.array(cells, pa.int32())], schema=placed.schema.append(field)
+        [*placed.columns, pa.array(cells, pa.int32())],
+        schema=placed.schema.append(_cells_field(expected)),
     )
+
+
+def _cells_field(expected: int) -> pa.Field:
+    """The field of :data:`~policy_kb.district.cells.CELLS_COLUMN`, with the header's count."""
+    return pa.field(CELLS_COLUMN, pa.int32(), metadata={"expected": str(expected)})
 
 
 def _marked(raw: RawBatch, expected: int) -> RawBatch:
@@ -459,7 +464,7 @@ def _marked(raw: RawBatch, expected: int) -> RawBatch:
             return raw
     arrays, fields = list(raw.columns), list(raw.schema)
     if CELLS_COLUMN not in names:
-        fields.append(pa.field(CELLS_COLUMN, pa.int32(), metadata={"expected": str(expected)}))
+        fields.append(_cells_field(expected))
         arrays.append(pa.array(np.zeros(raw.num_rows, np.int32), mask=~empty))
     else:
         at = names.index(CELLS_COLUMN)
@@ -479,8 +484,7 @@ def _data_end(scan: mmap.mmap, start: int, size: int) -> int:
         body = end
         while body > start and scan[body - 1] in (0x0A, 0x0D):
             body -= 1  # the line end(s) of the last line
-        line = scan.rfind(b"\n", start, body) + 1 or start
-        line = max(line, start)
+        line = max(scan.rfind(b"\n", start, body) + 1, start)
         if scan[line:body].strip(b" ,\t\r"):  # a line with a value: the rows end after it
             return body + (2 if scan[body : body + 2] == b"\r\n" else 1 if body < end else 0)
         end = line
@@ -631,30 +635,30 @@ def _xlsx_roster(path: Path, batch_rows: int) -> RosterFile:
         # empty rows are held back until a row with a value follows: between rows they keep the
         # numbering (and are refused as empty); at the end of the sheet (rows formatted but
         # left empty) they are not rows
-        chunk: list[tuple[Any, ...]] = []
+        chunk: list[list[str | None]] = []
         empty = 0
         for row in rows:
-            if all(cell(value) is None for value in row):
+            cells = [cell(value) for value in row]  # each cell read once
+            if all(value is None for value in cells):
                 empty += 1
                 continue
-            chunk.extend([()] * empty)
+            chunk.extend([[]] * empty)
             empty = 0
-            chunk.append(row)
+            chunk.append(cells)
             if len(chunk) >= batch_rows:
-                yield _to_batch(header, chunk, cell)
+                yield _to_batch(header, chunk)
                 chunk = []
         if chunk:
-            yield _to_batch(header, chunk, cell)
+            yield _to_batch(header, chunk)
         book.close()
 
     return RosterFile(path, header, max(sheet.max_row - 1, 0) if sheet.max_row else None, batches)
 
 
-def _to_batch(
-    header: list[str], rows: list[tuple[Any, ...]], cell: Callable[[Any], str | None]
-) -> pa.RecordBatch:
+def _to_batch(header: list[str], rows: list[list[str | None]]) -> pa.RecordBatch:
+    """A sheet's rows, each cell already read as text (None: empty), as a batch of text."""
     columns = [
-        pa.array([cell(r[i]) if i < len(r) else None for r in rows], type=pa.string())
+        pa.array([r[i] if i < len(r) else None for r in rows], type=pa.string())
         for i in range(len(header))
     ]
     return _marked(pa.RecordBatch.from_arrays(columns, names=header), len(header))

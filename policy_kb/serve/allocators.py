@@ -18,7 +18,6 @@ default allocators turn that into page faults:
   mmap threshold to glibc's maximum (32 MB) and keeps up to 256 MB of freed memory for reuse
   (``mallopt``); the peak is unchanged (measured: 222 MB either way on 1,000,000 rows) and the
   run is ~15 % faster. Skipped off glibc, or when a ``MALLOC_*`` variable already sets them.
-
 - numpy's OpenBLAS starts a thread per core that spins waiting for work; a roster run makes no
   BLAS call, and that spinning took 7 % of a Parquet run's CPU samples from the reader and the
   writer. The command asks for one BLAS thread (``OPENBLAS_NUM_THREADS=1``) when numpy is not

@@ -1042,10 +1042,7 @@ def roster_to_dict(summary: Any, output: str | None, lang: str = "zh") -> dict[s
     return {
         "rows": summary.rows,
         "invalid_rows": summary.invalid,
-        "errors": [
-            {"row": e.row, "facts": list(e.facts), "message": e.message_in(lang)}
-            for e in summary.errors
-        ],
+        "errors": [e.to_dict(lang) for e in summary.errors],
         "benefits": {
             b: dict(zip(("applies", "does_not_apply", "undetermined"), c, strict=True))
             for b, c in summary.statuses.items()
