@@ -129,6 +129,57 @@ def test_an_interrupted_roster_leaves_no_output(tmp_path, suffix, stop, code):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]
 
 
+def test_a_second_ctrl_c_does_not_cut_the_cleaning_short(tmp_path):
+    """Ctrl-C twice in quick succession (a user, or pyarrow's reader sending the one it caught
+    again): the run stops once, says so, exits 130 and leaves no file behind."""
+    big = tmp_path / "big.csv"
+    _big_roster(big, 600)
+    out = tmp_path / "out.parquet"
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "policy_kb", "roster", str(big), "-o", str(out), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.parquet.*.part")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "the run never started writing"
+        time.sleep(0.01)
+    for pause in (0.0, 0.002, 0.01, 0.03):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(pause)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.count("已中断") == 1
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]
+
+
+def test_a_signal_stops_a_command_once(monkeypatch):
+    from policy_kb.serve import cli as module
+
+    previous = module._stop_once()
+    assert previous is not None
+    try:
+        stop = signal.getsignal(signal.SIGINT)
+        assert callable(stop)
+        with pytest.raises(KeyboardInterrupt) as first:
+            stop(signal.SIGINT, None)
+        assert type(first.value) is KeyboardInterrupt
+        assert stop(signal.SIGINT, None) is None  # the echo: not raised again
+        assert stop(signal.SIGTERM, None) is None
+        monkeypatch.setattr(module, "REPEAT_SECONDS", 0.0)
+        with pytest.raises(module._Terminated):  # a repeat later than that is raised
+            stop(signal.SIGTERM, None)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_control_characters_in_a_name_never_reach_the_terminal(cli, tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text('name: "A\\e[2J\\e[31mB\\u200b"\n', encoding="utf-8")

@@ -494,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from . import allocators  # only a roster command changes its process's allocators
 
         allocators.for_rosters()
-    previous = _stop_on_sigterm()
+    previous = _stop_once()
     try:
         code: int = args.run(args, sys.stdout)
         sys.stdout.flush()
@@ -528,7 +528,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if previous is not None:
             import signal
 
-            signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -536,19 +537,36 @@ class _Terminated(KeyboardInterrupt):
     so a file being written is removed, not left half-written beside its target."""
 
 
-def _stop_on_sigterm() -> Any:
-    """Make SIGTERM raise :class:`_Terminated` while a command runs; the previous handler, to be
-    put back (None when this is not the main thread, where no handler can be set)."""
+REPEAT_SECONDS = 1.0
+"""A second Ctrl-C (or SIGTERM) this soon after the first is not raised again (see
+:func:`_stop_once`)."""
+
+
+def _stop_once() -> dict[int, Any] | None:
+    """While a command runs, SIGINT raises ``KeyboardInterrupt`` and SIGTERM :class:`_Terminated`,
+    once: a repeat within :data:`REPEAT_SECONDS` is not raised. The first is what stops every
+    stage and removes a file being written; raising again would cut that cleaning short. And one
+    Ctrl-C can arrive twice: pyarrow's CSV reader catches the signal to cancel its read and sends
+    it again to the main thread (``SignalStopHandler`` in ``pyarrow/error.pxi``). A repeat later
+    than that is raised, so a stuck clean-up can still be left with a second Ctrl-C. Returns the
+    previous handlers, to be put back (None when this is not the main thread, where no handler
+    can be set)."""
     import signal
     import threading
+    import time
 
     if threading.current_thread() is not threading.main_thread():
         return None
+    first: list[float] = []  # when the first signal came
 
-    def stop(_signum: int, _frame: Any) -> None:
-        raise _Terminated
+    def stop(signum: int, _frame: Any) -> None:
+        now = time.monotonic()
+        if first and now - first[0] < REPEAT_SECONDS:
+            return  # the command is stopping already
+        first[:] = [now]
+        raise _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
-    return signal.signal(signal.SIGTERM, stop)
+    return {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
 
 
 ROSTER_COMMANDS = frozenset({"roster", "progress", "mobilise", "readiness", "impact"})
