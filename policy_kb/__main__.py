@@ -1,5 +1,5 @@
 """``python -m policy_kb`` is the ``policy-kb`` command."""
 
-from .serve.cli import main
+from .serve.cli import run
 
-raise SystemExit(main())
+run()

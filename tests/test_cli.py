@@ -254,3 +254,20 @@ def test_unexpected_errors_exit_1_without_a_traceback(tmp_path, monkeypatch, cap
         "policy-kb: unexpected error (RuntimeError: something broke). Set POLICY_KB_DEBUG=1 to see the details, "
         "and please report it."
     )
+
+
+def test_a_roster_commands_whole_output_reaches_a_pipe(cli, capsys):
+    """A roster command ends its process without the interpreter's teardown (``cli.run``): what
+    it printed is flushed first, byte for byte what :func:`main` prints in process, and the exit
+    code is kept."""
+    from policy_kb.serve import cli as module
+
+    roster = "examples/roster/roster.csv"
+    piped = cli("progress", roster, "--format", "json", "--quiet")
+    assert piped.returncode == 0, piped.stderr
+    assert module.main(["progress", roster, "--format", "json", "--quiet"]) == 0
+    assert piped.stdout == capsys.readouterr().out
+    assert json.loads(piped.stdout)["rows"] == 2000
+    refused = cli("roster", "no-such-roster.csv", "--lang", "en")
+    assert refused.returncode == 2
+    assert "no-such-roster.csv" in refused.stderr
