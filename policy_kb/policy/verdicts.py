@@ -16,9 +16,8 @@ import math
 from typing import Any
 
 from .. import cache
-from ..errors import Location
 from .resources import schema_bytes
-from .yamlsource import YamlDocument
+from .yamlsource import Positions, YamlDocument
 
 FORMAT = b"1"  # the layout of a kept document
 
@@ -34,10 +33,12 @@ def sound_document(file_sha256: str, file: str) -> YamlDocument | None:
         return None
     try:
         doc = YamlDocument(file=file, data=stored["data"])
-        doc.value_locations = {
-            tuple(p): Location(file, line, col) for p, line, col in stored["values"]
-        }
-        doc.key_locations = {tuple(p): Location(file, line, col) for p, line, col in stored["keys"]}
+        doc.value_locations = Positions(
+            file, {tuple(p): (line, col) for p, line, col in stored["values"]}
+        )
+        doc.key_locations = Positions(
+            file, {tuple(p): (line, col) for p, line, col in stored["keys"]}
+        )
         doc.quoted = {tuple(p) for p in stored["quoted"]}
         doc.typed = {tuple(p): text for p, text in stored["typed"]}
     except (ValueError, KeyError, TypeError):

@@ -507,19 +507,20 @@ class _Compiler:
             )
         left, lt = self._expr(node.left)
         right, rt = self._expr(node.right)
-        snippet = self._snippet(node)
         if lt.kind != "number" or rt.kind != "number":
             raise self._reject(
                 node,
                 "cond.arith_numbers",
                 Msg("cond.found", a=lt.describe(), b=rt.describe()),
                 op=op,
-                text=snippet,
+                text=self._snippet(node),
             )
         if op == "*":
             lu, ru = _measure_unit(lt.unit), _measure_unit(rt.unit)
             if lu and ru:
-                raise self._reject(node, "cond.two_units", Msg("cond.two_units_hint"), text=snippet)
+                raise self._reject(
+                    node, "cond.two_units", Msg("cond.two_units_hint"), text=self._snippet(node)
+                )
             unit = lu or ru or lt.unit or rt.unit
         else:
             if lt.unit and rt.unit and lt.unit != rt.unit:
@@ -527,7 +528,7 @@ class _Compiler:
                     node,
                     "cond.arith_units",
                     Msg("cond.same_unit"),
-                    text=snippet,
+                    text=self._snippet(node),
                     a=lt.unit,
                     op=op,
                     b=rt.unit,
