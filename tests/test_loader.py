@@ -591,3 +591,82 @@ def test_form_groups_order_the_form_and_ungrouped_facts_come_last(tmp_path):
     ]
     assert [f.id for f in groups[-1][1]] == ["provincial_rd_institution"]
     assert groups[-1][0].label["en"] == "Other"
+
+
+@pytest.mark.parametrize(("written", "shown"), [(".inf", "inf"), (".nan", "nan"), ("1e400", "inf")])
+def test_a_parameter_value_must_be_a_definite_number(tmp_path, written, shown):
+    """Before, .inf and 1e400 passed and crashed `match` (Fraction of inf), and .nan passed and
+    left the benefit undetermined with nothing missing."""
+    path, text = plant(tmp_path, ("value: 200000  ", f"value: {written}  "))
+    assert problems_of(path) == [
+        f"{at(path, text, written)}: value 1 of parameter rd_growth_reward_min_increase is {shown}, "
+        "not a definite number (a definite number such as 200000 (not .inf, .nan or a number out of "
+        "range))"
+    ]
+
+
+def test_an_amount_below_zero_is_refused(tmp_path):
+    path, text = plant(tmp_path, ("value: 200000  ", "value: -200000  "))
+    where = at(path, text, "-200000")
+    assert (
+        f"{where}: the value -200000 of parameter rd_growth_reward_min_increase is outside its "
+        "plausible range (0–1,000,000,000,000,000 元: amounts in yuan, not below zero; 20万元 is "
+        "written 200000)"
+    ) in problems_of(path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle", "message"),
+    [
+        (
+            ("value: 200000  ", "value: 20  "),
+            "20  ",
+            "the 2021 value of parameter rd_growth_reward_min_increase is 20 元, which its quote "
+            "does not print: 「研发费用年度增长20万元（含）以上」 (the figure the quote prints: 200,000 元 "
+            "(万元 and 亿元 converted to 元))",
+        ),
+        (
+            ("value: 175\n", "value: 150\n"),
+            "150",
+            "the 2021 value of parameter rd_super_deduction_rate is 150 %, which its quote does "
+            "not print: 「国家研发费用175%税前加计扣除政策」 (the figure the quote prints: 175 %)",
+        ),
+    ],
+)
+def test_a_value_its_quote_does_not_print_is_refused(tmp_path, edit, needle, message):
+    """A figure typed in 万元, or a rate changed without its quote: the value in force in the
+    document's year must be a figure the quote prints (values of later years stand on their own
+    references)."""
+    path, text = plant(tmp_path, edit)
+    assert problems_of(path) == [f"{at(path, text, needle)}: {message}"]
+
+
+def test_dated_values_are_written_in_the_order_they_start(tmp_path):
+    """A mistyped year (2016 for 2022) that sorted the values into another order passed, and
+    silently gave 2022 the rate of 2021."""
+    path, text = plant(
+        tmp_path,
+        (
+            "      - from: 2022-01-01\n        value: 200\n",
+            "      - from: 2016-01-01\n        value: 200\n",
+        ),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, '2016-01-01')}: value 2 of parameter rd_super_deduction_rate starts on "
+        "2016-01-01, before the value written above it, which starts on 2017-01-01 (the dated "
+        "values in the order they start: this one should start after 2017-01-01 (is the year "
+        "mistyped?))"
+    ]
+
+
+@pytest.mark.parametrize(("old", "new"), [("湖塘镇", "湖塘"), ("绿建区", "绿建")])
+def test_a_town_is_named_as_its_row_of_the_annex_prints_it(tmp_path, old, new):
+    """Part of a town's name occurs in the text too, so it passed as verbatim; then every
+    profile that gave the town's full name was refused."""
+    line = next(x for x in SHIPPED.splitlines() if f"name: {old}" in x)
+    path, text = plant(tmp_path, (line, line.replace(f"name: {old}", f"name: {new}")))
+    seq = int(line.split("seq:")[1].split(",")[0])
+    assert problems_of(path) == [
+        f"{at(path, text, f'name: {new}', offset=6)}: row {seq} of 附件2 is the town '{old}', but "
+        f"this says '{new}' (name: {old} (the full name, as row {seq} of the text prints it))"
+    ]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..text import Msg, Text, Words, did_you_mean, text
+from ..text import Msg, Text, Words, did_you_mean, plain, text
 from .model import (
     Document,
     EvidenceHolder,
@@ -210,6 +211,7 @@ def parameters(r: Reader) -> dict[str, Parameter]:
         r.verbatim(p.get("quote"), (*path, "quote"), "quote")
         values = _values(r, name, p["values"], path)
         _in_range(r, name, p, path)
+        _as_quoted(r, name, p, values, path)
         quote = p.get("quote") or ""
         if any(word in quote for word in INCLUSIVE_WORDS) and p.get("inclusive") is not True:
             r.problem(
@@ -240,23 +242,86 @@ INCLUSIVE_WORDS = ("（含）", "(含)", "以上", "以下", "不超过", "不�
 PERCENT_RANGE = (0, 100)
 """Where a percentage parameter that declares no ``range`` must lie."""
 
+MONEY_RANGE = (0, 10**15)
+"""Where an amount in 元 that declares no ``range`` must lie: not below zero, and short of a
+thousand trillion (no threshold of the text comes near; a value typed in 万元 stays inside, and
+the check of the quote's own figure catches it: :func:`_as_quoted`)."""
+
 
 def _in_range(r: Reader, name: str, p: dict[str, Any], path: Path) -> None:
-    """Each value within the parameter's plausible range: 1.75 typed for 175 % is caught."""
+    """Each value within the parameter's plausible range: 1.75 typed for 175 % is caught, and
+    an amount below zero."""
     declared = p.get("range")
-    low, high = declared if declared else PERCENT_RANGE if p["unit"] == "%" else (None, None)
+    unit = p["unit"]
+    default = PERCENT_RANGE if unit == "%" else MONEY_RANGE if unit == "元" else None
+    low, high = declared if declared else default if default else (None, None)
     if low is None or high is None:
         return
+    hint = "params.hint.range" if unit == "%" else "params.hint.range_amount"
     for i, v in enumerate(p["values"]):
         value = v.get("value")
+        if isinstance(value, float) and not math.isfinite(value):
+            continue  # said already (params.not_finite)
         if isinstance(value, (int, float)) and not low <= value <= high:
             r.problem(
                 r.at((*path, "values", i, "value")),
                 "params.out_of_range",
-                Msg("params.hint.range", low=low, high=high, unit=p["unit"]),
+                Msg(hint, low=f"{low:,}", high=f"{high:,}", unit=unit),
                 name=name,
                 value=value,
             )
+
+
+_QUOTED_FIGURE = {
+    "元": (r"(\d+(?:\.\d+)?)\s*(亿元|万元|元)", {"亿元": 10**8, "万元": 10**4, "元": 1}),
+    "%": (r"(\d+(?:\.\d+)?)\s*([%％])", {"%": 1, "％": 1}),
+}
+"""How the text writes a figure in a parameter's unit, and what each written unit is worth."""
+
+
+def _as_quoted(
+    r: Reader, name: str, p: dict[str, Any], values: tuple[ParameterValue, ...], path: Path
+) -> None:
+    """The value in force in the document's year is a figure its quote prints (20万元 is
+    200000 元, 175% is 175), when the quote prints figures in the parameter's unit: a value
+    typed in 万元, or a rate changed without its quote, is caught. Later values stand on their
+    own references (a rate raised by a national rule)."""
+    quote, form = p.get("quote") or "", _QUOTED_FIGURE.get(p["unit"])
+    year = r.section("document").get("year")
+    if not quote or form is None or not isinstance(year, int):
+        return
+    pattern, worth = form
+    printed = [float(n) * worth[u] for n, u in re.findall(pattern, quote)]
+    day = dt.date(year, 1, 1)
+    current = [v for v in values if v.start <= day and (v.end is None or v.end >= day)]
+    if not printed or not current or current[-1].value is None:
+        return
+    value = current[-1].value
+    if any(value == figure for figure in printed):
+        return
+    shown = Words([f"{plain(f):,}" for f in printed])
+    at = next(  # the value's own line
+        (
+            r.at((*path, "values", i, "value"))
+            for i in range(len(p["values"]))
+            if r.at((*path, "values", i)) == current[-1].location
+        ),
+        current[-1].location,
+    )
+    r.problem(
+        at,
+        "params.quote_figure",
+        Msg(
+            "params.hint.quote_figure" + ("_yuan" if p["unit"] == "元" else ""),
+            figures=shown,
+            unit=p["unit"],
+        ),
+        name=name,
+        year=year,
+        value=f"{plain(value):,}",
+        unit=p["unit"],
+        quote=quote,
+    )
 
 
 def _values(r: Reader, name: str, raw: list[Any], path: Path) -> tuple[ParameterValue, ...]:
@@ -274,8 +339,30 @@ def _values(r: Reader, name: str, raw: list[Any], path: Path) -> tuple[Parameter
                 name=name,
             )
             continue
+        value = v.get("value")
+        if isinstance(value, float) and not math.isfinite(value):
+            r.problem(
+                r.at((*vpath, "value")),
+                "params.not_finite",
+                Msg("params.hint.finite"),
+                n=i + 1,
+                name=name,
+                value=value,
+            )
+            continue
         tiers = _tiers(r, v["tiers"], vpath, name) if "tiers" in v else ()
         if start is None or tiers is None:
+            continue
+        if values and start < values[-1].start:  # as written: a mistyped year shows here
+            r.problem(
+                r.at((*vpath, "from")),
+                "params.order",
+                Msg("params.hint.order", previous=values[-1].start),
+                n=i + 1,
+                name=name,
+                start=start,
+                previous=values[-1].start,
+            )
             continue
         if end is not None and end < start:
             r.problem(
@@ -309,6 +396,19 @@ def _values(r: Reader, name: str, raw: list[Any], path: Path) -> tuple[Parameter
 
 
 def _tiers(r: Reader, items: list[Any], path: Path, name: str) -> tuple[Tier, ...] | None:
+    for k, t in enumerate(items):
+        for key in ("at_least", "points"):
+            if isinstance(t[key], float) and not math.isfinite(t[key]):
+                r.problem(
+                    r.at((*path, "tiers", k, key)),
+                    "params.tier_not_finite",
+                    Msg("params.hint.finite"),
+                    name=name,
+                    step=k + 1,
+                    key=key,
+                    value=t[key],
+                )
+                return None
     tiers = tuple(Tier(t["at_least"], t["points"]) for t in items)
     for k, (higher, lower) in enumerate(itertools.pairwise(tiers), start=1):
         if not (higher.at_least > lower.at_least and higher.points > lower.points):
@@ -350,6 +450,7 @@ def targets(r: Reader) -> TargetTable | None:
     if not raw or not r.ok(path):
         return None
     annex = raw["annex"]
+    printed_rows = _annex_rows(r.source_text or "", annex)
     towns: list[Town] = []
     first: dict[str, int] = {}
     for i, t in enumerate(raw["towns"]):
@@ -365,8 +466,20 @@ def targets(r: Reader) -> TargetTable | None:
             )
             continue
         first[name] = r.at(tpath).line
+        row = printed_rows.get(seq)
+        if row is not None and row[0] != name:  # the row of that number names another town
+            r.problem(
+                r.at((*tpath, "name")),
+                "targets.row_name",
+                Msg("targets.hint.row_name", printed=row[0], seq=seq),
+                annex=annex,
+                seq=seq,
+                name=name,
+                printed=row[0],
+            )
+            continue
         r.verbatim(name, (*tpath, "name"), "town")
-        printed = _printed_number_after(r.source_text or "", name)
+        printed = row[1] if row is not None else _printed_number_after(r.source_text or "", name)
         if printed is not None and printed != target:
             r.problem(
                 r.at((*tpath, "target")),
@@ -403,6 +516,17 @@ def targets(r: Reader) -> TargetTable | None:
         )
     title = text(raw["title_zh"], raw.get("title_en"))
     return TargetTable(annex, title, raw["year"], raw["unit"], tuple(towns), total, r.at(path))
+
+
+def _annex_rows(source: str, annex: str) -> dict[int, tuple[str, int]]:
+    """The rows of the annex's table as the source text prints them: number → (town, target).
+    The text prints each cell on a line of its own after a tab (``\t3\n\t湖塘镇\n\t50``); {}
+    when the text has no such table, and each row is then found by its town's name."""
+    start = source.find(annex + "：")
+    if start < 0:
+        return {}
+    found = re.findall(r"\t(\d+)\n\t([^\t\n]+?)[ \t]*\n\t(\d+)[ \t]*\n", source[start:])
+    return {int(seq): (town, int(target)) for seq, town, target in found}
 
 
 def _printed_number_after(source: str, name: str) -> int | None:
