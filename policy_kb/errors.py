@@ -116,9 +116,19 @@ class MeasuresFileError(PolicyKBError):
         )
 
     def render(self, lang: str = DEFAULT_LANG) -> str:
-        lines = [p.render(lang) for p in self.problems]
+        """Every problem, one a line, and the count; past :data:`SHOWN_PROBLEMS` the rest are
+        counted, not listed (a file of 100,000 stray keys printed 100,001 lines). The
+        ``problems`` tuple keeps them all."""
+        lines = [p.render(lang) for p in self.problems[:SHOWN_PROBLEMS]]
+        if len(self.problems) > SHOWN_PROBLEMS:
+            rest = len(self.problems) - SHOWN_PROBLEMS
+            lines.append(Msg("measures.problems.more", count=rest).render(lang))
         lines.append(self.message.render(lang))
         return "\n".join(lines)
+
+
+SHOWN_PROBLEMS = 200
+"""How many problems of a measures file :meth:`MeasuresFileError.render` lists."""
 
 
 class ConditionSyntaxError(MeasuresFileError):
@@ -227,6 +237,22 @@ class EnvironmentProblem(PolicyKBError):
 
     Not the user's input: the CLI exits 1 and prints how to install what is missing.
     """
+
+
+_OS_REASONS = frozenset(
+    {"ENOENT", "EACCES", "EPERM", "EISDIR", "ENOTDIR", "ENOSPC", "EROFS", "EEXIST", "ENAMETOOLONG"}
+)
+
+
+def os_reason(exc: OSError) -> Msg | str:
+    """Why the system refused a file, in the reader's language for the usual reasons (a missing
+    file, no permission, a folder, a full disk…); the system's own words otherwise."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0)
+    if name in _OS_REASONS:
+        return Msg("os." + name)
+    return exc.strerror or str(exc)
 
 
 def check_lang(lang: Any) -> str:

@@ -122,7 +122,7 @@ def test_year_asked_for_wins_over_the_profile_year_and_says_so(cli):
 
 
 def test_usage_error_exits_2(cli):
-    result = cli("match")
+    result = cli("match", "--lang", "en")
     assert result.returncode == 2
     assert "the following arguments are required: PROFILE" in result.stderr
 
@@ -155,7 +155,10 @@ def test_match_with_an_edited_measures_file(cli, tmp_path):
     text = (Path(__file__).resolve().parent.parent / "measures.yaml").read_text(encoding="utf-8")
     edited = tmp_path / "measures.yaml"
     edited.write_text(
-        text.replace("        value: 200000           # 20万元（含）", "        value: 100000"),
+        text.replace(
+            "        value: 200000           # 20万元（含）",
+            "        value: 100000\n        reference: 测算方案：增长额降至10万元",
+        ),
         encoding="utf-8",
     )
     stdin = json.dumps(
@@ -271,3 +274,79 @@ def test_a_roster_commands_whole_output_reaches_a_pipe(cli, capsys):
     refused = cli("roster", "no-such-roster.csv", "--lang", "en")
     assert refused.returncode == 2
     assert "no-such-roster.csv" in refused.stderr
+
+
+def test_validate_and_lint_take_measures_as_every_command_does(cli, tmp_path):
+    edited = tmp_path / "measures.yaml"
+    edited.write_text(
+        Path("measures.yaml").read_text(encoding="utf-8").replace("  total: 670", "  total: 680"),
+        encoding="utf-8",
+    )
+    for args in (["validate", "--measures", str(edited)], ["validate", str(edited)]):
+        run = cli(*args, "--lang", "en")
+        assert run.returncode == 2
+        assert "but the printed total is 680" in run.stderr
+    both = cli("validate", "measures.yaml", "--measures", str(edited), "--lang", "en")
+    assert both.returncode == 2
+    assert both.stderr.strip() == (
+        f"policy-kb: FILE (measures.yaml) and --measures ({edited}) name different files: "
+        "give one of them"
+    )
+    assert cli("validate", "measures.yaml", "--measures", "measures.yaml").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "zh", "en"),
+    [
+        (
+            ["validate", "--bogus"],
+            "policy-kb: 无法识别的参数：--bogus（用 --help 查看这个命令接受的参数）",
+            "policy-kb: unrecognized arguments: --bogus (--help lists what this command takes)",
+        ),
+        (
+            ["match", EXAMPLE, "--year", "abc"],
+            "policy-kb match: 参数 --year 的值 'abc' 不是有效的 整数",
+            "policy-kb match: argument --year: invalid whole number value: 'abc'",
+        ),
+        (
+            ["match"],
+            "policy-kb match: 缺少必需的参数：PROFILE",
+            "policy-kb match: the following arguments are required: PROFILE",
+        ),
+    ],
+)
+def test_usage_errors_are_said_in_the_commands_language(cli, args, zh, en):
+    for lang, expected in (("zh", zh), ("en", en)):
+        run = cli(*args, "--lang", lang)
+        assert run.returncode == 2
+        assert run.stderr.splitlines()[-1] == expected
+        assert run.stderr.startswith("usage: policy-kb")
+
+
+def test_a_missing_file_is_said_in_the_readers_language(cli):
+    run = cli("match", EXAMPLE, "--measures", "no-such-measures.yaml")
+    assert run.returncode == 2
+    assert run.stderr.strip() == "policy-kb：无法读取 no-such-measures.yaml：文件或文件夹不存在"
+    run = cli("match", EXAMPLE, "--measures", "no-such-measures.yaml", "--lang", "en")
+    assert (
+        run.stderr.strip() == "policy-kb: cannot read no-such-measures.yaml: no such file or folder"
+    )
+
+
+def test_a_file_with_thousands_of_problems_lists_the_first_two_hundred(tmp_path):
+    import policy_kb
+    from policy_kb import MeasuresFileError
+    from policy_kb.errors import SHOWN_PROBLEMS
+
+    path = tmp_path / "measures.yaml"
+    stray = "".join(f"k{i}: 1\n" for i in range(1000))
+    path.write_text(Path("measures.yaml").read_text(encoding="utf-8") + stray, encoding="utf-8")
+    with pytest.raises(MeasuresFileError) as info:
+        policy_kb.load(path)
+    assert len(info.value.problems) == 1000
+    lines = info.value.render("en").splitlines()
+    assert len(lines) == SHOWN_PROBLEMS + 2
+    assert lines[-2] == (
+        "… and 800 more problems not listed (correct those above, then validate again)"
+    )
+    assert lines[-1] == "1000 problems found; nothing was loaded."

@@ -260,7 +260,8 @@ def lowered(tmp_path_factory) -> Path:
     old = "        value: 200000           # 20万元（含）"
     assert text.count(old) == 1
     path = tmp_path_factory.mktemp("reform") / "measures.yaml"
-    path.write_text(text.replace(old, "        value: 100000           # 10万元（含）"), "utf-8")
+    new = "        value: 100000           # 10万元（含）\n        reference: 测算方案：增长额降至10万元"
+    path.write_text(text.replace(old, new), "utf-8")
     return path
 
 

@@ -623,22 +623,28 @@ def test_an_amount_below_zero_is_refused(tmp_path):
             "20  ",
             "the 2021 value of parameter rd_growth_reward_min_increase is 20 元, which its quote "
             "does not print: 「研发费用年度增长20万元（含）以上」 (the figure the quote prints: 200,000 元 "
-            "(万元 and 亿元 converted to 元))",
+            "(万元 and 亿元 converted to 元); if the change is meant (a proposed revision, say), give "
+            "this value a reference: saying where it comes from)",
         ),
         (
-            ("value: 175\n", "value: 150\n"),
-            "150",
-            "the 2021 value of parameter rd_super_deduction_rate is 150 %, which its quote does "
-            "not print: 「国家研发费用175%税前加计扣除政策」 (the figure the quote prints: 175 %)",
+            ("value: 200000  ", "value: 2000000  "),
+            "value: 2000000  ",
+            "the 2021 value of parameter rd_growth_reward_min_increase is 2,000,000 元, which its "
+            "quote does not print: 「研发费用年度增长20万元（含）以上」 (the figure the quote prints: "
+            "200,000 元 (万元 and 亿元 converted to 元); if the change is meant (a proposed "
+            "revision, say), give this value a reference: saying where it comes from)",
         ),
     ],
 )
 def test_a_value_its_quote_does_not_print_is_refused(tmp_path, edit, needle, message):
-    """A figure typed in 万元, or a rate changed without its quote: the value in force in the
-    document's year must be a figure the quote prints (values of later years stand on their own
-    references)."""
+    """A figure typed in 万元, or a zero too many: the value in force in the document's year must
+    be a figure the quote prints, unless it gives its own reference (a proposed change)."""
     path, text = plant(tmp_path, edit)
-    assert problems_of(path) == [f"{at(path, text, needle)}: {message}"]
+    offset = 7 if needle.startswith("value: ") else 0
+    assert problems_of(path) == [f"{at(path, text, needle, offset=offset)}: {message}"]
+    meant = f"{edit[1]}\n        reference: 测算方案"
+    path, _ = plant(tmp_path, (edit[0], meant))
+    policy_kb.load(path)  # a change that says where it comes from loads
 
 
 def test_dated_values_are_written_in_the_order_they_start(tmp_path):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
-from ..errors import Location, ProfileError, ProfileIssue, ProfileSyntaxError
+from ..errors import Location, ProfileError, ProfileIssue, ProfileSyntaxError, os_reason
 from ..records import Valued
 from ..text import Msg, Words, did_you_mean, number
 from .model import NUMERIC, FactDef, FactType, PolicyModel
@@ -103,7 +103,7 @@ def read_profile(path: str, stdin_text: str | None = None) -> RawProfile:
             raise ProfileSyntaxError(Msg("file.is_directory", path=path)) from None
         except OSError as exc:
             raise ProfileSyntaxError(
-                Msg("file.unreadable", path=path, detail=exc.strerror or str(exc))
+                Msg("file.unreadable", path=path, detail=os_reason(exc))
             ) from None
     text, problem = decode(raw, source, MAX_PROFILE_BYTES, size)
     if text is None:

@@ -284,8 +284,9 @@ def _as_quoted(
 ) -> None:
     """The value in force in the document's year is a figure its quote prints (20万元 is
     200000 元, 175% is 175), when the quote prints figures in the parameter's unit: a value
-    typed in 万元, or a rate changed without its quote, is caught. Later values stand on their
-    own references (a rate raised by a national rule)."""
+    typed in 万元, or a figure changed by mistake, is caught. A value that departs from the
+    quote on purpose says where it comes from in its own ``reference`` (a proposed change
+    modelled with ``impact``, a rate raised by a later national rule) and is not checked."""
     quote, form = p.get("quote") or "", _QUOTED_FIGURE.get(p["unit"])
     year = r.section("document").get("year")
     if not quote or form is None or not isinstance(year, int):
@@ -294,8 +295,8 @@ def _as_quoted(
     printed = [float(n) * worth[u] for n, u in re.findall(pattern, quote)]
     day = dt.date(year, 1, 1)
     current = [v for v in values if v.start <= day and (v.end is None or v.end >= day)]
-    if not printed or not current or current[-1].value is None:
-        return
+    if not printed or not current or current[-1].value is None or current[-1].reference:
+        return  # a value with its own reference stands on it (a proposed change, a later rule)
     value = current[-1].value
     if any(value == figure for figure in printed):
         return

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import io
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,7 +20,14 @@ from typing import Any, NoReturn, TextIO
 
 from .. import files
 from ..api import KnowledgeBase, load
-from ..errors import EnvironmentProblem, Location, MeasuresFileError, PolicyKBError, Problem
+from ..errors import (
+    EnvironmentProblem,
+    Location,
+    MeasuresFileError,
+    PolicyKBError,
+    Problem,
+    os_reason,
+)
 from ..files import check_output
 from ..policy.model import PRECHECK
 from ..policy.profile import read_profile
@@ -62,7 +70,10 @@ class _Formatter(argparse.HelpFormatter):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that exits 2 with a one-line error (argparse's default, kept explicit)."""
+    """argparse that exits 2 with a one-line error in the command's language (argparse writes
+    its own in English: the usual ones are said again from the message catalogue)."""
+
+    lang = "zh"  # set on each parser built by _parser()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
@@ -70,7 +81,37 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {_usage_error(message, self.lang)}\n")
+
+
+_USAGE_ERRORS = (
+    (re.compile(r"unrecognized arguments: (?P<args>.*)"), "cli.usage.unrecognized"),
+    (re.compile(r"the following arguments are required: (?P<args>.*)"), "cli.usage.required"),
+    (
+        re.compile(
+            r"argument (?P<arg>\S+): invalid choice: (?P<value>.*?) \(choose from (?P<choices>.*)\)"
+        ),
+        "cli.usage.choice",
+    ),
+    (
+        re.compile(r"argument (?P<arg>\S+): invalid (?P<kind>\w+) value: (?P<value>.*)"),
+        "cli.usage.invalid",
+    ),
+    (re.compile(r"argument (?P<arg>\S+): expected one argument"), "cli.usage.one_value"),
+)
+
+
+def _usage_error(message: str, lang: str) -> str:
+    """argparse's error said in ``lang``, for the errors a user meets; any other as argparse
+    wrote it."""
+    for pattern, key in _USAGE_ERRORS:
+        found = pattern.fullmatch(message)
+        if found:
+            args: dict[str, Any] = found.groupdict()
+            if args.get("kind") in ("int", "float"):
+                args["kind"] = Msg("cli.usage.kind." + args["kind"])
+            return say(lang, key, **args)
+    return say(lang, "cli.usage.other", detail=message)
 
 
 def _parents(h: Callable[[str], str]) -> dict[str, _Parser]:
@@ -133,6 +174,7 @@ def _parser(lang: str, only: str | None = None) -> argparse.ArgumentParser:
 
     p = _parents(h)
     parser = _Parser(prog="policy-kb", description=h("description"))
+    parser.lang = lang
     parser.add_argument("--version", action="version", version=f"policy-kb {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -141,6 +183,7 @@ def _parser(lang: str, only: str | None = None) -> argparse.ArgumentParser:
         if only is not None and name != only:
             return _Skipped()
         c = sub.add_parser(name, parents=[p[x] for x in parents], help=h("cmd." + name))
+        c.lang = lang
         c.set_defaults(run=run)
         return c
 
@@ -183,9 +226,9 @@ def _parser(lang: str, only: str | None = None) -> argparse.ArgumentParser:
     c.add_argument("--port", type=int, default=8000, help=h("port"))
     c.add_argument("--workers", type=int, default=1, help=h("workers"))
     c.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN", help=h("cors"))
-    c = command("lint", _cmd_lint, "lang", "format", "year")
+    c = command("lint", _cmd_lint, "measures", "lang", "format", "year")
     c.add_argument("file", metavar="FILE", nargs="?", help=h("lint_file"))
-    command("validate", _cmd_validate, "lang").add_argument(
+    command("validate", _cmd_validate, "measures", "lang").add_argument(
         "file", metavar="FILE", nargs="?", help=h("validate_file")
     )
     c = command("export", _cmd_export, "measures")
@@ -436,8 +479,18 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _measures_file(args: argparse.Namespace) -> str | None:
+    """The measures file of ``validate`` and ``lint``: FILE, or ``--measures FILE`` as every
+    other command takes it; both only when they name the same file."""
+    file, option = args.file, args.measures
+    if file and option and Path(file).resolve() != Path(option).resolve():
+        raise PolicyKBError(Msg("cli.two_measures", file=file, option=option))
+    return str(file or option) if (file or option) else None
+
+
 def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
-    kb = load(args.file) if args.file else load()
+    file = _measures_file(args)
+    kb = load(file) if file else load()
     report = kb.lint(year=args.year)
     if args.format == "json":
         _print_json(_document().lint_to_dict(report, kb.model, args.lang), out)
@@ -449,7 +502,8 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
-    kb = load(args.file) if args.file else load()
+    file = _measures_file(args)
+    kb = load(file) if file else load()
     out.write(tables.validation_summary(kb.model, args.lang) + "\n")
     return EXIT_OK
 
@@ -541,9 +595,7 @@ def _command(args: argparse.Namespace, lang: str) -> int:
             _silence_stdout()
             return EXIT_OK
         name = exc.filename if exc.filename is not None else ""
-        sys.stderr.write(
-            say(lang, "cli.os_error", name=name, detail=exc.strerror or str(exc)) + "\n"
-        )
+        sys.stderr.write(say(lang, "cli.os_error", name=name, detail=os_reason(exc)) + "\n")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as exc:
         sys.stderr.write("\n" + say(lang, "cli.interrupted") + "\n")
