@@ -676,3 +676,34 @@ def test_a_town_is_named_as_its_row_of_the_annex_prints_it(tmp_path, old, new):
         f"{at(path, text, f'name: {new}', offset=6)}: row {seq} of 附件2 is the town '{old}', but "
         f"this says '{new}' (name: {old} (the full name, as row {seq} of the text prints it))"
     ]
+
+
+def test_what_the_schema_expects_is_said_in_each_language(tmp_path):
+    """The schema's expectations were English inside Chinese messages ('（a date written
+    YYYY-MM-DD）'); they are written in both languages now (x-expected-zh, and descriptions
+    written '中文 — English')."""
+    path, text = plant(
+        tmp_path,
+        (
+            "      - from: 2022-01-01\n        value: 200\n",
+            "      - from: 2022年1月1日\n        value: 200\n",
+        ),
+    )
+    with pytest.raises(MeasuresFileError) as info:
+        policy_kb.load(path)
+    (problem,) = info.value.problems
+    where = at(path, text, "2022年1月1日")
+    assert problem.render("zh") == (
+        f"{where}: 参数 rd_super_deduction_rate 中'from' 为 '2022年1月1日'（写作 YYYY-MM-DD 的日期）"
+    )
+    assert problem.render("en") == (
+        f"{where}: 'from' in parameter rd_super_deduction_rate is '2022年1月1日' (a date written "
+        "YYYY-MM-DD)"
+    )
+    path, text = plant(tmp_path, ("    number: 三(七)\n", ""))
+    with pytest.raises(MeasuresFileError) as info:
+        policy_kb.load(path)
+    zh = [p.render("zh") for p in info.value.problems]
+    en = [p.render("en") for p in info.value.problems]
+    assert any("原文序号，如 三(七)）" in m and "number as printed" not in m for m in zh), zh
+    assert any("number as printed" in m and "原文序号" not in m for m in en), en

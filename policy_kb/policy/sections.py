@@ -266,10 +266,15 @@ def _in_range(r: Reader, name: str, p: dict[str, Any], path: Path) -> None:
             r.problem(
                 r.at((*path, "values", i, "value")),
                 "params.out_of_range",
-                Msg(hint, low=f"{low:,}", high=f"{high:,}", unit=unit),
+                Msg(hint, **_bounds(low, high, unit), unit=unit),
                 name=name,
                 value=value,
             )
+
+
+def _bounds(low: Any, high: Any, unit: str) -> dict[str, Any]:
+    """A range's bounds as shown: amounts in 元 with thousands separators."""
+    return {"low": f"{low:,}", "high": f"{high:,}"} if unit == "元" else {"low": low, "high": high}
 
 
 _QUOTED_FIGURE = {

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem
-from ..text import Msg, Words, close_matches, did_you_mean
+from ..text import Msg, Text, Words, close_matches, did_you_mean
 from .resources import schema
 from .yamlsource import Path, YamlDocument
 
@@ -155,7 +155,7 @@ def _explain(error: ValidationError, path: Path, doc: YamlDocument) -> Iterator[
     elif kind == "pattern":
         expected = sub.get("x-expected")
         hint = (
-            Msg("shape.hint.literal", text=expected)
+            Msg("shape.hint.literal", text=Text(sub.get("x-expected-zh") or expected, expected))
             if expected
             else Msg("shape.hint.pattern", pattern=sub.get("pattern"))
         )
@@ -222,10 +222,17 @@ def _field_hint(sub: Mapping[str, Any], key: str) -> Msg:
     prop = sub.get("properties", {}).get(key, {})
     desc = prop.get("description") if isinstance(prop, Mapping) else None
     return (
-        Msg("shape.hint.add_described", key=key, desc=desc)
+        Msg("shape.hint.add_described", key=key, desc=_in_two(desc))
         if desc
         else Msg("shape.hint.add", key=key)
     )
+
+
+def _in_two(description: str) -> Text:
+    """A schema description written ``中文 — English`` as the two languages' texts (one text for
+    both when it is not written so)."""
+    zh, sep, en = description.partition(" — ")
+    return Text(zh, en) if sep else Text(description, description)
 
 
 def _show(value: Any) -> Msg:
