@@ -55,8 +55,8 @@ def test_yaml_syntax_error(tmp_path):
         ("  title_en: Wujin District Implementation", "  title_en: Wujin: District Implementation"),
     )
     assert problems_of(path) == [
-        f"{at(path, text, 'Wujin: District', offset=5)}: YAML syntax error: mapping values are not allowed in this context "
-        "(check the indentation, and put a text that contains ': ' in quotes)"
+        f"{at(path, text, 'Wujin: District', offset=5)}: YAML syntax error: a 'key: value' is not "
+        "allowed here (check the indentation, and put a text that contains ': ' in quotes)"
     ]
 
 
@@ -707,3 +707,45 @@ def test_what_the_schema_expects_is_said_in_each_language(tmp_path):
     en = [p.render("en") for p in info.value.problems]
     assert any("原文序号，如 三(七)）" in m and "number as printed" not in m for m in zh), zh
     assert any("number as printed" in m and "原文序号" not in m for m in en), en
+
+
+KM7_TITLE = "    title_zh: 降低科技型中小企业研发成本\n"
+
+
+@pytest.mark.parametrize(
+    ("typed", "needle", "offset", "zh"),
+    [
+        (
+            "    title_zh 降低科技型中小企业研发成本\n",
+            "title_zh 降低",
+            0,
+            "YAML 语法错误：找不到应有的 ':'（键后面必须跟 ':' 和一个空格）",
+        ),
+        (
+            "    title_zh：降低科技型中小企业研发成本\n",
+            "：降低",
+            0,
+            "键 'title_zh' 后面是全角冒号「：」（改为半角冒号和一个空格：'…: '）",
+        ),
+        (
+            "\u3000\u3000title_zh: 降低科技型中小企业研发成本\n",
+            "\u3000\u3000title_zh",
+            0,
+            "缩进中有全角空格「　」（缩进只能用半角空格）",
+        ),
+        (
+            '    title_zh: "降低科技型中小企业研发成本\n',
+            '"降低',
+            0,
+            '这一行的引号 " 没有闭合（在这段文字末尾补上 "，或去掉开头的 "）',
+        ),
+    ],
+)
+def test_a_yaml_slip_is_named_on_its_own_line_in_chinese(tmp_path, typed, needle, offset, zh):
+    """libyaml named the line after a key without its colon, the line after a full-width
+    colon or space, and 77 lines after an unclosed quote, in English each time."""
+    path, text = plant(tmp_path, (KM7_TITLE, typed))
+    with pytest.raises(MeasuresFileError) as info:
+        policy_kb.load(path)
+    (problem,) = info.value.problems
+    assert problem.render("zh") == f"{at(path, text, needle, offset=offset)}: {zh}"

@@ -267,16 +267,80 @@ def _syntax_problem(file: str, exc: yaml.MarkedYAMLError, text: str) -> Problem:
     if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
         return Problem(
             _location(file, mark),
-            Msg("yaml.syntax", detail=exc.problem or "a tab"),
+            Msg("yaml.syntax", detail=_problem_words(exc.problem or "a tab")),
             Msg("yaml.hint.tabs"),
         )
-    what = exc.problem or "invalid YAML"
-    if exc.context and exc.context not in what:
-        what = f"{what} {exc.context}"
     if "expected a single document" in str(exc) or "but found another document" in str(exc):
         return Problem(_location(file, mark), Msg("yaml.two_documents"), Msg("yaml.hint.separator"))
+    upto = mark.line + 1 if mark is not None else text.count("\n") + 1
+    found = _likely_cause(file, text, upto)
+    if found is not None:
+        return found
+    if "could not find expected ':'" in (exc.problem or "") and exc.context_mark is not None:
+        mark = exc.context_mark  # where the key without its colon begins, not the next line
+    what = _problem_words(exc.problem or "invalid YAML")
     hint = next((Msg(h) for key, h in _HINTS.items() if key in (exc.problem or "")), None)
     return Problem(_location(file, mark), Msg("yaml.syntax", detail=what), hint)
+
+
+_PROBLEM_WORDS = {
+    "could not find expected ':'": "yaml.problem.colon",
+    "mapping values are not allowed": "yaml.problem.mapping_here",
+    "did not find expected key": "yaml.problem.key",
+    "did not find expected '-' indicator": "yaml.problem.dash",
+    "found unexpected end of stream": "yaml.problem.end",
+    "found undefined alias": "yaml.problem.alias",
+    "expected <block end>, but found": "yaml.problem.indent",
+    "found character that cannot start any token": "yaml.problem.character",
+    "found character '\\t' that cannot start any token": "yaml.problem.tab",
+    "found a tab character": "yaml.problem.tab",
+}
+"""libyaml's usual problems, said from the catalogue (its own English words otherwise)."""
+
+
+def _problem_words(problem: str) -> Msg | str:
+    return next((Msg(key) for start, key in _PROBLEM_WORDS.items() if start in problem), problem)
+
+
+_FULL_WIDTH_COLON = re.compile(r"^[ ]*(?:-[ ]+)?([A-Za-z_][\w.-]*)[ ]*：", re.MULTILINE)
+_FULL_WIDTH_INDENT = re.compile(r"^[ ]*\u3000", re.MULTILINE)
+_OPENING_QUOTE = re.compile(r"^[ ]*(?:-[ ]+)?(?:[A-Za-z_][\w.-]*:[ ]+)?([\"'])")
+
+
+def _likely_cause(file: str, text: str, upto: int) -> Problem | None:
+    """What a policy officer most likely typed, on the lines up to where the parser gave up: a
+    full-width colon after a key, a full-width space in the indentation, or a quote opened and
+    never closed on its line. libyaml names the place it noticed, often a line or many lines
+    later, in English (an unclosed quote surfaced 77 lines on)."""
+    head = "\n".join(text.split("\n")[:upto])
+    for pattern, message, hint in (
+        (_FULL_WIDTH_COLON, "yaml.fullwidth_colon", "yaml.hint.fullwidth_colon"),
+        (_FULL_WIDTH_INDENT, "yaml.fullwidth_space", "yaml.hint.fullwidth_space"),
+    ):
+        found = pattern.search(head)
+        if found is not None:
+            at = found.end() - 1
+            line = head.count("\n", 0, at) + 1
+            column = at - (head.rfind("\n", 0, at) + 1) + 1
+            key = found.group(1) if found.groups() else ""
+            return Problem(Location(file, line, column), Msg(message, key=key), Msg(hint))
+    for number, line_text in reversed(list(enumerate(head.split("\n"), start=1))):
+        opened = _OPENING_QUOTE.match(line_text)
+        if opened is None:
+            continue
+        quote = opened.group(1)
+        rest = (
+            line_text[opened.end() :].replace(quote * 2, "")
+            if quote == "'"
+            else line_text[opened.end() :].replace('\\"', "")
+        )
+        if quote not in rest:
+            return Problem(
+                Location(file, number, opened.end()),
+                Msg("yaml.open_quote", quote=quote),
+                Msg("yaml.hint.open_quote", quote=quote),
+            )
+    return None
 
 
 class _Builder:
