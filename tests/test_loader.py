@@ -405,9 +405,10 @@ def test_yaml_bomb_is_refused(tmp_path):
 
 def test_deep_nesting_is_refused(tmp_path):
     path = tmp_path / "deep.yaml"
-    path.write_text("x: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    path.write_text("a: 1\nx: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
     (problem,) = problems_of(path)
-    assert problem.endswith("the YAML is nested too deeply (at most 40 levels)")
+    # named where the 41st bracket opens (it was 1:1)
+    assert problem == f"{path}:2:44: the YAML is nested too deeply (at most 40 levels)"
 
 
 def test_absurdly_large_file_is_refused(tmp_path):

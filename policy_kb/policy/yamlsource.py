@@ -181,12 +181,12 @@ def decode(
 _FLOW_CHARS = re.compile(r"[\[\]{}\"'\n]")
 
 
-def _flow_depth(text: str) -> int:
-    """How deeply ``[`` / ``{`` nest outside quotes (libyaml composes recursively in C); 0 when
-    there are too few brackets to go deeper than ``MAX_DEPTH``."""
+def _too_deep(text: str) -> int | None:
+    """Where ``[`` / ``{`` first nest deeper than ``MAX_DEPTH`` outside quotes (libyaml composes
+    recursively in C, so this is looked at before it parses); None when they never do."""
     if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return 0  # cannot nest deeper than the brackets there are (the usual case)
-    depth = deepest = 0
+        return None  # cannot nest deeper than the brackets there are (the usual case)
+    depth = 0
     quote = ""
     for match in _FLOW_CHARS.finditer(text):  # only the characters that matter, found in C
         ch = match.group()
@@ -197,12 +197,13 @@ def _flow_depth(text: str) -> int:
             quote = ch
         elif ch in "[{":
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                return match.start()
         elif ch in "]}":
             depth -= 1
         elif ch == "\n":
             quote = ""
-    return deepest
+    return None
 
 
 def read_yaml(text: str, file: str) -> YamlDocument:
@@ -214,8 +215,17 @@ def read_yaml(text: str, file: str) -> YamlDocument:
     import yaml
 
     doc = YamlDocument(file=file, data=None)
-    if _flow_depth(text) > MAX_DEPTH:
-        doc.problem(None, "yaml.too_deep", Msg("yaml.at_most_levels", levels=MAX_DEPTH))
+    deep = _too_deep(text)
+    if deep is not None:  # named where it goes too deep, not at 1:1
+        line = text.count("\n", 0, deep) + 1
+        column = deep - (text.rfind("\n", 0, deep) + 1) + 1
+        doc.problems.append(
+            Problem(
+                Location(file, line, column),
+                Msg("yaml.too_deep"),
+                Msg("yaml.at_most_levels", levels=MAX_DEPTH),
+            )
+        )
         return doc
     loader = _loader()(text)
     try:
