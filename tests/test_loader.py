@@ -750,3 +750,26 @@ def test_a_yaml_slip_is_named_on_its_own_line_in_chinese(tmp_path, typed, needle
         policy_kb.load(path)
     (problem,) = info.value.problems
     assert problem.render("zh") == f"{at(path, text, needle, offset=offset)}: {zh}"
+
+
+def test_a_facts_chinese_name_in_a_condition_points_to_its_id(tmp_path):
+    """The label holds 、, so the condition did not parse: a bare 'syntax error' before."""
+    path, text = plant(tmp_path, ("- tech_transfer_income > 0", "- 技术开发、技术转让收入 > 0"))
+    assert problems_of(path) == [
+        f"{at(path, text, '技术开发、技术转让收入 > 0')}: unknown name '技术开发、技术转让收入' in "
+        "condition '技术开发、技术转让收入 > 0' (use the fact id: did you mean "
+        "'tech_transfer_income'?)"
+    ]
+
+
+def test_a_colon_inside_a_condition_is_explained(tmp_path):
+    """YAML reads 'a: b' as a key and a value: the key is not a condition group, and the
+    message says why instead of listing the groups."""
+    path, text = plant(
+        tmp_path, ("- tech_transfer_income > 0", "- (lambda x: x)(tech_transfer_income) > 0")
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, '(lambda x')}: unknown condition group '(lambda x' (the line holds "
+        "': ', so YAML read it as '(lambda x': 'x)(tech_transfer_income) > 0'; a condition has "
+        "no colon, and the groups are only all:, any: and not:)"
+    ]

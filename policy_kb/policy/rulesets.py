@@ -220,6 +220,8 @@ def condition(r: Reader, item: Any, path: Path, scope: Scope, clause: str) -> Co
         ((key, value),) = item.items()
         if key not in ("all", "any", "not"):
             hint = did_you_mean(str(key), ["all", "any", "not"]) or Msg("cond.hint.groups")
+            if not str(key).isidentifier():  # a condition with ': ' in it, read as key: value
+                hint = Msg("cond.hint.colon_in_condition", key=key, value=value)
             r.problem(r.key_at((*path, key)), "cond.unknown_group", hint, key=key)
             return None
         if key == "not" and not isinstance(value, list):

@@ -190,6 +190,13 @@ class _Compiler:
                     Msg("cond.single_equals", text=self.text),
                     Msg("cond.single_equals_hint"),
                 ) from None
+            label = max((x for x in self.scope.labels if x in self.text), key=len, default=None)
+            if label is not None:  # a fact's Chinese name, which punctuation keeps from parsing
+                raise _Reject(
+                    self.lead + self.text.index(label),
+                    Msg("cond.unknown_name", name=label, text=self.text),
+                    Msg("cond.use_fact_id", fact=self.scope.labels[label]),
+                ) from None
             offset = self.lead + max((exc.offset or 1) - 1, 0)
             raise _Reject(offset, Msg("cond.unreadable", text=self.text), _EXAMPLE) from None
         return tree.body
