@@ -350,3 +350,28 @@ def test_a_file_with_thousands_of_problems_lists_the_first_two_hundred(tmp_path)
         "… and 800 more problems not listed (correct those above, then validate again)"
     )
     assert lines[-1] == "1000 problems found; nothing was loaded."
+
+
+@pytest.mark.parametrize("year", ["0", "-1", "10000", "99999999999999999999", "1948"])
+def test_a_year_out_of_range_is_bad_input(cli, year):
+    """Year 0 or 10**20 reached the date library and ended in 'unexpected error' (exit 1)."""
+    run = cli("match", EXAMPLE, "--year", year, "--lang", "en")
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"the year {year} is not between 1949 and 2100"
+
+
+def test_a_lone_surrogate_in_a_profile_is_bad_input(cli):
+    run = cli("match", "-", "--format", "json", "--lang", "en", stdin='{"name": "\\ud800"}')
+    assert run.returncode == 2
+    assert run.stderr.strip() == (
+        "name (Enterprise name): expected a text UTF-8 can carry (a lone escape such as \\ud800 "
+        "in JSON is not text), got '\\ud800'"
+    )
+
+
+def test_a_long_refused_value_is_shown_cut(cli):
+    run = cli("match", "-", "--lang", "en", stdin='{"employees": "' + "9x" * 50_000 + '"}')
+    assert run.returncode == 2
+    message = run.stderr.strip()
+    assert len(message) < 200
+    assert message.endswith("… (100002 characters in all)")

@@ -927,3 +927,37 @@ def test_sparql_service_description(http):
     assert (service, sd.supportedLanguage, sd.SPARQL11Query) in graph
     formats = {str(f).rsplit("/", 1)[1] for f in graph.objects(service, sd.resultFormat)}
     assert {"SPARQL_Results_TSV", "RDF_XML", "SPARQL_Results_JSON"} <= formats
+
+
+def test_a_batch_answers_at_the_detail_asked_for(http, openapi):
+    """?detail was ignored by the batch route: a summary batch came back as full documents
+    (80 MB for 1,000 profiles instead of ~4 MB) and ?detail=bogus was not refused."""
+    body = [{"tech_sme_registered": True}, {"employees": -1}]
+    summary = http.post("/v1/evaluate/batch", json=body, params={"detail": "summary"})
+    assert summary.status_code == 200
+    data = summary.json()
+    first = data["results"][0]["evaluation"]
+    assert first["detail"] == "summary"
+    single = http.post("/v1/evaluate", json=body[0], params={"detail": "summary"}).json()
+    assert first == single
+    assert data["results"][1]["ok"] is False
+    assert conforms(openapi, "BatchAnswer", data) == []
+    assert http.post("/v1/evaluate/batch", json=body, params={"detail": "bogus"}).status_code == 422
+
+
+def test_a_lone_surrogate_is_refused_for_its_item_not_the_whole_batch(http):
+    """JSON's "\\ud800" escape is no text UTF-8 can carry: it was a 500 (orjson could not write
+    the answer) and lost every profile of a batch."""
+    raw = b'{"name": "\\ud800"}'
+    one = http.post("/v1/evaluate", content=raw, headers={"content-type": "application/json"})
+    assert one.status_code == 422
+    assert "\\ud800" in one.json()["detail"]
+    batch = b'[{"employees": 5}, {"name": "\\ud800"}, {"foo\\ud800": 1}]'
+    answer = http.post(
+        "/v1/evaluate/batch", content=batch, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 200
+    data = answer.json()
+    assert [r["ok"] for r in data["results"]] == [True, False, False]
+    assert "UTF-8" in data["results"][1]["detail"]
+    assert "foo\\ud800" in data["results"][2]["detail"]

@@ -249,6 +249,10 @@ class _Checker:
             if not isinstance(key, str):
                 self._issue(str(key), key, Msg("profile.key_not_name", key=repr(key)))
                 continue
+            if not _is_text(key):  # a lone surrogate (JSON's "\ud800"): no UTF-8 can carry it
+                shown = _escaped(key)
+                self._issue(shown, key, Msg("profile.key_not_text", key=shown))
+                continue
             name = key if key in self.model.facts else self.by_label.get(key, key)
             if name in keys:
                 self._issue(
@@ -296,10 +300,13 @@ class _Checker:
             if value is False
             else repr(value)
         )
+        got: str | Msg = shown
+        if len(shown) > SHOWN_CHARACTERS:  # a 900,000-character name was echoed whole
+            got = Msg("show.cut", head=shown[:SHOWN_CHARACTERS], count=len(shown))
         self._issue(
             fact.id,
             key,
-            Msg("profile.expected", fact=fact.id, label=fact.label, expected=expected, got=shown),
+            Msg("profile.expected", fact=fact.id, label=fact.label, expected=expected, got=got),
         )
         return _INVALID
 
@@ -315,7 +322,9 @@ class _Checker:
             if typed is not None and not isinstance(value, bool):
                 value = typed  # a name typed as 0123 is the text "0123"
             if isinstance(value, str) and len(value) <= MAX_TEXT:
-                return value
+                if _is_text(value):
+                    return value
+                return self._expect(fact, key, value, Msg("expect.text_utf8"))
             return self._expect(fact, key, value, Msg("expect.text", max=MAX_TEXT))
         if t is FactType.TOWN:
             return self._town(fact, key, value)
@@ -388,6 +397,25 @@ class _Checker:
                 del values[fact.id]
 
 
+SHOWN_CHARACTERS = 60
+"""How much of a refused value a message shows (the rest is counted)."""
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` is text UTF-8 can carry: not when it holds a lone surrogate, which
+    JSON's ``"\\ud800"`` escapes give and no answer, file or response could be written with."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _escaped(value: str) -> str:
+    """``value`` with what UTF-8 cannot carry written as escapes (``\\ud800``)."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _plain_value(fact: FactDef, value: Any, top: float | None) -> Any:
     """A Python bool for a yes/no fact or an int within bounds for a number: the value itself.
 
@@ -421,7 +449,12 @@ def _plain_profile(model: PolicyModel, data: Mapping[Any, Any]) -> dict[str, Any
             continue
         checked = _plain_value(fact, value, model.ceilings[key])
         if checked is _INVALID:
-            if fact.type is FactType.TEXT and type(value) is str and len(value) <= MAX_TEXT:
+            if (
+                fact.type is FactType.TEXT
+                and type(value) is str
+                and len(value) <= MAX_TEXT
+                and _is_text(value)
+            ):
                 checked = value
             else:
                 return None

@@ -25,7 +25,7 @@ from ..policy.model import (
     PolicyModel,
     Status,
 )
-from ..policy.profile import Profile
+from ..policy.profile import YEAR_RANGE, Profile
 from ..rules.tree import Best, EstimateCase, ParamRef, Score
 from ..rules.walk import exact_number, facts_in, facts_of, value_of
 from ..text import Msg, Words, close_matches
@@ -59,14 +59,19 @@ def resolve_year(model: PolicyModel, profile: Profile, year: int | None) -> int:
 
 
 def check_year(model: PolicyModel, year: object) -> int:
-    """``year`` if it is a whole number; :class:`YearError` otherwise."""
+    """``year`` if it is a whole number within :data:`YEAR_RANGE` (as a profile's year fact
+    must be); :class:`YearError` otherwise."""
     if isinstance(year, bool) or not isinstance(year, int):
         raise YearError(0, Msg("year.not_whole", example=model.document.year, got=repr(year)))
+    low, high = YEAR_RANGE
+    if not low <= year <= high:  # year 0 or 10**20 reached the date library: "unexpected error"
+        raise YearError(year, Msg("year.out_of_range", got=year, low=low, high=high))
     return year
 
 
 def parameters_for_year(model: PolicyModel, year: int) -> dict[str, ParameterValue]:
     """The parameter values in force in ``year``; :class:`YearError` when a condition needs one that is not."""
+    check_year(model, year)
     values: dict[str, ParameterValue] = {}
     gaps: list[Msg] = []
     for name, param in model.parameters.items():

@@ -595,8 +595,13 @@ def evaluate_routes(
         responses=_documented(models.BatchAnswer, 400, 413, 415, 422),
     )
     async def evaluate_batch(
-        request: Request, year: int | None = year_query, lang: models.Lang = "zh"
+        request: Request,
+        year: int | None = year_query,
+        lang: models.Lang = "zh",
+        detail: models.Detail = "full",
     ) -> Response:
+        """Each profile's answer as ``POST /v1/evaluate`` gives it (``detail=summary`` too); a
+        bad profile gets its own error entry."""
         refused = _not_json(request)
         if refused is not None:
             return refused
@@ -615,7 +620,7 @@ def evaluate_routes(
             # batch would hold the interpreter lock for the length of a 100 MB document.
             items, errors = [], 0
             for i, profile in enumerate(data):
-                result = _batch_item(kb, i, profile, year, lang)
+                result = _batch_item(kb, i, profile, year, lang, detail)
                 errors += not result["ok"]
                 items.append(document.dumps(result, indent=None))
             head = b'{"count":%d,"errors":%d,"results":[' % (len(items), errors)
@@ -645,7 +650,7 @@ def _not_json(request: Request) -> Response | None:
 
 
 def _batch_item(
-    kb: KnowledgeBase, index: int, profile: Any, year: int | None, lang: str
+    kb: KnowledgeBase, index: int, profile: Any, year: int | None, lang: str, detail: str
 ) -> dict[str, Any]:
     try:
         ev = kb.evaluate(profile, year=year)
@@ -665,7 +670,7 @@ def _batch_item(
             "detail": exc.render(lang),
             "issues": [],
         }
-    return {"index": index, "ok": True, "evaluation": ev.to_dict(lang)}
+    return {"index": index, "ok": True, "evaluation": ev.to_dict(lang, detail)}
 
 
 def catalogue_routes(kb: KnowledgeBase) -> APIRouter:

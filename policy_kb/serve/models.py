@@ -68,9 +68,19 @@ class Policy(_Model):
     year: int
 
 
-#: the evaluation document, as the component the shipped evaluation schema provides (or null)
+#: the evaluation document, as the component the shipped evaluation schema provides, its
+#: summary (``detail=summary``), or null
 EvaluationRef = Annotated[
-    Any, WithJsonSchema({"anyOf": [{"$ref": "#/components/schemas/Evaluation"}, {"type": "null"}]})
+    Any,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"$ref": "#/components/schemas/Evaluation"},
+                {"$ref": "#/components/schemas/EvaluationSummary"},
+                {"type": "null"},
+            ]
+        }
+    ),
 ]
 
 
