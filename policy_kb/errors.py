@@ -240,7 +240,19 @@ class EnvironmentProblem(PolicyKBError):
 
 
 _OS_REASONS = frozenset(
-    {"ENOENT", "EACCES", "EPERM", "EISDIR", "ENOTDIR", "ENOSPC", "EROFS", "EEXIST", "ENAMETOOLONG"}
+    {
+        "ENOENT",
+        "EACCES",
+        "EPERM",
+        "EISDIR",
+        "ENOTDIR",
+        "ENOSPC",
+        "EROFS",
+        "EEXIST",
+        "ENAMETOOLONG",
+        "EADDRINUSE",
+        "EADDRNOTAVAIL",
+    }
 )
 
 

@@ -375,3 +375,31 @@ def test_a_long_refused_value_is_shown_cut(cli):
     message = run.stderr.strip()
     assert len(message) < 200
     assert message.endswith("… (100002 characters in all)")
+
+
+def test_serve_refuses_what_it_could_not_listen_on_before_announcing(cli):
+    """--port 99999 was announced, then bound as 99999 mod 65536; a port in use was announced,
+    then failed in uvicorn's English with exit 3."""
+    import socket
+
+    for args, message in (
+        (
+            ["--port", "99999"],
+            "policy-kb: port 99999 cannot be used: a port is between 1 and 65535",
+        ),
+        (["--port", "0"], "policy-kb: port 0 cannot be used: a port is between 1 and 65535"),
+        (["--workers", "0"], "policy-kb: --workers is 0: at least 1 worker is needed"),
+    ):
+        run = cli("serve", *args, "--lang", "en")
+        assert (run.returncode, run.stderr.strip(), run.stdout) == (2, message, "")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = cli("serve", "--port", str(port), "--lang", "en")
+    assert run.returncode == 2
+    assert run.stdout == ""  # nothing announced
+    assert run.stderr.strip() == (
+        f"policy-kb: cannot listen on 127.0.0.1:{port}: the address is in use (is another "
+        "program using the port?)"
+    )

@@ -460,6 +460,7 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     import uvicorn
 
     _kb(args)  # refuse a bad measures file before starting
+    _can_listen(args.host, args.port, args.workers)
     if args.measures:
         os.environ["POLICY_KB_MEASURES"] = str(Path(args.measures).resolve())
     if args.cors_origin:
@@ -477,6 +478,32 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         http="policy_kb.serve.wire:Protocol",  # unparsable requests answered as JSON problems too
     )
     return EXIT_OK
+
+
+def _can_listen(host: str, port: int, workers: int) -> None:
+    """Refuse, before announcing the address, what the server could not listen on: a port
+    outside 1–65535 (99999 was announced, then bound as 99999 mod 65536), no worker, a host that
+    does not resolve, a port in use or not allowed (those were announced, then failed in
+    uvicorn's English with exit 3). A trial bind of the port, closed at once."""
+    import socket
+
+    if not 1 <= port <= 65535:
+        raise PolicyKBError(Msg("serve.port_range", port=port))
+    if workers < 1:
+        raise PolicyKBError(Msg("serve.workers", workers=workers))
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise PolicyKBError(Msg("serve.host", host=host)) from None
+    family, kind, proto, _, address = found[0]
+    with socket.socket(family, kind, proto) as trial:
+        trial.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            trial.bind(address)
+        except OSError as exc:
+            raise PolicyKBError(
+                Msg("serve.cannot_listen", host=host, port=port, reason=os_reason(exc))
+            ) from None
 
 
 def _measures_file(args: argparse.Namespace) -> str | None:
