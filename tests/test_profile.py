@@ -174,3 +174,21 @@ def test_year_asked_for_wins_over_the_profile_year(kb):
     assert result.to_dict("en")["notes"] == [
         "The profile's data are for 2022; evaluated for 2021 as asked."
     ]
+
+
+def test_yaml_nan_and_inf_are_refused_not_taken_as_unknown(kb):
+    """A NaN handed over from Python is a missing cell (unknown); written in a file it is a
+    mistake: '.nan' was silently read as unknown, and stays refused for every kind of fact."""
+    raw = parse_profile_text("employees: .nan\nannual_revenue: .inf\nhnte_valid: .nan\n", "p.yaml")
+    with pytest.raises(ProfileError) as info:
+        kb.evaluate(raw)
+    assert info.value.render("en").splitlines() == [
+        "p.yaml:1:12: employees (Total employees): expected a whole number, got .nan",
+        "p.yaml:2:17: annual_revenue (Annual sales revenue): expected a number in 元 (not 万元), "
+        "such as 1500000, got .inf",
+        "p.yaml:3:13: hnte_valid (High and new technology enterprise (HNTE) with a valid "
+        "certificate): expected true or false, or 是 or 否 (leave it out when unknown), got .nan",
+    ]
+    assert (
+        kb.evaluate(parse_profile_text("employees: ~\n", "p.yaml")).profile.get("employees") is None
+    )

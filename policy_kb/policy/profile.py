@@ -281,8 +281,8 @@ class _Checker:
                 fact, value, self.model.ceilings[name]
             )  # the common cases, without the general checks
             if checked is _INVALID:
-                if _is_unknown(value):
-                    continue
+                if _is_unknown(value) and self.doc is None:
+                    continue  # a NaN handed over from Python (pandas' missing cell) is unknown
                 checked = self._value(fact, key, value)
             if checked is not _INVALID:
                 values[name] = checked
@@ -346,6 +346,8 @@ class _Checker:
     def _number(self, fact: FactDef, key: str, value: Any) -> Any:
         t = fact.type
         found = as_number(value)
+        if isinstance(found, float) and not math.isfinite(found):
+            found = None  # .nan or .inf written in a file: not a number of anything
         unit = fact.unit or ""
         if t in (FactType.COUNT, FactType.YEAR):
             if found is None or (isinstance(found, float) and not found.is_integer()):
