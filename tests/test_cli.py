@@ -403,3 +403,12 @@ def test_serve_refuses_what_it_could_not_listen_on_before_announcing(cli):
         f"policy-kb: cannot listen on 127.0.0.1:{port}: the address is in use (is another "
         "program using the port?)"
     )
+
+
+def test_a_chart_of_the_wrong_kind_is_refused_before_the_roster_is_read(cli, tmp_path):
+    """It printed the whole progress table, then exited 2 for the chart's extension."""
+    run = cli("progress", "examples/roster/roster.csv", "--chart", str(tmp_path / "c.txt"))
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr.strip() == f"{tmp_path / 'c.txt'}：图表只能保存为 .png 或 .svg"
+    assert list(tmp_path.iterdir()) == []

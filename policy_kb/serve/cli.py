@@ -346,10 +346,11 @@ def _spark_roster(kb: KnowledgeBase, args: argparse.Namespace) -> Any:
 
 
 def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
-    from ..views.chart import progress_chart
+    from ..views.chart import check_chart_path, progress_chart
 
-    if args.chart:
-        check_output(args.chart, [args.roster])  # before the roster is read
+    if args.chart:  # before the roster is read
+        check_chart_path(args.chart)
+        check_output(args.chart, [args.roster])
     report = _kb(args).progress(
         args.roster,
         year=args.year,

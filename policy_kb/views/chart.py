@@ -110,6 +110,15 @@ def _render(words: str | Msg, lang: str) -> str:
     return words.render(lang) if isinstance(words, Msg) else words
 
 
+def check_chart_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path if a chart can be written there (.png or .svg); PolicyKBError
+    otherwise (said before a roster is read, not after)."""
+    out = Path(path)
+    if out.suffix.lower() not in (".png", ".svg"):
+        raise PolicyKBError(Msg("chart.format", path=str(path)))
+    return out
+
+
 def progress_chart(
     report: Progress,
     path: str | os.PathLike[str],
@@ -122,9 +131,7 @@ def progress_chart(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(path)
-    if out.suffix.lower() not in (".png", ".svg"):
-        raise PolicyKBError(Msg("chart.format", path=str(path)))
+    out = check_chart_path(path)
     words = chart_words(lang)
     names = [t.name for t in report.towns]
     district = {
