@@ -209,3 +209,24 @@ def test_the_allocators_as_environment_give_another_process_the_same_choice():
         check=True,
     )
     assert done.stdout.strip() == "jemalloc"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_roster_of_a_header_alone_writes_a_table_of_no_rows(tmp_path, suffix):
+    """It wrote a 0-byte file: a .parquet no reader can open, a .csv without its header."""
+    import polars as pl
+
+    header = ROSTER.read_text(encoding="utf-8").splitlines()[0]
+    source = tmp_path / "header.csv"
+    source.write_text(header + "\n", encoding="utf-8")
+    out = tmp_path / f"answers{suffix}"
+    run = policy_kb.load().roster(source, output=out)
+    assert run.summary.rows == 0
+    full = tmp_path / f"full{suffix}"
+    policy_kb.load().roster(ROSTER, output=full)
+    read = pl.read_parquet if suffix == ".parquet" else pl.read_csv
+    empty, answers = read(out), read(full)
+    assert empty.height == 0
+    assert empty.columns == answers.columns
+    if suffix == ".parquet":
+        assert empty.schema == answers.schema

@@ -1026,8 +1026,14 @@ def run_roster(
                 bar.update(result.n)
 
         engine = Behind(step, depth=1, name="policy-kb-engine")
+        handed = 0
         for batch_read in raw:
             engine.put(batch_read)
+            handed += 1
+        if not handed and (writer is not None or keep):
+            # a roster of a header alone: its answers are a table of no rows with every column
+            # (a 0-byte .parquet was no Parquet file, a 0-byte .csv had no header)
+            engine.put(_no_rows(model, roster, convert.mapping))
         engine.finish()
     except BaseException as exc:
         if engine is not None:
@@ -1045,6 +1051,14 @@ def run_roster(
         if bar is not None:
             bar.close()
     return RosterRun(summary, frames)
+
+
+def _no_rows(model: PolicyModel, roster: RosterFile, mapping: Mapping[str, str]) -> RawBatch:
+    """A batch of no rows with the roster's columns, typed as its batches would be."""
+    types = column_types(model, mapping)
+    return pa.RecordBatch.from_pylist(
+        [], schema=pa.schema([(c, types.get(c, pa.string())) for c in roster.header])
+    )
 
 
 def _progress_bar(total: int | None, wanted: bool) -> Any:
