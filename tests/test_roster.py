@@ -954,3 +954,16 @@ def test_the_column_engine_marks_applies_with_the_shared_code(kb):
     columns = columns_from_values(kb.model, 2, {"tech_sme_registered": [True, None]})
     result = evaluate_columns(kb.model, columns, kb.parameters_for_year(2021))
     assert result.statuses["KM2.hnte_priority"].tolist() == [APPLIES, UNDETERMINED]
+
+
+def test_a_nan_cell_is_named_whatever_else_its_column_holds(kb, tmp_path):
+    """With a word in the same column, the cells were read as text, 'NaN' became a float NaN,
+    which the row's check took as unknown: the row was refused as 'the row could not be read'
+    without naming a cell."""
+    path = tmp_path / "r.csv"
+    path.write_text("name,town,employees\nA,湖塘镇,NaN\nB,湖塘镇,x\nC,湖塘镇,1e400\n", "utf-8")
+    run = kb.roster(path)
+    assert [(e.row, e.message_in("en")) for e in run.summary.errors] == [
+        (row, f"employees (Total employees): expected a whole number, got '{cell}'")
+        for row, cell in ((2, "NaN"), (3, "x"), (4, "1e400"))
+    ]

@@ -478,6 +478,8 @@ def cell_value(fact_type: FactType, value: Any) -> Any:
                 number = float(text)
             except ValueError:
                 return text
+            if not math.isfinite(number):  # "NaN", "inf": refused as typed, never unknown
+                return text
             return int(number) if number.is_integer() and abs(number) < 2**53 else number
         return text
     return value
