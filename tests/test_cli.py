@@ -412,3 +412,17 @@ def test_a_chart_of_the_wrong_kind_is_refused_before_the_roster_is_read(cli, tmp
     assert run.stdout == ""
     assert run.stderr.strip() == f"{tmp_path / 'c.txt'}：图表只能保存为 .png 或 .svg"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_given_as_a_roster_or_its_output_is_named_as_a_folder(cli, tmp_path):
+    run = cli("roster", str(tmp_path), "--lang", "en")
+    assert run.returncode == 2
+    assert run.stderr.strip() == (
+        f"{tmp_path}: this is a folder, not a roster file (.csv, .parquet or .xlsx)"
+    )
+    run = cli("roster", "examples/roster/roster.csv", "-o", str(tmp_path), "--lang", "en")
+    assert run.returncode == 2
+    assert run.stderr.strip() == (
+        f"{tmp_path}: this is a folder; give the output file's name, such as "
+        f"{tmp_path}/answers.parquet"
+    )

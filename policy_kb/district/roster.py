@@ -135,6 +135,8 @@ def open_roster(path: str | os.PathLike[str], batch_rows: int = BATCH_ROWS) -> R
     """Open a CSV, Parquet or .xlsx roster for streaming."""
     p = Path(path)
     suffix = p.suffix.lower()
+    if p.is_dir():
+        raise RosterError(Msg("roster.is_directory", path=str(path)))
     if not p.is_file():
         raise RosterError(Msg("file.no_such", path=str(path)))
     if suffix == ".parquet":
@@ -814,6 +816,8 @@ class _Writer:
     ) -> None:
         self.path = Path(path)
         self.kind = self.path.suffix.lower()
+        if self.path.is_dir():
+            raise RosterError(Msg("roster.output_directory", path=str(path)))
         if self.kind not in (".csv", ".parquet", ".jsonl", ".ndjson"):
             raise RosterError(
                 Msg(
