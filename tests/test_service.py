@@ -961,3 +961,24 @@ def test_a_lone_surrogate_is_refused_for_its_item_not_the_whole_batch(http):
     assert [r["ok"] for r in data["results"]] == [True, False, False]
     assert "UTF-8" in data["results"][1]["detail"]
     assert "foo\\ud800" in data["results"][2]["detail"]
+
+
+def test_a_refused_query_parameter_is_said_in_the_requests_language(http):
+    """pydantic's English ('Input should be ...') was the detail in every language."""
+    cases = [
+        ({"detail": "bogus"}, "query.detail 为 'bogus'，不可用：可选 'full' 或 'summary'"),
+        ({"year": "abc"}, "query.year 为 'abc'，不是整数"),
+        (
+            {"year": "abc", "lang": "en"},
+            "query.year is 'abc', not a whole number",
+        ),
+        (
+            {"lang": "fr"},
+            "query.lang 为 'fr'，不可用：可选 'zh' 或 'en'",
+        ),
+    ]
+    for params, detail in cases:
+        response = http.post("/v1/evaluate", json={}, params=params)
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["detail"] == detail

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
@@ -49,7 +50,7 @@ from ..graph.rdf import describe, load_tbox, serialize
 from ..graph.vocab import ONTOLOGY_IRI
 from ..policy.profile import MAX_PROFILE_BYTES, parse_json_profile
 from ..policy.resources import schema
-from ..text import Msg
+from ..text import Msg, Words, say
 from ..version import __version__
 from ..views import document
 from . import models
@@ -333,10 +334,10 @@ def _error_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, title, detail, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> Response:
-        details = "; ".join(
-            f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        lang = request.query_params.get("lang", "zh")
+        lang = lang if lang in ("zh", "en") else "zh"
+        details = say(lang, "join.semi").join(_invalid(e, lang) for e in exc.errors())
         return problem(422, "invalid request", details)
 
     @app.exception_handler(PolicyKBError)
@@ -631,6 +632,26 @@ def evaluate_routes(
         return Response(await run_in_threadpool(answers_of), media_type=JSON)
 
     return router
+
+
+def _invalid(error: Mapping[str, Any], lang: str) -> str:
+    """One of the request's refused parameters in ``lang`` (pydantic says it in English): a
+    value not among the choices, not a whole number, out of range, or missing; any other as
+    pydantic wrote it."""
+    field = ".".join(str(x) for x in error["loc"])
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "literal_error":
+        choices = Words([f"'{x}'" for x in re.findall(r"'([^']*)'", str(ctx["expected"]))], "or")
+        return say(lang, "http.invalid.choice", field=field, value=repr(value), expected=choices)
+    if kind == "int_parsing":
+        return say(lang, "http.invalid.whole", field=field, value=repr(value))
+    if kind in ("greater_than_equal", "less_than_equal"):
+        bound = ctx.get("ge", ctx.get("le"))
+        key = "http.invalid.at_least" if kind == "greater_than_equal" else "http.invalid.at_most"
+        return say(lang, key, field=field, value=value, bound=bound)
+    if kind == "missing":
+        return say(lang, "http.invalid.missing", field=field)
+    return f"{field}: {error['msg']}"
 
 
 def _not_json(request: Request) -> Response | None:
