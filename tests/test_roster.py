@@ -967,3 +967,13 @@ def test_a_nan_cell_is_named_whatever_else_its_column_holds(kb, tmp_path):
         (row, f"employees (Total employees): expected a whole number, got '{cell}'")
         for row, cell in ((2, "NaN"), (3, "x"), (4, "1e400"))
     ]
+
+
+def test_two_columns_for_one_fact_are_both_named(kb, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("name,town,employees,职工总数\nA,湖塘镇,1,2\n", "utf-8")
+    with pytest.raises(RosterError) as info:
+        kb.roster(path)
+    assert info.value.render("en") == (
+        f"{path}: two columns give the fact employees: 'employees' and '职工总数' (keep one of them)"
+    )

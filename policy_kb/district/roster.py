@@ -82,7 +82,10 @@ def header_map(
             unknown.append(name)
             continue
         if fact_id in mapping.values():
-            raise RosterError(Msg("roster.column_twice", source=source, fact=fact_id, name=name))
+            first = next(c for c, f in mapping.items() if f == fact_id)
+            raise RosterError(
+                Msg("roster.column_twice", source=source, fact=fact_id, name=name, first=first)
+            )
         mapping[column] = fact_id
     if unknown and not ignore_unknown:
         names = [
