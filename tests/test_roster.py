@@ -977,3 +977,18 @@ def test_two_columns_for_one_fact_are_both_named(kb, tmp_path):
     assert info.value.render("en") == (
         f"{path}: two columns give the fact employees: 'employees' and '职工总数' (keep one of them)"
     )
+
+
+@pytest.mark.parametrize(("sep", "shown"), [(";", "';'"), ("\t", "'\\t'")])
+def test_a_roster_saved_with_another_delimiter_is_named_so(kb, tmp_path, sep, shown):
+    """It got 'did you mean employees?' for a header of one column 'name;town;employees'."""
+    path = tmp_path / "r.csv"
+    path.write_text(
+        sep.join(["name", "town", "employees"]) + "\nA" + sep + "湖塘镇" + sep + "1\n", "utf-8"
+    )
+    with pytest.raises(RosterError) as info:
+        kb.roster(path)
+    assert info.value.render("en") == (
+        f"{path}: the header is one column holding {shown}: the file seems separated by "
+        f"{shown}; save it as comma-separated CSV (UTF-8)"
+    )

@@ -87,6 +87,9 @@ def header_map(
                 Msg("roster.column_twice", source=source, fact=fact_id, name=name, first=first)
             )
         mapping[column] = fact_id
+    if len(header) == 1 and (sep := next((c for c in (";", "\t", "|") if c in header[0]), None)):
+        # one column whose name holds the separators: a file saved with another delimiter
+        raise RosterError(Msg("roster.delimiter", source=source, sep=repr(sep)))
     if unknown and not ignore_unknown:
         names = [
             Msg("roster.column_hint", name=n, hint=h)
