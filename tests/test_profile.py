@@ -192,3 +192,14 @@ def test_yaml_nan_and_inf_are_refused_not_taken_as_unknown(kb):
     assert (
         kb.evaluate(parse_profile_text("employees: ~\n", "p.yaml")).profile.get("employees") is None
     )
+
+
+def test_a_profiles_messages_are_a_profiles(kb):
+    """An alias in a profile was told to 'define a category' (advice for measures.yaml), and a
+    list given as the profile read '但 输入内容 是一个列表'."""
+    with pytest.raises(ProfileError) as info:
+        parse_profile_text("a: &x 5\nemployees: *x\n", "p.yaml")
+    assert info.value.render("zh") == "p.yaml:2:12: 不允许使用 YAML 别名 '*x'（请直接写出该值）"
+    with pytest.raises(ProfileError) as info:
+        kb.evaluate([1])
+    assert info.value.render("zh") == "企业画像必须是「事实: 值」的映射，但「输入内容」是一个列表"

@@ -122,7 +122,7 @@ def parse_profile_text(text: str, source: str) -> RawProfile:
     stripped = text.lstrip()
     if source.endswith(".json") or stripped.startswith(("{", "[")):
         return RawProfile(parse_json_profile(text, source), source)
-    doc = read_yaml(text, source)
+    doc = read_yaml(text, source, alias_hint="yaml.hint.write_out_value")
     if doc.problems:
         issues = [
             ProfileIssue(

@@ -206,11 +206,13 @@ def _too_deep(text: str) -> int | None:
     return None
 
 
-def read_yaml(text: str, file: str) -> YamlDocument:
+def read_yaml(text: str, file: str, alias_hint: str = "yaml.hint.write_out") -> YamlDocument:
     """Parse one YAML document into located plain data.
 
     Never raises for bad input: syntax errors and refused constructs are returned in
     ``problems`` (the data is ``None`` when the document could not be parsed at all).
+    ``alias_hint``: what a refused alias is told to do instead (a measures file can name a
+    category; a profile writes the value out).
     """
     import yaml
 
@@ -244,7 +246,7 @@ def read_yaml(text: str, file: str) -> YamlDocument:
     builder = _Builder(doc)
     doc.data = builder.build(node, (), 0)
     if builder.aliases:
-        _report_aliases(text, doc)
+        _report_aliases(text, doc, alias_hint)
     return doc
 
 
@@ -252,7 +254,7 @@ def read_yaml(text: str, file: str) -> YamlDocument:
 MAX_ALIAS_REPORTS = 5
 
 
-def _report_aliases(text: str, doc: YamlDocument) -> None:
+def _report_aliases(text: str, doc: YamlDocument, hint: str) -> None:
     """Name each alias where it stands (libyaml gives an alias the very node of its anchor)."""
     import yaml
 
@@ -264,7 +266,7 @@ def _report_aliases(text: str, doc: YamlDocument) -> None:
             doc.problem(
                 event.start_mark,
                 "yaml.alias",
-                Msg("yaml.hint.write_out"),
+                Msg(hint),
                 name=event.anchor,
                 more=more,
             )
