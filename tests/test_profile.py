@@ -203,3 +203,12 @@ def test_a_profiles_messages_are_a_profiles(kb):
     with pytest.raises(ProfileError) as info:
         kb.evaluate([1])
     assert info.value.render("zh") == "企业画像必须是「事实: 值」的映射，但「输入内容」是一个列表"
+
+
+def test_a_control_character_is_named_where_it_stands():
+    """libyaml's 'unacceptable character #x0007 … position 12' in English, placed at 1:1."""
+    with pytest.raises(ProfileError) as info:
+        parse_profile_text("a: 1\nemployees: 5\x07\n", "p.yaml")
+    assert info.value.render("zh") == (
+        "p.yaml:2:13: 这里有一个不可见的控制字符（U+0007）（删除它：它多半是从别处复制时带进来的）"
+    )

@@ -235,6 +235,21 @@ def read_yaml(text: str, file: str, alias_hint: str = "yaml.hint.write_out") -> 
     except yaml.MarkedYAMLError as exc:
         doc.problems.append(_syntax_problem(file, exc, text))
         return doc
+    except yaml.reader.ReaderError as exc:  # a control character: named where it stands
+        at = min(max(exc.position, 0), len(text))
+        line = text.count("\n", 0, at) + 1
+        column = at - (text.rfind("\n", 0, at) + 1) + 1
+        code = (
+            exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        )
+        doc.problems.append(
+            Problem(
+                Location(file, line, column),
+                Msg("yaml.control_character", code=f"U+{code:04X}"),
+                Msg("yaml.hint.control_character"),
+            )
+        )
+        return doc
     except yaml.YAMLError as exc:  # pragma: no cover - libyaml raises marked errors in practice
         doc.problem(None, "yaml.error", detail=str(exc))
         return doc
