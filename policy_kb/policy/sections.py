@@ -242,7 +242,7 @@ INCLUSIVE_WORDS = ("（含）", "(含)", "以上", "以下", "不超过", "不�
 PERCENT_RANGE = (0, 100)
 """Where a percentage parameter that declares no ``range`` must lie."""
 
-MONEY_RANGE = (0, 10**15)
+MONEY_RANGE = (0, 1_000_000_000_000_000)
 """Where an amount in 元 that declares no ``range`` must lie: not below zero, and short of a
 thousand trillion (no threshold of the text comes near; a value typed in 万元 stays inside, and
 the check of the quote's own figure catches it: :func:`_as_quoted`)."""
