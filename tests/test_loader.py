@@ -773,3 +773,61 @@ def test_a_colon_inside_a_condition_is_explained(tmp_path):
         "': ', so YAML read it as '(lambda x': 'x)(tech_transfer_income) > 0'; a condition has "
         "no colon, and the groups are only all:, any: and not:)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("quote", "unit", "figures"),
+    [
+        ("研发费用年度增长20万元（含）以上", "元", ["200000"]),
+        ("奖励1.15亿元", "元", ["115000000"]),
+        ("不超过1,000万元", "元", ["10000000"]),
+        ("国家研发费用175%税前加计扣除政策", "%", ["175"]),
+        ("减按2.5％计入", "%", ["2.5"]),
+        ("全部奖励给企业", "%", []),
+        ("20万元", "人", []),
+    ],
+)
+def test_the_figures_a_quote_prints_are_read_exactly(quote, unit, figures):
+    from decimal import Decimal
+
+    from policy_kb.policy.sections import printed_figures
+
+    assert printed_figures(quote, unit) == [Decimal(f) for f in figures]
+
+
+def test_a_document_year_out_of_the_calendar_is_refused_not_a_crash(tmp_path, cli):
+    """year: 0 reached the quote check's date() before: 'unexpected error', exit 1."""
+    path, _ = plant(
+        tmp_path,
+        (
+            "  issuer_en: Wujin District, Changzhou, Jiangsu Province\n  year: 2021\n",
+            "  issuer_en: Wujin District, Changzhou, Jiangsu Province\n  year: 0\n",
+        ),
+    )
+    run = cli("validate", str(path), "--lang", "en")
+    assert run.returncode == 2, run.stderr
+    assert "unexpected" not in run.stderr
+    assert "'year'" in run.stderr
+
+
+@pytest.mark.parametrize(
+    "valid",
+    [
+        "note: |\n  　　一、总体要求\n",  # a pasted paragraph keeps its full-width indent
+        "note: |\n  Email：x\n",  # a full-width colon inside a block of text
+        'note: "第一行\n  第二行"\n',  # a quoted text over two lines
+        'path: "C:\\\\"\n',  # an escaped backslash before the closing quote
+    ],
+)
+def test_text_inside_a_scalar_is_never_taken_for_the_slip(valid):
+    """The slip finder once named these valid lines and hid the real error below them."""
+    from policy_kb.policy.yamlsource import read_yaml
+
+    assert read_yaml(valid, "f.yaml").problems == []
+    doc = read_yaml(valid + "a: 1\nb: [1, 2\nc: 3\n", "f.yaml")
+    (problem,) = doc.problems
+    line = valid.count("\n") + 3
+    assert problem.render("en") == (
+        f"f.yaml:{line}:2: YAML syntax error: did not find the expected ',' or ']' (a bracket "
+        "left open?)"
+    )

@@ -212,3 +212,10 @@ def test_a_control_character_is_named_where_it_stands():
     assert info.value.render("zh") == (
         "p.yaml:2:13: 这里有一个不可见的控制字符（U+0007）（删除它：它多半是从别处复制时带进来的）"
     )
+
+
+def test_a_control_character_after_chinese_text_is_placed_right():
+    """libyaml counts UTF-8 bytes: after Chinese text the character was placed lines later."""
+    with pytest.raises(ProfileError) as info:
+        parse_profile_text("name: 中文中文中文\ntown: 湖塘镇\nemployees: 5\x07\n", "p.yaml")
+    assert info.value.render("en").startswith("p.yaml:3:13: an invisible control character")

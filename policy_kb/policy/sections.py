@@ -12,6 +12,7 @@ import itertools
 import math
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from ..text import Msg, Text, Words, did_you_mean, plain, text
@@ -278,10 +279,20 @@ def _bounds(low: Any, high: Any, unit: str) -> dict[str, Any]:
 
 
 _QUOTED_FIGURE = {
-    "元": (r"(\d+(?:\.\d+)?)\s*(亿元|万元|元)", {"亿元": 10**8, "万元": 10**4, "元": 1}),
-    "%": (r"(\d+(?:\.\d+)?)\s*([%％])", {"%": 1, "％": 1}),
+    "元": (r"(\d[\d,]*(?:\.\d+)?)\s*(亿元|万元|元)", {"亿元": 10**8, "万元": 10**4, "元": 1}),
+    "%": (r"(\d[\d,]*(?:\.\d+)?)\s*([%％])", {"%": 1, "％": 1}),
 }
 """How the text writes a figure in a parameter's unit, and what each written unit is worth."""
+
+
+def printed_figures(quote: str, unit: str) -> list[Decimal]:
+    """The figures ``quote`` prints in ``unit``, in that unit, exactly: 20万元 is 200000 元,
+    1.15亿元 115000000 (floats made it 114999999.99999999), 1,000万元 10000000, 175% 175."""
+    form = _QUOTED_FIGURE.get(unit)
+    if form is None:
+        return []
+    pattern, worth = form
+    return [Decimal(n.replace(",", "")) * worth[u] for n, u in re.findall(pattern, quote)]
 
 
 def _as_quoted(
@@ -294,16 +305,15 @@ def _as_quoted(
     modelled with ``impact``, a rate raised by a later national rule) and is not checked."""
     quote, form = p.get("quote") or "", _QUOTED_FIGURE.get(p["unit"])
     year = r.section("document").get("year")
-    if not quote or form is None or not isinstance(year, int):
-        return
-    pattern, worth = form
-    printed = [float(n) * worth[u] for n, u in re.findall(pattern, quote)]
+    if not quote or form is None or not isinstance(year, int) or not 1 <= year <= 9999:
+        return  # a year out of the calendar is the schema's to refuse
+    printed = printed_figures(quote, p["unit"])
     day = dt.date(year, 1, 1)
     current = [v for v in values if v.start <= day and (v.end is None or v.end >= day)]
     if not printed or not current or current[-1].value is None or current[-1].reference:
         return  # a value with its own reference stands on it (a proposed change, a later rule)
     value = current[-1].value
-    if any(value == figure for figure in printed):
+    if any(Decimal(str(value)) == figure for figure in printed):
         return
     shown = Words([f"{plain(f):,}" for f in printed])
     at = next(  # the value's own line
@@ -384,8 +394,7 @@ def _values(r: Reader, name: str, raw: list[Any], path: Path) -> tuple[Parameter
         values.append(
             ParameterValue(start, end, v.get("value"), reference_of(v), r.at(vpath), tiers)
         )
-    values.sort(key=lambda pv: pv.start)
-    for earlier, later in itertools.pairwise(values):
+    for earlier, later in itertools.pairwise(values):  # written in the order they start
         if later.start == earlier.start or (earlier.end is not None and later.start <= earlier.end):
             until = Msg("params.until", end=earlier.end) if earlier.end else Msg("empty")
             r.problem(

@@ -236,7 +236,11 @@ def read_yaml(text: str, file: str, alias_hint: str = "yaml.hint.write_out") -> 
         doc.problems.append(_syntax_problem(file, exc, text))
         return doc
     except yaml.reader.ReaderError as exc:  # a control character: named where it stands
-        at = min(max(exc.position, 0), len(text))
+        at = exc.position
+        c_parser = getattr(getattr(yaml, "cyaml", None), "CParser", None)
+        if c_parser is not None and issubclass(_loader(), c_parser):  # libyaml counts bytes
+            at = len(text.encode("utf-8")[:at].decode("utf-8", "ignore"))
+        at = min(max(at, 0), len(text))
         line = text.count("\n", 0, at) + 1
         column = at - (text.rfind("\n", 0, at) + 1) + 1
         code = (
@@ -321,6 +325,8 @@ _PROBLEM_WORDS = {
     "found character that cannot start any token": "yaml.problem.character",
     "found character '\\t' that cannot start any token": "yaml.problem.tab",
     "found a tab character": "yaml.problem.tab",
+    "did not find expected ',' or ']'": "yaml.problem.bracket",
+    "did not find expected ',' or '}'": "yaml.problem.brace",
 }
 """libyaml's usual problems, said from the catalogue (its own English words otherwise)."""
 
@@ -329,8 +335,8 @@ def _problem_words(problem: str) -> Msg | str:
     return next((Msg(key) for start, key in _PROBLEM_WORDS.items() if start in problem), problem)
 
 
-_FULL_WIDTH_COLON = re.compile(r"^[ ]*(?:-[ ]+)?([A-Za-z_][\w.-]*)[ ]*：", re.MULTILINE)
-_FULL_WIDTH_INDENT = re.compile(r"^[ ]*\u3000", re.MULTILINE)
+_FULL_WIDTH_COLON = re.compile(r"^[ ]*(?:-[ ]+)?([A-Za-z_][\w.-]*)[ ]*：")
+_FULL_WIDTH_INDENT = re.compile(r"^[ ]*\u3000")
 _OPENING_QUOTE = re.compile(r"^[ ]*(?:-[ ]+)?(?:[A-Za-z_][\w.-]*:[ ]+)?([\"'])")
 
 
@@ -338,29 +344,37 @@ def _likely_cause(file: str, text: str, upto: int) -> Problem | None:
     """What a policy officer most likely typed, on the lines up to where the parser gave up: a
     full-width colon after a key, a full-width space in the indentation, or a quote opened and
     never closed on its line. libyaml names the place it noticed, often a line or many lines
-    later, in English (an unclosed quote surfaced 77 lines on)."""
-    head = "\n".join(text.split("\n")[:upto])
+    later, in English (an unclosed quote surfaced 77 lines on). Text inside a block scalar
+    (``|``, ``>``) or a quoted scalar that was read whole is text, not a slip: a paragraph
+    pasted with its full-width indent, an 'Email：' line, a quote over two lines — unless it
+    runs on to where the parser gave up."""
+    # a quoted text that runs on to where the parser gave up is the open quote itself
+    inside = [span for span in _quoted_and_block_spans(text) if span[1][0] < upto]
+
+    def taken(line: int, column: int) -> bool:
+        return any(a <= (line, column) < b for a, b in inside)
+
+    lines = text.split("\n")[:upto]
     for pattern, message, hint in (
         (_FULL_WIDTH_COLON, "yaml.fullwidth_colon", "yaml.hint.fullwidth_colon"),
         (_FULL_WIDTH_INDENT, "yaml.fullwidth_space", "yaml.hint.fullwidth_space"),
     ):
-        found = pattern.search(head)
-        if found is not None:
-            at = found.end() - 1
-            line = head.count("\n", 0, at) + 1
-            column = at - (head.rfind("\n", 0, at) + 1) + 1
-            key = found.group(1) if found.groups() else ""
-            return Problem(Location(file, line, column), Msg(message, key=key), Msg(hint))
-    for number, line_text in reversed(list(enumerate(head.split("\n"), start=1))):
+        for number, line_text in enumerate(lines, start=1):
+            found = pattern.match(line_text)
+            if found is not None and not taken(number, found.end()):
+                key = found.group(1) if found.groups() else ""
+                return Problem(
+                    Location(file, number, found.end()), Msg(message, key=key), Msg(hint)
+                )
+    for number, line_text in reversed(list(enumerate(lines, start=1))):
         opened = _OPENING_QUOTE.match(line_text)
-        if opened is None:
+        if opened is None or taken(number, opened.end()):
             continue
         quote = opened.group(1)
+        rest = line_text[opened.end() :]
         rest = (
-            line_text[opened.end() :].replace(quote * 2, "")
-            if quote == "'"
-            else line_text[opened.end() :].replace('\\"', "")
-        )
+            rest.replace("''", "") if quote == "'" else re.sub(r"\\\\|\\\"", "", rest)
+        )  # '' inside '…', and \\ or \" inside "…", are not the closing quote
         if quote not in rest:
             return Problem(
                 Location(file, number, opened.end()),
@@ -368,6 +382,22 @@ def _likely_cause(file: str, text: str, upto: int) -> Problem | None:
                 Msg("yaml.hint.open_quote", quote=quote),
             )
     return None
+
+
+def _quoted_and_block_spans(text: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where each quoted or block scalar read whole before the parser gave up begins and ends,
+    as (line, column) pairs counted from 1."""
+    import yaml
+
+    spans = []
+    try:
+        for token in yaml.scan(text, Loader=_loader()):
+            if isinstance(token, yaml.ScalarToken) and token.style in ("|", ">", '"', "'"):
+                a, b = token.start_mark, token.end_mark
+                spans.append(((a.line + 1, a.column + 1), (b.line + 1, b.column + 1)))
+    except yaml.YAMLError:
+        pass  # the slip itself: what was read before it is enough
+    return spans
 
 
 class _Builder:
