@@ -305,7 +305,7 @@ def test_validate_and_lint_take_measures_as_every_command_does(cli, tmp_path):
         ),
         (
             ["match", EXAMPLE, "--year", "abc"],
-            "policy-kb match: 参数 --year 的值 'abc' 不是有效的 整数",
+            "policy-kb match: 参数 --year 的值 'abc' 不是有效的整数",
             "policy-kb match: argument --year: invalid whole number value: 'abc'",
         ),
         (
@@ -400,8 +400,7 @@ def test_serve_refuses_what_it_could_not_listen_on_before_announcing(cli):
     assert run.returncode == 2
     assert run.stdout == ""  # nothing announced
     assert run.stderr.strip() == (
-        f"policy-kb: cannot listen on 127.0.0.1:{port}: the address is in use (is another "
-        "program using the port?)"
+        f"policy-kb: cannot listen on 127.0.0.1:{port}: another program is using the port"
     )
 
 

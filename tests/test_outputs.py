@@ -200,3 +200,30 @@ def test_machine_formats_keep_names_exactly_as_given(kb, tmp_path):
 
     kb.roster(hostile, output=tmp_path / "out.parquet")
     assert pl.read_parquet(tmp_path / "out.parquet")["name"].to_list()[0] == "=SUM(A1)"
+
+
+def test_an_ignored_ctrl_c_stays_ignored(tmp_path):
+    """A command started with SIGINT ignored (`cmd &` in a script, trap '' INT) ignored Ctrl-C
+    before the stop-once handler, which took it over: it is left as the parent set it."""
+    big = tmp_path / "big.csv"
+    _big_roster(big, 150)
+    out = tmp_path / "out.parquet"
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "policy_kb", "roster", str(big), "-o", str(out), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.parquet.*.part")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "the run never started writing"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "已中断" not in err
+    assert out.exists()

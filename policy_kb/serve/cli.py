@@ -492,19 +492,24 @@ def _can_listen(host: str, port: int, workers: int) -> None:
         raise PolicyKBError(Msg("serve.port_range", port=port))
     if workers < 1:
         raise PolicyKBError(Msg("serve.workers", workers=workers))
-    try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:  # "" is every interface, as uvicorn takes it
+        found = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
     except (OSError, UnicodeError):
         raise PolicyKBError(Msg("serve.host", host=host)) from None
-    family, kind, proto, _, address = found[0]
-    with socket.socket(family, kind, proto) as trial:
-        trial.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-        try:
-            trial.bind(address)
-        except OSError as exc:
-            raise PolicyKBError(
-                Msg("serve.cannot_listen", host=host, port=port, reason=os_reason(exc))
-            ) from None
+    shown = f"[{host}]" if ":" in host else host
+    for family, kind, proto, _, address in found:  # uvicorn listens on each address found
+        with socket.socket(family, kind, proto) as trial:
+            trial.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            if family == getattr(socket, "AF_INET6", None):
+                trial.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                trial.bind(address)
+            except OSError as exc:
+                raise PolicyKBError(
+                    Msg("serve.cannot_listen", host=shown, port=port, reason=os_reason(exc))
+                ) from None
 
 
 def _measures_file(args: argparse.Namespace) -> str | None:
@@ -677,7 +682,11 @@ def _stop_once() -> dict[int, Any] | None:
         first[:] = [now]
         raise _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
-    return {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    return {  # a signal the parent set to be ignored (`cmd &` in a script, trap '' INT) stays so
+        signum: signal.signal(signum, stop)
+        for signum in (signal.SIGINT, signal.SIGTERM)
+        if signal.getsignal(signum) is not signal.SIG_IGN
+    }
 
 
 ROSTER_COMMANDS = frozenset({"roster", "progress", "mobilise", "readiness", "impact"})
