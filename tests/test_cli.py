@@ -374,7 +374,7 @@ def test_a_long_refused_value_is_shown_cut(cli):
     assert run.returncode == 2
     message = run.stderr.strip()
     assert len(message) < 200
-    assert message.endswith("… (100002 characters in all)")
+    assert message.endswith("… (100000 characters in all)")
 
 
 def test_serve_refuses_what_it_could_not_listen_on_before_announcing(cli):
@@ -421,7 +421,11 @@ def test_a_folder_given_as_a_roster_or_its_output_is_named_as_a_folder(cli, tmp_
     )
     run = cli("roster", "examples/roster/roster.csv", "-o", str(tmp_path), "--lang", "en")
     assert run.returncode == 2
-    assert run.stderr.strip() == (
-        f"{tmp_path}: this is a folder; give the output file's name, such as "
-        f"{tmp_path}/answers.parquet"
-    )
+    assert run.stderr.strip() == f"the output {tmp_path} is a folder, not a file name"
+
+
+def test_a_long_unknown_key_is_shown_cut(cli):
+    run = cli("match", "-", "--lang", "en", stdin='{"' + "k" * 200_000 + '": 1}')
+    assert run.returncode == 2
+    assert len(run.stderr) < 400
+    assert "… (200000 characters in all)" in run.stderr

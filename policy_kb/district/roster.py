@@ -37,7 +37,7 @@ from ..backends.columns import (
     sum_fen,
 )
 from ..errors import ProfileIssue, RosterError
-from ..files import FORMULA_START, atomic_path
+from ..files import FORMULA_START, atomic_path, check_output
 from ..policy.model import NUMERIC, FactType, PolicyModel
 from ..policy.profile import NO_WORDS, YES_WORDS
 from ..text import Msg, Words, did_you_mean
@@ -822,8 +822,7 @@ class _Writer:
     ) -> None:
         self.path = Path(path)
         self.kind = self.path.suffix.lower()
-        if self.path.is_dir():
-            raise RosterError(Msg("roster.output_directory", path=str(path)))
+        check_output(self.path, inputs)  # a folder, a missing folder, an input: said first
         if self.kind not in (".csv", ".parquet", ".jsonl", ".ndjson"):
             raise RosterError(
                 Msg(

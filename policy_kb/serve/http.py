@@ -643,7 +643,7 @@ def _invalid(error: Mapping[str, Any], lang: str) -> str:
     if kind == "literal_error":
         choices = Words([f"'{x}'" for x in re.findall(r"'([^']*)'", str(ctx["expected"]))], "or")
         return say(lang, "http.invalid.choice", field=field, value=repr(value), expected=choices)
-    if kind == "int_parsing":
+    if kind in ("int_parsing", "int_parsing_size"):
         return say(lang, "http.invalid.whole", field=field, value=repr(value))
     if kind in ("greater_than_equal", "less_than_equal"):
         bound = ctx.get("ge", ctx.get("le"))
