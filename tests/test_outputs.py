@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT
@@ -96,17 +97,10 @@ def _big_roster(path: Path, copies: int) -> None:
             fh.write("\n".join(body) + "\n")
 
 
-@pytest.mark.parametrize(
-    ("suffix", "stop", "code"),
-    [
-        (".csv", signal.SIGINT, 130),
-        (".parquet", signal.SIGINT, 130),
-        (".parquet", signal.SIGTERM, 143),  # a service manager or a job scheduler stopping it
-    ],
-)
-def test_an_interrupted_roster_leaves_no_output(tmp_path, suffix, stop, code):
+def _writing(tmp_path: Path, suffix: str, copies: int, **popen: Any) -> subprocess.Popen[str]:
+    """``policy-kb roster`` of a big roster into ``out{suffix}``, once it has begun writing."""
     big = tmp_path / "big.csv"
-    _big_roster(big, 600)  # large enough that the write is still going when the signal comes
+    _big_roster(big, copies)
     out = tmp_path / f"out{suffix}"
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     proc = subprocess.Popen(
@@ -116,11 +110,27 @@ def test_an_interrupted_roster_leaves_no_output(tmp_path, suffix, stop, code):
         text=True,
         env=env,
         cwd=ROOT,
+        **popen,
     )
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob(f".out{suffix}.*.part")) and proc.poll() is None:
         assert time.monotonic() < deadline, "the run never started writing"
         time.sleep(0.01)
+    return proc
+
+
+@pytest.mark.parametrize(
+    ("suffix", "stop", "code"),
+    [
+        (".csv", signal.SIGINT, 130),
+        (".parquet", signal.SIGINT, 130),
+        (".parquet", signal.SIGTERM, 143),  # a service manager or a job scheduler stopping it
+    ],
+)
+def test_an_interrupted_roster_leaves_no_output(tmp_path, suffix, stop, code):
+    out = tmp_path / f"out{suffix}"
+    # large enough that the write is still going when the signal comes
+    proc = _writing(tmp_path, suffix, 600)
     proc.send_signal(stop)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
@@ -132,22 +142,7 @@ def test_an_interrupted_roster_leaves_no_output(tmp_path, suffix, stop, code):
 def test_a_second_ctrl_c_does_not_cut_the_cleaning_short(tmp_path):
     """Ctrl-C twice in quick succession (a user, or pyarrow's reader sending the one it caught
     again): the run stops once, says so, exits 130 and leaves no file behind."""
-    big = tmp_path / "big.csv"
-    _big_roster(big, 600)
-    out = tmp_path / "out.parquet"
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "policy_kb", "roster", str(big), "-o", str(out), "--quiet"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".out.parquet.*.part")) and proc.poll() is None:
-        assert time.monotonic() < deadline, "the run never started writing"
-        time.sleep(0.01)
+    proc = _writing(tmp_path, ".parquet", 600)
     for pause in (0.0, 0.002, 0.01, 0.03):
         proc.send_signal(signal.SIGINT)
         time.sleep(pause)
@@ -205,23 +200,11 @@ def test_machine_formats_keep_names_exactly_as_given(kb, tmp_path):
 def test_an_ignored_ctrl_c_stays_ignored(tmp_path):
     """A command started with SIGINT ignored (`cmd &` in a script, trap '' INT) ignored Ctrl-C
     before the stop-once handler, which took it over: it is left as the parent set it."""
-    big = tmp_path / "big.csv"
-    _big_roster(big, 150)
     out = tmp_path / "out.parquet"
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "policy_kb", "roster", str(big), "-o", str(out), "--quiet"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    ignore = signal.SIG_IGN
+    proc = _writing(
+        tmp_path, ".parquet", 150, preexec_fn=lambda: signal.signal(signal.SIGINT, ignore)
     )
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".out.parquet.*.part")) and proc.poll() is None:
-        assert time.monotonic() < deadline, "the run never started writing"
-        time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err

@@ -151,6 +151,11 @@ def _location(file: str, mark: Any) -> Location:
     return Location(file, mark.line + 1, mark.column + 1)
 
 
+def _placed(file: str, text: str, index: int) -> Location:
+    """The line and column of the character at ``index`` of ``text``."""
+    return Location(file, text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index))
+
+
 def decode(
     raw: bytes, file: str, max_bytes: int = MAX_BYTES, size: int | None = None
 ) -> tuple[str | None, Problem | None]:
@@ -219,11 +224,9 @@ def read_yaml(text: str, file: str, alias_hint: str = "yaml.hint.write_out") -> 
     doc = YamlDocument(file=file, data=None)
     deep = _too_deep(text)
     if deep is not None:  # named where it goes too deep, not at 1:1
-        line = text.count("\n", 0, deep) + 1
-        column = deep - (text.rfind("\n", 0, deep) + 1) + 1
         doc.problems.append(
             Problem(
-                Location(file, line, column),
+                _placed(file, text, deep),
                 Msg("yaml.too_deep"),
                 Msg("yaml.at_most_levels", levels=MAX_DEPTH),
             )
@@ -241,14 +244,12 @@ def read_yaml(text: str, file: str, alias_hint: str = "yaml.hint.write_out") -> 
         if c_parser is not None and issubclass(_loader(), c_parser):  # libyaml counts bytes
             at = len(text.encode("utf-8")[:at].decode("utf-8", "ignore"))
         at = min(max(at, 0), len(text))
-        line = text.count("\n", 0, at) + 1
-        column = at - (text.rfind("\n", 0, at) + 1) + 1
         code = (
             exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
         )
         doc.problems.append(
             Problem(
-                Location(file, line, column),
+                _placed(file, text, at),
                 Msg("yaml.control_character", code=f"U+{code:04X}"),
                 Msg("yaml.hint.control_character"),
             )
