@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from ..policy.model import FactType, ParameterValue, PolicyModel
@@ -181,10 +182,14 @@ class _Emitter(Visitor[int]):
 
     def all_of(self, node: AllOf) -> int:
         parts = tuple(self.visit(p) for p in node.parts)
+        if len(parts) == 1:  # a group of one condition is that condition: the same slot
+            return parts[0]
         return self._emit(self._deps(*parts), lambda i: _stepn(i, iv.all_of, parts))
 
     def any_of(self, node: AnyOf) -> int:
         parts = tuple(self.visit(p) for p in node.parts)
+        if len(parts) == 1:
+            return parts[0]
         return self._emit(self._deps(*parts), lambda i: _stepn(i, iv.any_of, parts))
 
     def not_of(self, node: NotOf) -> int:
@@ -227,10 +232,12 @@ def _step3(i: int, f: Callable[[Any, Any, Any], Any], a: int, b: int, c: int) ->
 
 
 def _stepn(i: int, f: Callable[[Any], Any], parts: tuple[int, ...]) -> Step:
-    def step(
-        v: list[Any], i: int = i, f: Callable[[Any], Any] = f, parts: tuple[int, ...] = parts
-    ) -> None:
-        v[i] = f([v[p] for p in parts])
+    if len(parts) == 1:
+        return _step1(i, lambda x: f((x,)), parts[0])
+    get = itemgetter(*parts)  # the parts' values as a tuple, gathered in C
+
+    def step(v: list[Any], i: int = i, f: Callable[[Any], Any] = f, get: Any = get) -> None:
+        v[i] = f(get(v))
 
     return step
 

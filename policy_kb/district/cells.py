@@ -31,8 +31,8 @@ from ..backends.columns import (
     Source,
 )
 from ..errors import ProfileError, ProfileIssue
-from ..policy.model import NUMERIC, FactDef, FactType, PolicyModel
-from ..policy.profile import MAX_TEXT, NO_WORDS, YEAR_RANGE, YES_WORDS, validate_profile, yes_no
+from ..policy.model import NUMERIC, YEAR_RANGE, FactDef, FactType, PolicyModel
+from ..policy.profile import MAX_TEXT, NO_WORDS, YES_WORDS, validate_profile, yes_no
 from ..text import Msg, Words
 from .buffers import bits, booleans, floats, numbers, present, texts
 

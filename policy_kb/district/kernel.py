@@ -38,8 +38,8 @@ from ..backends.columns import (
 from ..backends.program import Programs
 from ..backends.trace import Plan
 from ..errors import PolicyKBError, ProfileError, ProfileIssue, YearError
-from ..policy.model import FactType, ParameterValue, PolicyModel
-from ..policy.profile import YEAR_RANGE, validate_profile
+from ..policy.model import YEAR_RANGE, FactType, ParameterValue, PolicyModel
+from ..policy.profile import validate_profile
 from ..reason.evaluate import evaluate_profile
 from ..reason.evidence import deciding_columns
 from ..text import Msg

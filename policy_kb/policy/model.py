@@ -10,6 +10,7 @@ titles are :class:`~policy_kb.text.Text` (Chinese and English); the rules are tr
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -69,6 +70,7 @@ class FactType(StrEnum):
 
 
 NUMERIC = frozenset({FactType.COUNT, FactType.MONEY, FactType.YEAR})
+YEAR_RANGE = (1949, 2100)  # the years a year fact (and ``--year``) may name
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -413,6 +415,10 @@ class PolicyModel(Valued):
     first_of_type: Mapping[FactType, str] = field(init=False)  # the first fact of each type
     # a number fact's highest value, through the fact bounding it (tech_staff: employees' maximum)
     ceilings: Mapping[str, float | None] = field(init=False)
+    bounded: tuple[tuple[str, str], ...] = field(init=False)  # (tech_staff, employees): ≤
+    # a fact's type and the lowest and highest value it may take (±inf: no bound; a year's bounds
+    # are YEAR_RANGE; a bound by another fact is that fact's ceiling)
+    ranges: Mapping[str, tuple[FactType, float, float]] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fact_by_label", {f.label.zh: f.id for f in self.facts.values()})
@@ -426,6 +432,11 @@ class PolicyModel(Valued):
             first.setdefault(f.type, f.id)
         object.__setattr__(self, "first_of_type", first)
         object.__setattr__(self, "ceilings", {f: self._ceiling(f) for f in self.facts})
+        bounded = tuple(
+            (f.id, f.maximum) for f in self.facts.values() if isinstance(f.maximum, str)
+        )
+        object.__setattr__(self, "bounded", bounded)
+        object.__setattr__(self, "ranges", {f: self._range(f) for f in self.facts})
         benefits = {b.id: b for m in self.measures for b in m.benefits}
         object.__setattr__(self, "benefits", benefits)
         object.__setattr__(self, "measures_by_id", {m.id: m for m in self.measures})
@@ -438,6 +449,14 @@ class PolicyModel(Valued):
             for name in parameters_in(tree):
                 used.setdefault(name)
         object.__setattr__(self, "condition_parameters", tuple(used))
+
+    def _range(self, name: str) -> tuple[FactType, float, float]:
+        fact, top = self.facts[name], self.ceilings[name]
+        low = -math.inf if fact.minimum is None else fact.minimum
+        high = math.inf if top is None else top
+        if fact.type is FactType.YEAR:
+            low, high = max(low, YEAR_RANGE[0]), min(high, YEAR_RANGE[1])
+        return fact.type, low, high
 
     def _ceiling(self, fact: str) -> float | None:
         seen: set[str] = set()

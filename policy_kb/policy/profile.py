@@ -22,13 +22,12 @@ from typing import Any
 from ..errors import Location, ProfileError, ProfileIssue, ProfileSyntaxError, os_reason
 from ..records import Valued
 from ..text import Msg, Words, did_you_mean, number
-from .model import NUMERIC, FactDef, FactType, PolicyModel
+from .model import NUMERIC, YEAR_RANGE, FactDef, FactType, PolicyModel
 from .yamlsource import MAX_DIGITS, YamlDocument, decode, read_yaml
 
 #: A profile is a page of facts; a megabyte is far beyond any real one.
 MAX_PROFILE_BYTES = 1_000_000
 MAX_TEXT = 1000
-YEAR_RANGE = (1949, 2100)
 
 
 YES_WORDS = frozenset({"true", "是"})
@@ -447,34 +446,35 @@ def _plain_value(fact: FactDef, value: Any, top: float | None) -> Any:
 
 
 def _plain_profile(model: PolicyModel, data: Mapping[Any, Any]) -> dict[str, Any] | None:
-    """The checked values of a profile that holds only fact ids with plain values in range, in
-    the file's order; None when anything needs the full checks (which then say what is wrong)."""
-    facts = model.facts
+    """The checked values of a profile that holds only fact ids with plain values in range (a
+    Python bool for a yes/no fact, an int for a number, a short text for a text), in the file's
+    order; None when anything needs the full checks (which then say what is wrong)."""
+    ranges = model.ranges
     found: dict[str, Any] = {}
     for key, value in data.items():
-        fact = facts.get(key) if type(key) is str else None
-        if fact is None:
+        allowed = ranges.get(key) if type(key) is str else None
+        if allowed is None:
             return None
         if value is None:
             continue
-        checked = _plain_value(fact, value, model.ceilings[key])
-        if checked is _INVALID:
-            if (
-                fact.type is FactType.TEXT
-                and type(value) is str
-                and len(value) <= MAX_TEXT
-                and _is_text(value)
-            ):
-                checked = value
-            else:
+        t, low, high = allowed
+        kind = type(value)
+        if kind is int:
+            if t not in NUMERIC or not low <= value <= high:
                 return None
-        found[key] = checked
-    for fact in facts.values():  # a bound by another fact (tech_staff ≤ employees)
-        if isinstance(fact.maximum, str) and fact.id in found:
-            limit = found.get(fact.maximum)
-            if limit is not None and found[fact.id] > limit:
+        elif kind is bool:
+            if t is not FactType.BOOL:
                 return None
-    return {name: found[name] for name in facts if name in found}
+        elif not (
+            kind is str and t is FactType.TEXT and len(value) <= MAX_TEXT and _is_text(value)
+        ):
+            return None
+        found[key] = value
+    for name, limit_name in model.bounded:  # a bound by another fact (tech_staff ≤ employees)
+        value, limit = found.get(name), found.get(limit_name)
+        if value is not None and limit is not None and value > limit:
+            return None
+    return {name: found[name] for name in model.facts if name in found}
 
 
 def _is_unknown(value: Any) -> bool:

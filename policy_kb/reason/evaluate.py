@@ -18,6 +18,7 @@ from ..backends.trace import Plan, Record, Trace, unknown_facts
 from ..errors import UnknownNameError, YearError
 from ..policy.model import (
     PRECHECK,
+    YEAR_RANGE,
     Audience,
     Benefit,
     FactType,
@@ -25,7 +26,7 @@ from ..policy.model import (
     PolicyModel,
     Status,
 )
-from ..policy.profile import YEAR_RANGE, Profile
+from ..policy.profile import Profile
 from ..rules.tree import Best, EstimateCase, ParamRef, Score
 from ..rules.walk import exact_number, facts_in, facts_of, value_of
 from ..text import Msg, Words, close_matches
@@ -144,8 +145,10 @@ def evaluate_profile(
     measures = tuple(_measure(record, m, decided) for m in model.measures)
     statuses = {b.id: b.status for m in measures for b in m.benefits}
     precheck = _precheck(record, parameters, decided)
+    table = plan.per_parameters(parameters)  # what the year's parameters alone decide
     estimates = {
-        b.id: _estimate(record, b, statuses[b.id], parameters) for b in model.benefits.values()
+        b.id: _estimate(record, b, statuses[b.id], parameters, table)
+        for b in model.benefits.values()
     }
     _exclusions(model, estimates, statuses)
     town_fact = model.fact_of_type(FactType.TOWN)
@@ -289,13 +292,19 @@ def _ratio(num: Any, den: Any) -> Fraction:
 
 
 def _estimate(
-    record: Record, benefit: Benefit, status: Status, parameters: Mapping[str, ParameterValue]
+    record: Record,
+    benefit: Benefit,
+    status: Status,
+    parameters: Mapping[str, ParameterValue],
+    table: dict[Any, Any],
 ) -> EstimateResult:
+    """The amount of one benefit; ``table`` is the plan's table for ``parameters``
+    (:meth:`Plan.per_parameters`)."""
     spec = benefit.estimate
     if spec is None:
-        return _settled(record.plan, parameters, benefit, "no_formula")
+        return _settled(table, benefit, "no_formula")
     if status is Status.DOES_NOT_APPLY:
-        return _settled(record.plan, parameters, benefit, "does_not_apply")
+        return _settled(table, benefit, "does_not_apply")
     plan, v, values = record.plan, record.v, record.values
     compiled = plan.estimates[benefit.id]
     plan.run_estimate(v, benefit.id)
@@ -311,7 +320,7 @@ def _estimate(
                 return EstimateResult(
                     benefit.id, spec.kind, None, case.formula_text, {}, "missing_inputs", missing
                 )
-        gap, given = _parameter_inputs(plan, parameters, case, compiled.reads[k][1])
+        gap, given = _parameter_inputs(table, parameters, case, compiled.reads[k][1])
         if gap is not None:
             return EstimateResult(
                 benefit.id,
@@ -344,12 +353,9 @@ def _estimate(
     return EstimateResult(benefit.id, spec.kind, None, None, {}, "no_case")
 
 
-def _settled(
-    plan: Plan, parameters: Mapping[str, ParameterValue], benefit: Benefit, reason: str
-) -> EstimateResult:
+def _settled(table: dict[Any, Any], benefit: Benefit, reason: str) -> EstimateResult:
     """The same answer for every profile (no formula, or a benefit that does not apply), made
-    once: results are frozen, so one instance serves every evaluation."""
-    table = plan.per_parameters(parameters)
+    once per year's table: results are frozen, so one instance serves every evaluation."""
     found = table.get((reason, benefit.id))
     if found is None:
         kind = benefit.estimate.kind if benefit.estimate is not None else None
@@ -360,14 +366,13 @@ def _settled(
 
 
 def _parameter_inputs(
-    plan: Plan,
+    table: dict[Any, Any],
     parameters: Mapping[str, ParameterValue],
     case: EstimateCase,
     refs: Sequence[ParamRef],
 ) -> tuple[str | None, dict[str, Any]]:
     """The first parameter of a formula without a value in the year (or None), and the
     parameters as the formula reads them (15 % as 0.15): worked out once per year's table."""
-    table = plan.per_parameters(parameters)
     key = ("estimate inputs", id(case))
     found = table.get(key)
     if found is None:

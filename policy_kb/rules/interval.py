@@ -89,11 +89,19 @@ def lt(a: Interval, b: Interval) -> Tri:
 
 
 def ge(a: Interval, b: Interval) -> Tri:
-    return le(b, a)
+    if a[0] >= b[1]:
+        return True
+    if a[1] < b[0]:
+        return False
+    return None
 
 
 def gt(a: Interval, b: Interval) -> Tri:
-    return lt(b, a)
+    if a[0] > b[1]:
+        return True
+    if a[1] <= b[0]:
+        return False
+    return None
 
 
 def eq(a: Interval, b: Interval) -> Tri:

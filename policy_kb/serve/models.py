@@ -16,8 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
-from ..policy.model import FactType, PolicyModel
-from ..policy.profile import YEAR_RANGE
+from ..policy.model import YEAR_RANGE, FactType, PolicyModel
 
 Status = Literal["applies", "does_not_apply", "undetermined"]
 Lang = Literal["zh", "en"]
