@@ -556,6 +556,51 @@ def test_empty_rows_of_a_workbook_keep_the_numbering_and_trailing_ones_are_not_r
     assert rows[4]["name"] == "好企业乙"
 
 
+def _formula_book(path: Path, saved: str | None) -> None:
+    """A sheet whose employees cell is the formula =10*3, with its result saved (as a
+    spreadsheet saves it) or not (as a program writing the file leaves it)."""
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["name", "employees", "hnte_valid"])
+    book.active.append(["好企业甲", "=10*3", True])
+    book.save(path)
+    if saved is None:
+        return
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    assert b"<f>10*3</f><v />" in parts[sheet]
+    parts[sheet] = parts[sheet].replace(b"<f>10*3</f><v />", f"<f>10*3</f><v>{saved}</v>".encode())
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+
+def test_an_xlsx_formula_is_read_as_its_saved_result_and_refused_without_one(kb, tmp_path):
+    """A formula cell is read as the result the file saved; a file written by a program holds
+    no result, and such a cell is refused by name instead of read as an unknown fact."""
+    saved = tmp_path / "saved.xlsx"
+    _formula_book(saved, "30")
+    (batch,) = list(_roster.open_roster(saved).batches())
+    assert batch.to_pydict()["employees"] == ["30"]
+    assert _by_row(kb.roster(saved, keep=True))[2]["error"] is None
+    unsaved = tmp_path / "unsaved.xlsx"
+    _formula_book(unsaved, None)
+    output = tmp_path / "out.csv"
+    with pytest.raises(RosterError) as raised:
+        kb.roster(unsaved, output=output)
+    assert raised.value.render("en") == (
+        f"{unsaved}: cell B2 holds a formula (=10*3) whose result the file does not hold, so it"
+        " cannot be read. Open the file in Excel or WPS and save it (saving computes the"
+        " results), then read it again"
+    )
+    assert "单元格 B2 是公式（=10*3），但文件里没有保存它的计算结果" in raised.value.render("zh")
+    assert not output.exists()
+
+
 def test_a_parquet_row_with_every_cell_null_is_a_profile_with_every_fact_unknown(kb, tmp_path):
     """Empty rows are refused where a file has them by accident (an empty line, an empty row
     of a sheet); a typed table's row of nulls is read as Arrow means it: every fact unknown,

@@ -39,7 +39,7 @@ from ..backends.columns import (
 from ..errors import ProfileIssue, RosterError
 from ..files import FORMULA_START, atomic_path, check_output
 from ..policy.model import NUMERIC, FactType, PolicyModel
-from ..policy.profile import NO_WORDS, YES_WORDS
+from ..policy.profile import NO_WORDS, SHOWN_CHARACTERS, YES_WORDS, cut
 from ..text import Msg, Words, did_you_mean
 from .cells import CELLS_COLUMN, Batch, RowError, convert_batch
 from .kernel import Years, answers, counted_amounts, evaluate_batch
@@ -624,7 +624,9 @@ def _xlsx_roster(path: Path, batch_rows: int) -> RosterFile:
     except Exception as exc:  # openpyxl raises several types for a damaged file
         raise RosterError(Msg("roster.xlsx", path=str(path), detail=type(exc).__name__)) from None
     sheet = book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
+    rows: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)
+    if _has_formulas(path):  # a formula's saved result is what is read: check that there is one
+        rows = _with_results(path, rows)
     try:
         header = ["" if h is None else str(h) for h in next(rows)]
     except StopIteration:
@@ -661,6 +663,57 @@ def _xlsx_roster(path: Path, batch_rows: int) -> RosterFile:
         book.close()
 
     return RosterFile(path, header, max(sheet.max_row - 1, 0) if sheet.max_row else None, batches)
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether a sheet of the workbook holds a formula (an ``<f>`` element of its XML): a look
+    at the zipped XML, much quicker than reading the cells."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    with archive.open(name) as part:
+                        tail = b""
+                        while chunk := part.read(1 << 20):
+                            text = tail + chunk
+                            if b"<f>" in text or b"<f " in text or b":f>" in text or b":f " in text:
+                                return True
+                            tail = text[-3:]
+    except (OSError, zipfile.BadZipFile, RuntimeError, ValueError):
+        return False  # openpyxl read it: its reading decides
+    return False
+
+
+def _with_results(path: Path, rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """The rows of the first sheet as read, refused at the first formula whose result the file
+    does not hold (a workbook written by a program, never opened in a spreadsheet): that cell
+    would otherwise be read as empty, a fact unknown that the sheet does give."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        written = book.worksheets[0].iter_rows(values_only=True)
+        for number, row in enumerate(rows, start=1):
+            formulas = next(written, ())
+            for column, value in enumerate(row):
+                if value is None and column < len(formulas):
+                    given = formulas[column]
+                    if isinstance(given, str) and given.startswith("="):
+                        cell = f"{get_column_letter(column + 1)}{number}"
+                        raise RosterError(
+                            Msg(
+                                "roster.xlsx_formula",
+                                path=str(path),
+                                cell=cell,
+                                formula=given if len(given) <= SHOWN_CHARACTERS else cut(given),
+                            )
+                        )
+            yield row
+    finally:
+        book.close()
 
 
 def _to_batch(header: list[str], rows: list[list[str | None]]) -> pa.RecordBatch:

@@ -272,7 +272,7 @@ class _Checker:
                 long = len(key) > SHOWN_CHARACTERS  # no fact is named so: not compared either
                 found = None if long else did_you_mean(key, [*self.model.facts, *self.by_label])
                 hint = found or Msg("profile.hint.facts")
-                named: str | Msg = _cut(key) if long else key
+                named: str | Msg = cut(key) if long else key
                 self._issue(key, key, Msg("profile.unknown_fact", key=named, hint=hint))
                 continue
             if value is None:
@@ -302,7 +302,7 @@ class _Checker:
         )
         got: str | Msg = shown
         if len(shown) > SHOWN_CHARACTERS:  # a 900,000-character name was echoed whole
-            got = _cut(shown, len(value) if isinstance(value, str) else len(shown))
+            got = cut(shown, len(value) if isinstance(value, str) else len(shown))
         self._issue(
             fact.id,
             key,
@@ -403,7 +403,7 @@ SHOWN_CHARACTERS = 60
 """How much of a refused value a message shows (the rest is counted)."""
 
 
-def _cut(text: str, count: int | None = None) -> Msg:
+def cut(text: str, count: int | None = None) -> Msg:
     """The first :data:`SHOWN_CHARACTERS` of ``text`` and how many characters it has."""
     return Msg(
         "show.cut", head=text[:SHOWN_CHARACTERS], count=len(text) if count is None else count
