@@ -359,8 +359,13 @@ def summarise(model: PolicyModel, answers_df: DataFrame) -> RosterSummary:
         F.sum((valid & pre.isNull()).cast("long")).alias("q_"),
     ]
     for i, b in enumerate(estimates):
-        fen = F.round(F.col(f"`estimate:{b}`") * 100).cast("long")
-        aggs.append(F.sum(F.when(F.col(f"`_counted:{b}`"), fen).otherwise(0)).alias(f"e{i}"))
+        amount = F.col(f"`estimate:{b}`")
+        fen = F.round(amount * 100).cast("long")
+        counted = F.col(f"`_counted:{b}`")
+        open_ = valid & (F.col(f"`{b}`") == words[APPLIES]) & amount.isNull()
+        aggs.append(F.sum(F.when(counted, fen)).alias(f"e{i}"))
+        aggs.append(F.sum(counted.cast("long")).alias(f"k{i}"))
+        aggs.append(F.sum(open_.cast("long")).alias(f"u{i}"))
     found = answers_df.agg(*aggs).collect()[0]
     summary = RosterSummary(rows=int(found["rows"] or 0), invalid=int(found["invalid"] or 0))
     for i, b in enumerate(benefits):
@@ -369,7 +374,9 @@ def summarise(model: PolicyModel, answers_df: DataFrame) -> RosterSummary:
     for i, b in enumerate(estimates):
         spec = model.benefits[b].estimate
         assert spec is not None
-        summary.fen[spec.kind] = summary.fen.get(spec.kind, 0) + int(found[f"e{i}"] or 0)
+        known = int(found[f"k{i}"] or 0)  # rows counted: none when none has a known amount
+        summed = int(found[f"e{i}"]) if known else 0
+        summary.count_amounts(spec.kind, summed, known, int(found[f"u{i}"] or 0))
     for r in answers_df.where(~valid).select(ROW, "_facts", "error").orderBy(ROW).collect():
         facts = tuple(str(r["_facts"]).split(",")) if r["_facts"] else ()
         summary.errors.append(SparkRowError(int(r[ROW]), facts, str(r["error"])))  # type: ignore[arg-type]

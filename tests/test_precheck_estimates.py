@@ -247,3 +247,34 @@ def test_growth_reward_says_why_there_is_no_amount(kb, lang):
     )
     assert growth["estimate"] is None
     assert "常办发〔2021〕1号" in growth["estimate_note"]
+
+
+HNTE_NO_INCOME = {"hnte_valid": True, "employees": 10}  # its tax relief applies, of no known amount
+
+
+def test_an_amount_not_known_yet_is_counted_apart_from_the_total_never_as_zero(kb, cli, tmp_path):
+    """The HNTE income-tax relief applies, but its amount needs the taxable income: the total
+    of tax savings is not 0, it is unknown, and every view says how many amounts it lacks."""
+    ev = kb.evaluate(HNTE_NO_INCOME)
+    assert ev.status("KM5.hnte_income_tax") == "applies"
+    assert ev.estimate("KM5.hnte_income_tax").amount is None
+    assert "tax_saving" not in ev.totals()
+    assert ev.unknown_amounts() == {"tax_saving": 1}
+    for detail in ("full", "summary"):
+        estimates = json.loads(ev.to_bytes("en", detail=detail))["estimates"]
+        assert estimates["unknown_by_kind"] == {"tax_saving": 1}
+        assert "tax_saving" not in estimates["total_by_kind"]
+    profile = tmp_path / "p.yaml"
+    profile.write_text("hnte_valid: true\nemployees: 10\n", encoding="utf-8")
+    assert "少缴税额 金额未知（1 项适用的待遇缺少计算所需的信息）" in cli("match", str(profile)).stdout
+    en = cli("match", str(profile), "--lang", "en").stdout
+    assert "tax saving amount unknown (1 that apply lack what the amount needs)" in en
+    # with a known amount of the same kind beside it, the known sum is the least
+    profile.write_text(
+        "hnte_valid: true\nemployees: 10\ntech_transfer_income: 1000000\n", encoding="utf-8"
+    )
+    both = kb.evaluate(read_profile(str(profile)))
+    assert both.totals() == {"tax_saving": 150_000} and both.unknown_amounts() == {"tax_saving": 1}
+    assert "少缴税额 至少 150,000 元（另有 1 项适用的待遇金额未知，未计入）" in (
+        cli("match", str(profile)).stdout
+    )

@@ -190,6 +190,14 @@ def test_roster_equals_evaluate_on_every_row_of_a_generated_roster(kb, generated
     assert _disagreements(kb, rows, frame, totals) == []
     # the estimated totals, summed in fen, equal the per-profile totals added up exactly
     assert {k: Decimal(v) / 100 for k, v in run.summary.fen.items()} == totals
+    # and the amounts left out, unknown where their benefit applies, are counted as each
+    # profile counts them
+    unknown: dict[str, int] = {}
+    for row in rows:
+        for kind, n in kb.evaluate(row).unknown_amounts().items():
+            unknown[kind] = unknown.get(kind, 0) + n
+    assert run.summary.unknown == unknown
+    assert unknown and all(unknown.values())
 
 
 def test_the_generated_roster_sits_on_every_bound(kb, generated):

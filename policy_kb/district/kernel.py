@@ -359,6 +359,16 @@ def counted_amounts(
     return mask
 
 
+def unknown_amounts(
+    result: ColumnResult, benefit: str, valid: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """The rows where ``benefit`` applies with an amount that cannot be worked out (a fact it
+    reads is unknown): a total leaves them out and says how many."""
+    applies = result.statuses[benefit] == APPLIES
+    mask: NDArray[np.bool_] = valid & applies & np.isnan(result.estimates[benefit])
+    return mask
+
+
 def evaluate_arrow(
     model: PolicyModel,
     years: Years,

@@ -42,7 +42,7 @@ from ..policy.model import NUMERIC, FactType, PolicyModel
 from ..policy.profile import NO_WORDS, SHOWN_CHARACTERS, YES_WORDS, cut
 from ..text import Msg, Words, did_you_mean
 from .cells import CELLS_COLUMN, Batch, RowError, convert_batch
-from .kernel import Years, answers, counted_amounts, evaluate_batch
+from .kernel import Years, answers, counted_amounts, evaluate_batch, unknown_amounts
 from .pipeline import Behind
 from .plaincsv import plain_table
 
@@ -829,11 +829,34 @@ class RosterSummary:
     )  # qualifies, does not, undetermined
     fen: dict[str, int] = field(default_factory=dict)  # estimate kind → amount in fen, exact
     errors: list[RowError] = field(default_factory=list)
+    # estimate kind → the amounts summed in ``fen``, and the amounts of benefits that apply but
+    # cannot be worked out (a fact unknown): left out of the sum, never counted as 0
+    known: dict[str, int] = field(default_factory=dict)
+    unknown: dict[str, int] = field(default_factory=dict)
 
     @property
     def totals(self) -> dict[str, float]:
-        """Estimate kind → total amount in yuan (summed in whole fen, so exact)."""
+        """Estimate kind → total amount in yuan (summed in whole fen, so exact) of the known
+        amounts; :attr:`unknown` counts the ones left out."""
         return {kind: fen / 100 for kind, fen in self.fen.items()}
+
+    @property
+    def known_totals(self) -> dict[str, float]:
+        """:attr:`totals` without the kinds whose every amount is unknown (their sum of no
+        amount is not a total of 0)."""
+        return {
+            kind: fen / 100
+            for kind, fen in self.fen.items()
+            if self.known.get(kind) or not self.unknown.get(kind)
+        }
+
+    def count_amounts(self, kind: str, fen: int, known: int, unknown: int) -> None:
+        """Add a batch's sum of known amounts of one benefit (in fen), how many there were, and
+        how many of its amounts are unknown where it applies."""
+        self.fen[kind] = self.fen.get(kind, 0) + fen
+        self.known[kind] = self.known.get(kind, 0) + known
+        if unknown:
+            self.unknown[kind] = self.unknown.get(kind, 0) + unknown
 
     def add(self, model: PolicyModel, batch: Batch, result: ColumnResult) -> None:
         valid = batch.columns.rows_valid
@@ -860,7 +883,12 @@ class RosterSummary:
             spec = model.benefits[benefit].estimate
             assert spec is not None
             where = counted_amounts(result, benefit, valid)
-            self.fen[spec.kind] = self.fen.get(spec.kind, 0) + sum_fen(amounts, where)
+            self.count_amounts(
+                spec.kind,
+                sum_fen(amounts, where),
+                int(np.count_nonzero(where)),
+                int(np.count_nonzero(unknown_amounts(result, benefit, valid))),
+            )
 
 
 class _Writer:

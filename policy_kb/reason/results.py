@@ -271,6 +271,22 @@ class Evaluation(Valued):
             out[result.kind] = out.get(result.kind, Decimal(0)) + result.amount
         return out
 
+    def unknown_amounts(self) -> dict[str, int]:
+        """How many benefits that apply have an amount that cannot be worked out (a fact it
+        reads is unknown, or a parameter has no value that year), by kind: :meth:`totals` leaves
+        them out, so with any of them a total is the least the enterprise may receive."""
+        out: dict[str, int] = {}
+        statuses = {b.id: b.status for b in self.benefits}
+        for result in self.estimates.values():
+            if (
+                result.amount is None
+                and result.kind is not None
+                and result.counted
+                and statuses[result.benefit_id] is Status.APPLIES
+            ):
+                out[result.kind] = out.get(result.kind, 0) + 1
+        return out
+
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class TownMeasureResult(Valued):

@@ -606,6 +606,7 @@ def estimates_summary(ev: Evaluation) -> dict[str, Any]:
     return {
         "currency": "CNY",
         "total_by_kind": {kind: plain(amount) for kind, amount in sorted(ev.totals().items())},
+        "unknown_by_kind": dict(sorted(ev.unknown_amounts().items())),
         "conflicts": conflicts,
     }
 
@@ -750,6 +751,7 @@ def evaluation_summary(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
         "estimates": {
             "currency": "CNY",
             "total_by_kind": {kind: plain(amount) for kind, amount in sorted(ev.totals().items())},
+            "unknown_by_kind": dict(sorted(ev.unknown_amounts().items())),
         },
         "measures": [
             {"id": m.measure.id, "status": _VALUE[m.status], "missing": list(m.missing)}
@@ -1051,5 +1053,6 @@ def roster_to_dict(summary: Any, output: str | None, lang: str = "zh") -> dict[s
             zip(("qualifies", "does_not_qualify", "undetermined"), summary.precheck, strict=True)
         ),
         "estimated_totals": {k: round(v, 2) for k, v in summary.totals.items()},
+        "unknown_amounts": dict(sorted(summary.unknown.items())),
         "output": output,
     }

@@ -7,7 +7,7 @@ word comes from the message catalogue.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..policy.model import PolicyModel, Status
@@ -49,11 +49,21 @@ def _who(ev: Evaluation, lang: str) -> str:
     return say(lang, "table.enterprise", who=who, year=ev.year)
 
 
-def _totals_line(totals: dict[str, Any], lang: str) -> str:
-    parts = [
-        f"{words.estimate_kind_word(k, lang)} {format_value(v, '元', lang)}"
-        for k, v in sorted(totals.items())
-    ]
+def _totals_line(totals: Mapping[str, Any], unknown: Mapping[str, int], lang: str) -> str:
+    """The totals by kind; a kind with amounts not known yet says how many (its sum of the
+    known ones is then the least, and a kind with none known is not shown as 0)."""
+    parts = []
+    for kind in sorted({*totals, *unknown}):
+        open_ = unknown.get(kind, 0)
+        if kind not in totals:
+            shown = say(lang, "table.total_unknown", n=open_)
+        elif open_:
+            shown = say(
+                lang, "table.total_at_least", amount=format_value(totals[kind], "元", lang), n=open_
+            )
+        else:
+            shown = format_value(totals[kind], "元", lang)
+        parts.append(f"{words.estimate_kind_word(kind, lang)} {shown}")
     return say(lang, "table.totals") + " · ".join(parts)
 
 
@@ -100,9 +110,9 @@ def evaluation_table(ev: Evaluation, lang: str = "zh", colour: bool = False) -> 
             continue
         for b in m.benefits:
             lines += _benefit_lines(ev, b, measure, lang, style)
-    total = ev.totals()
-    if total:
-        lines += ["", _totals_line(total, lang)]
+    total, unknown = ev.totals(), ev.unknown_amounts()
+    if total or unknown:
+        lines += ["", _totals_line(total, unknown, lang)]
     supply = to_supply(ev)
     if supply:
         shown = [
@@ -350,8 +360,8 @@ def roster_table(summary: Any, source: str, output: str | None, lang: str = "zh"
         "",
         say(lang, "roster.precheck", qualifies=f"{q:,}", refused=f"{no:,}", undetermined=f"{u:,}"),
     ]
-    if summary.totals:
-        lines.append(_totals_line(summary.totals, lang))
+    if summary.totals or summary.unknown:
+        lines.append(_totals_line(summary.known_totals, summary.unknown, lang))
     return "\n".join(lines)
 
 

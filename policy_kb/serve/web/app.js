@@ -40,7 +40,8 @@
       score_range: "得分 {lo}–{hi} 分（取决于未填写的信息）", direct: "直接认定",
       smallest_change: "最小改变", indicators: "评分指标", details: "逐项判断",
       points: "{p} / {m} 分",
-      estimates_title: "金额估算（适用的待遇）", estimate: "估算", amount: "金额", formula: "计算方式", where: "其中：",
+      estimates_title: "金额估算（适用的待遇）", total_at_least: "至少 {amount}（另有 {n} 项金额未知，未计入）",
+      total_unknown: "金额未知（{n} 项缺少计算所需的信息）", estimate: "估算", amount: "金额", formula: "计算方式", where: "其中：",
       estimate_conditional: "（在“待定”条件满足时）", not_counted: "不可与其他待遇同时享受，未计入合计",
       kind_cash: "奖励资金", kind_deduction: "税前加计扣除额", kind_tax_saving: "少缴税额",
       near_title: "差在哪里", once_registered: "通过科技型中小企业评价入库后即可适用",
@@ -94,7 +95,9 @@
       score_range: "Score {lo}–{hi} (depends on what is not filled in)", direct: "direct route",
       smallest_change: "Smallest change", indicators: "Scored indicators", details: "Each condition",
       points: "{p} / {m} points",
-      estimates_title: "Estimated amounts (benefits that apply)", estimate: "Estimate", amount: "Amount", where: "where ",
+      estimates_title: "Estimated amounts (benefits that apply)",
+      total_at_least: "at least {amount} ({n} more of unknown amount, not counted)",
+      total_unknown: "amount unknown ({n} lack what the amount needs)", estimate: "Estimate", amount: "Amount", where: "where ",
       formula: "How it is computed", estimate_conditional: " (once the undetermined conditions hold)",
       not_counted: "cannot be combined with another benefit; not in the total",
       kind_cash: "Cash rewards", kind_deduction: "Extra deduction before tax",
@@ -579,11 +582,21 @@
   }
 
   function renderEstimates(estimates) {
-    const kinds = Object.entries((estimates && estimates.total_by_kind) || {}).filter(([, v]) => v);
+    // a kind whose amounts are partly unknown shows its known sum as the least; one whose
+    // amounts are all unknown says so (never 0)
+    const totals = (estimates && estimates.total_by_kind) || {};
+    const unknown = (estimates && estimates.unknown_by_kind) || {};
+    const kinds = Object.keys(totals).filter((k) => totals[k]);
+    for (const k of Object.keys(unknown)) if (!kinds.includes(k)) kinds.push(k);
     if (!kinds.length) return null;
+    const shown = (kind) => {
+      const n = unknown[kind] || 0;
+      if (!totals[kind]) return t("total_unknown", { n });
+      return n ? t("total_at_least", { amount: money(totals[kind]), n }) : money(totals[kind]);
+    };
     return el("section", { class: "estimates", "aria-labelledby": "est-title" },
       el("h3", { id: "est-title" }, t("estimates_title")),
-      el("dl", {}, kinds.map(([kind, amount]) => [el("dt", {}, t("kind_" + kind)), el("dd", {}, money(amount))])));
+      el("dl", {}, kinds.sort().map((kind) => [el("dt", {}, t("kind_" + kind)), el("dd", { "data-kind": kind }, shown(kind))])));
   }
 
   function renderMeasure(measure) {
