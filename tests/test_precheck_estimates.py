@@ -266,7 +266,9 @@ def test_an_amount_not_known_yet_is_counted_apart_from_the_total_never_as_zero(k
         assert "tax_saving" not in estimates["total_by_kind"]
     profile = tmp_path / "p.yaml"
     profile.write_text("hnte_valid: true\nemployees: 10\n", encoding="utf-8")
-    assert "少缴税额 金额未知（1 项适用的待遇缺少计算所需的信息）" in cli("match", str(profile)).stdout
+    assert (
+        "少缴税额 金额未知（1 项适用的待遇缺少计算所需的信息）" in cli("match", str(profile)).stdout
+    )
     en = cli("match", str(profile), "--lang", "en").stdout
     assert "tax saving amount unknown (1 that apply lack what the amount needs)" in en
     # with a known amount of the same kind beside it, the known sum is the least

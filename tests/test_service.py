@@ -156,7 +156,9 @@ def test_body_size_limit(http):
     big = b'{"name": "' + b"x" * 1_100_000 + b'"}'
     response = http.post("/v1/evaluate", content=big)
     assert response.status_code == 413
-    assert response.json()["detail"] == "the request body is larger than 1,000,000 bytes"
+    assert response.json()["detail"] == "请求体超过 1,000,000 字节"  # in the request's language
+    english = http.post("/v1/evaluate", content=big, params={"lang": "en"})
+    assert english.json()["detail"] == "the request body is larger than 1,000,000 bytes"
 
 
 def test_streamed_body_over_the_limit_is_refused(server):
@@ -189,8 +191,10 @@ def test_batch_answers_each_profile_and_isolates_bad_ones(http, openapi):
 
 
 def test_batch_limits(http):
-    assert http.post("/v1/evaluate/batch", json={"not": "a list"}).status_code == 400
-    too_many = http.post("/v1/evaluate/batch", json=[{}] * 1001)
+    not_list = http.post("/v1/evaluate/batch", json={"not": "a list"})
+    assert not_list.status_code == 400
+    assert not_list.json()["detail"] == "请求体应为企业信息的 JSON 数组"
+    too_many = http.post("/v1/evaluate/batch", json=[{}] * 1001, params={"lang": "en"})
     assert too_many.status_code == 422
     assert too_many.json()["detail"] == "1,001 profiles; at most 1,000 in one request"
 
@@ -422,7 +426,7 @@ def next_queries_answer(http) -> None:
 def test_sparql_timeout_does_not_harm_the_next_query(http):
     slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     started = time.perf_counter()
-    response = http.get("/v1/sparql", params={"query": slow})
+    response = http.get("/v1/sparql", params={"query": slow, "lang": "en"})
     assert response.status_code == 503
     assert response.json()["detail"] == "the query was stopped after 2 s"
     assert time.perf_counter() - started < 10
@@ -456,11 +460,13 @@ def test_sparql_library_failures_are_a_400_in_words(http, path):
         "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> "
         f"SELECT * WHERE {{ ?s {path} ?o }} LIMIT 3"
     )
-    response = http.get("/v1/sparql", params={"query": query})
+    response = http.get("/v1/sparql", params={"query": query, "lang": "en"})
     assert response.status_code == 400
     body = response.json()
     assert body["title"] == "query failed"
     assert "negated property path" in body["detail"]
+    chinese = http.get("/v1/sparql", params={"query": query}).json()["detail"]
+    assert chinese.startswith("查询引擎无法求值这种否定属性路径")
     assert "Exception" not in body["detail"]
     assert "InversePath" not in body["detail"]
 
@@ -472,7 +478,7 @@ def test_sparql_internal_errors_and_large_answers_are_refused_in_words(kb):
         def query(self, _query):
             raise AssertionError("s1 == s")
 
-    answer = run_query(Broken(), "SELECT * WHERE { ?s ?p ?o }", None, 10)
+    answer = run_query(Broken(), "SELECT * WHERE { ?s ?p ?o }", None, 10, lang="en")
     assert answer.status == 400
     detail = json.loads(answer.body)["detail"]
     assert "AssertionError" not in detail
@@ -482,7 +488,7 @@ def test_sparql_internal_errors_and_large_answers_are_refused_in_words(kb):
     answer = run_query(kb.graph, construct, None, 10_000, max_bytes=2_000)
     assert answer.status == 400
     assert json.loads(answer.body)["title"] == "result too large"
-    assert "at most 2,000" in json.loads(answer.body)["detail"]
+    assert "最多 2,000：请缩小查询" in json.loads(answer.body)["detail"]
     assert run_query(kb.graph, construct, None, 10_000).status == 200
 
 
@@ -545,7 +551,7 @@ def test_errors_never_carry_a_traceback():
         "type": "about:blank",
         "status": 500,
         "title": "internal error",
-        "detail": "the service could not answer this request; it has been logged",
+        "detail": "服务无法回答此请求，已记录在日志中",
     }
     assert "boom" not in response.text
 
@@ -704,7 +710,7 @@ def test_a_very_long_url_is_a_414_problem_in_json(server, size):
     problem = json.loads(body)
     assert problem["status"] == 414
     assert problem["title"] == "URI too long"
-    assert "32,768 bytes" in problem["detail"]
+    assert problem["detail"].startswith("请求地址超过 32,768 字节")
 
 
 def test_a_request_that_is_not_http_is_a_400_problem_in_json(server):
@@ -764,10 +770,11 @@ def test_head_works_wherever_get_does(http):
 
 
 def test_a_wrong_method_says_which_are_allowed(http):
-    refused = http.put("/v1/measures")
+    refused = http.put("/v1/measures", params={"lang": "en"})
     assert refused.status_code == 405
     assert refused.headers["allow"] == "GET, HEAD"
     assert refused.json()["detail"] == "PUT is not allowed here; this address answers GET, HEAD"
+    assert http.put("/v1/measures").json()["detail"] == "此地址不接受 PUT，可用的方法：GET, HEAD"
     assert refused.headers["content-type"] == "application/problem+json"
     assert http.get("/v1/evaluate").headers["allow"] == "POST"
 

@@ -50,7 +50,7 @@ from ..graph.rdf import describe, load_tbox, serialize
 from ..graph.vocab import ONTOLOGY_IRI
 from ..policy.profile import MAX_PROFILE_BYTES, parse_json_profile
 from ..policy.resources import schema
-from ..text import Msg, Words, say
+from ..text import DEFAULT_LANG, LANGUAGES, Msg, Words, say
 from ..version import __version__
 from ..views import document
 from . import models
@@ -112,6 +112,18 @@ def problem(
     """An error answer: ``{"type", "title", "status", "detail", …}``, never a traceback."""
     body = {"type": "about:blank", "title": title, "status": int(status), "detail": detail, **extra}
     return Response(document.dumps(body), int(status), headers=headers, media_type=PROBLEM)
+
+
+def known_lang(asked: str | None) -> str:
+    """The language asked for when it is one of :data:`LANGUAGES`, else the default (an
+    unknown ``lang`` is refused by the routes that take it; an error says it in Chinese)."""
+    return asked if asked in LANGUAGES else DEFAULT_LANG
+
+
+def request_lang(request: Request) -> str:
+    """The language of a request's answers and errors: its ``lang`` parameter (Chinese when it
+    has none)."""
+    return known_lang(request.query_params.get("lang"))
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -189,9 +201,9 @@ class BodyLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
-        response = problem(
-            413, "request too large", f"the request body is larger than {self.limit:,} bytes"
-        )
+        asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [""])
+        detail = say(known_lang(asked[0]), "http.too_large", limit=f"{self.limit:,}")
+        response = problem(413, "request too large", detail)
         await response(scope, receive, send)
 
 
@@ -324,26 +336,25 @@ def _error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "not found", 405: "method not allowed"}
         headers = dict(exc.headers or {})
+        lang = request_lang(request)
         detail = str(exc.detail)
+        if exc.status_code == 404:
+            detail = say(lang, "http.not_found", path=request.url.path)
         if exc.status_code == 405:  # every method of every route at this path, not the first's
             headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
-            detail = (
-                f"{request.method} is not allowed here; this address answers {headers['Allow']}"
-            )
+            detail = say(lang, "http.method", method=request.method, allow=headers["Allow"])
         title = titles.get(exc.status_code, "error")
         return problem(exc.status_code, title, detail, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        lang = request.query_params.get("lang", "zh")
-        lang = lang if lang in ("zh", "en") else "zh"
+        lang = request_lang(request)
         details = say(lang, "join.semi").join(_invalid(e, lang) for e in exc.errors())
         return problem(422, "invalid request", details)
 
     @app.exception_handler(PolicyKBError)
     async def policy_error(request: Request, exc: PolicyKBError) -> Response:
-        lang = request.query_params.get("lang", "zh")
-        lang = lang if lang in ("zh", "en") else "zh"
+        lang = request_lang(request)
         if isinstance(exc, ProfileSyntaxError):
             return problem(400, "malformed JSON", exc.render(lang))
         if isinstance(exc, ProfileError):
@@ -356,11 +367,11 @@ def _error_handlers(app: FastAPI) -> None:
         return problem(400, "bad request", exc.render(lang))
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> Response:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         return problem(
             HTTPStatus.INTERNAL_SERVER_ERROR,
             "internal error",
-            "the service could not answer this request; it has been logged",
+            say(request_lang(request), "http.internal"),
         )
 
 
@@ -583,8 +594,9 @@ def evaluate_routes(
             return refused
         raw = await request.body()
         if len(raw) > MAX_PROFILE_BYTES:
+            limit = f"{MAX_PROFILE_BYTES:,}"
             return problem(
-                413, "profile too large", f"a profile is at most {MAX_PROFILE_BYTES:,} bytes"
+                413, "profile too large", say(lang, "http.profile_too_large", limit=limit)
             )
         return Response(answers.of(raw, year, lang, detail), media_type=JSON)
 
@@ -608,12 +620,17 @@ def evaluate_routes(
             return refused
         data = _parse_body(await request.body())
         if not isinstance(data, list):
-            return problem(400, "not a list", "the body must be a JSON array of profiles")
+            return problem(400, "not a list", say(lang, "http.not_list"))
         if len(data) > settings.max_batch:
             return problem(  # a limit on the array the schema states (maxItems): 422, like any
                 422,
                 "batch too large",
-                f"{len(data):,} profiles; at most {settings.max_batch:,} in one request",
+                say(
+                    lang,
+                    "http.batch_too_large",
+                    n=f"{len(data):,}",
+                    limit=f"{settings.max_batch:,}",
+                ),
             )
 
         def answers_of() -> bytes:
@@ -664,9 +681,7 @@ def _not_json(request: Request) -> Response | None:
     if media == JSON or media.endswith("+json"):
         return None
     return problem(
-        415,
-        "not JSON",
-        f"the body is declared as '{media}'; send the profile as {JSON}",
+        415, "not JSON", say(request_lang(request), "http.not_json", media=media, json=JSON)
     )
 
 
@@ -810,9 +825,8 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
     async def graph(request: Request) -> Response:
         media = negotiate(request.headers.get("accept"), {k: k for k in graph_bytes}, "text/turtle")
         if media is None:
-            return problem(
-                406, "not acceptable", "acceptable types: " + ", ".join(graph_bytes), headers=vary
-            )
+            detail = say(request_lang(request), "http.not_acceptable", types=", ".join(graph_bytes))
+            return problem(406, "not acceptable", detail, headers=vary)
         return Response(
             graph_bytes[media],
             media_type=media + ("; charset=utf-8" if media.startswith("text/") else ""),
@@ -851,12 +865,12 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
         # the ontology's own IRI answers the whole TBox; any other, what the graph says of it
         found = tbox if str(iri) == ONTOLOGY_IRI else describe(whole, iri)
         if not len(found):
-            return problem(404, "not found", f"the graph says nothing about <{iri}>", headers=vary)
+            detail = say(request_lang(request), "http.not_graph", iri=str(iri))
+            return problem(404, "not found", detail, headers=vary)
         media = negotiate(request.headers.get("accept"), kinds, "text/turtle")
         if media is None:
-            return problem(
-                406, "not acceptable", "acceptable types: " + ", ".join(kinds), headers=vary
-            )
+            detail = say(request_lang(request), "http.not_acceptable", types=", ".join(kinds))
+            return problem(406, "not acceptable", detail, headers=vary)
         if media == "text/html":
             body = resource_page(found, iri, root, local)
             return Response(
@@ -892,27 +906,17 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
     }
 
     async def answer(params: Mapping[str, list[str]], request: Request) -> Response:
+        lang = request_lang(request)
         for name in DATASET_PARAMETERS:
             if name in params:
-                return problem(
-                    400,
-                    "dataset not supported",
-                    f"{name} is refused as FROM is: queries run over this knowledge graph only",
-                    headers=vary,
-                )
+                detail = say(lang, "http.dataset", name=name)
+                return problem(400, "dataset not supported", detail, headers=vary)
         given = params.get("query", [])
         if len(given) > 1:
-            return problem(
-                400, "more than one query", "send one 'query' parameter per request", headers=vary
-            )
+            return problem(400, "more than one query", say(lang, "http.one_query"), headers=vary)
         if not given:
-            return problem(
-                400,
-                "no query",
-                "send a SPARQL query in the 'query' parameter or as the body",
-                headers=vary,
-            )
-        result = await sparql.query(given[0], request.headers.get("accept"))
+            return problem(400, "no query", say(lang, "http.no_query"), headers=vary)
+        result = await sparql.query(given[0], request.headers.get("accept"), lang)
         headers = {"content-type": result.content_type, **vary}
         if result.status == 503:
             headers["Retry-After"] = "1"
@@ -958,29 +962,21 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
         try:
             body = (await request.body()).decode("utf-8")
         except UnicodeDecodeError:
-            return problem(400, "not UTF-8", "the query must be UTF-8 text")
+            return problem(400, "not UTF-8", say(request_lang(request), "http.query_not_utf8"))
         # as the protocol has it: a POSTed query is in the body (the form's 'query' or the whole
         # body), never in the address, which may carry only the (refused) dataset parameters
         params = parse_qs(request.url.query, keep_blank_values=True)
         if "query" in params:
-            return problem(
-                400,
-                "query in the address",
-                "a POSTed query goes in the body: the form's 'query', or the whole body as "
-                "application/sparql-query",
-                headers=vary,
-            )
+            detail = say(request_lang(request), "http.query_in_address")
+            return problem(400, "query in the address", detail, headers=vary)
         if ctype == "application/x-www-form-urlencoded":
             for key, values in parse_qs(body, keep_blank_values=True).items():
                 params.setdefault(key, []).extend(values)
         elif ctype in ("application/sparql-query", "text/plain", ""):
             params["query"] = [body]
         else:
-            return problem(
-                415,
-                "unsupported media type",
-                "send application/sparql-query or an HTML form with 'query'",
-            )
+            detail = say(request_lang(request), "http.sparql_media")
+            return problem(415, "unsupported media type", detail)
         return await answer(params, request)
 
     return router

@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from ..graph.vocab import PREFIXES
+from ..text import DEFAULT_LANG, say
 
 #: The longest query text accepted, in characters.
 MAX_QUERY_CHARS = 20_000
@@ -124,20 +125,18 @@ def _tsv_term(term: Any) -> str:
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
-def check_query(text: str) -> tuple[Any, str] | SparqlAnswer:
-    """Parse and check a query: ``(query, form)`` or the refusal to send back."""
+def check_query(text: str, lang: str = DEFAULT_LANG) -> tuple[Any, str] | SparqlAnswer:
+    """Parse and check a query: ``(query, form)`` or the refusal to send back (in ``lang``)."""
     from rdflib.plugins.sparql.algebra import translateQuery
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
     if not text.strip():
-        return _error(
-            400, "empty query", "send a SPARQL query in the 'query' parameter or as the body"
-        )
+        return _error(400, "empty query", say(lang, "http.no_query"))
     if len(text) > MAX_QUERY_CHARS:
         return _error(
             400,
             "query too long",
-            f"the query has {len(text):,} characters; at most {MAX_QUERY_CHARS:,}",
+            say(lang, "sparql.too_long", n=f"{len(text):,}", limit=f"{MAX_QUERY_CHARS:,}"),
         )
     try:
         parsed = parseQuery(text)
@@ -145,28 +144,29 @@ def check_query(text: str) -> tuple[Any, str] | SparqlAnswer:
         try:
             parseUpdate(text)
         except Exception:
-            return _error(400, "query does not parse", f"not a SPARQL 1.1 query: {exc}")
+            return _error(400, "query does not parse", say(lang, "sparql.not_sparql", detail=exc))
         return _error(
             400,
             "updates are not allowed",
-            "this endpoint is read-only: INSERT, DELETE, LOAD, CLEAR, CREATE, DROP, COPY, MOVE and ADD are refused",
+            say(lang, "sparql.read_only"),
         )
     try:
         query = translateQuery(parsed)
     except Exception as exc:
-        return _error(400, "query does not parse", f"the query cannot be evaluated: {exc}")
+        detail = say(lang, "sparql.cannot_evaluate", detail=exc)
+        return _error(400, "query does not parse", detail)
     names = _node_names(query.algebra)
     if "ServiceGraphPattern" in names:
         return _error(
             400,
             "SERVICE is not allowed",
-            "federated queries are refused: this endpoint never fetches a URL a client names",
+            say(lang, "sparql.federated"),
         )
     if "DatasetClause" in names or getattr(query.algebra, "datasetClause", None):
         return _error(
             400,
             "FROM is not allowed",
-            "FROM and FROM NAMED are refused: queries run over this knowledge graph only",
+            say(lang, "sparql.from"),
         )
     return query, query.algebra.name
 
@@ -199,9 +199,10 @@ def run_query(
     accept: str | None,
     max_rows: int,
     max_bytes: int = MAX_RESULT_BYTES,
+    lang: str = DEFAULT_LANG,
 ) -> SparqlAnswer:
-    """Check and run one query over ``graph``; never raises."""
-    checked = check_query(text)
+    """Check and run one query over ``graph``; never raises (a refusal says why in ``lang``)."""
+    checked = check_query(text, lang)
     if isinstance(checked, SparqlAnswer):
         return checked
     query, form = checked
@@ -210,7 +211,9 @@ def run_query(
     default = "text/turtle" if graph_form else "application/sparql-results+json"
     media = negotiate(accept, choices, default)
     if media is None:
-        return _error(406, "not acceptable", "acceptable types: " + ", ".join(choices))
+        return _error(
+            406, "not acceptable", say(lang, "http.not_acceptable", types=", ".join(choices))
+        )
     try:
         result = graph.query(query)
         if graph_form:
@@ -219,7 +222,7 @@ def run_query(
                 return _error(
                     400,
                     "result too large",
-                    f"the result has {size:,} triples; at most {max_rows:,}: narrow the query",
+                    say(lang, "sparql.too_many_triples", n=f"{size:,}", limit=f"{max_rows:,}"),
                 )
             for prefix, namespace in PREFIXES.items():
                 result.graph.bind(prefix, namespace, override=True)
@@ -231,7 +234,7 @@ def run_query(
                         return _error(
                             400,
                             "result too large",
-                            f"the result has more than {max_rows:,} rows: add LIMIT or narrow the query",
+                            say(lang, "sparql.too_many_rows", limit=f"{max_rows:,}"),
                         )
             if choices[media] == "tsv":
                 body = tsv_results(result)
@@ -241,19 +244,18 @@ def run_query(
         answer = _error(
             400,
             "query needs too much memory",
-            "the query was stopped when it used more memory than a query may: "
-            "it builds values or tables too large to answer; narrow it",
+            say(lang, "sparql.memory"),
         )
         return SparqlAnswer(answer.status, answer.content_type, answer.body, retire=True)
     except RecursionError:
-        return _error(400, "query too deep", "the query nests too deeply to evaluate; simplify it")
+        return _error(400, "query too deep", say(lang, "sparql.too_deep"))
     except Exception as exc:
-        return _error(400, "query failed", _library_failure(exc))
+        return _error(400, "query failed", _library_failure(exc, lang))
     if len(body) > max_bytes:
         return _error(
             400,
             "result too large",
-            f"the answer has {len(body):,} bytes; at most {max_bytes:,}: narrow the query",
+            say(lang, "sparql.too_many_bytes", n=f"{len(body):,}", limit=f"{max_bytes:,}"),
         )
     content_type = media + ("; charset=utf-8" if media.startswith("text/") else "")
     return SparqlAnswer(
@@ -261,21 +263,15 @@ def run_query(
     )
 
 
-def _library_failure(exc: Exception) -> str:
+def _library_failure(exc: Exception, lang: str) -> str:
     """Words for an error raised while rdflib evaluated a query: what happened, not its internals."""
     message = str(exc)
     if "NegatedPath" in message:
-        return (
-            "the query engine cannot evaluate this negated property path (a path such as "
-            "!^p or !(p|^q)); write the inverse as a separate triple pattern"
-        )
+        return say(lang, "sparql.negated_path")
     if isinstance(exc, (TypeError, ValueError, ZeroDivisionError, OverflowError)) and message:
         # value errors from SPARQL functions (a bad datatype, a division by zero) are the query's
-        return f"the query cannot be evaluated: {message[:MAX_DETAIL_CHARS]}"
-    return (
-        "the query engine failed on this query (an internal limitation, not an error in the "
-        "graph); simplify the query — for instance its property paths — and try again"
-    )
+        return say(lang, "sparql.cannot_evaluate", detail=message[:MAX_DETAIL_CHARS])
+    return say(lang, "sparql.engine_failed")
 
 
 def limit_memory(budget_bytes: int) -> bool:
@@ -320,9 +316,9 @@ def _worker_main(
             return
         if message is None:
             return
-        text, accept, max_rows, max_bytes = message
+        text, accept, max_rows, max_bytes, lang = message
         try:
-            answer = run_query(graph, text, accept, max_rows, max_bytes)
+            answer = run_query(graph, text, accept, max_rows, max_bytes, lang)
         except Exception as exc:  # pragma: no cover - run_query catches what it can
             answer = _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error", type(exc).__name__)
         conn.send(answer)
@@ -407,27 +403,27 @@ class SparqlWorkers:
         self._starting.add(task)
         task.add_done_callback(self._starting.discard)
 
-    async def query(self, text: str, accept: str | None) -> SparqlAnswer:
-        """Run one query in a worker; 503 when it runs past the time limit or all are busy."""
+    async def query(self, text: str, accept: str | None, lang: str = DEFAULT_LANG) -> SparqlAnswer:
+        """Run one query in a worker; 503 when it runs past the time limit or all are busy (a
+        refusal says why in ``lang``)."""
         assert self._idle is not None, "start() the workers first"
         try:
             worker = await asyncio.wait_for(self._idle.get(), timeout=self.timeout)
         except TimeoutError:
-            return _error(503, "busy", "all query workers are busy; try again shortly")
+            return _error(503, "busy", say(lang, "sparql.busy"))
         loop = asyncio.get_running_loop()
         try:
-            worker.conn.send((text, accept, self.max_rows, self.max_bytes))
+            worker.conn.send((text, accept, self.max_rows, self.max_bytes, lang))
             done = await loop.run_in_executor(None, worker.conn.poll, self.timeout)
             if not done:
                 self._retire(worker)
                 asyncio.get_running_loop().create_task(self._ready(self._spawn()))
-                return _error(
-                    503, "query timed out", f"the query was stopped after {self.timeout:g} s"
-                )
+                detail = say(lang, "sparql.timed_out", seconds=f"{self.timeout:g}")
+                return _error(503, "query timed out", detail)
             answer: SparqlAnswer = worker.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             self._replace(worker)
-            return _error(503, "query worker failed", "the query worker stopped; try again")
+            return _error(503, "query worker failed", say(lang, "sparql.worker_failed"))
         if answer.retire:
             self._replace(worker)
         else:

@@ -14,6 +14,8 @@ import httptools
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from ..text import DEFAULT_LANG, say
+
 #: the longest request target (path and query) accepted, in bytes
 MAX_URL_BYTES = 32_768
 
@@ -52,17 +54,14 @@ class Protocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         if len(getattr(self, "url", b"")) > MAX_URL_BYTES:
-            answer = problem_bytes(
-                414,
-                "URI too long",
-                f"the request URL is longer than {MAX_URL_BYTES:,} bytes; send a long query "
-                "in the body (POST) instead",
-            )
+            detail = say(DEFAULT_LANG, "http.url_too_long", limit=f"{MAX_URL_BYTES:,}")
+            answer = problem_bytes(414, "URI too long", detail)
             self._draining = True
             self.transport.write(answer)
             if self.transport.can_write_eof():
                 self.transport.write_eof()
             self.loop.call_later(DRAIN_SECONDS, self.transport.close)
             return
-        self.transport.write(problem_bytes(400, "bad request", "the request is not valid HTTP/1.1"))
+        detail = say(DEFAULT_LANG, "http.not_valid")  # no request, so no language asked for
+        self.transport.write(problem_bytes(400, "bad request", detail))
         self.transport.close()
