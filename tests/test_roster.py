@@ -197,7 +197,8 @@ def test_roster_equals_evaluate_on_every_row_of_a_generated_roster(kb, generated
         for kind, n in kb.evaluate(row).unknown_amounts().items():
             unknown[kind] = unknown.get(kind, 0) + n
     assert run.summary.unknown == unknown
-    assert unknown and all(unknown.values())
+    assert unknown
+    assert all(unknown.values())
 
 
 def test_the_generated_roster_sits_on_every_bound(kb, generated):
