@@ -105,15 +105,25 @@ class MeasuresFileError(PolicyKBError):
     ``problems`` holds every problem found in one pass, sorted by position.
     """
 
-    def __init__(self, problems: Iterable[Problem], file: str | None = None) -> None:
+    def __init__(
+        self, problems: Iterable[Problem], file: str | None = None, message: Msg | None = None
+    ) -> None:
         self.problems: tuple[Problem, ...] = tuple(
             sorted(problems, key=lambda p: (p.location.line, p.location.column, p.message.key))
         )
         self.file = file
         count = len(self.problems)
-        super().__init__(
-            Msg("measures.problems.one" if count == 1 else "measures.problems", count=count)
-        )
+        if message is None:
+            message = Msg(
+                "measures.problems.one" if count == 1 else "measures.problems", count=count
+            )
+        super().__init__(message)
+
+    @classmethod
+    def unreadable(cls, file: str, exc: OSError) -> MeasuresFileError:
+        """The file cannot be read at all (missing, a folder, no permission): no problems, the
+        system's reason."""
+        return cls((), file, Msg("file.unreadable", name=file, detail=os_reason(exc)))
 
     def render(self, lang: str = DEFAULT_LANG) -> str:
         """Every problem, one a line, and the count; past :data:`SHOWN_PROBLEMS` the rest are

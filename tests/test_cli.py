@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+import policy_kb
+
+ROOT = Path(__file__).resolve().parent.parent
+
 EXAMPLE = "examples/registered_hnte_first_above_scale.yaml"
 
 
@@ -429,3 +433,35 @@ def test_a_long_unknown_key_is_shown_cut(cli):
     assert run.returncode == 2
     assert len(run.stderr) < 400
     assert "… (200000 characters in all)" in run.stderr
+
+
+def test_an_edited_measures_yaml_beside_the_command_is_named_when_the_installed_one_is_read(
+    cli, tmp_path
+):
+    """A policy officer edits measures.yaml in a checkout installed with ``pip install .`` and
+    runs ``policy-kb validate`` there: the installed copy is read, and the command says so and
+    how to read the edited one, instead of a plain "OK" for a file it never read."""
+    shipped = (ROOT / "measures.yaml").read_text(encoding="utf-8")
+    edited = tmp_path / "measures.yaml"
+    edited.write_text(shipped.replace("target: 50}", "target: 60}", 1), encoding="utf-8")
+    run = cli("validate", cwd=tmp_path)
+    assert run.returncode == 0
+    note = run.stderr.strip()
+    assert note.startswith("注意：读取的是随包安装的 measures.yaml（")
+    assert note.endswith("要使用当前文件夹中的文件，请加 --measures measures.yaml")
+    english = cli("match", str(ROOT / EXAMPLE), "--lang", "en", cwd=tmp_path).stderr.strip()
+    assert english.startswith("note: the measures.yaml installed with the package is read (")
+    assert cli("validate", "--measures", "measures.yaml", cwd=tmp_path).returncode == 2
+    edited.write_text(shipped, encoding="utf-8")  # the same text: nothing to say
+    assert cli("validate", cwd=tmp_path).stderr == ""
+
+
+def test_a_measures_file_that_cannot_be_read_is_a_measures_error_in_the_library(tmp_path):
+    for path, reason in (
+        (tmp_path / "nosuch.yaml", "文件或文件夹不存在"),
+        (tmp_path, "这是一个文件夹"),
+    ):
+        with pytest.raises(policy_kb.MeasuresFileError) as raised:
+            policy_kb.load(path)
+        assert raised.value.render("zh") == f"policy-kb：无法读取 {path}：{reason}"
+        assert raised.value.problems == ()

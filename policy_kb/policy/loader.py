@@ -28,16 +28,19 @@ from .yamlsource import MAX_BYTES, decode, read_yaml
 def load_model(path: str | os.PathLike[str] | None = None) -> PolicyModel:
     """Load and validate a measures file: the shipped one when ``path`` is None.
 
-    Raises :class:`MeasuresFileError` listing every problem, or :class:`OSError` when the file
-    cannot be read at all.
+    Raises :class:`MeasuresFileError` listing every problem, or saying why the file cannot be
+    read at all (missing, a folder, no permission).
     """
     if path is None:
         raw = data_file("measures.yaml").read_bytes()
         return parse_model(raw, "measures.yaml", _packaged_resolver(data_file()))
     fs_path = FsPath(path)
-    with fs_path.open("rb") as fh:
-        raw = fh.read(MAX_BYTES + 1)
-        size = os.fstat(fh.fileno()).st_size
+    try:
+        with fs_path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+            size = os.fstat(fh.fileno()).st_size
+    except OSError as exc:
+        raise MeasuresFileError.unreadable(str(path), exc) from None
     return parse_model(raw, str(path), _file_resolver(fs_path.parent), size)
 
 

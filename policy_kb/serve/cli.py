@@ -31,6 +31,7 @@ from ..errors import (
 from ..files import check_output
 from ..policy.model import PRECHECK
 from ..policy.profile import read_profile
+from ..policy.resources import data_file
 from ..text import Msg, say
 from ..version import __version__
 from ..views import tables
@@ -244,7 +245,26 @@ def _parser(lang: str, only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _kb(args: argparse.Namespace) -> KnowledgeBase:
-    return load(args.measures) if getattr(args, "measures", None) else load()
+    if getattr(args, "measures", None):
+        return load(args.measures)
+    _note_packaged(getattr(args, "lang", "zh"))
+    return load()
+
+
+def _note_packaged(lang: str) -> None:
+    """Say so when the measures.yaml of the folder the command runs in is not the one read: a
+    policy officer who edits it in a checkout installed with ``pip install .`` would otherwise
+    check and export the installed copy without knowing."""
+    here = Path("measures.yaml")
+    installed = data_file("measures.yaml")
+    try:
+        if not here.is_file() or here.resolve() == installed.resolve():
+            return
+        if here.read_bytes() == installed.read_bytes():
+            return
+    except OSError:
+        return
+    sys.stderr.write(say(lang, "cli.packaged_measures", installed=installed.resolve()) + "\n")
 
 
 def _colour(stream: TextIO) -> bool:
@@ -523,6 +543,8 @@ def _measures_file(args: argparse.Namespace) -> str | None:
 
 def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     file = _measures_file(args)
+    if not file:
+        _note_packaged(args.lang)
     kb = load(file) if file else load()
     report = kb.lint(year=args.year)
     if args.format == "json":
@@ -536,6 +558,8 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     file = _measures_file(args)
+    if not file:
+        _note_packaged(args.lang)
     kb = load(file) if file else load()
     out.write(tables.validation_summary(kb.model, args.lang) + "\n")
     return EXIT_OK
@@ -628,7 +652,7 @@ def _command(args: argparse.Namespace, lang: str) -> int:
             _silence_stdout()
             return EXIT_OK
         name = exc.filename if exc.filename is not None else ""
-        sys.stderr.write(say(lang, "cli.os_error", name=name, detail=os_reason(exc)) + "\n")
+        sys.stderr.write(say(lang, "file.unreadable", name=name, detail=os_reason(exc)) + "\n")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as exc:
         sys.stderr.write("\n" + say(lang, "cli.interrupted") + "\n")
