@@ -123,7 +123,7 @@ class MeasuresFileError(PolicyKBError):
     def unreadable(cls, file: str, exc: OSError) -> MeasuresFileError:
         """The file cannot be read at all (missing, a folder, no permission): no problems, the
         system's reason."""
-        return cls((), file, Msg("file.unreadable", name=file, detail=os_reason(exc)))
+        return cls((), file, Msg("file.unreadable", path=file, detail=os_reason(exc)))
 
     def render(self, lang: str = DEFAULT_LANG) -> str:
         """Every problem, one a line, and the count; past :data:`SHOWN_PROBLEMS` the rest are

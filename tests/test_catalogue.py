@@ -63,6 +63,17 @@ def test_both_catalogues_hold_the_same_keys():
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
+def test_each_key_is_written_once_in_key_order(lang):
+    """A key written twice is silently the last one to YAML (a sentence lost without a word);
+    keys in order make that, and where a new sentence goes, plain to see."""
+    text = (PACKAGE / "text" / f"{lang}.yaml").read_text(encoding="utf-8")
+    keys = [m.group(1) for m in re.finditer(r"^([a-z][\w. ]*):", text, re.MULTILINE)]
+    assert len(keys) == len(CATALOGUES[lang])
+    assert [k for k in set(keys) if keys.count(k) > 1] == []
+    assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_template_is_a_valid_format_string(lang):
     for key, template in CATALOGUES[lang].items():
         assert isinstance(template, str), key

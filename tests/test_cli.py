@@ -330,11 +330,9 @@ def test_usage_errors_are_said_in_the_commands_language(cli, args, zh, en):
 def test_a_missing_file_is_said_in_the_readers_language(cli):
     run = cli("match", EXAMPLE, "--measures", "no-such-measures.yaml")
     assert run.returncode == 2
-    assert run.stderr.strip() == "policy-kb：无法读取 no-such-measures.yaml：文件或文件夹不存在"
+    assert run.stderr.strip() == "no-such-measures.yaml：无法读取（文件或文件夹不存在）"
     run = cli("match", EXAMPLE, "--measures", "no-such-measures.yaml", "--lang", "en")
-    assert (
-        run.stderr.strip() == "policy-kb: cannot read no-such-measures.yaml: no such file or folder"
-    )
+    assert run.stderr.strip() == "no-such-measures.yaml: cannot be read (no such file or folder)"
 
 
 def test_a_file_with_thousands_of_problems_lists_the_first_two_hundred(tmp_path):
@@ -463,5 +461,5 @@ def test_a_measures_file_that_cannot_be_read_is_a_measures_error_in_the_library(
     ):
         with pytest.raises(policy_kb.MeasuresFileError) as raised:
             policy_kb.load(path)
-        assert raised.value.render("zh") == f"policy-kb：无法读取 {path}：{reason}"
+        assert raised.value.render("zh") == f"{path}：无法读取（{reason}）"
         assert raised.value.problems == ()

@@ -219,3 +219,20 @@ def test_a_control_character_after_chinese_text_is_placed_right():
     with pytest.raises(ProfileError) as info:
         parse_profile_text("name: 中文中文中文\ntown: 湖塘镇\nemployees: 5\x07\n", "p.yaml")
     assert info.value.render("en").startswith("p.yaml:3:13: an invisible control character")
+
+
+def test_a_profile_typed_with_full_width_colons_throughout_names_the_slip(kb):
+    """Every key followed by "：" (a Chinese input method left on): the file reads as one text,
+    and the message says why, as it does for one such key among others."""
+    raw = parse_profile_text("name： 甲公司\ntown： 湖塘镇\nemployees： 100\n", "fw.yaml")
+    with pytest.raises(ProfileError) as raised:
+        kb.validate_profile(raw)
+    zh = raised.value.render("zh")
+    assert zh.startswith("fw.yaml:1:1: 企业画像必须是「事实: 值」的映射")
+    assert zh.endswith(
+        "：键 'name' 后面是全角冒号「：」，所以整个文件被读成了一段文字（改为半角冒号和一个空格：'…: '）"
+    )
+    assert raised.value.render("en").endswith(
+        ": the key 'name' is followed by a full-width colon (U+FF1A), so the whole file reads"
+        " as one text (a half-width colon and a space: '…: ')"
+    )

@@ -202,13 +202,22 @@ def validate_profile(model: PolicyModel, raw: RawProfile | Mapping[str, Any] | A
             else Msg("show.value", text=repr(data)[:60])
         )
         where = doc.at(()) if doc else None
+        message = Msg("profile.not_mapping", source=source or Msg("profile.the_input"), kind=kind)
+        if isinstance(data, str) and "：" in data:  # every key typed with a Chinese input method
+            key = data.split("：", 1)[0].strip()
+            message = Msg(
+                "profile.fullwidth_colons",
+                said=message,
+                slip=Msg(
+                    "yaml.fullwidth_colon", key=cut(key) if len(key) > SHOWN_CHARACTERS else key
+                ),
+                hint=Msg("yaml.hint.fullwidth_colon"),
+            )
         raise ProfileError(
             [
                 ProfileIssue(
                     "",
-                    Msg(
-                        "profile.not_mapping", source=source or Msg("profile.the_input"), kind=kind
-                    ),
+                    message,
                     where,
                 )
             ]

@@ -652,7 +652,7 @@ def _command(args: argparse.Namespace, lang: str) -> int:
             _silence_stdout()
             return EXIT_OK
         name = exc.filename if exc.filename is not None else ""
-        sys.stderr.write(say(lang, "file.unreadable", name=name, detail=os_reason(exc)) + "\n")
+        sys.stderr.write(say(lang, "file.unreadable", path=name, detail=os_reason(exc)) + "\n")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as exc:
         sys.stderr.write("\n" + say(lang, "cli.interrupted") + "\n")
