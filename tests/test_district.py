@@ -313,6 +313,28 @@ def test_impact_cli_reports_gains_as_json(cli, lowered):
     assert growth["losses"] == 0
     table = cli("impact", "--old", str(ROOT / "measures.yaml"), "--new", str(lowered), str(ROSTER))
     assert "KM7.rd_growth_reward" in table.stdout
+    # each moved row in the reader's words: its row, its benefit, the statuses before and after
+    details = [
+        line.strip()
+        for line in cli(
+            "impact",
+            "--old",
+            str(ROOT / "measures.yaml"),
+            "--new",
+            str(lowered),
+            str(ROSTER),
+            "--details",
+        ).stdout.splitlines()
+        if "KM7.rd_growth_reward：" in line
+    ]
+    assert details
+    moves = [re.fullmatch(r"第 \d+ 行 .*KM7\.rd_growth_reward：(\S+) → (\S+)", d) for d in details]
+    assert all(m is not None for m in moves)
+    assert {(m.group(1), m.group(2)) for m in moves if m} <= {
+        ("不适用", "待定"),
+        ("不适用", "适用"),
+        ("待定", "适用"),
+    }
 
 
 def test_impact_totals_follow_a_change_of_rate(kb, tmp_path):

@@ -1046,3 +1046,16 @@ def test_a_roster_saved_with_another_delimiter_is_named_so(kb, tmp_path, sep, sh
         f"{path}: the header is one column holding {shown}: the file seems separated by "
         f"{shown}; save it as comma-separated CSV (UTF-8)"
     )
+
+
+def test_refused_rows_are_listed_in_row_order_whatever_refused_them(kb, tmp_path):
+    """A repeated name (found after the cells are checked) and a bad cell: the rows are listed
+    as they stand in the file, as a person goes down a sheet."""
+    rows = [
+        {"name": "甲公司", "employees": 10},
+        {"name": "甲公司", "employees": 12},  # row 3: repeats row 2
+        {"name": "乙公司", "employees": -1},  # row 4: a bad cell
+        {"name": "丙公司", "employees": 5},
+    ]
+    run = kb.roster(_roster_rows(tmp_path, rows))
+    assert [e.row for e in run.summary.errors] == [3, 4]

@@ -863,7 +863,7 @@ class RosterSummary:
         invalid = result.n - int(np.count_nonzero(valid))
         self.rows += result.n
         self.invalid += invalid
-        self.errors.extend(batch.errors.values())
+        self.errors.extend(sorted(batch.errors.values(), key=lambda e: e.row))  # in row order
         mask = valid if invalid else None  # the valid rows are counted (every row when all are)
         arrays = list(result.statuses.values())
         if result.precheck is not None:

@@ -590,7 +590,17 @@ def impact_table(report: Any, lang: str = "zh") -> str:
     if report.details:
         lines += ["", say(lang, "impact.details")]
         lines += [
-            f"  row {d['row']}  {d['name'] or ''}  {d['town'] or ''}  {d['benefit']}: {d['old']} → {d['new']}"
+            "  "
+            + say(
+                lang,
+                "impact.detail",
+                row=d["row"],
+                name=printable(d["name"] or ""),
+                town=d["town"] or "",
+                benefit=d["benefit"],
+                old=words.status_word(Status(d["old"]), lang),
+                new=words.status_word(Status(d["new"]), lang),
+            )
             for d in report.details
         ]
     return "\n".join(lines)
