@@ -231,6 +231,12 @@ def test_facts_command(cli):
     out = cli("facts").stdout
     assert "  employees                          count  职工总数 (人)" in out
     assert "rd_expense_growth                  = rd_expense - rd_expense_prior_year" in out
+    assert out.startswith("基本信息\n")
+    english = cli("facts", "--lang", "en").stdout  # the groups and units in English too
+    assert english.startswith("Basic information\n")
+    assert "  employees                          count  Total employees (people)" in english
+    assert "  annual_revenue                     money  Annual sales revenue (CNY)" in english
+    assert not any("\u4e00" <= c <= "\u9fff" for c in english)
 
 
 def test_export_turtle_and_json_ld(cli, tmp_path):

@@ -266,8 +266,9 @@ def facts_table(model: PolicyModel, lang: str = "zh") -> str:
     for f in model.facts.values():
         if f.group != group:
             group = f.group
-            lines += ["", group or ""]
-        unit = f" ({f.unit})" if f.unit else ""
+            named = next((g for g in model.fact_groups if g.name == group), None)
+            lines += ["", named.label[lang] if named is not None else group or ""]
+        unit = f" ({say(lang, 'unit.' + f.unit)})" if f.unit else ""
         lines.append(f"  {f.id:<34} {f.type.value:<6} {f.label[lang]}{unit}")
     if model.derived:
         lines += ["", say(lang, "facts.derived")]
