@@ -32,6 +32,7 @@ try:
         MeasuresFileError,
         NotExpressibleError,
         OntologyError,
+        OutputError,
         PolicyKBError,
         Problem,
         ProfileError,
@@ -41,9 +42,19 @@ try:
         UnknownNameError,
         YearError,
     )
-    from .policy.model import Audience, BenefitKind, MeasureKind, PolicyModel, Status
+    from .policy.model import (
+        Audience,
+        Benefit,
+        BenefitKind,
+        Measure,
+        MeasureKind,
+        ParameterValue,
+        PolicyModel,
+        Status,
+        Town,
+    )
     from .policy.profile import Profile, read_profile
-    from .reason.results import BenefitResult, MeasureResult
+    from .reason.results import BenefitResult, EstimateResult, MeasureResult, PrecheckResult
     from .version import __version__
 finally:
     if _collecting:
@@ -51,24 +62,30 @@ finally:
 
 __all__ = [
     "Audience",
+    "Benefit",
     "BenefitImpact",
     "BenefitKind",
     "BenefitResult",
     "ConditionSyntaxError",
     "EnvironmentProblem",
+    "EstimateResult",
     "Evaluation",
     "Impact",
     "KnowledgeBase",
     "Location",
+    "Measure",
     "MeasureKind",
     "MeasureResult",
     "MeasuresFileError",
     "NotExpressibleError",
     "OntologyError",
+    "OutputError",
+    "ParameterValue",
     "PolicyKBError",
     "PolicyModel",
     "PoolEntry",
     "PoolList",
+    "PrecheckResult",
     "Problem",
     "Profile",
     "ProfileError",
@@ -82,6 +99,7 @@ __all__ = [
     "RosterSummary",
     "RowError",
     "Status",
+    "Town",
     "TownEvaluation",
     "TownProgress",
     "UnknownNameError",

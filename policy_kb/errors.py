@@ -34,6 +34,7 @@ __all__ = [
     "MeasuresFileError",
     "NotExpressibleError",
     "OntologyError",
+    "OutputError",
     "PolicyKBError",
     "Problem",
     "ProfileError",

@@ -47,7 +47,10 @@ import pyarrow as pa
 try:
     import pyspark  # noqa: F401 - the optional extra
 except ImportError as exc:  # pragma: no cover - the CLI says it in words
-    raise ImportError("policy_kb.spark needs the extra: pip install 'policy-kb[spark]'") from exc
+    from .text import Msg
+
+    # an ImportError still, so that ``try: import policy_kb.spark`` works as for any extra
+    raise ImportError(Msg("spark.not_installed").render()) from exc
 
 from .api import KnowledgeBase, default_kb
 from .backends.columns import APPLIES, DOES_NOT_APPLY, UNDETERMINED
@@ -308,7 +311,9 @@ def progress(
 
 @dataclass(frozen=True)
 class SparkRowError:
-    """A refused row as the Spark run reports it (its message in the run's language)."""
+    """A refused row as the Spark run reports it. Its message is the error column the executors
+    wrote, in the run's language: :meth:`message_in` gives that text whatever language is
+    asked (the words of another language were never written)."""
 
     row: int
     facts: tuple[str, ...]

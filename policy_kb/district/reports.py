@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backends.columns import APPLIES, STATUS_WORDS, ColumnResult, sum_fen
+from ..backends.columns import STATUS_WORDS, ColumnResult, sum_fen
 from ..backends.trace import Plan
 from ..errors import PolicyKBError, RosterError
 from ..policy.model import FactType, PolicyModel
@@ -502,6 +502,3 @@ def _details(
         }
         for i in changed
     ]
-
-
-_ = APPLIES

@@ -60,14 +60,6 @@ SELECT ?seq ?name ?name_en ?target ?total WHERE {
 ORDER BY ?seq
 """
 
-COUNT_MEASURES_BY_KIND = """
-SELECT ?kind (COUNT(?measure) AS ?n) WHERE {
-    ?measure a ?kind .
-    VALUES ?kind { pkb:KeyMeasure pkb:SafeguardMeasure }
-}
-GROUP BY ?kind
-"""
-
 
 def _python(term: Any) -> Any:
     return None if term is None else term.toPython()

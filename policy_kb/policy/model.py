@@ -115,11 +115,6 @@ class EvidenceType(Valued):
     proves: tuple[str, ...]
     location: Location
 
-    @property
-    def held_word(self) -> str:
-        """``true`` / ``false`` / ``unknown``, as measures.yaml and the JSON write it."""
-        return "unknown" if self.held is None else "true" if self.held else "false"
-
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class FactGroup(Valued):
