@@ -358,8 +358,9 @@ def exclusive_counted(
                 & ~np.isnan(a)
                 & ~np.isnan(b)
             )
-            counted[rule.second] &= ~(both & (a >= b))
-            counted[rule.first] &= ~(both & (a < b))
+            first = rule.first_counts(a, b)
+            counted[rule.second] &= ~(both & first)
+            counted[rule.first] &= ~(both & ~first)
     return counted
 
 

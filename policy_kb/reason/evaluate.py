@@ -418,7 +418,7 @@ def _exclusions(
         a = replace(a, conflicts_with=(*a.conflicts_with, rule.second))
         b = replace(b, conflicts_with=(*b.conflicts_with, rule.first))
         if a.amount is not None and b.amount is not None:
-            if a.amount >= b.amount:
+            if rule.first_counts(a.amount, b.amount):
                 b = replace(b, counted=False)
             else:
                 a = replace(a, counted=False)

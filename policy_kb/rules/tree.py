@@ -327,3 +327,10 @@ class Exclusive(Node):
     first: str
     second: str
     location: Location
+
+    @staticmethod
+    def first_counts(first: Any, second: Any) -> Any:
+        """Whether the first benefit's amount is the one counted when both apply: the larger
+        one, and of two equal amounts the first. Amounts or numpy arrays of amounts alike (every
+        back-end asks this one rule)."""
+        return first >= second
