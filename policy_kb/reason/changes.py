@@ -181,7 +181,7 @@ def _candidates(
         den = values.get(source.denominator.name)
         if den is None or den == 0:
             continue
-        exact_den = Fraction(repr(den)) if isinstance(den, float) else Fraction(den)
+        exact_den = iv.exact(den)
         n, d = exact_den.numerator, exact_den.denominator * 100
         # ⌈bound × den / 100⌉ in integers: −(−(p × n) // (q × d)) for bound = p / q
         out.update(-(-b.numerator * n // (b.denominator * d)) for b in bounds)
@@ -195,10 +195,7 @@ def _bounds(record: Record, source: Score) -> tuple[Fraction, ...]:
     table, key = record.plan.static, ("tier bounds", id(tiers))
     found: tuple[Any, tuple[Fraction, ...]] | None = table.get(key)
     if found is None or found[0] is not tiers:
-        bounds = tuple(
-            Fraction(repr(t.at_least)) if isinstance(t.at_least, float) else Fraction(t.at_least)
-            for t in tiers
-        )
+        bounds = tuple(iv.exact(t.at_least) for t in tiers)
         found = table[key] = (tiers, bounds)
     return found[1]
 
@@ -219,4 +216,4 @@ def _measured(best: Score, candidate: Any, values: Any) -> Fraction:
     den = values[best.denominator.name]
     if type(den) is int:
         return Fraction(candidate * 100, den)
-    return Fraction(candidate) * 100 / Fraction(repr(den))
+    return Fraction(candidate) * 100 / iv.exact(den)

@@ -27,6 +27,7 @@ from ..policy.model import (
     Status,
 )
 from ..policy.profile import Profile
+from ..rules import interval as iv
 from ..rules.tree import Best, EstimateCase, ParamRef, Score
 from ..rules.walk import exact_number, facts_in, facts_of, value_of
 from ..text import Msg, Words, close_matches
@@ -63,7 +64,7 @@ def check_year(model: PolicyModel, year: object) -> int:
     """``year`` if it is a whole number within :data:`YEAR_RANGE` (as a profile's year fact
     must be); :class:`YearError` otherwise."""
     if isinstance(year, bool) or not isinstance(year, int):
-        raise YearError(0, Msg("year.not_whole", example=model.document.year, got=repr(year)))
+        raise YearError(None, Msg("year.not_whole", example=model.document.year, got=repr(year)))
     low, high = YEAR_RANGE
     if not low <= year <= high:  # year 0 or 10**20 reached the date library: "unexpected error"
         raise YearError(year, Msg("year.out_of_range", got=year, low=low, high=high))
@@ -276,7 +277,7 @@ def _source(record: Record, source: Score) -> SourceScore:
 def _exact(value: Any) -> Fraction | None:
     if value is None or isinstance(value, Fraction):
         return value
-    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+    return iv.exact(value)
 
 
 def _ratio(num: Any, den: Any) -> Fraction:

@@ -15,6 +15,7 @@ from typing import Any
 from ..backends.trace import Trace
 from ..policy.model import PRECHECK, Status
 from ..records import Valued
+from ..rules import interval as iv
 from ..rules.tree import AnyOf, Comparison, FactRef, Flag, NotOf
 from .results import BenefitResult, Evaluation
 
@@ -73,8 +74,7 @@ def _failing(trace: Trace, alternatives: bool, found: list[Gap]) -> None:
             _failing(part, within, found)
 
 
-def _exact(x: Any) -> Fraction:
-    return Fraction(repr(x)) if isinstance(x, float) else Fraction(x)
+_exact = iv.exact
 
 
 def _comparison_gap(trace: Trace, cond: Comparison, alternatives: bool) -> Gap:

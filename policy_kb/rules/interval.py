@@ -10,7 +10,10 @@ arithmetic: the ranges are points. The functions work on ints, floats and Decima
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 Tri = bool | None
 """A three-valued truth value: ``True``, ``False`` or ``None`` for unknown."""
@@ -153,12 +156,15 @@ def reaches(value: Any, bound: Any, den: Any = None) -> bool:
         return True
     if type(value) is int and type(den) is int and type(bound) is int:
         return value * 100 >= bound * den
+    return exact(value) * 100 >= exact(bound) * exact(den)
+
+
+def exact(x: Any) -> Fraction:
+    """A number as an exact fraction; a float as the decimal it prints as (0.1 is 1/10, not the
+    binary float nearest to it), since that is the figure a person typed."""
     from fractions import Fraction
 
-    def exact(x: Any) -> Fraction:
-        return Fraction(repr(x)) if isinstance(x, float) else Fraction(x)
-
-    return exact(value) * 100 >= exact(bound) * exact(den)
+    return Fraction(repr(x)) if isinstance(x, float) else Fraction(x)
 
 
 def _points(tiers: Any, value: Any, den: Any = None) -> int:

@@ -48,6 +48,7 @@ from ..api import KnowledgeBase, load
 from ..errors import PolicyKBError, ProfileError, ProfileSyntaxError, UnknownNameError, YearError
 from ..graph.rdf import describe, load_tbox, serialize
 from ..graph.vocab import ONTOLOGY_IRI
+from ..policy.model import YEAR_RANGE
 from ..policy.profile import MAX_PROFILE_BYTES, parse_json_profile
 from ..policy.resources import schema
 from ..text import DEFAULT_LANG, LANGUAGES, Msg, Words, say
@@ -239,7 +240,7 @@ _ERROR_WORDS = {
 def supported_years(kb: KnowledgeBase) -> tuple[int, int]:
     """The first and last year in which every parameter a condition needs has a value."""
     years = []
-    for year in range(1990, 2101):
+    for year in range(YEAR_RANGE[0], YEAR_RANGE[1] + 1):
         try:
             kb.parameters_for_year(year)
         except YearError:

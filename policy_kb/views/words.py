@@ -615,7 +615,7 @@ def gap_sentence(gap: Gap, model: PolicyModel, lang: str) -> str:
         "gap." + gap.direction,
         label=model.fact_label(gap.fact)[lang] if gap.fact else gap.trace.condition.text,
         value=format_value(gap.value, unit, lang),
-        op={">=": "≥", ">": ">", "<=": "≤", "<": "<"}[gap.operator],
+        op=_OPS[gap.operator],
         threshold=format_value(gap.threshold, unit, lang),
         amount=format_value(gap.gap, unit, lang),
     )
