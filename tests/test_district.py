@@ -101,6 +101,29 @@ def test_progress_cli_prints_the_table_and_json_and_draws_the_chart(cli, tmp_pat
     assert data["district"]["target"] == sum(t["target"] for t in data["towns"])
 
 
+def test_a_town_without_a_target_has_no_completion_rate_not_zero(report, tmp_path):
+    """附件2 allows a target of 0: such a town has no completion rate (shown —, null in JSON),
+    never 0 %; the district's rate still counts every town."""
+    from dataclasses import replace
+
+    from policy_kb.views import tables
+
+    first = report.towns[0]
+    towns = [replace(first, target=0, registered=3), *report.towns[1:]]
+    edited = replace(report, towns=towns)
+    assert edited.towns[0].rate is None
+    assert edited.towns[0].rate_with_pool is None
+    assert edited.rate == edited.registered / edited.target
+    data = edited.to_dict()
+    assert data["towns"][0]["completion_rate"] is None
+    assert data["towns"][0]["completion_rate_with_pool"] is None
+    row = next(line for line in tables.progress_table(edited).splitlines() if first.name in line)
+    assert "—" in row
+    assert "0%" not in row
+    chart = _chart.progress_chart(edited, tmp_path / "c.svg", "zh")
+    assert chart is not None
+
+
 def test_the_chart_is_readable_in_chinese_with_the_shipped_font(report, tmp_path, monkeypatch):
     # no system font: the subset shipped in the package must cover every label
     monkeypatch.setattr(_chart, "_SYSTEM_FAMILIES", ())

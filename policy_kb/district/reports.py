@@ -74,8 +74,9 @@ class TownProgress:
     pool_registration_unknown: int = 0
 
     @property
-    def rate(self) -> float:
-        return self.registered / self.target if self.target else 0.0
+    def rate(self) -> float | None:
+        """Registered ÷ target; None for a target of 0 (no rate, not 0 %)."""
+        return completion(self.registered, self.target)
 
     @property
     def shortfall(self) -> int:
@@ -87,8 +88,18 @@ class TownProgress:
         return min(self.pool, self.shortfall)
 
     @property
-    def rate_with_pool(self) -> float:
-        return (self.registered + self.pool_closes) / self.target if self.target else 0.0
+    def rate_with_pool(self) -> float | None:
+        return completion(self.registered + self.pool_closes, self.target)
+
+
+def completion(done: int, target: int) -> float | None:
+    """How much of a target is done, as a fraction; None when the target is 0 (a town with no
+    target has no completion rate: not 0 %, not 100 %)."""
+    return done / target if target else None
+
+
+def _rounded(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 4)
 
 
 @dataclass
@@ -123,6 +134,11 @@ class Progress:
     def pool_closes(self) -> int:
         return sum(t.pool_closes for t in self.towns)
 
+    @property
+    def rate(self) -> float | None:
+        """The district's registered ÷ its target (None for a target of 0)."""
+        return completion(self.registered, self.target)
+
     def to_dict(self, lang: str = "zh") -> dict[str, Any]:
         """``policy-kb progress --format json``; the refused rows' messages in ``lang``."""
         return {
@@ -139,12 +155,12 @@ class Progress:
                     "target": t.target,
                     "enterprises": t.enterprises,
                     "registered": t.registered,
-                    "completion_rate": round(t.rate, 4),
+                    "completion_rate": _rounded(t.rate),
                     "shortfall": t.shortfall,
                     "pool": t.pool,
                     "pool_registration_unknown": t.pool_registration_unknown,
                     "pool_closes": t.pool_closes,
-                    "completion_rate_with_pool": round(t.rate_with_pool, 4),
+                    "completion_rate_with_pool": _rounded(t.rate_with_pool),
                 }
                 for t in self.towns
             ],
@@ -152,7 +168,7 @@ class Progress:
                 "target": self.target,
                 "printed_total": self.printed_total,
                 "registered": self.registered,
-                "completion_rate": round(self.registered / self.target, 4) if self.target else 0.0,
+                "completion_rate": _rounded(self.rate),
                 "shortfall": self.shortfall,
                 "pool": self.pool,
                 "pool_closes": self.pool_closes,
@@ -320,8 +336,10 @@ def mobilise(
 
     _require(model, path, (model.fact_of_type(FactType.TOWN),), "mobilise")
     run = run_roster(model, path, years, progress=show, each=each, reading=reading)
+    # by town, the pool before the near misses, then: a score not known (a direct route needs
+    # none) first, the highest scores next; the file's order last
     entries.sort(
-        key=lambda e: (e.seq, e.group != "pool", -(e.score if e.score is not None else 101), e.row)
+        key=lambda e: (e.seq, e.group != "pool", e.score is not None, -(e.score or 0), e.row)
     )
     return PoolList(entries, run.summary.errors)
 

@@ -175,6 +175,11 @@ def printable(value: str) -> str:
     )
 
 
+def percent(rate: float | None) -> str:
+    """A rate as a whole percentage (``84%``); a rate that does not exist (a target of 0) as —."""
+    return "—" if rate is None else f"{rate:.0%}"
+
+
 def number(value: Any) -> str:
     """``1,200,000``; ``2.5``; ``0.33`` (two decimals at most)."""
     value = plain(value)

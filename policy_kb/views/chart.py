@@ -19,7 +19,7 @@ from typing import Any
 from ..district.reports import Progress
 from ..errors import PolicyKBError
 from ..files import atomic_path
-from ..text import Msg, catalogue, say
+from ..text import Msg, catalogue, percent, say
 
 SUBSET_FONT = "PolicyKBCJKSubset-Regular.otf"
 _SYSTEM_FAMILIES = (
@@ -138,7 +138,7 @@ def progress_chart(
         "year": report.year,
         "registered": report.registered,
         "target": report.target,
-        "rate": report.registered / report.target if report.target else 0.0,
+        "rate": percent(report.rate),
         "pool": report.pool,
         "closes": report.pool_closes,
     }
@@ -162,7 +162,7 @@ def progress_chart(
     ax.barh(y, pool, left=registered, color="#f0a33a", height=0.5, label=words["pool"])
     for yi, town in zip(y, report.towns, strict=True):
         note = words["annotation"].format(
-            registered=town.registered, target=town.target, rate=town.rate
+            registered=town.registered, target=town.target, rate=percent(town.rate)
         )
         ax.text(
             max(town.target, town.registered + town.pool_closes) + 2,

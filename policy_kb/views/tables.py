@@ -14,7 +14,7 @@ from ..policy.model import PolicyModel, Status
 from ..reason import evidence as proof
 from ..reason.nearmiss import gaps, to_supply
 from ..reason.results import Evaluation, TownEvaluation
-from ..text import Msg, Text, Words, format_value, number, printable, say
+from ..text import Msg, Text, Words, format_value, number, percent, printable, say
 from . import words
 
 _MARKS = {Status.APPLIES: "✔", Status.DOES_NOT_APPLY: "✘", Status.UNDETERMINED: "?"}
@@ -388,11 +388,11 @@ def progress_table(report: Any, lang: str = "zh") -> str:
             Text(t.name, f"{t.name} {t.name_en or ''}".strip())[lang],
             str(t.target),
             str(t.registered),
-            f"{t.rate:.0%}",
+            percent(t.rate),
             str(t.shortfall),
             str(t.pool),
             str(t.pool_closes),
-            f"{t.rate_with_pool:.0%}",
+            percent(t.rate_with_pool),
         ]
         for t in report.towns
     ]
