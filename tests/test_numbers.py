@@ -157,3 +157,15 @@ def test_the_column_engine_rounds_to_the_fen_or_leaves_the_row_to_exact_decimals
     for i in sorted(halves)[:40] + list(range(40)):
         one = kb.evaluate({"rd_expense": rd[i], "tech_sme_registered": True})
         assert out[i] == float(one.estimates["KM7.rd_super_deduction"].amount), i
+
+
+def test_a_rate_is_written_as_printed_whatever_its_number_type():
+    """25 % and 2.5 % side by side in one answer: never "2.50%" next to "25%"."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from policy_kb.text import format_value
+
+    shown = [format_value(v, "%", "zh") for v in (25, 2.5, Decimal("2.50"), Fraction(5, 2), 12.345)]
+    assert shown == ["25%", "2.5%", "2.5%", "2.5%", "12.35%"]
+    assert format_value(1234.5, "元", "zh") == "1,234.50 元"  # money keeps its fen

@@ -207,9 +207,9 @@ def format_value(value: Any, unit: str | None, lang: str) -> str:
     if isinstance(value, bool):
         return say(lang, "value.yes" if value else "value.no")
     if isinstance(value, (int, float)):
-        shown = f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
-        if unit == "%":
-            return f"{shown}%"
+        if unit == "%":  # a rate as printed: 25%, 2.5% (never 2.50%)
+            return f"{number(value)}%"
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"  # 元 to the fen
         if unit == "元":
             return say(lang, "value.yuan", n=shown)
         return say(lang, "value.with_unit", n=shown, unit=unit) if unit else shown
