@@ -67,13 +67,15 @@ def evidence_of(model: PolicyModel, facts: tuple[str, ...] | list[str]) -> tuple
 
 
 def _government(model: PolicyModel, facts: list[str] | tuple[str, ...]) -> bool:
-    return all(k.held is True for k in evidence_of(model, facts))
+    """True when the facts are proved by evidence and the government holds all of it (facts
+    that no evidence type proves are not the government's to prove)."""
+    kinds = evidence_of(model, facts)
+    return bool(kinds) and all(k.held is True for k in kinds)
 
 
 def government_fact(model: PolicyModel, fact: str) -> bool:
     """True when every evidence type that proves ``fact`` is held by the government."""
-    kinds = evidence_of(model, (fact,))
-    return bool(kinds) and all(k.held is True for k in kinds)
+    return _government(model, (fact,))
 
 
 def leaf_facts(node: Condition) -> tuple[str, ...]:
