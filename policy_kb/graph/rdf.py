@@ -31,7 +31,7 @@ from ..rules.tree import (
     NotOf,
 )
 from ..rules.walk import Visitor, facts_in
-from ..text import Msg, Text, plain
+from ..text import Msg, Text, label, plain
 from ..version import __version__
 from .vocab import CPSV, CV, DCTERMS, ELI, ONTOLOGY_IRI, OWL, PKB, PREFIXES, RDF, RDFS, SKOS
 
@@ -135,7 +135,7 @@ def build_abox(model: PolicyModel) -> Graph:
     g.add((o, OWL.versionIRI, URIRef(f"{base}version/{model.sha256[:16]}")))
     g.add((o, OWL.versionInfo, Literal(f"policy_kb {__version__}")))
     g.add((o, DCTERMS.license, URIRef(LICENSE)))
-    _zh_en(g, o, RDFS.label, Text(f"{doc.title.zh}：知识模型", f"{doc.title.en}: knowledge model"))
+    _zh_en(g, o, RDFS.label, label("rdf.ontology", title=doc.title))
 
     d = iri.document()
     g.add((d, RDF.type, PKB.PolicyDocument))
@@ -157,7 +157,7 @@ def build_abox(model: PolicyModel) -> Graph:
     g.add((x, ELI.realizes, d))
     g.add((x, ELI.title, Literal(doc.title.zh, lang="zh")))
     g.add((x, ELI.language, URIRef(CHINESE)))
-    _zh_en(g, x, RDFS.label, Text(f"{doc.title.zh}（中文文本）", f"{doc.title.en} (Chinese text)"))
+    _zh_en(g, x, RDFS.label, label("rdf.expression", title=doc.title))
 
     for part in doc.parts:
         p = iri.part(part.number)
@@ -196,7 +196,7 @@ def build_abox(model: PolicyModel) -> Graph:
         g.add((clause, ELI.is_part_of, iri.part(measure.part)))
         g.add((iri.part(measure.part), ELI.has_part, clause))
         g.add((clause, PKB.number, Literal(measure.number)))
-        _zh_en(g, clause, RDFS.label, Text(f"条款 {measure.number}", f"clause {measure.number}"))
+        _zh_en(g, clause, RDFS.label, label("rdf.clause", number=measure.number))
         g.add((clause, PKB.heading, Literal(measure.title.zh, lang="zh")))
         g.add((clause, PKB.verbatimText, Literal(measure.text, lang="zh")))
 
@@ -251,7 +251,7 @@ def build_abox(model: PolicyModel) -> Graph:
                 g,
                 top,
                 RDFS.label,
-                Text(f"{benefit.title.zh}：资格条件", f"{benefit.title.en}: eligibility"),
+                label("rdf.eligibility", title=benefit.title),
             )
             _Describe(g, iri, model).describe(top, benefit.condition, None)
             for other in benefit.not_combinable_with:
@@ -290,7 +290,7 @@ def _estimate(g: Graph, benefit: URIRef, estimate: Estimate, title: Text) -> Non
     node = URIRef(f"{benefit}/estimate")
     g.add((benefit, PKB.hasEstimate, node))
     g.add((node, RDF.type, PKB.Estimate))
-    _zh_en(g, node, RDFS.label, Text(f"{title.zh}：金额估算", f"{title.en}: estimate"))
+    _zh_en(g, node, RDFS.label, label("rdf.estimate", title=title))
     g.add((node, PKB.estimateKind, Literal(estimate.kind)))
     _zh_en(g, node, RDFS.comment, estimate.note)
     for k, case in enumerate(estimate.cases, start=1):
@@ -407,7 +407,7 @@ def _evidence(g: Graph, iri: _Iris, model: PolicyModel) -> None:
             g,
             listed,
             SKOS.prefLabel,
-            Text(f"{benefit.title.zh}：证明材料", f"{benefit.title.en}: evidence"),
+            label("rdf.evidence", title=benefit.title),
         )
         g.add((criterion, CV.hasEvidenceTypeList, listed))
         for fact in dict.fromkeys(facts):
@@ -439,7 +439,7 @@ def _parameters(g: Graph, iri: _Iris, model: PolicyModel) -> None:
                 g,
                 v,
                 RDFS.label,
-                Text(f"{param.label.zh}（{since} 起）", f"{param.label.en} (from {since})"),
+                label("rdf.value_since", label=param.label, since=since),
             )
             if value.value is not None:
                 g.add((v, PKB.numericValue, _number(value.value)))

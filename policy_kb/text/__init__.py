@@ -56,9 +56,10 @@ def text(zh: str | None, en: str | None = None) -> Text:
     return Text(zh, en or zh)
 
 
-def label(key: str) -> Text:
-    """A label of the program's own (not of measures.yaml), from the catalogues: ``label("owl.enterprise")``."""
-    return Text(say("zh", key), say("en", key))
+def label(key: str, **args: Any) -> Text:
+    """A label of the program's own (not of measures.yaml), from the catalogues, in both
+    languages: ``label("owl.enterprise")``; a ``Text`` argument gives each language its own."""
+    return Text(say("zh", key, **args), say("en", key, **args))
 
 
 @cache
