@@ -22,6 +22,7 @@ from ..policy.model import (
     Audience,
     Benefit,
     FactType,
+    Measure,
     ParameterValue,
     PolicyModel,
     Status,
@@ -172,7 +173,9 @@ def evaluate_profile(
     )
 
 
-def _measure(record: Record, measure: Any, decided: Mapping[str, Status] | None) -> MeasureResult:
+def _measure(
+    record: Record, measure: Measure, decided: Mapping[str, Status] | None
+) -> MeasureResult:
     benefits = tuple([_benefit(record, b, decided) for b in measure.benefits])
     for_enterprises = bool(benefits) or measure.audience is Audience.ENTERPRISES
     undetermined = []

@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..district.reports import Progress
 from ..errors import PolicyKBError
 from ..files import atomic_path
 from ..text import Msg, catalogue, percent, say
+
+if TYPE_CHECKING:
+    from ..district.reports import Progress
 
 SUBSET_FONT = "PolicyKBCJKSubset-Regular.otf"
 _SYSTEM_FAMILIES = (

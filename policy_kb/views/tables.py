@@ -7,15 +7,20 @@ word comes from the message catalogue.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from ..policy.model import PolicyModel, Status
+from ..policy.model import Measure, PolicyModel, Status
 from ..reason import evidence as proof
 from ..reason.nearmiss import gaps, to_supply
-from ..reason.results import Evaluation, TownEvaluation
+from ..reason.results import BenefitResult, Evaluation, TownEvaluation
 from ..text import Msg, Text, Words, format_value, number, percent, printable, say
 from . import words
+
+if TYPE_CHECKING:  # the reports these views print (the district layer builds them)
+    from ..backends.owl import LintReport
+    from ..district.readiness import Readiness
+    from ..district.reports import Impact, Progress
 
 _MARKS = {Status.APPLIES: "✔", Status.DOES_NOT_APPLY: "✘", Status.UNDETERMINED: "?"}
 _COLOURS = {Status.APPLIES: "32", Status.DOES_NOT_APPLY: "31", Status.UNDETERMINED: "33"}
@@ -124,7 +129,9 @@ def evaluation_table(ev: Evaluation, lang: str = "zh", colour: bool = False) -> 
     return "\n".join(lines)
 
 
-def _benefit_lines(ev: Evaluation, b: Any, measure: Any, lang: str, style: _Style) -> list[str]:
+def _benefit_lines(
+    ev: Evaluation, b: BenefitResult, measure: Measure, lang: str, style: _Style
+) -> list[str]:
     benefit, model = b.benefit, ev.model
     lines = [
         f"  {style.status(b.status, lang)}  {benefit.title[lang]}  {style.dim(benefit.id)}",
@@ -366,7 +373,7 @@ def roster_table(summary: Any, source: str, output: str | None, lang: str = "zh"
     return "\n".join(lines)
 
 
-def progress_table(report: Any, lang: str = "zh") -> str:
+def progress_table(report: Progress, lang: str = "zh") -> str:
     """Per town of 附件2: target, registered, completion, shortfall, the pool and what it closes."""
     head = [
         say(lang, "progress.head." + k)
@@ -462,7 +469,7 @@ def _holders(model: PolicyModel, kinds: Sequence[Any], lang: str) -> str:
     return Words([model.holders[h].label for h in names if h in model.holders], "list").render(lang)
 
 
-def readiness_table(report: Any, model: PolicyModel, lang: str = "zh") -> str:
+def readiness_table(report: Readiness, model: PolicyModel, lang: str = "zh") -> str:
     """免申即享 readiness: per town and benefit the counts, then the documents to provide and the
     data to request (over the report's towns), the legend and the advice."""
     from ..district.readiness import ANY_BENEFIT
@@ -528,7 +535,7 @@ def readiness_table(report: Any, model: PolicyModel, lang: str = "zh") -> str:
     return "\n".join(lines)
 
 
-def readiness_rows(report: Any, model: PolicyModel, lang: str = "zh") -> list[list[Any]]:
+def readiness_rows(report: Readiness, model: PolicyModel, lang: str = "zh") -> list[list[Any]]:
     """Every count of the report as spreadsheet rows (a header first): town, benefit (``*`` for
     any benefit), kind, id, label, holder, enterprises; the district totals last."""
     from ..district.readiness import ANY_BENEFIT
@@ -539,7 +546,7 @@ def readiness_rows(report: Any, model: PolicyModel, lang: str = "zh") -> list[li
     ]
     out: list[list[Any]] = [head]
     kinds = {k.id: k for k in model.evidence}
-    places = [
+    places: list[tuple[str, Callable[[str, str | None], Any], str | None]] = [
         (t if t is not None else say(lang, "readiness.no_town"), report.of, t) for t in report.towns
     ]
     if report.town is None:  # one town asked for: its rows are all there is, no district total
@@ -567,7 +574,7 @@ def readiness_rows(report: Any, model: PolicyModel, lang: str = "zh") -> list[li
     return out
 
 
-def impact_table(report: Any, lang: str = "zh") -> str:
+def impact_table(report: Impact, lang: str = "zh") -> str:
     """Per benefit: gains, losses, moves to and from undetermined, and the change in amounts."""
     head = [
         say(lang, "impact.head." + k) for k in ("benefit", "gain", "lose", "to", "from", "change")
@@ -654,7 +661,7 @@ def mobilise_summary(entries: Sequence[Any], path: str, near: bool, lang: str) -
     return "\n".join(lines)
 
 
-def lint_table(report: Any, model: PolicyModel, lang: str = "zh") -> str:
+def lint_table(report: LintReport, model: PolicyModel, lang: str = "zh") -> str:
     """What the reasoner checked and proved, for a policy officer."""
     checked = report.checked
     lines = [
