@@ -323,6 +323,28 @@ def test_validate_and_lint_take_measures_as_every_command_does(cli, tmp_path):
             "policy-kb match: 缺少必需的参数：PROFILE",
             "policy-kb match: the following arguments are required: PROFILE",
         ),
+        (  # a mistyped option, command or choice: the closest names
+            ["match", EXAMPLE, "--fromat", "json"],
+            "policy-kb: 无法识别的参数：--fromat json（用 --help 查看这个命令接受的参数）"
+            "；是否应为 '--format'？",
+            "policy-kb: unrecognized arguments: --fromat json (--help lists what this command"
+            " takes); did you mean '--format'?",
+        ),
+        (
+            ["mach", EXAMPLE],
+            "policy-kb: 参数 COMMAND 的值 'mach' 不可用，可选：'match', 'precheck', 'measures',"
+            " 'town', 'facts', 'roster', 'progress', 'mobilise', 'readiness', 'impact', 'serve',"
+            " 'lint', 'validate', 'export'；是否应为 'match' 或 'impact'？",
+            "policy-kb: argument COMMAND: invalid choice: 'mach' (choose from 'match', 'precheck',"
+            " 'measures', 'town', 'facts', 'roster', 'progress', 'mobilise', 'readiness', 'impact',"
+            " 'serve', 'lint', 'validate', 'export'); did you mean 'match' or 'impact'?",
+        ),
+        (
+            ["match", EXAMPLE, "--format", "jsn"],
+            "policy-kb match: 参数 --format 的值 'jsn' 不可用，可选：'table', 'json'；是否应为 'json'？",
+            "policy-kb match: argument --format: invalid choice: 'jsn' (choose from 'table',"
+            " 'json'); did you mean 'json'?",
+        ),
     ],
 )
 def test_usage_errors_are_said_in_the_commands_language(cli, args, zh, en):

@@ -32,7 +32,7 @@ from ..files import check_output
 from ..policy.model import PRECHECK
 from ..policy.profile import read_profile
 from ..policy.resources import data_file
-from ..text import Msg, say
+from ..text import Msg, did_you_mean, say
 from ..version import __version__
 from ..views import tables
 
@@ -82,7 +82,42 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {_usage_error(message, self.lang)}\n")
+        said = _usage_error(message, self.lang)
+        hint = _close_name(self, message)
+        if hint is not None:
+            said = say(self.lang, "cli.usage.with_hint", said=said, hint=hint)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {said}\n")
+
+
+def _close_name(parser: argparse.ArgumentParser, message: str) -> Msg | None:
+    """ "Did you mean …" for a mistyped option (any command's: the top parser meets the option
+    before it knows the command) or a mistyped command or choice; None when nothing is close."""
+    found = re.fullmatch(r"unrecognized arguments: (?P<args>.*)", message)
+    if found:
+        known = sorted(_options(parser))
+        for token in found["args"].split():
+            if token.startswith("--"):
+                hint = did_you_mean(token.split("=", 1)[0], known)
+                if hint is not None:
+                    return hint
+        return None
+    found = re.fullmatch(
+        r"argument \S+: invalid choice: '(?P<value>[^']*)' \(choose from (?P<choices>.*)\)", message
+    )
+    if found:
+        return did_you_mean(found["value"], re.findall(r"'([^']*)'", found["choices"]))
+    return None
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    """Every long option of a parser and of its commands (argparse has no public walk)."""
+    found: set[str] = set()
+    for action in parser._actions:
+        found.update(s for s in action.option_strings if s.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _options(sub)
+    return found
 
 
 _USAGE_ERRORS = (
