@@ -491,3 +491,13 @@ def test_a_measures_file_that_cannot_be_read_is_a_measures_error_in_the_library(
             policy_kb.load(path)
         assert raised.value.render("zh") == f"{path}：无法读取（{reason}）"
         assert raised.value.problems == ()
+
+
+def test_detail_summary_without_json_is_refused_not_ignored(cli):
+    run = cli("match", EXAMPLE, "--detail", "summary")
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr.strip() == (
+        "--detail summary 只用于 JSON 输出：请同时加 --format json（表格总是完整的答案）"
+    )
+    assert cli("match", EXAMPLE, "--detail", "summary", "--format", "json").returncode == 0

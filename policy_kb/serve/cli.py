@@ -311,6 +311,8 @@ def _print_json(data: Any, out: TextIO) -> None:
 
 
 def _cmd_match(args: argparse.Namespace, out: TextIO) -> int:
+    if args.detail != "full" and args.format != "json":  # said, not ignored
+        raise PolicyKBError(Msg("cli.detail_needs_json"))
     ev = _kb(args).evaluate(read_profile(args.profile), year=args.year, engine=args.engine)
     if args.format == "json":
         out.write(ev.to_json(args.lang, detail=args.detail) + "\n")
