@@ -307,6 +307,9 @@ def test_unknown_town_suggests(kb):
         kb.town("湖塘")
     assert info.value.render("en") == "unknown town '湖塘' (did you mean '湖塘镇'?)"
     assert str(info.value) == "未知的镇（开发区） '湖塘'（是否应为 '湖塘镇'？）"
+    with pytest.raises(UnknownNameError) as info:  # pinyin in any case: the English name
+        kb.town("hutang")
+    assert info.value.render("en") == "unknown town 'hutang' (did you mean 'Hutang Town'?)"
 
 
 def test_profile_town_carries_its_target(kb):

@@ -228,9 +228,10 @@ def close_matches(name: str, candidates: Iterable[str], limit: int = 2) -> list[
 
     pool = list(dict.fromkeys(candidates))
     matches = difflib.get_close_matches(name, pool, n=limit, cutoff=0.6)
-    if not matches:
-        folded = name.casefold()
-        matches = [c for c in pool if c.casefold() == folded][:limit]
+    if not matches:  # the case aside: hutang for Hutang Town, KM7 for km7
+        folded = {c.casefold(): c for c in pool}
+        found = difflib.get_close_matches(name.casefold(), list(folded), n=limit, cutoff=0.6)
+        matches = [folded[f] for f in found]
     return matches
 
 
