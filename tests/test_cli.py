@@ -71,7 +71,7 @@ def test_match_with_year(cli):
             "town: 湖塘\n",
             "<stdin>:1:7: town (Town or development zone): expected one of the 11 towns of 附件2 (did you mean '湖塘镇'?), got '湖塘'",
         ),
-        ("employes: 10\n", "<stdin>:1:11: employes: unknown fact (did you mean 'employees'?)"),
+        ("employes: 10\n", "<stdin>:1:1: employes: unknown fact (did you mean 'employees'?)"),
         (
             "- employees\n- 10\n",
             "<stdin>:1:1: a profile must be a mapping of fact: value, but <stdin> is a list",

@@ -236,3 +236,12 @@ def test_a_profile_typed_with_full_width_colons_throughout_names_the_slip(kb):
         ": the key 'name' is followed by a full-width colon (U+FF1A), so the whole file reads"
         " as one text (a half-width colon and a space: '…: ')"
     )
+
+
+def test_an_unknown_fact_is_placed_at_its_name_a_bad_value_at_the_value(kb):
+    raw = parse_profile_text("name: 甲\ntech_staf: 5\nemployees: -3\n", "p.yaml")
+    with pytest.raises(ProfileError) as raised:
+        kb.validate_profile(raw)
+    lines = raised.value.render("zh").splitlines()
+    assert lines[0].startswith("p.yaml:2:1: tech_staf：未知的事实")
+    assert lines[1].startswith("p.yaml:3:12: employees")

@@ -244,10 +244,13 @@ class _Checker:
         self.issues: list[ProfileIssue] = []
         self.by_label = model.fact_by_label
 
-    def _issue(self, fact: str, key: Any, message: Msg) -> None:
+    def _issue(self, fact: str, key: Any, message: Msg, at_key: bool = False) -> None:
+        """An issue placed at the value (a bad value) or at the key (``at_key``: a name not
+        known, or written twice)."""
         loc = None
         if self.doc is not None:
-            loc = self.doc.value_locations.get((key,)) or self.doc.key_locations.get((key,))
+            at = self.doc.key_locations if at_key else self.doc.value_locations
+            loc = at.get((key,)) or self.doc.key_locations.get((key,))
         self.issues.append(ProfileIssue(fact, message, loc))
 
     def check(self, data: Mapping[Any, Any]) -> dict[str, Any]:
@@ -282,7 +285,9 @@ class _Checker:
                 found = None if long else did_you_mean(key, [*self.model.facts, *self.by_label])
                 hint = found or Msg("profile.hint.facts")
                 named: str | Msg = cut(key) if long else key
-                self._issue(key, key, Msg("profile.unknown_fact", key=named, hint=hint))
+                self._issue(
+                    key, key, Msg("profile.unknown_fact", key=named, hint=hint), at_key=True
+                )
                 continue
             if value is None:
                 continue
