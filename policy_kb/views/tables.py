@@ -230,7 +230,7 @@ def catalogue_table(model: PolicyModel, lang: str = "zh") -> str:
             say(lang, "catalogue.targets", annex=t.annex, title=t.title[lang], unit=t.unit),
         ]
         for town in t.towns:
-            name = Text(town.name, f"{town.name} {town.name_en or ''}".strip())[lang]
+            name = _town_names(town.name, town.name_en)[lang]
             lines.append(f"  {town.seq:>2}  {name}  {town.target}")
         lines.append(say(lang, "catalogue.total", total=t.total))
     return "\n".join(lines)
@@ -392,7 +392,7 @@ def progress_table(report: Progress, lang: str = "zh") -> str:
     rows = [
         [
             str(t.seq),
-            Text(t.name, f"{t.name} {t.name_en or ''}".strip())[lang],
+            _town_names(t.name, t.name_en)[lang],
             str(t.target),
             str(t.registered),
             percent(t.rate),
@@ -460,8 +460,13 @@ def _town_label(town: str | None, model: PolicyModel, lang: str) -> str:
     found = (
         next((t for t in model.targets.towns if t.name == town), None) if model.targets else None
     )
-    english = found.name_en if found is not None and found.name_en else None
-    return Text(town, f"{town} {english}" if english else town)[lang]
+    return _town_names(town, found.name_en if found is not None else None)[lang]
+
+
+def _town_names(name: str, name_en: str | None) -> Text:
+    """A town as the tables name it: its Chinese name; in English both (湖塘镇 Hutang Town), as
+    a person who reads English needs the name the documents use as well."""
+    return Text(name, f"{name} {name_en}" if name_en else name)
 
 
 def _holders(model: PolicyModel, kinds: Sequence[Any], lang: str) -> str:
