@@ -79,7 +79,8 @@ def test_match_with_year(cli):
         ("employees: [1, 2\n", None),
         (
             '{"employees": 10,}',
-            "<stdin>:1:18: JSON syntax error: Expecting property name enclosed in double quotes",
+            "<stdin>:1:18: JSON syntax error: expected a key in double quotes (a comma too many,"
+            " or single quotes?)",
         ),
     ],
 )

@@ -153,10 +153,23 @@ def test_broken_yaml_profile(kb):
 def test_broken_json_profile():
     with pytest.raises(ProfileError) as info:
         parse_profile_text('{"employees": 10,}', "p.json")
-    assert (
-        info.value.render("en")
-        == "p.json:1:18: JSON syntax error: Expecting property name enclosed in double quotes"
+    assert info.value.render("en") == (
+        "p.json:1:18: JSON syntax error: expected a key in double quotes (a comma too many, or"
+        " single quotes?)"
     )
+    # Python's English is said in the reader's language: each of the usual slips
+    for text, said in (
+        ('{"employees": 10,}', "应为用双引号括起的键名（多了一个逗号，或用了单引号？）"),
+        ('{"employees" 10}', "缺少冒号 :"),
+        ('{"employees": 10 "name": "a"}', "缺少逗号 ,（或多了一个括号）"),
+        ('{"employees": }', "此处应为一个值"),
+        ('{"name": "a}', "字符串没有结束（缺少右引号）"),
+        ('{"name": "a\\q"}', "无效的转义（\\ 后面的字符）"),
+        ('{"name": "a"} x', "数据结束后还有多余的内容"),
+    ):
+        with pytest.raises(ProfileError) as info:
+            parse_profile_text(text, "p.json")
+        assert info.value.render("zh").split("JSON 语法错误：", 1)[1] == said, text
 
 
 def test_json_nan_and_duplicate_keys_are_refused():

@@ -137,6 +137,19 @@ def parse_profile_text(text: str, source: str) -> RawProfile:
     return RawProfile(doc.data, source, doc)
 
 
+_JSON_PROBLEMS = {  # what Python's json module says → the catalogue's sentence
+    "Expecting value": "json.problem.value",
+    "Expecting property name enclosed in double quotes": "json.problem.name",
+    "Expecting ':' delimiter": "json.problem.colon",
+    "Expecting ',' delimiter": "json.problem.comma",
+    "Unterminated string starting at": "json.problem.string",
+    "Invalid control character at": "json.problem.control",
+    "Invalid \\escape": "json.problem.escape",
+    "Invalid \\uXXXX escape": "json.problem.escape",
+    "Extra data": "json.problem.extra",
+}
+
+
 def parse_json_profile(text: str, source: str) -> Any:
     """Parse JSON strictly: duplicate keys, NaN and Infinity are refused (:class:`ProfileSyntaxError`)."""
 
@@ -168,8 +181,10 @@ def parse_json_profile(text: str, source: str) -> Any:
             text, parse_constant=no_constants, parse_int=whole, object_pairs_hook=pairs
         )
     except json.JSONDecodeError as exc:
+        key = _JSON_PROBLEMS.get(exc.msg)  # Python's English, said in the reader's language
+        detail = Msg(key) if key is not None else Msg("literal", text=exc.msg)
         raise ProfileSyntaxError(
-            Msg("json.syntax", detail=exc.msg), Location(source, exc.lineno, exc.colno)
+            Msg("json.syntax", detail=detail), Location(source, exc.lineno, exc.colno)
         ) from None
     except ValueError as exc:
         detail = (
