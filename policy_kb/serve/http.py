@@ -25,6 +25,7 @@ worker process builds the same app:
 from __future__ import annotations
 
 import gc
+import json
 import os
 import re
 from collections import OrderedDict
@@ -51,7 +52,7 @@ from ..graph.vocab import ONTOLOGY_IRI
 from ..policy.model import YEAR_RANGE
 from ..policy.profile import MAX_PROFILE_BYTES, parse_json_profile
 from ..policy.resources import schema
-from ..text import DEFAULT_LANG, LANGUAGES, Msg, Words, say
+from ..text import DEFAULT_LANG, LANGUAGES, Msg, Words, label, say
 from ..version import __version__
 from ..views import document
 from . import models
@@ -906,6 +907,8 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
         },
     }
 
+    described = service_description()
+
     async def answer(params: Mapping[str, list[str]], request: Request) -> Response:
         lang = request_lang(request)
         for name in DATASET_PARAMETERS:
@@ -932,9 +935,7 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
     async def sparql_get(request: Request) -> Response:
         params = parse_qs(request.url.query, keep_blank_values=True)
         if not params:
-            return Response(
-                SERVICE_DESCRIPTION, media_type="text/turtle; charset=utf-8", headers=vary
-            )
+            return Response(described, media_type="text/turtle; charset=utf-8", headers=vary)
         return await answer(params, request)
 
     form = {
@@ -987,19 +988,27 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
 DATASET_PARAMETERS = ("default-graph-uri", "named-graph-uri")
 
 #: the SPARQL 1.1 Service Description of the endpoint (``<>`` is the endpoint's own address)
-SERVICE_DESCRIPTION = """@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
+_SERVICE_DESCRIPTION = """@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
 @prefix formats: <http://www.w3.org/ns/formats/> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 
 [] a sd:Service ;
-    rdfs:label "policy_kb SPARQL endpoint (read-only)"@en , "policy_kb SPARQL 查询端点（只读）"@zh ;
+    rdfs:label {en}@en , {zh}@zh ;
     sd:endpoint <> ;
     sd:supportedLanguage sd:SPARQL11Query ;
     sd:resultFormat formats:SPARQL_Results_JSON , formats:SPARQL_Results_XML ,
         formats:SPARQL_Results_CSV , formats:SPARQL_Results_TSV ,
         formats:Turtle , formats:N-Triples , formats:RDF_XML , formats:JSON-LD ;
     sd:defaultDataset [ a sd:Dataset ; sd:defaultGraph [ a sd:Graph ] ] .
-""".encode()
+"""
+
+
+def service_description() -> bytes:
+    """The SPARQL service description (Turtle) a GET without a query answers; its name from the
+    catalogue, in both languages."""
+    name = label("http.sparql_service")
+    quoted = {lang: json.dumps(name[lang], ensure_ascii=False) for lang in ("zh", "en")}
+    return _SERVICE_DESCRIPTION.replace("{en}", quoted["en"]).replace("{zh}", quoted["zh"]).encode()
 
 
 def _extend_openapi(app: FastAPI, kb: KnowledgeBase) -> None:
