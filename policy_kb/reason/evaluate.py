@@ -251,6 +251,7 @@ def _precheck(
         basic_ok,
         direct_ok,
         explain,
+        record.of(method.total),
     )
 
 

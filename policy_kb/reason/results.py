@@ -150,6 +150,7 @@ class PrecheckResult(Valued):
     explain: Callable[[], tuple[tuple[IndicatorScore, ...], tuple[Change, ...]]] | None = field(
         default=None, repr=False, compare=False
     )
+    total: tuple[int, int] | None = None  # the rule tree's total (the Total node), low and high
 
     @cached_property
     def _detail(self) -> tuple[tuple[IndicatorScore, ...], tuple[Change, ...]]:
@@ -167,11 +168,12 @@ class PrecheckResult(Valued):
 
     @property
     def score_low(self) -> int:
-        return sum(low for low, _ in self.bounds)
+        """The least total the profile may score (the record's Total node)."""
+        return self.total[0] if self.total is not None else sum(low for low, _ in self.bounds)
 
     @property
     def score_high(self) -> int:
-        return sum(high for _, high in self.bounds)
+        return self.total[1] if self.total is not None else sum(high for _, high in self.bounds)
 
     @property
     def score(self) -> int | None:
