@@ -156,6 +156,9 @@ def test_a_second_ctrl_c_does_not_cut_the_cleaning_short(tmp_path):
 def test_a_signal_stops_a_command_once(monkeypatch):
     from policy_kb.serve import cli as module
 
+    # as in a terminal, whatever the test runner inherited (a background job ignores SIGINT,
+    # which _stop_once rightly keeps: see test_an_ignored_ctrl_c_stays_ignored)
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
     previous = module._stop_once()
     assert previous is not None
     try:
@@ -172,7 +175,8 @@ def test_a_signal_stops_a_command_once(monkeypatch):
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGINT, inherited)
 
 
 def test_control_characters_in_a_name_never_reach_the_terminal(cli, tmp_path):
