@@ -319,35 +319,28 @@ def test_impact_of_lowering_the_km7_growth_threshold(kb, lowered):
 
 
 def test_impact_cli_reports_gains_as_json(cli, lowered):
-    done = cli(
-        "impact",
-        "--old",
-        str(ROOT / "measures.yaml"),
-        "--new",
-        str(lowered),
-        str(ROSTER),
-        "--format",
-        "json",
-    )
-    assert done.returncode == 0, done.stderr
-    data = json.loads(done.stdout)
-    growth = next(b for b in data["benefits"] if b["benefit"] == "KM7.rd_growth_reward")
-    assert growth["gains"] > 0
-    assert growth["losses"] == 0
-    table = cli("impact", "--old", str(ROOT / "measures.yaml"), "--new", str(lowered), str(ROSTER))
-    assert "KM7.rd_growth_reward" in table.stdout
-    # each moved row in the reader's words: its row, its benefit, the statuses before and after
-    details = [
-        line.strip()
-        for line in cli(
+    def impact(*options: str) -> Any:
+        return cli(
             "impact",
             "--old",
             str(ROOT / "measures.yaml"),
             "--new",
             str(lowered),
             str(ROSTER),
-            "--details",
-        ).stdout.splitlines()
+            *options,
+        )
+
+    done = impact("--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    growth = next(b for b in data["benefits"] if b["benefit"] == "KM7.rd_growth_reward")
+    assert growth["gains"] > 0
+    assert growth["losses"] == 0
+    assert "KM7.rd_growth_reward" in impact().stdout
+    # each moved row in the reader's words: its row, its benefit, the statuses before and after
+    details = [
+        line.strip()
+        for line in impact("--details").stdout.splitlines()
         if "KM7.rd_growth_reward：" in line
     ]
     assert details
