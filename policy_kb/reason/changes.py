@@ -21,7 +21,7 @@ from typing import Any
 from ..backends.trace import Record
 from ..policy.model import EvaluationMethod
 from ..rules import interval as iv
-from ..rules.tree import Best, FactRef, Score
+from ..rules.tree import Best, Comparison, FactRef, Score
 from ..rules.walk import facts_in, facts_of
 from .results import Change
 
@@ -107,17 +107,11 @@ def _from_tables(
                 new_points[id(source)] = iv.ratio_points(tiers, (candidate, candidate), den)
     parts = [new_points.get(id(s), v[plan.slot(s)]) for s in indicator.parts]
     low, high = iv.largest(parts)
-    old_low, old_high = v[plan.slot(indicator)]
-    total_low, total_high = v[plan.slot(method.total)]
-    total = (total_low - old_low + low, total_high - old_high + high)
-    pass_mark = v[plan.param_slot(method.pass_score, False, False)]
-    if iv.ge(total, pass_mark) is not True:
+    changed = {id(indicator): (low, high)}
+    total = iv.total([changed.get(id(i), v[plan.slot(i)]) for i in method.total.parts])
+    changed[id(method.total)] = total
+    if _score_rule(record, method, changed) is not True:
         return None
-    for ind in method.indicators:
-        if ind.id in method.nonzero:
-            points = (low, high) if ind is indicator else v[plan.slot(ind)]
-            if iv.gt(points, (0, 0)) is not True:
-                return None
     best = max(
         (s for s in indicator.parts if id(s) in new_points), key=lambda s: new_points[id(s)][0]
     )
@@ -130,6 +124,23 @@ def _from_tables(
         low,
         total[0],
     )
+
+
+def _score_rule(record: Record, method: EvaluationMethod, changed: dict[int, Any]) -> Any:
+    """The tree's score rule (total ≥ pass mark, each must-not-be-zero indicator > 0) decided with
+    some of its nodes' values replaced by ``changed`` (node id → value), the others as the
+    record has them: the rule as measures.yaml states it, not written again here."""
+    plan, v = record.plan, record.v
+
+    def value(node: Any) -> Any:
+        found = changed.get(id(node))
+        return found if found is not None else v[plan.slot(node)]
+
+    parts = []
+    for cond in method.score_rule.children():
+        assert isinstance(cond, Comparison)
+        parts.append(iv.COMPARE[cond.op](value(cond.left), value(cond.right)))
+    return iv.all_of(parts)
 
 
 def _by_running(
