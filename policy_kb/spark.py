@@ -49,8 +49,10 @@ try:
 except ImportError as exc:  # pragma: no cover - the CLI says it in words
     from .text import Msg
 
-    # an ImportError still, so that ``try: import policy_kb.spark`` works as for any extra
-    raise ImportError(Msg("spark.not_installed").render()) from exc
+    # an ImportError still, so that ``try: import policy_kb.spark`` works as for any extra; no
+    # language was asked for: Chinese first, English beside
+    words = Msg("spark.not_installed")
+    raise ImportError(f"{words.render('zh')} — {words.render('en')}") from exc
 
 from .api import KnowledgeBase, default_kb
 from .backends.columns import APPLIES, DOES_NOT_APPLY, UNDETERMINED

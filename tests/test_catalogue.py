@@ -23,7 +23,7 @@ CATALOGUES = {
     for lang in ("zh", "en")
 }
 #: the calls that name a sentence, and the position of the key among their arguments
-CALLS = {"Msg": 0, "say": 1, "problem": 1, "_reject": 1, "_Reject": 1}
+CALLS = {"Msg": 0, "say": 1, "label": 0, "problem": 1, "_reject": 1, "_Reject": 1}
 
 
 def fields(template: str) -> set[str]:
@@ -109,3 +109,27 @@ def test_views_never_branch_on_the_language():
         if pattern.search(line)
     ]
     assert hits == []
+
+
+def test_every_unit_measures_yaml_may_name_has_its_words():
+    """A unit is looked up as unit.<unit> (the facts table): every unit the schema allows has
+    its words in both catalogues, so an edit that uses one never meets a missing sentence."""
+    import json
+
+    schema = json.loads((PACKAGE / "schemas" / "measures.schema.json").read_text(encoding="utf-8"))
+    units: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            unit = node.get("properties", {}).get("unit", {})
+            units.update(unit.get("enum", ()) if isinstance(unit, dict) else ())
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    assert {"元", "人", "%"} <= units
+    for lang in ("zh", "en"):
+        assert sorted(u for u in units if f"unit.{u}" not in CATALOGUES[lang]) == [], lang

@@ -502,3 +502,13 @@ def test_detail_summary_without_json_is_refused_not_ignored(cli):
         "--detail summary 只用于 JSON 输出：请同时加 --format json（表格总是完整的答案）"
     )
     assert cli("match", EXAMPLE, "--detail", "summary", "--format", "json").returncode == 0
+
+
+def test_an_option_another_command_takes_suggests_nothing_far_fetched(cli):
+    """--year is not an option of town: the options are compared without their dashes, so no
+    unrelated one (--measures) is offered as the likely meaning."""
+    run = cli("town", "湖塘镇", "--year", "2021")
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[-1] == (
+        "policy-kb: 无法识别的参数：--year 2021（用 --help 查看这个命令接受的参数）"
+    )

@@ -175,8 +175,9 @@ def test_a_signal_stops_a_command_once(monkeypatch):
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        restored = signal.getsignal(signal.SIGINT)
         signal.signal(signal.SIGINT, inherited)
+    assert restored is signal.default_int_handler
 
 
 def test_control_characters_in_a_name_never_reach_the_terminal(cli, tmp_path):

@@ -497,6 +497,24 @@ def test_post_sparql_with_a_wrong_media_type(http):
     assert response.status_code == 415
 
 
+def test_sparql_takes_lang_as_every_route_does(http):
+    """lang in the address or in a form's body; an unknown one refused (422), never replaced;
+    lang alone is still a GET without a query: the service description."""
+    bad = "SELEC ?s WHERE { ?s ?p ?o }"
+    english = http.get("/v1/sparql", params={"query": bad, "lang": "en"}).json()["detail"]
+    assert english.startswith("not a SPARQL 1.1 query")
+    form = http.post("/v1/sparql", data={"query": bad, "lang": "en"}).json()["detail"]
+    assert form.startswith("not a SPARQL 1.1 query")
+    assert http.get("/v1/sparql", params={"query": bad}).json()["detail"].startswith("不是 SPARQL")
+    refused = http.get("/v1/sparql", params={"query": bad, "lang": "fr"})
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == "lang 为 'fr'，不可用：可选 'zh' 或 'en'"
+    described = http.get("/v1/sparql", params={"lang": "en"})
+    assert described.status_code == 200
+    assert described.headers["content-type"].startswith("text/turtle")
+    assert "policy_kb SPARQL endpoint (read-only)" in described.text
+
+
 # ── the OpenAPI document, errors, CORS ───────────────────────────────────────────────────────
 
 
@@ -711,6 +729,10 @@ def test_a_very_long_url_is_a_414_problem_in_json(server, size):
     assert problem["status"] == 414
     assert problem["title"] == "URI too long"
     assert problem["detail"].startswith("请求地址超过 32,768 字节")
+    english = b"GET /v1/sparql?lang=en&query=" + b"a" * size + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    status, _, body = _raw(server, english)
+    assert status == 414
+    assert json.loads(body)["detail"].startswith("the request URL is longer than 32,768 bytes")
 
 
 def test_a_request_that_is_not_http_is_a_400_problem_in_json(server):

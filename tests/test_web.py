@@ -778,3 +778,15 @@ def test_amounts_typed_in_wan_are_shown_back_in_wan(browser, server, lang, shown
     assert ("800,000 元" if lang == "zh" else "CNY 800,000") in other
     context.close()
     assert watched.errors == []
+
+
+def test_an_amount_not_known_yet_is_shown_as_unknown_never_zero(watched):
+    """The HNTE relief applies but needs the taxable income: the page's totals say so, as the
+    API's unknown_by_kind does, instead of leaving the tax saving out or showing 0."""
+    profile = {"hnte_valid": True, "employees": 10}
+    page = watched.open("/" + fragment(profile))
+    settled(page, profile)
+    assert (
+        page.inner_text(".estimates [data-kind='tax_saving']")
+        == "金额未知（1 项缺少计算所需的信息）"
+    )

@@ -624,9 +624,12 @@ def _xlsx_roster(path: Path, batch_rows: int) -> RosterFile:
     except Exception as exc:  # openpyxl raises several types for a damaged file
         raise RosterError(Msg("roster.xlsx", path=str(path), detail=type(exc).__name__)) from None
     sheet = book.worksheets[0]
-    rows: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)
-    if _has_formulas(path):  # a formula's saved result is what is read: check that there is one
-        rows = _with_results(path, rows)
+    rows: Iterator[tuple[Any, ...]]
+    if _has_formulas(path, getattr(sheet, "_worksheet_path", None)):
+        # a formula's saved result is what is read: check that there is one
+        rows = _with_results(path, sheet.iter_rows())
+    else:
+        rows = sheet.iter_rows(values_only=True)
     try:
         header = ["" if h is None else str(h) for h in next(rows)]
     except StopIteration:
@@ -665,18 +668,22 @@ def _xlsx_roster(path: Path, batch_rows: int) -> RosterFile:
     return RosterFile(path, header, max(sheet.max_row - 1, 0) if sheet.max_row else None, batches)
 
 
-def _has_formulas(path: Path) -> bool:
-    """Whether a sheet of the workbook holds a formula (an ``<f>`` element of its XML): a look
-    at the zipped XML, much quicker than reading the cells."""
+def _has_formulas(path: Path, part: str | None) -> bool:
+    """Whether the sheet read holds a formula (an ``<f>`` element of its XML, ``part`` of the
+    archive; every sheet's when openpyxl does not say which): a look at the zipped XML, much
+    quicker than reading the cells."""
     import zipfile
 
+    wanted = part.lstrip("/") if part else None
     try:
         with zipfile.ZipFile(path) as archive:
             for name in archive.namelist():
-                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                    with archive.open(name) as part:
+                if name == wanted or (
+                    wanted is None and name.startswith("xl/worksheets/") and name.endswith(".xml")
+                ):
+                    with archive.open(name) as stream:
                         tail = b""
-                        while chunk := part.read(1 << 20):
+                        while chunk := stream.read(1 << 20):
                             text = tail + chunk
                             if b"<f>" in text or b"<f " in text or b":f>" in text or b":f " in text:
                                 return True
@@ -687,20 +694,23 @@ def _has_formulas(path: Path) -> bool:
 
 
 def _with_results(path: Path, rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    """The rows of the first sheet as read, refused at the first formula whose result the file
+    """The values of the first sheet's cells, refused at the first formula whose result the file
     does not hold (a workbook written by a program, never opened in a spreadsheet): that cell
-    would otherwise be read as empty, a fact unknown that the sheet does give."""
+    would otherwise be read as empty, a fact unknown that the sheet does give. A saved empty
+    text (=IF(…,"x","") in Excel or WPS) is a result: its cell is typed text, not a number."""
     import openpyxl
     from openpyxl.utils import get_column_letter
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=False)
     try:
         written = book.worksheets[0].iter_rows(values_only=True)
-        for number, row in enumerate(rows, start=1):
+        for number, cells in enumerate(rows, start=1):
+            row = tuple(getattr(c, "value", None) for c in cells)
             formulas = next(written, ())
             for column, value in enumerate(row):
-                if value is None and column < len(formulas):
-                    given = formulas[column]
+                unsaved = value is None and getattr(cells[column], "data_type", None) == "n"
+                if unsaved and column < len(formulas):
+                    given = getattr(formulas[column], "text", formulas[column])  # array formulas
                     if isinstance(given, str) and given.startswith("="):
                         cell = f"{get_column_letter(column + 1)}{number}"
                         raise RosterError(
@@ -837,13 +847,8 @@ class RosterSummary:
     @property
     def totals(self) -> dict[str, float]:
         """Estimate kind → total amount in yuan (summed in whole fen, so exact) of the known
-        amounts; :attr:`unknown` counts the ones left out."""
-        return {kind: fen / 100 for kind, fen in self.fen.items()}
-
-    @property
-    def known_totals(self) -> dict[str, float]:
-        """:attr:`totals` without the kinds whose every amount is unknown (their sum of no
-        amount is not a total of 0)."""
+        amounts; :attr:`unknown` counts the ones left out, and a kind whose every amount is
+        unknown has no total here (its sum of no amount is not 0)."""
         return {
             kind: fen / 100
             for kind, fen in self.fen.items()

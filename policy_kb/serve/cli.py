@@ -32,7 +32,7 @@ from ..files import check_output
 from ..policy.model import PRECHECK
 from ..policy.profile import read_profile
 from ..policy.resources import data_file
-from ..text import Msg, did_you_mean, say
+from ..text import Msg, Words, close_matches, did_you_mean, quoted, say
 from ..version import __version__
 from ..views import tables
 
@@ -90,16 +90,20 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _close_name(parser: argparse.ArgumentParser, message: str) -> Msg | None:
-    """ "Did you mean …" for a mistyped option (any command's: the top parser meets the option
-    before it knows the command) or a mistyped command or choice; None when nothing is close."""
+    """Did you mean …: for a mistyped option, among the options of the command being run (its
+    parser is built for that command alone); for a mistyped command or choice, among the
+    choices. None when nothing is close."""
     found = re.fullmatch(r"unrecognized arguments: (?P<args>.*)", message)
     if found:
-        known = sorted(_options(parser))
+        # compared without their dashes, which would make any two options look alike
+        known = {option[2:]: option for option in _options(parser)}
         for token in found["args"].split():
             if token.startswith("--"):
-                hint = did_you_mean(token.split("=", 1)[0], known)
-                if hint is not None:
-                    return hint
+                close = close_matches(token.split("=", 1)[0][2:], sorted(known))
+                if close:
+                    return Msg(
+                        "hint.did_you_mean", names=Words(quoted(known[c] for c in close), "or")
+                    )
         return None
     found = re.fullmatch(
         r"argument \S+: invalid choice: '(?P<value>[^']*)' \(choose from (?P<choices>.*)\)", message

@@ -910,7 +910,14 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
     described = service_description()
 
     async def answer(params: Mapping[str, list[str]], request: Request) -> Response:
-        lang = request_lang(request)
+        asked = params.get("lang", [])  # in the address, or in a form's body
+        lang = known_lang(asked[-1] if asked else None)
+        if asked and asked[-1] not in LANGUAGES:  # refused, as by every other route
+            expected = Words([f"'{x}'" for x in LANGUAGES], "or")
+            detail = say(
+                lang, "http.invalid.choice", field="lang", value=repr(asked[-1]), expected=expected
+            )
+            return problem(422, "invalid request", detail, headers=vary)
         for name in DATASET_PARAMETERS:
             if name in params:
                 detail = say(lang, "http.dataset", name=name)
@@ -934,7 +941,7 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
     )
     async def sparql_get(request: Request) -> Response:
         params = parse_qs(request.url.query, keep_blank_values=True)
-        if not params:
+        if not params.keys() - {"lang"}:  # no query: the service description
             return Response(described, media_type="text/turtle; charset=utf-8", headers=vary)
         return await answer(params, request)
 

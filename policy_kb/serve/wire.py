@@ -10,6 +10,8 @@ not reset it before the client has read the answer), anything else malformed a 4
 
 from __future__ import annotations
 
+import re
+
 import httptools
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -54,7 +56,7 @@ class Protocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         if len(getattr(self, "url", b"")) > MAX_URL_BYTES:
-            detail = say(DEFAULT_LANG, "http.url_too_long", limit=f"{MAX_URL_BYTES:,}")
+            detail = say(_lang_of(self.url), "http.url_too_long", limit=f"{MAX_URL_BYTES:,}")
             answer = problem_bytes(414, "URI too long", detail)
             self._draining = True
             self.transport.write(answer)
@@ -65,3 +67,10 @@ class Protocol(HttpToolsProtocol):
         detail = say(DEFAULT_LANG, "http.not_valid")  # no request, so no language asked for
         self.transport.write(problem_bytes(400, "bad request", detail))
         self.transport.close()
+
+
+def _lang_of(url: bytes) -> str:
+    """The language a request target asks for with ``lang=`` (Chinese without one): a request
+    too long to be parsed may still say it."""
+    found = re.search(rb"[?&]lang=(zh|en)(?:&|$)", url)
+    return found.group(1).decode() if found else DEFAULT_LANG

@@ -369,7 +369,7 @@ def roster_table(summary: Any, source: str, output: str | None, lang: str = "zh"
         say(lang, "roster.precheck", qualifies=f"{q:,}", refused=f"{no:,}", undetermined=f"{u:,}"),
     ]
     if summary.totals or summary.unknown:
-        lines.append(_totals_line(summary.known_totals, summary.unknown, lang))
+        lines.append(_totals_line(summary.totals, summary.unknown, lang))
     return "\n".join(lines)
 
 

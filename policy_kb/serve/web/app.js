@@ -586,12 +586,12 @@
     // amounts are all unknown says so (never 0)
     const totals = (estimates && estimates.total_by_kind) || {};
     const unknown = (estimates && estimates.unknown_by_kind) || {};
-    const kinds = Object.keys(totals).filter((k) => totals[k]);
+    const kinds = Object.keys(totals).filter((k) => totals[k] || unknown[k]);
     for (const k of Object.keys(unknown)) if (!kinds.includes(k)) kinds.push(k);
     if (!kinds.length) return null;
     const shown = (kind) => {
       const n = unknown[kind] || 0;
-      if (!totals[kind]) return t("total_unknown", { n });
+      if (!(kind in totals)) return t("total_unknown", { n });
       return n ? t("total_at_least", { amount: money(totals[kind]), n }) : money(totals[kind]);
     };
     return el("section", { class: "estimates", "aria-labelledby": "est-title" },
