@@ -306,9 +306,8 @@ class _Checker:
                 continue
             if value is None:
                 continue
-            checked = _plain_value(
-                fact, value, self.model.ceilings[name]
-            )  # the common cases, without the general checks
+            # the common cases, without the general checks
+            checked = _plain_value(self.model.ranges[name], value)
             if checked is _INVALID:
                 if _is_unknown(value) and self.doc is None:
                     continue  # a NaN handed over from Python (pandas' missing cell) is unknown
@@ -454,24 +453,20 @@ def _escaped(value: str) -> str:
     return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _plain_value(fact: FactDef, value: Any, top: float | None) -> Any:
-    """A Python bool for a yes/no fact or an int within bounds for a number: the value itself.
-
-    Anything else (texts, floats, numpy scalars, values out of range) is ``_INVALID`` here and
-    goes through the full checks, which say what is wrong.
-    """
-    t = fact.type
-    if type(value) is bool:
+def _plain_value(allowed: tuple[FactType, float, float], value: Any) -> Any:
+    """The value itself when it is plain for its fact (:attr:`PolicyModel.ranges`: its type and
+    range): a Python bool for a yes/no fact, an int within the range for a number, a short text
+    UTF-8 can carry for a text. Anything else (floats, numpy scalars, values out of range) is
+    ``_INVALID`` here and goes through the full checks, which say what is wrong."""
+    t, low, high = allowed
+    kind = type(value)
+    if kind is int:
+        return value if t in NUMERIC and low <= value <= high else _INVALID
+    if kind is bool:
         return value if t is FactType.BOOL else _INVALID
-    if type(value) is not int or t not in NUMERIC:
-        return _INVALID
-    if t is FactType.YEAR and not YEAR_RANGE[0] <= value <= YEAR_RANGE[1]:
-        return _INVALID
-    if fact.minimum is not None and value < fact.minimum:
-        return _INVALID
-    if top is not None and value > top:
-        return _INVALID
-    return value
+    if kind is str and t is FactType.TEXT and len(value) <= MAX_TEXT and _is_text(value):
+        return value
+    return _INVALID
 
 
 def _plain_profile(model: PolicyModel, data: Mapping[Any, Any]) -> dict[str, Any] | None:
@@ -486,17 +481,7 @@ def _plain_profile(model: PolicyModel, data: Mapping[Any, Any]) -> dict[str, Any
             return None
         if value is None:
             continue
-        t, low, high = allowed
-        kind = type(value)
-        if kind is int:
-            if t not in NUMERIC or not low <= value <= high:
-                return None
-        elif kind is bool:
-            if t is not FactType.BOOL:
-                return None
-        elif not (
-            kind is str and t is FactType.TEXT and len(value) <= MAX_TEXT and _is_text(value)
-        ):
+        if _plain_value(allowed, value) is _INVALID:
             return None
         found[key] = value
     for name, limit_name in model.bounded:  # a bound by another fact (tech_staff ≤ employees)

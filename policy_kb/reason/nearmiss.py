@@ -74,9 +74,6 @@ def _failing(trace: Trace, alternatives: bool, found: list[Gap]) -> None:
             _failing(part, within, found)
 
 
-_exact = iv.exact
-
-
 def _comparison_gap(trace: Trace, cond: Comparison, alternatives: bool) -> Gap:
     fact = cond.left.name if isinstance(cond.left, FactRef) else None
     value = trace.facts.get(fact) if fact else None
@@ -90,7 +87,7 @@ def _comparison_gap(trace: Trace, cond: Comparison, alternatives: bool) -> Gap:
         and isinstance(threshold, numbers)
         and not isinstance(value, bool)
     ):
-        v, t = _exact(value), _exact(threshold)
+        v, t = iv.exact(value), iv.exact(threshold)
         if op in (">=", ">"):
             direction, gap = "short", t - v + (_STEP if op == ">" else 0)
         elif op in ("<=", "<"):

@@ -261,16 +261,10 @@ class Evaluation(Valued):
         """The total estimated value of the applicable benefits, by kind (the lesser of two
         benefits that cannot be combined is not counted)."""
         out: dict[str, Decimal] = {}
-        statuses = {b.id: b.status for b in self.benefits}
-        for result in self.estimates.values():
-            if (
-                result.amount is None
-                or not result.counted
-                or statuses[result.benefit_id] is not Status.APPLIES
-            ):
-                continue
-            assert result.kind is not None
-            out[result.kind] = out.get(result.kind, Decimal(0)) + result.amount
+        for result in self._counted():
+            if result.amount is not None:
+                assert result.kind is not None
+                out[result.kind] = out.get(result.kind, Decimal(0)) + result.amount
         return out
 
     def unknown_amounts(self) -> dict[str, int]:
@@ -278,16 +272,20 @@ class Evaluation(Valued):
         reads is unknown, or a parameter has no value that year), by kind: :meth:`totals` leaves
         them out, so with any of them a total is the least the enterprise may receive."""
         out: dict[str, int] = {}
-        statuses = {b.id: b.status for b in self.benefits}
-        for result in self.estimates.values():
-            if (
-                result.amount is None
-                and result.kind is not None
-                and result.counted
-                and statuses[result.benefit_id] is Status.APPLIES
-            ):
+        for result in self._counted():
+            if result.amount is None and result.kind is not None:
                 out[result.kind] = out.get(result.kind, 0) + 1
         return out
+
+    def _counted(self) -> list[EstimateResult]:
+        """The estimates a total counts: of the benefits that apply, all but the lesser of two
+        that cannot be combined."""
+        statuses = {b.id: b.status for b in self.benefits}
+        return [
+            r
+            for r in self.estimates.values()
+            if r.counted and statuses[r.benefit_id] is Status.APPLIES
+        ]
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

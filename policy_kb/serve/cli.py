@@ -32,7 +32,7 @@ from ..files import check_output
 from ..policy.model import PRECHECK
 from ..policy.profile import read_profile
 from ..policy.resources import data_file
-from ..text import Msg, Words, close_matches, did_you_mean, quoted, say
+from ..text import Msg, did_you_mean, say
 from ..version import __version__
 from ..views import tables
 
@@ -96,14 +96,12 @@ def _close_name(parser: argparse.ArgumentParser, message: str) -> Msg | None:
     found = re.fullmatch(r"unrecognized arguments: (?P<args>.*)", message)
     if found:
         # compared without their dashes, which would make any two options look alike
-        known = {option[2:]: option for option in _options(parser)}
+        known = sorted(option[2:] for option in _options(parser))
         for token in found["args"].split():
             if token.startswith("--"):
-                close = close_matches(token.split("=", 1)[0][2:], sorted(known))
-                if close:
-                    return Msg(
-                        "hint.did_you_mean", names=Words(quoted(known[c] for c in close), "or")
-                    )
+                hint = did_you_mean(token.split("=", 1)[0][2:], known, lambda o: "--" + o)
+                if hint is not None:
+                    return hint
         return None
     found = re.fullmatch(
         r"argument \S+: invalid choice: '(?P<value>[^']*)' \(choose from (?P<choices>.*)\)", message
@@ -283,9 +281,12 @@ def _parser(lang: str, only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _kb(args: argparse.Namespace) -> KnowledgeBase:
-    if getattr(args, "measures", None):
-        return load(args.measures)
+def _kb(args: argparse.Namespace, file: str | None = None) -> KnowledgeBase:
+    """The knowledge base of ``file`` or of ``--measures``; else the installed one, said so when
+    the folder the command runs in holds another measures.yaml."""
+    file = file or getattr(args, "measures", None)
+    if file:
+        return load(file)
     _note_packaged(getattr(args, "lang", "zh"))
     return load()
 
@@ -583,10 +584,7 @@ def _measures_file(args: argparse.Namespace) -> str | None:
 
 
 def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
-    file = _measures_file(args)
-    if not file:
-        _note_packaged(args.lang)
-    kb = load(file) if file else load()
+    kb = _kb(args, _measures_file(args))
     report = kb.lint(year=args.year)
     if args.format == "json":
         _print_json(_document().lint_to_dict(report, kb.model, args.lang), out)
@@ -598,10 +596,7 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
-    file = _measures_file(args)
-    if not file:
-        _note_packaged(args.lang)
-    kb = load(file) if file else load()
+    kb = _kb(args, _measures_file(args))
     out.write(tables.validation_summary(kb.model, args.lang) + "\n")
     return EXIT_OK
 

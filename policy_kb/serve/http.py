@@ -29,7 +29,7 @@ import json
 import os
 import re
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -660,8 +660,7 @@ def _invalid(error: Mapping[str, Any], lang: str) -> str:
     field = ".".join(str(x) for x in error["loc"])
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
     if kind == "literal_error":
-        choices = Words([f"'{x}'" for x in re.findall(r"'([^']*)'", str(ctx["expected"]))], "or")
-        return say(lang, "http.invalid.choice", field=field, value=repr(value), expected=choices)
+        return _not_a_choice(field, value, re.findall(r"'([^']*)'", str(ctx["expected"])), lang)
     if kind in ("int_parsing", "int_parsing_size"):
         return say(lang, "http.invalid.whole", field=field, value=repr(value))
     if kind in ("greater_than_equal", "less_than_equal"):
@@ -671,6 +670,12 @@ def _invalid(error: Mapping[str, Any], lang: str) -> str:
     if kind == "missing":
         return say(lang, "http.invalid.missing", field=field)
     return f"{field}: {error['msg']}"
+
+
+def _not_a_choice(field: str, value: Any, choices: Sequence[str], lang: str) -> str:
+    """A parameter's value that is not one of its choices, said in ``lang``."""
+    expected = Words([f"'{x}'" for x in choices], "or")
+    return say(lang, "http.invalid.choice", field=field, value=repr(value), expected=expected)
 
 
 def _not_json(request: Request) -> Response | None:
@@ -913,10 +918,7 @@ def linked_data_routes(kb: KnowledgeBase, sparql: SparqlWorkers) -> APIRouter:
         asked = params.get("lang", [])  # in the address, or in a form's body
         lang = known_lang(asked[-1] if asked else None)
         if asked and asked[-1] not in LANGUAGES:  # refused, as by every other route
-            expected = Words([f"'{x}'" for x in LANGUAGES], "or")
-            detail = say(
-                lang, "http.invalid.choice", field="lang", value=repr(asked[-1]), expected=expected
-            )
+            detail = _not_a_choice("lang", asked[-1], LANGUAGES, lang)
             return problem(422, "invalid request", detail, headers=vary)
         for name in DATASET_PARAMETERS:
             if name in params:

@@ -19,7 +19,7 @@ refused there, never silently replaced.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -235,9 +235,12 @@ def close_matches(name: str, candidates: Iterable[str], limit: int = 2) -> list[
     return matches
 
 
-def did_you_mean(name: str, candidates: Iterable[str]) -> Msg | None:
-    """``Msg`` "did you mean 'x' or 'y'?" / "是否应为 'x' 或 'y'？", or None when nothing is close."""
+def did_you_mean(
+    name: str, candidates: Iterable[str], shown: Callable[[str], str] | None = None
+) -> Msg | None:
+    """``Msg`` "did you mean 'x' or 'y'?" / "是否应为 'x' 或 'y'？", or None when nothing is close.
+    ``shown`` writes a match as the reader types it (an option compared without its dashes)."""
     matches = close_matches(name, candidates)
     if not matches:
         return None
-    return Msg("hint.did_you_mean", names=Words(quoted(matches), "or"))
+    return Msg("hint.did_you_mean", names=Words(quoted(map(shown or str, matches)), "or"))

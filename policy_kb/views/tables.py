@@ -457,9 +457,7 @@ _READINESS_HEAD = (
 def _town_label(town: str | None, model: PolicyModel, lang: str) -> str:
     if town is None:
         return say(lang, "readiness.no_town")
-    found = (
-        next((t for t in model.targets.towns if t.name == town), None) if model.targets else None
-    )
+    found = model.targets.town(town) if model.targets else None
     return _town_names(town, found.name_en if found is not None else None)[lang]
 
 
