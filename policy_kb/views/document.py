@@ -95,6 +95,46 @@ class _Parts:
             found = self.table[key] = build()
         return found if self.share else _copied(found)
 
+    def out(self, found: Any) -> Any:
+        """A kept part as this document holds it: itself, or a copy (see the class)."""
+        return found if self.share else _copied(found)
+
+    def settled(self, result: BenefitResult) -> tuple[Any, ...]:
+        """The outcomes of every condition of a benefit (categories followed) and which of
+        their facts are unknown: what its application depends on besides its status."""
+        record = result.trace.record
+        cond = result.trace.node
+        key = ("settled by", id(cond))
+        found: tuple[tuple[int, ...], tuple[str, ...]] | None = self.table.get(key)
+        if found is None:
+            model = self.model
+            categories = {k: c.condition for k, c in model.categories.items()}
+            nodes = [n for n in walk(cond, categories) if isinstance(n, Condition)]
+            read = {
+                f: None
+                for n in nodes
+                for name in proof.leaf_facts(n)
+                for f in proof.inputs(model, name)
+            }
+            found = self.table[key] = (
+                tuple(record.plan.slots[id(n)] for n in nodes),
+                tuple(read),
+            )
+        slots, facts = found
+        v, values = record.v, record.values
+        return (
+            tuple([x if x is True or x is False else None for x in map(v.__getitem__, slots)]),
+            tuple([values.get(f) is None for f in facts]),
+        )
+
+    def condition(self, cond: Condition) -> _Condition:
+        """What ``cond``'s record says whatever the profile, in this language and year (kept)."""
+        key = ("condition", id(cond), self.lang, self.ev.year)
+        found: _Condition | None = self.table.get(key)
+        if found is None:
+            found = self.table[key] = _Condition(cond, self)
+        return found
+
 
 def policy_dict(model: PolicyModel, lang: str) -> dict[str, Any]:
     doc = model.document
@@ -145,17 +185,17 @@ def parameter_dict(param: Parameter, value: ParameterValue, lang: str) -> dict[s
 def reason_dict(trace: Trace, parts: _Parts) -> dict[str, Any]:
     """One record per condition: as written, its outcome, the facts read, threshold, source.
 
-    A record that depends on yes / no facts alone (a flag, or a group made only of flags, up to
-    :data:`_KEPT_LEAVES` of them) is the same in every answer that gives those facts the same
-    values: it is built once per language and year and kept by the plan, under its
-    :func:`_reason_key`; the others are built for each answer.
+    What a record says whatever the profile is worked out once per condition, language and year
+    (:class:`_Condition`). A record that depends on yes / no facts alone (a flag, or a group made
+    only of flags, up to :data:`_KEPT_LEAVES` of them) is the same in every answer that gives
+    those facts the same values: it is built once and kept by the plan, under its
+    :meth:`_Condition.key`; the others are built for each answer.
     """
-    key = _reason_key(trace, parts)
+    said = parts.condition(trace.node)
+    key = said.key(trace)
     if key is None:
-        return _reason_record(trace, parts)
-    found: dict[str, Any] = parts.kept(
-        (key, parts.lang, parts.ev.year), lambda: _reason_record(trace, parts)
-    )
+        return said.record(trace, parts)
+    found: dict[str, Any] = parts.kept(key, lambda: said.record(trace, parts))
     # its sentence is this answer's too: the benefit's summary says it again
     parts.memo.setdefault(id(trace.node), found["text"])
     return found
@@ -164,75 +204,97 @@ def reason_dict(trace: Trace, parts: _Parts) -> dict[str, Any]:
 _KEPT_LEAVES = 6  # a group of n flags has at most 3ⁿ records: 729 kept at most per group
 
 
-def _reason_key(trace: Trace, parts: _Parts) -> tuple[Any, ...] | None:
-    """What a condition's record depends on when that is a few yes / no / unknown facts: the
-    condition and the values of the flags under it; None for any other record."""
-    cond = trace.condition
-    facts = _flag_facts(cond, parts)
-    if not facts:
-        return None
-    values = trace.record.values
-    key: list[Any] = [id(cond)]
-    for name in facts:
-        value = values.get(name)
-        if value is not None and value is not True and value is not False:
-            return None
-        key.append(value)
-    return tuple(key)
+class _Condition:
+    """What a condition's record says whatever the profile, in one language and year: its kind,
+    its source, its operator and parameters (a leaf), its id and label (a category), the
+    evidence of its facts (a leaf), and the flags it is made of when it is made of flags only
+    and of at most :data:`_KEPT_LEAVES` of them (else ())."""
 
+    __slots__ = ("cond", "evidence", "extra", "flags", "kind", "lang", "leaf", "source", "year")
 
-def _flag_facts(cond: Condition, parts: _Parts) -> tuple[str, ...]:
-    """The profile facts of the flags a condition is made of, categories followed, when it is
-    made of flags only and of at most :data:`_KEPT_LEAVES` of them; else () (worked out once per
-    plan)."""
-    key = ("flag facts", id(cond))
-    found: tuple[str, ...] | None = parts.table.get(key)
-    if found is None:
-        model = parts.model
+    def __init__(self, cond: Condition, parts: _Parts) -> None:
+        model, lang = parts.model, parts.lang
+        self.cond, self.lang, self.year, self.leaf = cond, lang, parts.ev.year, cond.is_leaf
+        self.kind = (
+            "fact"
+            if isinstance(cond, Flag)
+            else "comparison"
+            if isinstance(cond, Comparison)
+            else "category"
+            if isinstance(cond, CategoryRef)
+            else cond.text
+        )
+        self.source = _source(cond.location, clause=cond.clause or None)
+        self.extra: dict[str, Any] = {}
+        params = parts.params
+        if self.leaf:
+            if isinstance(cond, Comparison):
+                self.extra["operator"] = cond.op
+                self.extra["parameters"] = {
+                    name: plain(params[name].value) for name in cond.parameters() if name in params
+                }
+            else:
+                self.extra["operator"] = "is"
+        elif isinstance(cond, CategoryRef):
+            category = model.categories[cond.category]
+            self.extra["category"] = category.id
+            self.extra["label"] = category.label[lang]
+            self.source["category_clause"] = category.clause
+            self.source["reference"] = _in(category.reference, lang)
+        self.evidence = (
+            [
+                evidence_dict(k, model, lang)
+                for k in proof.evidence_of(model, proof.leaf_facts(cond))
+            ]
+            if self.leaf
+            else []
+        )
         categories = {k: c.condition for k, c in model.categories.items()}
         leaves = [n for n in walk(cond, categories) if isinstance(n, Condition) and n.is_leaf]
         flags = [n.fact for n in leaves if type(n) is Flag and n.fact in model.facts]
-        found = tuple(flags) if len(flags) == len(leaves) and len(leaves) <= _KEPT_LEAVES else ()
-        parts.table[key] = found
-    return found
+        self.flags = (
+            tuple(flags) if len(flags) == len(leaves) and len(leaves) <= _KEPT_LEAVES else ()
+        )
 
+    def key(self, trace: Trace) -> tuple[Any, ...] | None:
+        """What the record depends on when that is a few yes / no / unknown facts: the
+        condition, the language, the year and the values of the flags under it; else None."""
+        if not self.flags:
+            return None
+        values = trace.record.values
+        key: list[Any] = [id(self.cond), self.lang, self.year]
+        for name in self.flags:
+            value = values.get(name)
+            if value is not None and value is not True and value is not False:
+                return None
+            key.append(value)
+        return tuple(key)
 
-def _reason_record(trace: Trace, parts: _Parts) -> dict[str, Any]:
-    cond = trace.condition
-    lang, model = parts.lang, parts.model
-    kind, source, extra = parts.kept(
-        ("reason", id(cond), lang, parts.ev.year),
-        lambda: _reason_static(cond, model, lang, parts.params),
-    )
-    text = words.trace_sentence(trace, model, lang, parts.memo)
-    if cond.is_leaf:
-        threshold = trace.threshold
+    def record(self, trace: Trace, parts: _Parts) -> dict[str, Any]:
+        cond, out = self.cond, parts.out
+        text = words.trace_sentence(trace, parts.model, self.lang, parts.memo)
+        if self.leaf:
+            threshold = trace.threshold
+            return {
+                "condition": cond.text,
+                "kind": self.kind,
+                "outcome": _OUTCOME[trace.outcome],
+                "text": text,
+                "facts": {name: plain(value) for name, value in trace.facts.items()},
+                "threshold": list(threshold) if isinstance(threshold, tuple) else plain(threshold),
+                **out(self.extra),
+                "evidence": out(self.evidence),
+                "source": out(self.source),
+            }
         return {
             "condition": cond.text,
-            "kind": kind,
+            "kind": self.kind,
             "outcome": _OUTCOME[trace.outcome],
             "text": text,
-            "facts": {name: plain(value) for name, value in trace.facts.items()},
-            "threshold": list(threshold) if isinstance(threshold, tuple) else plain(threshold),
-            **extra,
-            "evidence": parts.kept(
-                ("evidence of", id(cond), lang),
-                lambda: [
-                    evidence_dict(k, model, lang)
-                    for k in proof.evidence_of(model, list(trace.facts))
-                ],
-            ),
-            "source": source,
+            **out(self.extra),
+            "parts": [reason_dict(p, parts) for p in trace.parts],
+            "source": out(self.source),
         }
-    return {
-        "condition": cond.text,
-        "kind": kind,
-        "outcome": _OUTCOME[trace.outcome],
-        "text": text,
-        **extra,
-        "parts": [reason_dict(p, parts) for p in trace.parts],
-        "source": source,
-    }
 
 
 def evidence_dict(kind: EvidenceType, model: PolicyModel, lang: str) -> dict[str, Any]:
@@ -269,52 +331,18 @@ def application_dict(found: proof.Application, model: PolicyModel, lang: str) ->
     }
 
 
-def _application(found: proof.Application, parts: _Parts) -> dict[str, Any]:
-    """:func:`application_dict`, kept: a benefit's application block depends on its mode, its
-    evidence and its requests alone, which few answers do not share."""
-    key = (
-        "application",
-        found.mode,
-        tuple(k.id for k in found.documents),
-        tuple(k.id for k in found.government),
-        found.requests,
-        parts.lang,
+def _application(result: BenefitResult, parts: _Parts) -> dict[str, Any]:
+    """:func:`application_dict` of a benefit, kept: how a benefit is granted follows from its
+    status, the outcomes of its conditions and which of their facts are unknown
+    (:func:`policy_kb.reason.evidence.application`), which few answers do not share."""
+    key = ("application", result.benefit.id, result.status, parts.settled(result), parts.lang)
+    kept: dict[str, Any] = parts.kept(
+        key,
+        lambda: application_dict(
+            proof.application(parts.model, result.status, result.trace), parts.model, parts.lang
+        ),
     )
-    kept: dict[str, Any] = parts.kept(key, lambda: application_dict(found, parts.model, parts.lang))
     return kept
-
-
-def _reason_static(
-    cond: Any, model: PolicyModel, lang: str, params: Mapping[str, ParameterValue]
-) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """What a condition's record says whatever the profile: its kind, its source and, for a leaf,
-    its operator and parameters (for a category, its id and label)."""
-    kind = (
-        "fact"
-        if isinstance(cond, Flag)
-        else "comparison"
-        if isinstance(cond, Comparison)
-        else "category"
-        if isinstance(cond, CategoryRef)
-        else cond.text
-    )
-    source = _source(cond.location, clause=cond.clause or None)
-    extra: dict[str, Any] = {}
-    if cond.is_leaf:
-        if isinstance(cond, Comparison):
-            extra["operator"] = cond.op
-            extra["parameters"] = {
-                name: plain(params[name].value) for name in cond.parameters() if name in params
-            }
-        else:
-            extra["operator"] = "is"
-    elif isinstance(cond, CategoryRef):
-        category = model.categories[cond.category]
-        extra["category"] = category.id
-        extra["label"] = category.label[lang]
-        source["category_clause"] = category.clause
-        source["reference"] = _in(category.reference, lang)
-    return kind, source, extra
 
 
 def benefit_head(b: Benefit, lang: str) -> dict[str, Any]:
@@ -352,7 +380,7 @@ def benefit_dict(result: BenefitResult, parts: _Parts) -> dict[str, Any]:
     the same values of those facts: it is built once and kept, like those records."""
     b = result.benefit
     if b.estimate is None:
-        key = _reason_key(result.trace, parts)
+        key = parts.condition(result.trace.node).key(result.trace)
         if key is not None:
             found: dict[str, Any] = parts.kept(
                 (
@@ -417,7 +445,7 @@ def _benefit_record(result: BenefitResult, parts: _Parts) -> dict[str, Any]:
         "estimate_note": words.estimate_reason(ev.estimates[b.id], b, model, ev.year, lang),
         "near_misses": [_gap(g, parts) for g in gaps(result)],
         "would_apply_once_registered": b.id in ev.once_registered,
-        "application": _application(proof.application(model, result.status, result.trace), parts),
+        "application": _application(result, parts),
         "source": parts.kept(("benefit source", b.id), lambda: _source(b.location)),
     }
 
@@ -516,6 +544,7 @@ def precheck_dict(
         for i in pre.indicators
         for s in i.sources
     }
+    reasons = words.precheck_reasons(pre, model, lang, said)
     return {
         "label": method.label[lang],
         "qualifies": pre.qualifies,
@@ -556,8 +585,8 @@ def precheck_dict(
         "direct_routes": {n.id: t.outcome for n, t in pre.direct},
         "missing": list(pre.missing),
         "missing_labels": [model.fact_label(f)[lang] for f in pre.missing],
-        "reasons": words.precheck_reasons(pre, model, lang, said),
-        "verdict": words.precheck_verdict(pre, model, lang),
+        "reasons": reasons,
+        "verdict": reasons[-1],  # the score card ends with the verdict
         "smallest_change": change_dict(smallest, pre, model, lang) if smallest else None,
         "changes": [change_dict(c, pre, model, lang) for c in pre.changes],
         "reference": _in(method.reference, lang),
