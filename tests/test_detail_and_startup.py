@@ -158,6 +158,48 @@ def test_kept_words_follow_the_numbers_and_the_year(tmp_path):
                 assert mine == fresh.evaluate(given, year=year).to_bytes(lang)
 
 
+def test_kept_parts_do_not_depend_on_the_order_of_the_answers():
+    """Kept parts (records of flags, applications kept by the outcomes of a benefit's conditions,
+    sentences kept by threshold) are keyed by everything they depend on: 240 profiles at and
+    around every bound, with facts left unknown, answered in one order by one knowledge base and
+    in the reverse order by another, give the same bytes, and the dictionary the bytes say."""
+    import random
+
+    rng = random.Random(20261207)
+    model = policy_kb.load().model
+    flags = sorted(f.id for f in model.facts.values() if f.type.value == "bool")
+    bounds = {
+        "employees": [0, 300, 500, 501, 2000],
+        "tech_staff": [0, 30, 100],
+        "annual_revenue": [0, 200_000_000, 200_000_001],
+        "total_assets": [0, 50_000_000, 200_000_001],
+        "taxable_income": [-500_000, 0, 3_000_000, 3_000_001],
+        "rd_expense": [0, 1, 1_200_000, 1_200_000.5],
+        "rd_expense_prior_year": [0, 1_000_000],
+        "tech_transfer_income": [0, 0.5, 5_000_000],
+    }
+    profiles = []
+    for _ in range(240):
+        profile: dict[str, object] = {
+            f: rng.choice([True, False]) for f in flags if rng.random() < 0.6
+        }
+        profile.update(
+            {f: rng.choice(values) for f, values in bounds.items() if rng.random() < 0.75}
+        )
+        if profile.get("tech_staff", 0) > profile.get("employees", 10**9):  # type: ignore[operator]
+            del profile["tech_staff"]
+        profiles.append(profile)
+    forward, backward = policy_kb.load(), policy_kb.load()
+    ahead = [forward.evaluate(p).to_bytes(lang) for p in profiles for lang in ("zh", "en")]
+    behind = [
+        backward.evaluate(p).to_bytes(lang) for p in reversed(profiles) for lang in ("en", "zh")
+    ]
+    assert ahead == behind[::-1]
+    for p in profiles[:40]:
+        ev = forward.evaluate(p)
+        assert json.loads(ev.to_bytes("en")) == ev.to_dict("en")
+
+
 # ── start-up ─────────────────────────────────────────────────────────────────────────────────
 
 
