@@ -34,6 +34,26 @@ def test_an_output_that_is_the_input_is_refused_and_the_input_kept(cli, tmp_path
     assert roster.read_bytes() == before
 
 
+@pytest.mark.parametrize("command", ["roster", "mobilise", "readiness"])
+def test_an_output_that_is_the_measures_file_is_refused_and_the_file_kept(cli, tmp_path, command):
+    """The measures file is an input too: a policy officer's copy named like an output (here
+    ``measures.csv``) is never written over, from the command line or the library."""
+    import policy_kb
+
+    measures = tmp_path / "measures.csv"
+    measures.write_bytes((ROOT / "measures.yaml").read_bytes())
+    before = measures.read_bytes()
+    run = cli(
+        command, str(ROSTER), "--measures", str(measures), "-o", str(measures), "--lang", "en"
+    )
+    assert run.returncode == 2, run.stderr
+    assert f"the output {measures} is the input file {measures}" in run.stderr
+    assert measures.read_bytes() == before
+    with pytest.raises(policy_kb.OutputError):
+        policy_kb.load(measures).roster(ROSTER, output=measures)
+    assert measures.read_bytes() == before
+
+
 def test_an_output_through_a_symlink_to_the_input_is_refused(cli, tmp_path):
     roster = _copy_roster(tmp_path)
     link = tmp_path / "link.csv"

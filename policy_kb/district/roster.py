@@ -1101,7 +1101,7 @@ def run_roster(
     # (Ctrl-C, SIGTERM) stops every stage and leaves no output file
     try:
         if output is not None:  # refused before reading
-            writer = _Writer(output, [path])
+            writer = _Writer(output, [path, model.file])
         roster, raw, convert = batches_of(model, path, reading=reading, batch_rows=batch_rows)
         bar = _progress_bar(roster.rows, progress)
 

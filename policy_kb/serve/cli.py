@@ -291,6 +291,12 @@ def _kb(args: argparse.Namespace, file: str | None = None) -> KnowledgeBase:
     return load()
 
 
+def _inputs(args: argparse.Namespace) -> list[str]:
+    """Every file a command reads (the roster, the measures file, the installed one when none
+    is named): an output may be none of them."""
+    return [args.roster, getattr(args, "measures", None) or str(data_file("measures.yaml"))]
+
+
 def _note_packaged(lang: str) -> None:
     """Say so when the measures.yaml of the folder the command runs in is not the one read: a
     policy officer who edits it in a checkout installed with ``pip install .`` would otherwise
@@ -412,7 +418,7 @@ def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
 
     if args.chart:  # before the roster is read
         check_chart_path(args.chart)
-        check_output(args.chart, [args.roster])
+        check_output(args.chart, _inputs(args))
     report = _kb(args).progress(
         args.roster,
         year=args.year,
@@ -425,7 +431,7 @@ def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
     if args.format != "json":
         out.write(tables.progress_table(report, args.lang) + "\n")
     if args.chart:
-        chart = progress_chart(report, args.chart, args.lang, [args.roster])
+        chart = progress_chart(report, args.chart, args.lang, _inputs(args))
         note = say(args.lang, "cli.chart_pinyin") if chart.fallback else ""
         sys.stderr.write(
             say(args.lang, "cli.chart_written", path=str(chart.path), font=chart.font, note=note)
@@ -438,7 +444,7 @@ def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
-    check_output(args.output, [args.roster])  # before the roster is read
+    check_output(args.output, _inputs(args))  # before the roster is read
     kb = _kb(args)
     entries = kb.mobilise(
         args.roster,
@@ -458,7 +464,7 @@ def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
         [files.safe_cell(cell) for cell in row]
         for row in tables.mobilise_rows(entries, kb.model, args.lang)
     )
-    files.write_text(args.output, buffer.getvalue(), [args.roster])
+    files.write_text(args.output, buffer.getvalue(), _inputs(args))
     out.write(tables.mobilise_summary(entries, args.output, args.near_misses, args.lang) + "\n")
     return EXIT_OK
 
@@ -474,7 +480,7 @@ def _row_errors(errors: Sequence[Any], file: str, lang: str) -> None:
 
 def _cmd_readiness(args: argparse.Namespace, out: TextIO) -> int:
     if args.output:
-        check_output(args.output, [args.roster])  # before the roster is read
+        check_output(args.output, _inputs(args))  # before the roster is read
     kb = _kb(args)
     report = kb.readiness(
         args.roster,
@@ -493,7 +499,7 @@ def _cmd_readiness(args: argparse.Namespace, out: TextIO) -> int:
             [files.safe_cell(cell) for cell in row]
             for row in tables.readiness_rows(report, kb.model, args.lang)
         )
-        files.write_text(args.output, buffer.getvalue(), [args.roster])
+        files.write_text(args.output, buffer.getvalue(), _inputs(args))
     if args.format == "json":
         _print_json(report.to_dict(), out)
     else:
