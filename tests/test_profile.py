@@ -207,6 +207,35 @@ def test_yaml_nan_and_inf_are_refused_not_taken_as_unknown(kb):
     )
 
 
+@pytest.mark.parametrize("suffix", ["yaml", "json"])
+def test_a_number_no_float_holds_is_refused_not_read_as_zero(kb, suffix):
+    """1e-400 is not 0: read as 0.0 it made "技术转让收入 > 0" fail (found by a hostile-input
+    review, in YAML, JSON and over HTTP, which reads JSON the same way). Written as typed."""
+    text = (
+        "tech_transfer_income: 1e-400\nemployees: 2e400\ntotal_assets: 0.0e-500\n"
+        if suffix == "yaml"
+        else '{"tech_transfer_income": 1e-400, "employees": 2e400, "total_assets": 0.0e-500}'
+    )
+    with pytest.raises(ProfileError) as info:
+        kb.evaluate(parse_profile_text(text, f"p.{suffix}"))
+    lines = info.value.render("en").splitlines()
+    held = (
+        "expected a number that can be held (at most 1e308 in size and, unless 0, at least 1e-308)"
+    )
+    assert [line.split(": ", 1)[-1] if suffix == "yaml" else line for line in lines] == [
+        f"tech_transfer_income (Technology development and transfer income): {held}, got 1e-400",
+        f"employees (Total employees): {held}, got 2e400",
+    ]
+    assert (
+        kb.evaluate(
+            parse_profile_text(text.replace("1e-400", "1e-30").replace("2e400", "2"), f"p.{suffix}")
+        )
+        .status("KM5.tech_transfer_tax")
+        .value
+        == "applies"
+    )
+
+
 def test_a_profiles_messages_are_a_profiles(kb):
     """An alias in a profile was told to 'define a category' (advice for measures.yaml), and a
     list given as the profile read '但 输入内容 是一个列表'."""

@@ -609,6 +609,40 @@ def test_an_xlsx_formula_is_read_as_its_saved_result_and_refused_without_one(kb,
     assert not output.exists()
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda xml: xml[: len(xml) // 2],  # cut short
+        lambda xml: xml.replace(b"<v>30</v>", b"<v>&a8;</v>"),  # an entity never defined
+        None,  # the sheet's part missing from the archive
+    ],
+)
+def test_a_damaged_workbook_is_a_roster_error_not_an_internal_one(cli, tmp_path, damage):
+    """A sheet whose XML is cut short, uses an undefined entity or lacks its part was reported as
+    "意外错误（ParseError…）… 请报告此问题" (exit 1): it is a damaged file, said so (exit 2)."""
+    import zipfile
+
+    path = tmp_path / "damaged.xlsx"
+    _formula_book(path, "30")
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    if damage is None:
+        del parts[sheet]
+    else:
+        parts[sheet] = damage(parts[sheet])
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    output = tmp_path / "out.csv"
+    run = cli("roster", str(path), "-o", str(output), "--lang", "en")
+    assert run.returncode == 2, run.stderr
+    assert f"{path}: the workbook cannot be read: the file is damaged" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert "unexpected" not in run.stderr
+    assert not output.exists()
+
+
 def test_a_saved_empty_text_result_and_a_formula_on_another_sheet_are_read(kb, tmp_path):
     """A formula whose saved result is empty text (=IF(…,"x","") saved by Excel or WPS) has a
     result: it is read, not refused; a formula on another sheet does not concern the roster."""

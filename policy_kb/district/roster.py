@@ -621,15 +621,16 @@ def _xlsx_roster(path: Path, batch_rows: int) -> RosterFile:
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several types for a damaged file
-        raise RosterError(Msg("roster.xlsx", path=str(path), detail=type(exc).__name__)) from None
-    sheet = book.worksheets[0]
+        sheet = book.worksheets[0]
+    except Exception:  # openpyxl raises several types for a damaged file
+        raise RosterError(Msg("roster.xlsx", path=str(path))) from None
     rows: Iterator[tuple[Any, ...]]
     if _has_formulas(path, getattr(sheet, "_worksheet_path", None)):
         # a formula's saved result is what is read: check that there is one
         rows = _with_results(path, sheet.iter_rows())
     else:
         rows = sheet.iter_rows(values_only=True)
+    rows = _undamaged(path, rows)
     try:
         header = ["" if h is None else str(h) for h in next(rows)]
     except StopIteration:
@@ -666,6 +667,17 @@ def _xlsx_roster(path: Path, batch_rows: int) -> RosterFile:
         book.close()
 
     return RosterFile(path, header, max(sheet.max_row - 1, 0) if sheet.max_row else None, batches)
+
+
+def _undamaged(path: Path, rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """The rows of a sheet, a damage found on the way (the sheet's XML cut short, an entity
+    that is not defined, a part missing from the archive) said as a damaged workbook."""
+    try:
+        yield from rows
+    except RosterError:
+        raise
+    except Exception:  # the XML parser's, zipfile's and openpyxl's own errors alike
+        raise RosterError(Msg("roster.xlsx", path=str(path))) from None
 
 
 def _has_formulas(path: Path, part: str | None) -> bool:

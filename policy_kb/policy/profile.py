@@ -23,7 +23,7 @@ from ..errors import Location, ProfileError, ProfileIssue, ProfileSyntaxError, o
 from ..records import Valued
 from ..text import Msg, Words, did_you_mean, number
 from .model import NUMERIC, YEAR_RANGE, FactDef, FactType, PolicyModel
-from .yamlsource import MAX_DIGITS, YamlDocument, decode, read_yaml
+from .yamlsource import MAX_DIGITS, OutOfRange, YamlDocument, decode, read_yaml, written_float
 
 #: A profile is a page of facts; a megabyte is far beyond any real one.
 MAX_PROFILE_BYTES = 1_000_000
@@ -178,7 +178,11 @@ def parse_json_profile(text: str, source: str) -> Any:
 
     try:
         return json.loads(
-            text, parse_constant=no_constants, parse_int=whole, object_pairs_hook=pairs
+            text,
+            parse_constant=no_constants,
+            parse_int=whole,
+            parse_float=written_float,
+            object_pairs_hook=pairs,
         )
     except json.JSONDecodeError as exc:
         key = _JSON_PROBLEMS.get(exc.msg)  # Python's English, said in the reader's language
@@ -326,6 +330,8 @@ class _Checker:
             if value is True
             else "false"
             if value is False
+            else str(value)
+            if isinstance(value, OutOfRange)
             else repr(value)
         )
         got: str | Msg = shown
@@ -373,6 +379,8 @@ class _Checker:
 
     def _number(self, fact: FactDef, key: str, value: Any) -> Any:
         t = fact.type
+        if isinstance(value, OutOfRange):
+            return self._expect(fact, key, value, Msg("expect.float_range"))
         found = as_number(value)
         if isinstance(found, float) and not math.isfinite(found):
             found = None  # .nan or .inf written in a file: not a number of anything

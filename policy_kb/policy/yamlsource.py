@@ -36,6 +36,30 @@ MAX_DEPTH = 40
 #: a number longer than this is not a figure anyone typed
 MAX_DIGITS = 40
 
+
+class OutOfRange(str):
+    """A number written in a file that a float cannot hold, kept as written for the message:
+    so large it would be infinite (``1e400``), or so close to 0 that it would be 0 (``1e-400``,
+    which is not 0: read as 0 it would decide a "> 0" condition the wrong way)."""
+
+    __slots__ = ()
+
+
+def written_float(text: str) -> float | OutOfRange:
+    """The float a file's number stands for, or :class:`OutOfRange` when no float holds it (the
+    JSON and YAML readers' one rule; ``inf`` and ``nan`` literals are theirs to refuse)."""
+    value = float(text)
+    if value == 0.0:
+        mantissa = text.lower().partition("e")[0]
+        if any(c in "123456789" for c in mantissa):
+            return OutOfRange(text)
+    elif value in (_INF, -_INF):
+        return OutOfRange(text)
+    return value
+
+
+_INF = float("inf")
+
 _STR, _INT, _FLOAT, _BOOL, _NULL = (
     "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null")
 )
@@ -490,6 +514,8 @@ class _Builder:
             if tag == _INT:
                 return int(value)
             low = value.lower()
-            return float(low.replace(".inf", "inf").replace(".nan", "nan"))
+            if "inf" in low or "nan" in low:
+                return float(low.replace(".inf", "inf").replace(".nan", "nan"))
+            return written_float(value)
         self.doc.problem(node.start_mark, "yaml.tag", Msg("yaml.hint.plain_values"), tag=tag)
         return None
