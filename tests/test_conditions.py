@@ -362,3 +362,20 @@ def test_max_is_evaluated_over_ranges(real):
     cond = read("max(0, rd_expense - rd_expense_prior_year) >= rd_growth_reward_min_increase")
     assert cond.reads == ("rd_expense", "rd_expense_prior_year")
     assert run(cond, rd_expense=5, rd_expense_prior_year=9).outcome is False
+
+
+def test_a_formula_of_hundreds_of_terms_is_a_located_problem(cli, root, tmp_path):
+    """700 terms in one condition crashed ``validate`` with RecursionError (an internal error,
+    exit 1; found by a hostile-input review): it is a problem at the condition, exit 2."""
+    text = (root / "measures.yaml").read_text("utf-8")
+    written = "rd_expense_growth >= rd_growth_reward_min_increase"
+    assert text.count(written) == 1
+    line = text[: text.index(written)].count("\n") + 1
+    long = "rd_expense_growth >= " + " + ".join(["rd_growth_reward_min_increase"] * 700)
+    edited = tmp_path / "measures.yaml"
+    edited.write_text(text.replace(written, long), "utf-8")
+    run = cli("validate", str(edited), "--lang", "en")
+    assert run.returncode == 2, run.stderr
+    assert f"{edited}:{line}:" in run.stderr
+    assert "has too many terms or levels to handle: split it into categories" in run.stderr
+    assert "RecursionError" not in run.stderr

@@ -1151,3 +1151,14 @@ def test_a_kind_whose_every_amount_is_unknown_has_no_total_not_zero(kb, tmp_path
     assert data["unknown_amounts"] == {"tax_saving": 2}
     text = tables.roster_table(summary, "r.csv", None, "en")
     assert "tax saving amount unknown (2 that apply lack what the amount needs)" in text
+
+
+def test_a_cell_with_underscores_is_refused_by_name(kb, tmp_path):
+    """'1_000' was refused as "row 2: the row could not be read": pyarrow refuses the cell and
+    Python's int() reads it, so the check found nothing to name. It names the fact and cell."""
+    path = tmp_path / "u.csv"
+    path.write_text("name,employees,annual_revenue\nA,1_000,5\nB,5,1_0.5\n", "utf-8")
+    rows = _by_row(kb.roster(path, keep=True))
+    assert rows[2]["error"] == "employees（职工总数）：应为整数（人），实际为 '1_000'"
+    assert "annual_revenue（年销售收入）" in rows[3]["error"]
+    assert "'1_0.5'" in rows[3]["error"]

@@ -33,6 +33,7 @@ from ..backends.columns import (
 from ..errors import ProfileError, ProfileIssue
 from ..policy.model import NUMERIC, YEAR_RANGE, FactDef, FactType, PolicyModel
 from ..policy.profile import MAX_TEXT, NO_WORDS, YES_WORDS, validate_profile, yes_no
+from ..policy.yamlsource import OutOfRange, written_float
 from ..text import Msg, Words
 from .buffers import bits, booleans, floats, numbers, present, texts
 
@@ -470,16 +471,18 @@ def cell_value(fact_type: FactType, value: Any) -> Any:
                 return text
             if len(text) > 40:  # far past any plausible figure: shown as typed, never parsed
                 return text
+            if "_" in text:  # 1_000: Python's int() reads it, no file format does
+                return text
             try:
                 return int(text)
             except ValueError:
                 pass
             try:
-                number = float(text)
+                number = written_float(text)
             except ValueError:
                 return text
-            if not math.isfinite(number):  # "NaN", "inf": refused as typed, never unknown
-                return text
+            if isinstance(number, OutOfRange) or not math.isfinite(number):
+                return number if isinstance(number, OutOfRange) else text  # refused as typed
             return int(number) if number.is_integer() and abs(number) < 2**53 else number
         return text
     return value

@@ -132,6 +132,8 @@ def parse_condition(text: str, scope: Scope, location: Location, clause: str = "
         return _Compiler(scope, text, location, clause).condition()
     except _Reject as exc:
         raise _error(exc, location) from None
+    except RecursionError:  # hundreds of terms in one formula: said, not a crash
+        raise _error(_Reject(0, Msg("cond.too_long")), location) from None
 
 
 def parse_expression(text: str, scope: Scope, location: Location) -> tuple[Expr, ValueType]:
@@ -140,6 +142,8 @@ def parse_expression(text: str, scope: Scope, location: Location) -> tuple[Expr,
         return _Compiler(scope, text, location, "").expression()
     except _Reject as exc:
         raise _error(exc, location) from None
+    except RecursionError:
+        raise _error(_Reject(0, Msg("cond.too_long")), location) from None
 
 
 def _error(exc: _Reject, location: Location) -> ConditionSyntaxError:
