@@ -52,7 +52,7 @@ def atomic_path(output: PathLike, inputs: Iterable[PathLike | None] = ()) -> Ite
     target is left as it was.
     """
     path = check_output(output, inputs)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    mode = path.stat().st_mode & 0o777 if path.exists() else _new_file_mode()
     tmp = _part_file(path)
     try:
         yield tmp
@@ -61,6 +61,15 @@ def atomic_path(output: PathLike, inputs: Iterable[PathLike | None] = ()) -> Ite
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _new_file_mode() -> int:
+    """The mode a new file gets from ``open()`` under the user's umask (0o644 under the usual
+    022, 0o600 under 077): a roster's answers carry enterprises' finances, and a user who keeps
+    their files private expects the answers to be private too."""
+    mask = os.umask(0o077)  # read by setting it (the one portable way), then put it back
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _part_file(path: Path) -> Path:

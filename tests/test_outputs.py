@@ -235,3 +235,20 @@ def test_an_ignored_ctrl_c_stays_ignored(tmp_path):
     assert proc.returncode == 0, err
     assert "已中断" not in err
     assert out.exists()
+
+
+def test_a_new_output_follows_the_umask_and_a_replaced_one_keeps_its_mode(cli, tmp_path):
+    """New outputs were made 0644 whatever the umask (found by a hostile-input review): under
+    umask 077 a roster's answers, enterprises' finances, were readable by every user."""
+    out, kept = tmp_path / "new.csv", tmp_path / "kept.csv"
+    kept.write_text("old", "utf-8")
+    kept.chmod(0o640)
+    old = os.umask(0o077)
+    try:
+        for target in (out, kept):
+            run = cli("roster", str(ROSTER), "-o", str(target))
+            assert run.returncode == 0, run.stderr
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert kept.stat().st_mode & 0o777 == 0o640
