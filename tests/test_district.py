@@ -17,6 +17,7 @@ from conftest import ROOT
 
 import policy_kb
 from policy_kb.views import chart as _chart
+from policy_kb.views import tables
 
 ROSTER = ROOT / "examples" / "roster" / "roster.csv"
 TRUE = {"true", "是", "1", "yes"}
@@ -306,7 +307,11 @@ def test_impact_of_lowering_the_km7_growth_threshold(kb, lowered):
     assert moved.gains > 0
     assert moved.losses == 0  # a lower threshold takes the reward from nobody
     assert kb.model.benefits[benefit].estimate is None  # the text names no amount for it
-    assert moved.change == 0
+    assert moved.change is None  # no amount in either version: not a change of 0
+    assert moved.old_total is None
+    assert report.to_dict()["benefits"][-3]["estimated_total_change"] is None
+    line = next(r for r in tables.impact_table(report).splitlines() if benefit in r)
+    assert line.split()[-1] == "—"
     # nothing else moves, and every detail row is a real change of this benefit
     for other, entry in report.benefits.items():
         if other != benefit:
@@ -374,6 +379,15 @@ def test_impact_totals_follow_a_change_of_rate(kb, tmp_path):
     assert round(moved.old_total * 100) == totals[0]
     assert round(moved.new_total * 100) == totals[1]
     assert moved.change > 0
+    # a benefit that applies with an amount a missing fact leaves open is counted, not taken as 0
+    taxed = report.benefits["KM5.hnte_income_tax"]
+    frame = pl.concat(kb.roster(ROSTER, keep=True).frames)
+    applies = frame.filter(pl.col("KM5.hnte_income_tax") == "applies")
+    open_rows = applies["estimate:KM5.hnte_income_tax"].null_count()
+    assert open_rows > 0
+    assert taxed.old_unknown == taxed.new_unknown == open_rows
+    line = next(r for r in tables.impact_table(report).splitlines() if "hnte_income_tax" in r)
+    assert line.endswith(f"+0.00（另有 {open_rows} 家金额未知）")
     # (200 % - 100 %) / (175 % - 100 %): a third more, to within a fen per enterprise
     assert abs(moved.new_total - moved.old_total * 4 / 3) < 0.01 * len(amounts)
 

@@ -27,7 +27,7 @@ from ..reason.results import Change
 from ..rules.walk import facts_of
 from ..text import Msg, Words
 from .cells import Batch, RowError, convert_batch
-from .kernel import Years, counted_amounts, established, evaluate_batch, pool_masks
+from .kernel import Years, counted_amounts, established, evaluate_batch, pool_masks, unknown_amounts
 from .roster import (
     DEFAULT_READING,
     Reading,
@@ -362,21 +362,26 @@ class BenefitImpact:
 
     benefit: str
     moves: dict[tuple[str, str], int] = field(default_factory=dict)  # (old, new) → rows
-    old_fen: int = 0  # estimated total before, in fen (exact)
-    new_fen: int = 0
+    old_fen: int | None = None  # estimated total before, in fen (exact); None: no amount
+    new_fen: int | None = None  # (the version has no formula for this benefit)
+    old_unknown: int = 0  # rows where it applies with an amount a missing fact leaves open
+    new_unknown: int = 0
 
     @property
-    def old_total(self) -> float:
-        return self.old_fen / 100
+    def old_total(self) -> float | None:
+        return None if self.old_fen is None else self.old_fen / 100
 
     @property
-    def new_total(self) -> float:
-        return self.new_fen / 100
+    def new_total(self) -> float | None:
+        return None if self.new_fen is None else self.new_fen / 100
 
     @property
-    def change(self) -> float:
-        """The change of the estimated total, in yuan."""
-        return (self.new_fen - self.old_fen) / 100
+    def change(self) -> float | None:
+        """The change of the estimated total, in yuan (a version with no amount counts none);
+        None when neither version has an amount for the benefit: not a change of 0."""
+        if self.old_fen is None and self.new_fen is None:
+            return None
+        return ((self.new_fen or 0) - (self.old_fen or 0)) / 100
 
     def count(self, old: str | None = None, new: str | None = None) -> int:
         return sum(
@@ -430,6 +435,8 @@ class Impact:
                     "estimated_total_old": b.old_total,
                     "estimated_total_new": b.new_total,
                     "estimated_total_change": b.change,
+                    "unknown_amounts_old": b.old_unknown,
+                    "unknown_amounts_new": b.new_unknown,
                 }
                 for b in self.benefits.values()
             ],
@@ -494,14 +501,17 @@ def _move(
         if count:
             key = (STATUS_WORDS[code // 3], STATUS_WORDS[code % 3])
             entry.moves[key] = entry.moves.get(key, 0) + int(count)
-    for result, attr in ((a, "old_fen"), (b, "new_fen")):
+    for result, side in ((a, "old"), (b, "new")):
         if benefit in result.estimates:
             amounts = result.estimates[benefit]
+            total = getattr(entry, side + "_fen") or 0
             setattr(
                 entry,
-                attr,
-                getattr(entry, attr) + sum_fen(amounts, counted_amounts(result, benefit, valid)),
+                side + "_fen",
+                total + sum_fen(amounts, counted_amounts(result, benefit, valid)),
             )
+            unknown = int(np.count_nonzero(unknown_amounts(result, benefit, valid)))
+            setattr(entry, side + "_unknown", getattr(entry, side + "_unknown") + unknown)
 
 
 def _details(

@@ -577,6 +577,16 @@ def readiness_rows(report: Readiness, model: PolicyModel, lang: str = "zh") -> l
     return out
 
 
+def _impact_change(b: Any, lang: str) -> str:
+    """The change of a benefit's estimated total: — when neither version has an amount for it,
+    with how many rows' amounts are left open by a missing fact when some are."""
+    if b.change is None:
+        return "—"
+    shown = f"{b.change:+,.2f}"
+    open_rows = max(b.old_unknown, b.new_unknown)
+    return shown if not open_rows else say(lang, "impact.change_open", change=shown, n=open_rows)
+
+
 def impact_table(report: Impact, lang: str = "zh") -> str:
     """Per benefit: gains, losses, moves to and from undetermined, and the change in amounts."""
     head = [
@@ -589,7 +599,7 @@ def impact_table(report: Impact, lang: str = "zh") -> str:
             str(b.losses),
             str(b.to_undetermined),
             str(b.from_undetermined),
-            f"{b.change:+,.2f}",
+            _impact_change(b, lang),
         ]
         for b in report.benefits.values()
     ]
