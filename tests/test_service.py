@@ -680,14 +680,17 @@ def test_no_header_is_reflected_into_a_redirect(http):
 
 
 def test_the_plain_path_answers_as_the_application_does(server):
-    """POST /v1/evaluate is answered before the framework's routing when nothing is unusual; an
-    extra query parameter sends the same request through the application: same bytes, same
-    headers. Refusals and limits are still the application's own answers."""
+    """POST /v1/evaluate is answered before the framework's routing when nothing is unusual; a
+    parameter name written percent-encoded (``l%61ng``, which the plain path does not decode)
+    sends the same request through the application: same bytes, same headers. Refusals and
+    limits are still the application's own answers."""
     body = json.dumps(example_json(EXAMPLES[1]), ensure_ascii=False).encode()
     with httpx.Client(base_url=server, timeout=30) as client:
         for params in ({}, {"lang": "en"}, {"detail": "summary", "year": "2022"}):
             plain = client.post("/v1/evaluate", params=params, content=body)
-            routed = client.post("/v1/evaluate", params={**params, "via": "app"}, content=body)
+            spelled = {"lang": "zh", **params}
+            query = "&".join(f"%{ord(k[0]):02x}{k[1:]}={v}" for k, v in spelled.items())
+            routed = client.post(f"/v1/evaluate?{query}", content=body)
             assert plain.status_code == routed.status_code == 200
             assert plain.content == routed.content
             assert plain.headers.items() - {("date", plain.headers["date"])} == (
@@ -698,8 +701,15 @@ def test_the_plain_path_answers_as_the_application_does(server):
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.json()["issues"][0]["fact"] == "employees"
         twice = client.post("/v1/evaluate?lang=en&lang=zh", content=body)
-        assert twice.status_code == 200  # the application reads the last value, as before
-        assert twice.json()["lang"] == "zh"
+        assert twice.status_code == 422  # the last value was read: a silent guess
+        assert twice.json()["detail"] == "查询参数 'lang' 给了不止一次：每个参数只能给一次"
+        misspelt = client.post("/v1/evaluate?yeer=2022&lang=en", content=body)
+        assert misspelt.status_code == 422  # it was answered for 2021, as if not given
+        assert misspelt.json()["detail"] == (
+            "this address takes no query parameter 'yeer'; it takes: year, lang, detail"
+        )
+        assert client.get("/v1/measures/KM7?lang=en&detail=x").status_code == 422
+        assert client.get("/v1/sparql", params={"query": "ASK {}"}).status_code == 200
 
 
 def _raw(server: str, request: bytes) -> tuple[int, dict[str, str], bytes]:

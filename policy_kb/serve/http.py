@@ -36,7 +36,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
@@ -250,6 +250,28 @@ def supported_years(kb: KnowledgeBase) -> tuple[int, int]:
     return (min(years), max(years)) if years else (kb.model.document.year, kb.model.document.year)
 
 
+async def strict_query(request: Request) -> None:
+    """Refuse a query parameter given twice (``?year=2021&year=2022`` answered for the last one)
+    or one the route does not take (``?yeer=2022`` answered as if absent): each was a silent
+    guess at what the caller meant. For the routes whose parameters are all declared."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    taken = [p.alias for p in dependant.query_params]
+    lang = request_lang(request)
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in seen:
+            raise StarletteHTTPException(422, say(lang, "http.query_twice", name=repr(name)))
+        seen.add(name)
+        if name not in taken:
+            names = ", ".join(taken) if taken else say(lang, "http.query_none")
+            raise StarletteHTTPException(
+                422, say(lang, "http.query_unknown", name=repr(name), names=names)
+            )
+
+
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
     """The ASGI application (``uvicorn --factory policy_kb.serve.http:create_app``)."""
     settings = settings or Settings.from_env()
@@ -336,7 +358,7 @@ def allowed_methods(app: FastAPI, scope: MutableMapping[str, Any]) -> list[str]:
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        titles = {404: "not found", 405: "method not allowed"}
+        titles = {404: "not found", 405: "method not allowed", 422: "invalid request"}
         headers = dict(exc.headers or {})
         lang = request_lang(request)
         detail = str(exc.detail)
@@ -527,7 +549,7 @@ def evaluate_routes(
     kb: KnowledgeBase, settings: Settings, years: tuple[int, int], answers: Answers
 ) -> APIRouter:
     """``POST /v1/evaluate`` and ``/v1/evaluate/batch``."""
-    router = APIRouter(tags=["evaluate"])
+    router = APIRouter(tags=["evaluate"], dependencies=[Depends(strict_query)])
     first, last = years
     body = {
         "requestBody": {
@@ -718,7 +740,7 @@ def _batch_item(
 
 def catalogue_routes(kb: KnowledgeBase) -> APIRouter:
     """The measures, benefits, facts and 附件2 targets."""
-    router = APIRouter(tags=["catalogue"])
+    router = APIRouter(tags=["catalogue"], dependencies=[Depends(strict_query)])
     model = kb.model
 
     @router.get(
