@@ -353,7 +353,22 @@ def test_usage_errors_are_said_in_the_commands_language(cli, args, zh, en):
         run = cli(*args, "--lang", lang)
         assert run.returncode == 2
         assert run.stderr.splitlines()[-1] == expected
-        assert run.stderr.startswith("usage: policy-kb")
+        assert run.stderr.startswith({"zh": "用法：policy-kb", "en": "usage: policy-kb"}[lang])
+
+
+def test_help_is_in_the_commands_language(cli):
+    """argparse's own words (usage:, positional arguments, options, -h) were English in a
+    Chinese help (found by a new-user trial)."""
+    zh, en = cli("--help").stdout, cli("match", "--help", "--lang", "en").stdout
+    assert zh.startswith("用法：policy-kb [-h] [--version] COMMAND")
+    assert "位置参数" in zh
+    assert "选项" in zh
+    assert "-h, --help  显示此帮助并退出" in zh
+    assert "--version   显示版本号并退出" in zh
+    for english in ("usage:", "positional arguments", "options:", "show this help"):
+        assert english not in zh
+    assert en.startswith("usage: policy-kb match")
+    assert "show this help message and exit" in en
 
 
 def test_a_missing_file_is_said_in_the_readers_language(cli):

@@ -30,7 +30,7 @@ from ..policy.profile import Profile
 from ..records import Valued
 from ..rules.interval import Tri
 from ..rules.tree import Best, Score
-from ..text import close_matches
+from ..text import Msg, close_matches
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -266,6 +266,20 @@ class Evaluation(Valued):
                 assert result.kind is not None
                 out[result.kind] = out.get(result.kind, Decimal(0)) + result.amount
         return out
+
+    def notes(self) -> tuple[Msg, ...]:
+        """What the answer must say about its year: the profile's data are for another year than
+        the one evaluated (``--year`` won over the profile's ``year``), or the year evaluated is
+        not the policy's own (every surface prints these: the table, both JSON details)."""
+        notes = []
+        data_year = self.profile.get("year")
+        if data_year is not None and data_year != self.year:
+            notes.append(Msg("note.data_year", data_year=data_year, year=self.year))
+        if self.year != self.model.document.year:
+            notes.append(
+                Msg("note.other_year", policy_year=self.model.document.year, year=self.year)
+            )
+        return tuple(notes)
 
     def unknown_amounts(self) -> dict[str, int]:
         """How many benefits that apply have an amount that cannot be worked out (a fact it

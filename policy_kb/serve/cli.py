@@ -68,6 +68,12 @@ class _Formatter(argparse.HelpFormatter):
         super().__init__(
             prog, indent_increment, max_help_position, _columns() - 2 if width is None else width
         )
+        self.lang = "zh"  # the parser sets its own (_Parser._get_formatter)
+
+    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        if prefix is None:
+            prefix = say(self.lang, "cli.help.usage")
+        super().add_usage(usage, actions, groups, prefix)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,6 +85,23 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        formatter = super()._get_formatter()
+        formatter.lang = self.lang  # type: ignore[attr-defined]
+        return formatter
+
+    def format_help(self) -> str:
+        """argparse's help with its own words (headings, -h, --version) in the command's
+        language: ``usage:`` and ``positional arguments`` were English in a Chinese help."""
+        self._positionals.title = say(self.lang, "cli.help.positionals")
+        self._optionals.title = say(self.lang, "cli.help.options")
+        for action in self._actions:
+            if isinstance(action, argparse._HelpAction):
+                action.help = say(self.lang, "cli.help.help")
+            elif isinstance(action, argparse._VersionAction):
+                action.help = say(self.lang, "cli.help.version")
+        return super().format_help()
 
     def error(self, message: str) -> Any:
         self.print_usage(sys.stderr)

@@ -665,16 +665,6 @@ def measure_dict(result: MeasureResult, parts: _Parts) -> dict[str, Any]:
     }
 
 
-def _notes(ev: Evaluation, lang: str) -> list[str]:
-    notes = []
-    data_year = ev.profile.get("year")
-    if data_year is not None and data_year != ev.year:
-        notes.append(say(lang, "note.data_year", data_year=data_year, year=ev.year))
-    if ev.year != ev.model.document.year:
-        notes.append(say(lang, "note.other_year", policy_year=ev.model.document.year, year=ev.year))
-    return notes
-
-
 def evaluation_to_dict(ev: Evaluation, lang: str = "zh", share: bool = False) -> dict[str, Any]:
     """The evaluation JSON document (``policy-kb match --format json``).
 
@@ -705,7 +695,7 @@ def evaluation_to_dict(ev: Evaluation, lang: str = "zh", share: bool = False) ->
             "derived": {k: plain(v) for k, v in ev.derived.items()},
         },
         "town": town,
-        "notes": _notes(ev, lang),
+        "notes": [note.render(lang) for note in ev.notes()],
         "summary": _counts(ev),
         PRECHECK: precheck_dict(ev.precheck, model, lang, ev.profile.values, parts)
         if ev.precheck
@@ -766,6 +756,7 @@ def evaluation_summary(ev: Evaluation, lang: str = "zh") -> dict[str, Any]:
         "lang": lang,
         "engine": ev.engine,
         "profile": {"name": ev.profile.name},
+        "notes": [note.render(lang) for note in ev.notes()],
         "summary": _counts(ev),
         PRECHECK: {
             "qualifies": pre.qualifies,

@@ -100,8 +100,7 @@ def evaluation_table(ev: Evaluation, lang: str = "zh", colour: bool = False) -> 
             refused=counts[Status.DOES_NOT_APPLY],
         )
     )
-    if ev.year != doc.year:
-        lines.append(say(lang, "note.other_year", policy_year=doc.year, year=ev.year))
+    lines += [note.render(lang) for note in ev.notes()]
     if ev.precheck is not None:
         lines += ["", *precheck_lines(ev, lang, colour)]
     for m in ev.measures:
