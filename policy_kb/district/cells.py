@@ -481,8 +481,10 @@ def cell_value(fact_type: FactType, value: Any) -> Any:
                 number = written_float(text)
             except ValueError:
                 return text
-            if isinstance(number, OutOfRange) or not math.isfinite(number):
-                return number if isinstance(number, OutOfRange) else text  # refused as typed
+            if isinstance(number, OutOfRange):  # 1e-400: not 0, and no float holds it
+                return number
+            if not math.isfinite(number):  # "NaN", "inf", 1e400: refused as typed
+                return text
             return int(number) if number.is_integer() and abs(number) < 2**53 else number
         return text
     return value

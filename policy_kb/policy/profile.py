@@ -10,6 +10,7 @@ numpy and pandas numbers are read as the Python numbers they hold.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import math
 import numbers
@@ -176,12 +177,17 @@ def parse_json_profile(text: str, source: str) -> Any:
             )
         return int(digits)
 
+    def real(digits: str) -> float | OutOfRange:
+        value = written_float(digits)
+        # too large for a float: kept as written, which JSON has no other place for
+        return OutOfRange(digits) if value in (math.inf, -math.inf) else value
+
     try:
         return json.loads(
             text,
             parse_constant=no_constants,
             parse_int=whole,
-            parse_float=written_float,
+            parse_float=real,
             object_pairs_hook=pairs,
         )
     except json.JSONDecodeError as exc:
@@ -323,17 +329,7 @@ class _Checker:
 
     def _expect(self, fact: FactDef, key: str, value: Any, expected: Msg) -> object:
         typed = self.doc.typed.get((key,)) if self.doc is not None else None
-        shown = (
-            typed
-            if typed is not None
-            else "true"
-            if value is True
-            else "false"
-            if value is False
-            else str(value)
-            if isinstance(value, OutOfRange)
-            else repr(value)
-        )
+        shown = typed if typed is not None else _shown(value)
         got: str | Msg = shown
         if len(shown) > SHOWN_CHARACTERS:  # a 900,000-character name was echoed whole
             got = cut(shown, len(value) if isinstance(value, str) else len(shown))
@@ -506,6 +502,21 @@ def _is_unknown(value: Any) -> bool:
     if isinstance(value, float) and math.isnan(value):
         return True
     return type(value).__name__ in ("NAType", "NaTType")
+
+
+def _shown(value: Any) -> str:
+    """A value as a message quotes it: a text in quotes, a number, a date or a decimal as
+    written (``1000.5``, ``2020-01-01``; a Parquet decimal or timestamp was shown as Python's
+    ``Decimal('1000.5')`` / ``datetime.datetime(2020, 1, 1, 0, 0)``), yes / no as true / false."""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, OutOfRange):
+        return str(value)
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, numbers.Number):  # numpy's too: np.float64(1.5) is said 1.5
+        return str(value)
+    return repr(value)
 
 
 def as_number(value: Any) -> int | float | None:

@@ -39,26 +39,22 @@ MAX_DIGITS = 40
 
 class OutOfRange(str):
     """A number written in a file that a float cannot hold, kept as written for the message:
-    so large it would be infinite (``1e400``), or so close to 0 that it would be 0 (``1e-400``,
-    which is not 0: read as 0 it would decide a "> 0" condition the wrong way)."""
+    so close to 0 that it would be 0 (``1e-400``, which is not 0: read as 0 it would decide a
+    "> 0" condition the wrong way), or, from JSON, so large that it would be infinite."""
 
     __slots__ = ()
 
 
 def written_float(text: str) -> float | OutOfRange:
-    """The float a file's number stands for, or :class:`OutOfRange` when no float holds it (the
-    JSON and YAML readers' one rule; ``inf`` and ``nan`` literals are theirs to refuse)."""
+    """The float a file's number stands for; :class:`OutOfRange` when it is not 0 but would be
+    read as 0. (One too large is read as infinite, which every reader refuses as not a number.)"""
     value = float(text)
     if value == 0.0:
         mantissa = text.lower().partition("e")[0]
         if any(c in "123456789" for c in mantissa):
             return OutOfRange(text)
-    elif value in (_INF, -_INF):
-        return OutOfRange(text)
     return value
 
-
-_INF = float("inf")
 
 _STR, _INT, _FLOAT, _BOOL, _NULL = (
     "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null")
