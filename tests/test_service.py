@@ -634,6 +634,34 @@ def test_a_body_that_is_not_json_is_415(http, ctype):
         assert ctype.split(";")[0] in response.json()["detail"]
 
 
+def test_a_compressed_body_or_another_charset_is_415_naming_it(http):
+    """A gzip body was refused as "not UTF-8 text" (400), and charset=utf-16 was read as UTF-8
+    without a word (found by a hostile-input review): each is a 415 that names it."""
+    import gzip
+
+    body = b'{"employees": 5}'
+    for route in ("/v1/evaluate", "/v1/evaluate/batch"):
+        sent = b"[" + body + b"]" if route.endswith("batch") else body
+        zipped = http.post(
+            route + "?lang=en",
+            content=gzip.compress(sent),
+            headers={"content-type": "application/json", "content-encoding": "gzip"},
+        )
+        assert zipped.status_code == 415, route
+        assert zipped.json()["detail"] == (
+            "the body is sent with the content encoding gzip (compressed): send plain JSON"
+        )
+        other = http.post(
+            route, content=sent, headers={"content-type": "application/json; charset=utf-16"}
+        )
+        assert other.status_code == 415, route
+        assert other.json()["detail"] == "请求体的字符集声明为 utf-16：请以 UTF-8 发送"
+        fine = http.post(
+            route, content=sent, headers={"content-type": "application/json; charset=UTF-8"}
+        )
+        assert fine.status_code == 200, route
+
+
 def test_healthz_answers_quickly_while_a_large_batch_runs(server):
     import threading
     import time

@@ -520,10 +520,19 @@ class FastEvaluate:
 
     @staticmethod
     def _declared_json(headers: Any) -> bool:
+        """Plain JSON: no content encoding, and a JSON media type in UTF-8 (or none); anything
+        else is the application's to answer (see :func:`_not_json`)."""
         for name, value in headers:
+            if name == b"content-encoding" and value.strip().lower() != b"identity":
+                return False
             if name == b"content-type":
-                media = value.split(b";")[0].strip().lower()
-                return bool(media == JSON.encode() or media.endswith(b"+json"))
+                media, _, rest = value.partition(b";")
+                media = media.strip().lower()
+                if media != JSON.encode() and not media.endswith(b"+json"):
+                    return False
+                spelled = rest.replace(b" ", b"").replace(b'"', b"").lower()
+                if spelled not in (b"", b"charset=utf-8", b"charset=utf8"):
+                    return False
         return True
 
 
@@ -701,17 +710,29 @@ def _not_a_choice(field: str, value: Any, choices: Sequence[str], lang: str) -> 
 
 
 def _not_json(request: Request) -> Response | None:
-    """415 for a body declared as something other than JSON (a form, plain text…); a request
+    """415 for a body declared as something other than JSON (a form, plain text…), compressed
+    (``Content-Encoding: gzip`` was read as text and refused as "not UTF-8") or in another
+    character set than UTF-8 (``charset=utf-16`` was read as UTF-8 without a word); a request
     without a content type is read as JSON."""
+    lang = request_lang(request)
+    coding = request.headers.get("content-encoding", "identity").strip().lower()
+    if coding != "identity":
+        return problem(
+            415, "unsupported content encoding", say(lang, "http.encoding", coding=coding)
+        )
     declared = request.headers.get("content-type")
     if declared is None:
         return None
-    media = declared.split(";")[0].strip().lower()
-    if media == JSON or media.endswith("+json"):
-        return None
-    return problem(
-        415, "not JSON", say(request_lang(request), "http.not_json", media=media, json=JSON)
-    )
+    media, _, rest = declared.partition(";")
+    media = media.strip().lower()
+    if media != JSON and not media.endswith("+json"):
+        return problem(415, "not JSON", say(lang, "http.not_json", media=media, json=JSON))
+    for param in rest.split(";"):
+        name, _, value = param.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            return problem(415, "unsupported charset", say(lang, "http.charset", charset=charset))
+    return None
 
 
 def _batch_item(
