@@ -505,7 +505,17 @@ def test_sparql_takes_lang_as_every_route_does(http):
     assert english.startswith("not a SPARQL 1.1 query")
     form = http.post("/v1/sparql", data={"query": bad, "lang": "en"}).json()["detail"]
     assert form.startswith("not a SPARQL 1.1 query")
-    assert http.get("/v1/sparql", params={"query": bad}).json()["detail"].startswith("不是 SPARQL")
+    assert http.get("/v1/sparql", params={"query": bad}).json()["detail"] == (
+        "不是 SPARQL 1.1 查询：第 1 行第 1 列附近语法有误：'SELEC ?s WHERE { ?s ?p ?o }'"
+    )
+    cut = http.get("/v1/sparql", params={"query": "SELECT ?s WHERE {", "lang": "en"}).json()
+    assert cut["detail"] == (  # pyparsing's "Expected SelectQuery, found end of text" was quoted
+        "not a SPARQL 1.1 query: the syntax is wrong near line 1, column 18: (the query ends"
+        " here, with something still missing)"
+    )
+    deep = http.get("/v1/sparql", params={"query": "ASK {" + "{" * 3000 + "}" * 3000 + "}"})
+    assert deep.status_code == 400
+    assert "Recursion" not in deep.json()["detail"]
     refused = http.get("/v1/sparql", params={"query": bad, "lang": "fr"})
     assert refused.status_code == 422
     assert refused.json()["detail"] == "lang 为 'fr'，不可用：可选 'zh' 或 'en'"

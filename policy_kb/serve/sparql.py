@@ -140,11 +140,13 @@ def check_query(text: str, lang: str = DEFAULT_LANG) -> tuple[Any, str] | Sparql
         )
     try:
         parsed = parseQuery(text)
+    except RecursionError:  # brackets inside brackets, hundreds deep
+        return _error(400, "query too deep", say(lang, "sparql.too_deep"))
     except Exception as exc:  # pyparsing raises its own exception types
         try:
             parseUpdate(text)
         except Exception:
-            return _error(400, "query does not parse", say(lang, "sparql.not_sparql", detail=exc))
+            return _error(400, "query does not parse", _syntax(exc, text, lang))
         return _error(
             400,
             "updates are not allowed",
@@ -261,6 +263,24 @@ def run_query(
     return SparqlAnswer(
         200, content_type, body if isinstance(body, bytes) else str(body).encode("utf-8")
     )
+
+
+def _syntax(exc: Exception, text: str, lang: str) -> str:
+    """Where a query stops being SPARQL, in the reader's language: the line, the column and the
+    words there (the parser's own English, "Expected SelectQuery, found end of text", was quoted
+    in the Chinese answer)."""
+    line, column, at = (
+        getattr(exc, "lineno", None),
+        getattr(exc, "col", None),
+        getattr(exc, "loc", None),
+    )
+    if not isinstance(line, int) or not isinstance(column, int) or not isinstance(at, int):
+        return say(lang, "sparql.not_sparql")
+    rest = text[at:].strip()
+    near = (
+        repr(rest[:30] + ("…" if len(rest) > 30 else "")) if rest else say(lang, "sparql.ends_here")
+    )
+    return say(lang, "sparql.syntax_at", line=line, column=column, near=near)
 
 
 def _library_failure(exc: Exception, lang: str) -> str:
