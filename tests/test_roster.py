@@ -1162,3 +1162,21 @@ def test_a_cell_with_underscores_is_refused_by_name(kb, tmp_path):
     assert rows[2]["error"] == "employees（职工总数）：应为整数（人），实际为 '1_000'"
     assert "annual_revenue（年销售收入）" in rows[3]["error"]
     assert "'1_0.5'" in rows[3]["error"]
+
+
+def test_a_name_with_control_characters_is_refused_as_a_profiles_is(kb, tmp_path):
+    """Names holding an escape (recolours a terminal), a NUL or U+202E (shows 'evil' as 'live')
+    were read and written raw into the answers, where a YAML profile refused a NUL (found by a
+    hostile-input review): a roster and a profile refuse them alike, naming the cell."""
+    path = tmp_path / "cc.csv"
+    path.write_text(
+        "name,employees\nA\x1b[31mred,5\nB\u202eevil,6\nC\x00nul,7\n好企业,8\n", "utf-8"
+    )
+    rows = _by_row(kb.roster(path, keep=True))
+    shown = "应为可以显示的文字：不含控制字符（如 ESC、NUL）或改变文字方向的符号"
+    for row, name in ((2, r"'A\x1b[31mred'"), (3, r"'B\u202eevil'"), (4, r"'C\x00nul'")):
+        assert rows[row]["error"].startswith(f"name（企业名称）：{shown}")
+        assert rows[row]["error"].endswith(f"实际为 {name}")
+    assert rows[5]["error"] is None
+    with pytest.raises(policy_kb.ProfileError):
+        kb.evaluate({"name": "B\u202eevil"})

@@ -32,7 +32,7 @@ from ..backends.columns import (
 )
 from ..errors import ProfileError, ProfileIssue
 from ..policy.model import NUMERIC, YEAR_RANGE, FactDef, FactType, PolicyModel
-from ..policy.profile import MAX_TEXT, NO_WORDS, YES_WORDS, validate_profile, yes_no
+from ..policy.profile import CONTROLS, MAX_TEXT, NO_WORDS, YES_WORDS, validate_profile, yes_no
 from ..policy.yamlsource import OutOfRange, written_float
 from ..text import Msg, Words
 from .buffers import bits, booleans, floats, numbers, present, texts
@@ -312,7 +312,8 @@ def _read(
             bad = given & ~_mask(found)
         else:
             length = floats(pc.utf8_length(text))
-            bad = given & (np.nan_to_num(length) > MAX_TEXT)
+            hidden = _mask(pc.match_substring_regex(text, _CONTROLS))  # as a profile's name
+            bad = given & ((np.nan_to_num(length) > MAX_TEXT) | hidden)
         clean = pc.if_else(booleans(bad), _NO_TEXT, text)
 
         def words() -> Column:
@@ -324,6 +325,9 @@ def _read(
     number = floats(pc.cast(readable, pa.float64()))
     return _Read(_given(number, given), _number_column(number), None, None)
 
+
+#: :data:`~policy_kb.policy.profile.CONTROLS` in RE2's spelling, for Arrow's regex kernels
+_CONTROLS = "[" + "".join(f"\\x{{{ord(c):x}}}" if c != "-" else "-" for c in CONTROLS) + "]"
 
 #: Arrow number types the engine reads in place
 _IN_PLACE = {pa.int64(): I64, pa.int32(): I32, pa.float64(): F64}

@@ -14,6 +14,7 @@ import datetime as _dt
 import json
 import math
 import numbers
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -442,14 +443,22 @@ def cut(text: str, count: int | None = None) -> Msg:
     )
 
 
+#: control characters (a NUL, an escape that recolours a terminal) and the marks that reorder
+#: text on screen (U+202E shows "evil" as "live"): no name holds one, and a file's may hide one
+#: (a tab or a line end, which a quoted cell may hold, is white space, not one of them)
+CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{CONTROLS}]")
+
+
 def _is_text(value: str) -> bool:
-    """Whether ``value`` is text UTF-8 can carry: not when it holds a lone surrogate, which
-    JSON's ``"\\ud800"`` escapes give and no answer, file or response could be written with."""
+    """Whether ``value`` is text a name can be: UTF-8 can carry it (not a lone surrogate, which
+    JSON's ``"\\ud800"`` escapes give and no answer, file or response could be written with) and
+    it holds no control character or reordering mark (:data:`CONTROLS`)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return False
-    return True
+    return _CONTROL.search(value) is None
 
 
 def _escaped(value: str) -> str:
