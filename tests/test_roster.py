@@ -1180,3 +1180,17 @@ def test_a_name_with_control_characters_is_refused_as_a_profiles_is(kb, tmp_path
     assert rows[5]["error"] is None
     with pytest.raises(policy_kb.ProfileError):
         kb.evaluate({"name": "B\u202eevil"})
+
+
+def test_a_roster_says_how_many_rows_the_year_asked_for_overrode(cli, tmp_path):
+    """``--year 2021`` over rows of 2022 data evaluated them for 2021 without a word, where one
+    profile's answer says so (found by a hostile-input review)."""
+    path = tmp_path / "years.csv"
+    path.write_text("name,employees,year\nA,5,2022\nB,6,2021\nC,7,\nD,x,2023\n", "utf-8")
+    table = cli("roster", str(path), "--year", "2021")
+    assert "1 行的数据年份不是 2021 年，按要求以 2021 年评价" in table.stdout  # D is refused
+    data = json.loads(cli("roster", str(path), "--year", "2021", "--format", "json").stdout)
+    assert data["rows_of_another_year"] == 1
+    plain = json.loads(cli("roster", str(path), "--format", "json").stdout)
+    assert plain["rows_of_another_year"] == 0
+    assert "年份不是" not in cli("roster", str(path)).stdout

@@ -85,6 +85,17 @@ class Years:
             found = self.kept[make, id(model)] = make(model)
         return found
 
+    def overridden(self, model: PolicyModel, columns: Columns) -> int:
+        """How many valid rows give a year of their own that the year asked for overrides (a
+        roster of 2022 data evaluated with ``--year 2021``: the answer must say so)."""
+        fact = model.fact_of_type(FactType.YEAR)
+        if self.fixed is None or fact is None or fact not in columns.facts:
+            return 0
+        given = columns.facts[fact]
+        values = np.asarray(given.values, dtype=np.float64)
+        other = given.known & (values != self.fixed) & columns.rows_valid
+        return int(np.count_nonzero(other))
+
     def of_rows(self, model: PolicyModel, columns: Columns) -> NDArray[np.int64]:
         """Each row's evaluation year."""
         fact = model.fact_of_type(FactType.YEAR)

@@ -855,6 +855,9 @@ class RosterSummary:
     # cannot be worked out (a fact unknown): left out of the sum, never counted as 0
     known: dict[str, int] = field(default_factory=dict)
     unknown: dict[str, int] = field(default_factory=dict)
+    # the year asked for (--year), and the valid rows whose own year it overrode
+    year: int | None = None
+    overridden: int = 0
 
     @property
     def totals(self) -> dict[str, float]:
@@ -1121,6 +1124,10 @@ def run_roster(
             batch = convert(batch_read)
             result = evaluate_batch(model, batch, years)
             summary.add(model, batch, result)
+            summary.year, summary.overridden = (
+                years.fixed,
+                summary.overridden + (years.overridden(model, batch.columns)),
+            )
             if each is not None:
                 each(batch, result)
             if writer is not None or keep:

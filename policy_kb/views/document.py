@@ -1074,5 +1074,6 @@ def roster_to_dict(summary: Any, output: str | None, lang: str = "zh") -> dict[s
         ),
         "estimated_totals": {k: round(v, 2) for k, v in summary.totals.items()},
         "unknown_amounts": dict(sorted(summary.unknown.items())),
+        "rows_of_another_year": summary.overridden,  # evaluated for --year, not their own
         "output": output,
     }

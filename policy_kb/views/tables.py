@@ -355,6 +355,10 @@ def roster_table(summary: Any, source: str, output: str | None, lang: str = "zh"
     ]
     if output:
         lines.append(say(lang, "roster.written", output=output))
+    if summary.overridden:
+        lines.append(
+            say(lang, "roster.other_year", rows=f"{summary.overridden:,}", year=summary.year)
+        )
     head = [
         say(lang, "roster.head." + k) for k in ("benefit", "applies", "refused", "undetermined")
     ]
