@@ -374,7 +374,11 @@ def summarise(model: PolicyModel, answers_df: DataFrame) -> RosterSummary:
         aggs.append(F.sum(counted.cast("long")).alias(f"k{i}"))
         aggs.append(F.sum(open_.cast("long")).alias(f"u{i}"))
     found = answers_df.agg(*aggs).collect()[0]
-    summary = RosterSummary(rows=int(found["rows"] or 0), invalid=int(found["invalid"] or 0))
+    summary = RosterSummary(
+        rows=int(found["rows"] or 0),
+        invalid=int(found["invalid"] or 0),
+        overridden=None,  # the rows of another year than --year are not counted here
+    )
     for i, b in enumerate(benefits):
         summary.statuses[b] = [int(found[f"s{i}_{code}"] or 0) for code in words]
     summary.precheck = [int(found["q1"] or 0), int(found["q0"] or 0), int(found["q_"] or 0)]

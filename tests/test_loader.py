@@ -831,3 +831,14 @@ def test_text_inside_a_scalar_is_never_taken_for_the_slip(valid):
         f"f.yaml:{line}:2: YAML syntax error: did not find the expected ',' or ']' (a bracket "
         "left open?)"
     )
+
+
+def test_a_parameter_value_too_small_for_a_float_is_said_as_a_number(tmp_path):
+    """1e-400 in measures.yaml was 'expected a number' (found by a review): it is a number, one
+    no float holds (read as 0 it would change the rule)."""
+    path, text = plant(tmp_path, ("value: 200000  ", "value: 1e-400  "))
+    assert problems_of(path) == [
+        f"{at(path, text, '1e-400')}: 'value' in parameter rd_growth_reward_min_increase is 1e-400"
+        " (expected a number that can be held (not so large that it is infinite nor, unless 0, so"
+        " small that it reads as 0))"
+    ]

@@ -201,13 +201,20 @@ def test_a_signal_stops_a_command_once(monkeypatch):
 
 
 def test_control_characters_in_a_name_never_reach_the_terminal(cli, tmp_path):
+    """A name holding escapes (clear the screen, recolour) is refused, and the refusal quotes it
+    escaped; a zero-width space is no control character and is shown escaped."""
     path = tmp_path / "p.yaml"
     path.write_text('name: "A\\e[2J\\e[31mB\\u200b"\n', encoding="utf-8")
     run = cli("match", str(path))
-    assert run.returncode == 0, run.stderr
-    assert "\x1b" not in run.stdout
-    assert "\u200b" not in run.stdout
-    assert "A\\x1b[2J\\x1b[31mB\\u200b" in run.stdout
+    assert run.returncode == 2, run.stderr
+    assert "\x1b" not in run.stderr
+    assert "\u200b" not in run.stderr
+    assert "A\\x1b[2J\\x1b[31mB\\u200b" in run.stderr
+    path.write_text('name: "AB\\u200b"\n', encoding="utf-8")
+    shown = cli("match", str(path))
+    assert shown.returncode == 0, shown.stderr
+    assert "\u200b" not in shown.stdout
+    assert "AB\\u200b" in shown.stdout
 
 
 def test_machine_formats_keep_names_exactly_as_given(kb, tmp_path):

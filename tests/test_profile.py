@@ -222,7 +222,8 @@ def test_a_number_no_float_holds_is_refused_not_read_as_zero(kb, suffix):
     small, large = info.value.render("en").splitlines()
     assert small.endswith(
         "tech_transfer_income (Technology development and transfer income): expected a number "
-        "that can be held (at most 1e308 in size and, unless 0, at least 1e-308), got 1e-400"
+        "that can be held (not so large that it is infinite nor, unless 0, so small that it reads"
+        " as 0), got 1e-400"
     )
     assert large.startswith("p.yaml:2:12: employees" if suffix == "yaml" else "employees")
     assert large.endswith(", got 2e400")

@@ -1180,6 +1180,30 @@ def test_a_name_with_control_characters_is_refused_as_a_profiles_is(kb, tmp_path
     assert rows[5]["error"] is None
     with pytest.raises(policy_kb.ProfileError):
         kb.evaluate({"name": "B\u202eevil"})
+    # a dictionary-encoded name column (pandas' categoricals) is read by another path
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = pa.array(["A\x1b[31mred", "B\u202eevil", "好企业"]).dictionary_encode()
+    parquet = tmp_path / "cc.parquet"
+    pq.write_table(pa.table({"name": names, "employees": [5, 6, 8]}), parquet)
+    rows = _by_row(kb.roster(parquet, keep=True))
+    assert [rows[r]["error"] is None for r in (2, 3, 4)] == [False, False, True]
+    assert rows[3]["error"].endswith(r"实际为 'B\u202eevil'")
+
+
+def test_a_text_cell_no_float_holds_is_refused_not_read_as_zero(kb, tmp_path):
+    """A text column's 1e-400 was cast to 0 (found by a review): refused as a profile's is."""
+    path = tmp_path / "tiny.csv"
+    path.write_text("name,tech_transfer_income\nA,1e-400\nB,0\nC,x\nD,0.0e-5\n", "utf-8")
+    rows = _by_row(kb.roster(path, keep=True))
+    assert rows[2]["error"].endswith("实际为 1e-400")
+    assert (
+        "应为可以精确表示的数（不会大到成为无穷大，不是 0 时也不会小到被读成 0）"
+        in rows[2]["error"]
+    )
+    assert rows[3]["error"] is None
+    assert rows[5]["error"] is None
 
 
 def test_a_roster_says_how_many_rows_the_year_asked_for_overrode(cli, tmp_path):

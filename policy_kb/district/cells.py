@@ -32,7 +32,15 @@ from ..backends.columns import (
 )
 from ..errors import ProfileError, ProfileIssue
 from ..policy.model import NUMERIC, YEAR_RANGE, FactDef, FactType, PolicyModel
-from ..policy.profile import CONTROLS, MAX_TEXT, NO_WORDS, YES_WORDS, validate_profile, yes_no
+from ..policy.profile import (
+    CONTROLS,
+    MAX_TEXT,
+    NO_WORDS,
+    YES_WORDS,
+    is_text,
+    validate_profile,
+    yes_no,
+)
 from ..policy.yamlsource import OutOfRange, written_float
 from ..text import Msg, Words
 from .buffers import bits, booleans, floats, numbers, present, texts
@@ -51,6 +59,8 @@ _FALSE = booleans(np.zeros(1, dtype=bool))[0]
 CELLS_COLUMN = "policy_kb:cells"
 #: what a cell must look like to be read as a number (as the per-profile validator reads one)
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+#: a number written with a digit other than 0 before its exponent: not 0, whatever it is read as
+_NOT_ZERO = r"^[^eE]*[1-9]"
 
 
 @dataclass(frozen=True)
@@ -323,7 +333,9 @@ def _read(
         return _Read(None, None, words, bad, clean)
     readable = pc.if_else(pc.match_substring_regex(text, _NUMBER), text, _NO_TEXT)
     number = floats(pc.cast(readable, pa.float64()))
-    return _Read(_given(number, given), _number_column(number), None, None)
+    # 1e-400 is cast to 0 but is not 0: refused, as a profile refuses it (written_float)
+    tiny = (number == 0) & _mask(pc.match_substring_regex(readable, _NOT_ZERO))
+    return _Read(_given(number, given), _number_column(number), None, tiny if tiny.any() else None)
 
 
 #: :data:`~policy_kb.policy.profile.CONTROLS` in RE2's spelling, for Arrow's regex kernels
@@ -407,7 +419,9 @@ def _mask(found: pa.Array) -> np.ndarray:
 
 
 def _text_problem(fact: FactDef, text: str, towns: Sequence[str]) -> bool:
-    return text not in towns if fact.type is FactType.TOWN else len(text) > MAX_TEXT
+    if fact.type is FactType.TOWN:
+        return text not in towns
+    return len(text) > MAX_TEXT or not is_text(text)  # a profile's rule for a name
 
 
 def _dictionary_text(

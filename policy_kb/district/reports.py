@@ -377,11 +377,11 @@ class BenefitImpact:
 
     @property
     def change(self) -> float | None:
-        """The change of the estimated total, in yuan (a version with no amount counts none);
-        None when neither version has an amount for the benefit: not a change of 0."""
-        if self.old_fen is None and self.new_fen is None:
+        """The change of the estimated total, in yuan; None when a version has no amount for the
+        benefit (an amount it does not state is not 0, so no change can be worked out)."""
+        if self.old_fen is None or self.new_fen is None:
             return None
-        return ((self.new_fen or 0) - (self.old_fen or 0)) / 100
+        return (self.new_fen - self.old_fen) / 100
 
     def count(self, old: str | None = None, new: str | None = None) -> int:
         return sum(

@@ -855,9 +855,10 @@ class RosterSummary:
     # cannot be worked out (a fact unknown): left out of the sum, never counted as 0
     known: dict[str, int] = field(default_factory=dict)
     unknown: dict[str, int] = field(default_factory=dict)
-    # the year asked for (--year), and the valid rows whose own year it overrode
+    # the year asked for (--year), and the valid rows whose own year it overrode (None: not
+    # counted, as on Spark; never a 0 that was not counted)
     year: int | None = None
-    overridden: int = 0
+    overridden: int | None = 0
 
     @property
     def totals(self) -> dict[str, float]:
@@ -1124,10 +1125,8 @@ def run_roster(
             batch = convert(batch_read)
             result = evaluate_batch(model, batch, years)
             summary.add(model, batch, result)
-            summary.year, summary.overridden = (
-                years.fixed,
-                summary.overridden + (years.overridden(model, batch.columns)),
-            )
+            summary.year = years.fixed
+            summary.overridden = (summary.overridden or 0) + years.overridden(model, batch.columns)
             if each is not None:
                 each(batch, result)
             if writer is not None or keep:

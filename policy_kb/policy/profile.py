@@ -286,7 +286,7 @@ class _Checker:
             if not isinstance(key, str):
                 self._issue(str(key), key, Msg("profile.key_not_name", key=repr(key)))
                 continue
-            if not _is_text(key):  # a lone surrogate (JSON's "\ud800"): no UTF-8 can carry it
+            if not is_text(key):  # a lone surrogate (JSON's "\ud800"), a control character
                 shown = _escaped(key)
                 self._issue(shown, key, Msg("profile.key_not_text", key=shown))
                 continue
@@ -352,8 +352,12 @@ class _Checker:
             typed = self.doc.typed.get((key,)) if self.doc is not None else None
             if typed is not None and not isinstance(value, bool):
                 value = typed  # a name typed as 0123 is the text "0123"
-            if isinstance(value, str) and len(value) <= MAX_TEXT:
-                if _is_text(value):
+            if (
+                isinstance(value, str)
+                and not isinstance(value, OutOfRange)
+                and len(value) <= MAX_TEXT
+            ):
+                if is_text(value):
                     return value
                 return self._expect(fact, key, value, Msg("expect.text_utf8"))
             return self._expect(fact, key, value, Msg("expect.text", max=MAX_TEXT))
@@ -450,7 +454,7 @@ CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u
 _CONTROL = re.compile(f"[{CONTROLS}]")
 
 
-def _is_text(value: str) -> bool:
+def is_text(value: str) -> bool:
     """Whether ``value`` is text a name can be: UTF-8 can carry it (not a lone surrogate, which
     JSON's ``"\\ud800"`` escapes give and no answer, file or response could be written with) and
     it holds no control character or reordering mark (:data:`CONTROLS`)."""
@@ -462,8 +466,10 @@ def _is_text(value: str) -> bool:
 
 
 def _escaped(value: str) -> str:
-    """``value`` with what UTF-8 cannot carry written as escapes (``\\ud800``)."""
-    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    """``value`` with what UTF-8 cannot carry and the control characters (:data:`CONTROLS`)
+    written as escapes (``\\ud800``, ``\\x1b``), so that a message never prints them raw."""
+    shown = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], shown)
 
 
 def _plain_value(allowed: tuple[FactType, float, float], value: Any) -> Any:
@@ -477,7 +483,7 @@ def _plain_value(allowed: tuple[FactType, float, float], value: Any) -> Any:
         return value if t in NUMERIC and low <= value <= high else _INVALID
     if kind is bool:
         return value if t is FactType.BOOL else _INVALID
-    if kind is str and t is FactType.TEXT and len(value) <= MAX_TEXT and _is_text(value):
+    if kind is str and t is FactType.TEXT and len(value) <= MAX_TEXT and is_text(value):
         return value
     return _INVALID
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Problem
 from ..text import Msg, Text, Words, close_matches, did_you_mean
 from .resources import schema
-from .yamlsource import Path, YamlDocument
+from .yamlsource import OutOfRange, Path, YamlDocument
 
 if TYPE_CHECKING:  # jsonschema is imported when a file is checked (not for a file known clean)
     from jsonschema import Draft202012Validator
@@ -128,6 +128,12 @@ def _explain(error: ValidationError, path: Path, doc: YamlDocument) -> Iterator[
     elif kind == "propertyNames":
         at = doc.key_at((*path, instance)) if isinstance(instance, str) else doc.at(path)
         yield Problem(at, Msg("shape.bad_name", name=instance, where=where), Msg("shape.hint.id"))
+    elif kind == "type" and isinstance(instance, OutOfRange):  # 1e-400: a number, too small
+        yield Problem(
+            doc.at(path),
+            Msg("shape.is", field=field, where=where, shown=str(instance)),
+            Msg("shape.hint.expected", words=Msg("expect.float_range")),
+        )
     elif kind == "type":
         wanted = sub.get("type")
         words = Words(

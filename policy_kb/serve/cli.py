@@ -101,7 +101,12 @@ class _Parser(argparse.ArgumentParser):
                 action.help = say(self.lang, "cli.help.help")
             elif isinstance(action, argparse._VersionAction):
                 action.help = say(self.lang, "cli.help.version")
-        return super().format_help()
+        # argparse ends a heading with ':' whatever the language: 位置参数：, not 位置参数:
+        colon = say(self.lang, "cli.help.colon")
+        shown = super().format_help()
+        for title in (self._positionals.title, self._optionals.title):
+            shown = shown.replace(f"\n{title}:\n", f"\n{title}{colon}\n")
+        return shown
 
     def error(self, message: str) -> Any:
         self.print_usage(sys.stderr)

@@ -523,7 +523,7 @@ class FastEvaluate:
         """Plain JSON: no content encoding, and a JSON media type in UTF-8 (or none); anything
         else is the application's to answer (see :func:`_not_json`)."""
         for name, value in headers:
-            if name == b"content-encoding" and value.strip().lower() != b"identity":
+            if name == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
                 return False
             if name == b"content-type":
                 media, _, rest = value.partition(b";")
@@ -531,7 +531,7 @@ class FastEvaluate:
                 if media != JSON.encode() and not media.endswith(b"+json"):
                     return False
                 spelled = rest.replace(b" ", b"").replace(b'"', b"").lower()
-                if spelled not in (b"", b"charset=utf-8", b"charset=utf8"):
+                if spelled and spelled.removeprefix(b"charset=").decode("latin-1") not in _UTF8:
                     return False
         return True
 
@@ -709,14 +709,18 @@ def _not_a_choice(field: str, value: Any, choices: Sequence[str], lang: str) -> 
     return say(lang, "http.invalid.choice", field=field, value=repr(value), expected=expected)
 
 
+#: the character sets a body may be declared in: UTF-8, and ASCII, which is a part of it
+_UTF8 = ("utf-8", "utf8", "us-ascii", "ascii")
+
+
 def _not_json(request: Request) -> Response | None:
     """415 for a body declared as something other than JSON (a form, plain text…), compressed
     (``Content-Encoding: gzip`` was read as text and refused as "not UTF-8") or in another
     character set than UTF-8 (``charset=utf-16`` was read as UTF-8 without a word); a request
     without a content type is read as JSON."""
     lang = request_lang(request)
-    coding = request.headers.get("content-encoding", "identity").strip().lower()
-    if coding != "identity":
+    coding = request.headers.get("content-encoding", "").strip().lower()
+    if coding not in ("", "identity"):
         return problem(
             415, "unsupported content encoding", say(lang, "http.encoding", coding=coding)
         )
@@ -730,7 +734,7 @@ def _not_json(request: Request) -> Response | None:
     for param in rest.split(";"):
         name, _, value = param.partition("=")
         charset = value.strip().strip('"').lower()
-        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+        if name.strip().lower() == "charset" and charset not in _UTF8:
             return problem(415, "unsupported charset", say(lang, "http.charset", charset=charset))
     return None
 

@@ -268,19 +268,21 @@ def run_query(
 def _syntax(exc: Exception, text: str, lang: str) -> str:
     """Where a query stops being SPARQL, in the reader's language: the line, the column and the
     words there (the parser's own English, "Expected SelectQuery, found end of text", was quoted
-    in the Chinese answer)."""
-    line, column, at = (
-        getattr(exc, "lineno", None),
-        getattr(exc, "col", None),
-        getattr(exc, "loc", None),
-    )
+    in the Chinese answer). The words are read from the text the parser saw (rdflib expands
+    ``\\uXXXX`` escapes first, so its positions count in that text)."""
+    line, column, at = (getattr(exc, k, None) for k in ("lineno", "col", "loc"))
     if not isinstance(line, int) or not isinstance(column, int) or not isinstance(at, int):
         return say(lang, "sparql.not_sparql")
-    rest = text[at:].strip()
-    near = (
-        repr(rest[:30] + ("…" if len(rest) > 30 else "")) if rest else say(lang, "sparql.ends_here")
+    seen = getattr(exc, "pstr", None)
+    rest = (seen if isinstance(seen, str) else text)[at:].strip()
+    near = f"'{rest[:30]}…'" if len(rest) > 30 else f"'{rest}'" if rest else None
+    return say(
+        lang,
+        "sparql.syntax_at",
+        line=line,
+        column=column,
+        near=near if near is not None else say(lang, "sparql.ends_here"),
     )
-    return say(lang, "sparql.syntax_at", line=line, column=column, near=near)
 
 
 def _library_failure(exc: Exception, lang: str) -> str:

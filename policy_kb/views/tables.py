@@ -20,7 +20,7 @@ from . import words
 if TYPE_CHECKING:  # the reports these views print (the district layer builds them)
     from ..backends.owl import LintReport
     from ..district.readiness import Readiness
-    from ..district.reports import Impact, Progress
+    from ..district.reports import BenefitImpact, Impact, Progress
 
 _MARKS = {Status.APPLIES: "✔", Status.DOES_NOT_APPLY: "✘", Status.UNDETERMINED: "?"}
 _COLOURS = {Status.APPLIES: "32", Status.DOES_NOT_APPLY: "31", Status.UNDETERMINED: "33"}
@@ -580,14 +580,17 @@ def readiness_rows(report: Readiness, model: PolicyModel, lang: str = "zh") -> l
     return out
 
 
-def _impact_change(b: Any, lang: str) -> str:
-    """The change of a benefit's estimated total: — when neither version has an amount for it,
-    with how many rows' amounts are left open by a missing fact when some are."""
+def _impact_change(b: BenefitImpact, lang: str) -> str:
+    """The change of a benefit's estimated total (— when a version has no amount for it), with
+    how many enterprises' amounts a missing fact leaves open under each version."""
     if b.change is None:
         return "—"
     shown = f"{b.change:+,.2f}"
-    open_rows = max(b.old_unknown, b.new_unknown)
-    return shown if not open_rows else say(lang, "impact.change_open", change=shown, n=open_rows)
+    if not (b.old_unknown or b.new_unknown):
+        return shown
+    if b.old_unknown == b.new_unknown:
+        return say(lang, "impact.change_open", change=shown, n=b.old_unknown)
+    return say(lang, "impact.change_open_two", change=shown, old=b.old_unknown, new=b.new_unknown)
 
 
 def impact_table(report: Impact, lang: str = "zh") -> str:
