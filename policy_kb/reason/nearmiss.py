@@ -29,13 +29,13 @@ class Gap(Valued):
     value: Any
     threshold: Any
     operator: str
-    gap: Fraction | None  # how much the fact must rise (short) or fall (over); None for yes/no
+    gap: Fraction | int | None  # how much the fact must rise (short) or fall (over); None: yes/no
     direction: str  # "short", "over" or "flag"
     alternatives: bool  # one of several alternatives (an ``any:`` group), not required alone
 
 
 #: the smallest change that counts against a strict bound: one yuan, one person, one item
-_STEP = Fraction(1)
+_STEP = 1
 
 
 def gaps(result: BenefitResult) -> list[Gap]:
@@ -79,7 +79,7 @@ def _comparison_gap(trace: Trace, cond: Comparison, alternatives: bool) -> Gap:
     value = trace.facts.get(fact) if fact else None
     threshold = trace.threshold
     op = cond.op
-    gap: Fraction | None = None
+    gap: Fraction | int | None = None
     direction = "flag"
     numbers = (int, float)
     if (
@@ -87,7 +87,9 @@ def _comparison_gap(trace: Trace, cond: Comparison, alternatives: bool) -> Gap:
         and isinstance(threshold, numbers)
         and not isinstance(value, bool)
     ):
-        v, t = iv.exact(value), iv.exact(threshold)
+        # whole numbers subtract exactly as they are; a decimal as the fraction it prints as
+        v: Fraction | int = value if type(value) is int else iv.exact(value)
+        t: Fraction | int = threshold if type(threshold) is int else iv.exact(threshold)
         if op in (">=", ">"):
             direction, gap = "short", t - v + (_STEP if op == ">" else 0)
         elif op in ("<=", "<"):
