@@ -399,20 +399,49 @@ def benefit_dict(result: BenefitResult, parts: _Parts) -> dict[str, Any]:
 
 
 def _benefit_record(result: BenefitResult, parts: _Parts) -> dict[str, Any]:
+    """A benefit's block: what follows from its status, its missing facts, how its conditions
+    came out (:meth:`_Parts.settled`), whether it would apply once registered and why it has no
+    amount is kept by the plan (:func:`_benefit_fixed`); the reasons, the summary, the estimate
+    and the near misses, which say the profile's numbers, are written for each answer."""
+    ev = parts.ev
+    b = result.benefit
+    once = b.id in ev.once_registered
+    est = ev.estimates[b.id]
+    key = (
+        "benefit fixed",
+        b.id,
+        result.status,
+        result.missing,
+        once,
+        parts.settled(result),
+        est.amount is None,
+        est.reason,
+        est.missing,
+        est.parameter,
+        parts.lang,
+        ev.year,
+    )
+    fixed: dict[str, Any] | None = parts.table.get(key)
+    if fixed is None:
+        fixed = parts.table[key] = _benefit_fixed(result, parts, once)
+    record = dict(fixed) if parts.share else _copied(fixed)
+    record["reasons"] = [reason_dict(t, parts) for t in result.trace.parts] + record["reasons"]
+    record["summary"] = words.benefit_summary(result, parts.model, parts.lang, parts.memo)
+    record["estimate"] = estimate_dict(est, b, parts.lang, parts.model, parts)
+    record["near_misses"] = [_gap(g, parts) for g in gaps(result)]
+    return record
+
+
+def _benefit_fixed(result: BenefitResult, parts: _Parts, once: bool) -> dict[str, Any]:
+    """A benefit's block in the contract's order, with what depends on the profile's numbers
+    left empty (the reasons hold the pre-check's reason of a benefit that would apply once the
+    enterprise is registered; :func:`_benefit_record` puts the conditions' before it)."""
     ev, model, lang = parts.ev, parts.model, parts.lang
     b = result.benefit
-    params = parts.kept(
-        ("parameters", b.id, lang, ev.year),
-        lambda: [
-            parameter_dict(model.parameters[p], ev.parameters[p], lang)
-            for p in b.parameters
-            if p in ev.parameters
-        ],
-    )
-    reasons = [reason_dict(t, parts) for t in result.trace.parts]
-    if b.id in ev.once_registered and ev.precheck is not None:
+    tail: list[dict[str, Any]] = []
+    if once and ev.precheck is not None:
         method = ev.precheck.method
-        reasons.append(
+        tail.append(
             {
                 "condition": PRECHECK,
                 "kind": "precheck",
@@ -426,27 +455,30 @@ def _benefit_record(result: BenefitResult, parts: _Parts) -> dict[str, Any]:
                 },
             }
         )
-    head = parts.kept(("benefit head", b.id, lang), lambda: benefit_head(b, lang))
     return {
-        **head,
+        **benefit_head(b, lang),
         "status": result.status.value,
         "status_label": words.status_word(result.status, lang),
-        "summary": words.benefit_summary(result, model, lang, parts.memo),
-        "reasons": reasons,
+        "summary": None,
+        "reasons": tail,
         "missing": list(result.missing),
         "missing_labels": [model.fact_label(f)[lang] for f in result.missing],
         "citation": parts.kept(
             ("citation", b.id), lambda: citation(model, model.measures_by_id[b.measure_id], b)
         ),
-        "parameters": params,
+        "parameters": [
+            parameter_dict(model.parameters[p], ev.parameters[p], lang)
+            for p in b.parameters
+            if p in ev.parameters
+        ],
         "reading": _pick(lang, b.reading),
         "amount_note": _pick(lang, b.amount_note),
-        "estimate": estimate_dict(ev.estimates[b.id], b, lang, model, parts),
+        "estimate": None,
         "estimate_note": words.estimate_reason(ev.estimates[b.id], b, model, ev.year, lang),
-        "near_misses": [_gap(g, parts) for g in gaps(result)],
-        "would_apply_once_registered": b.id in ev.once_registered,
+        "near_misses": None,
+        "would_apply_once_registered": once,
         "application": _application(result, parts),
-        "source": parts.kept(("benefit source", b.id), lambda: _source(b.location)),
+        "source": _source(b.location),
     }
 
 
