@@ -123,6 +123,14 @@ def test_a_town_without_a_target_has_no_completion_rate_not_zero(report, tmp_pat
     assert "0%" not in row
     chart = _chart.progress_chart(edited, tmp_path / "c.svg", "zh")
     assert chart is not None
+    # no town with a target: the district has none either, and its row said 0 % twice
+    none = replace(report, towns=[replace(t, target=0) for t in report.towns])
+    assert none.rate is None
+    assert none.rate_with_pool is None
+    district = tables.progress_table(none).splitlines()
+    row = next(line for line in district if "全区" in line or "合计" in line)
+    assert "0%" not in row
+    assert row.count("—") == 2
 
 
 def test_the_chart_is_readable_in_chinese_with_the_shipped_font(report, tmp_path, monkeypatch):
@@ -440,3 +448,21 @@ def test_the_example_roster_is_plausible(kb):
     employees = frame["employees"].drop_nulls().cast(pl.Int64)
     assert 20 < employees.median() < 100  # SMEs, not giants
     assert frame["name"].n_unique() == 2000
+
+
+def test_impact_has_no_total_where_every_amount_is_unknown(kb, lowered, tmp_path):
+    """Where a benefit applies but every amount needs a fact left blank, the totals were 0.0 and
+    the change +0.00 (found by a code review): none is known, so there is no total."""
+    path = tmp_path / "unknown.csv"
+    path.write_text(
+        "name,employees,hnte_valid,annual_revenue,total_assets\n"
+        "A,30,true,1000000,2000000\nB,40,true,1000000,2000000\n",
+        "utf-8",
+    )
+    report = kb.impact(policy_kb.load(lowered), path)
+    taxed = report.benefits["KM5.hnte_income_tax"]
+    assert (taxed.old_unknown, taxed.old_known) == (2, 0)
+    assert taxed.old_total is None
+    assert taxed.change is None
+    line = next(r for r in tables.impact_table(report).splitlines() if "hnte_income_tax" in r)
+    assert line.endswith("—（另有 2 家金额未知）")

@@ -370,6 +370,12 @@ def counted_amounts(
     return mask
 
 
+def known_total(fen: int, known: int, unknown: int) -> int | None:
+    """A sum of amounts in fen, or None when every amount it should hold is unknown (``known``
+    amounts summed, ``unknown`` left out): a sum of no amount is not 0."""
+    return None if unknown and not known else fen
+
+
 def unknown_amounts(
     result: ColumnResult, benefit: str, valid: NDArray[np.bool_]
 ) -> NDArray[np.bool_]:

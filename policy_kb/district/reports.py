@@ -27,7 +27,15 @@ from ..reason.results import Change
 from ..rules.walk import facts_of
 from ..text import Msg, Words
 from .cells import Batch, RowError, convert_batch
-from .kernel import Years, counted_amounts, established, evaluate_batch, pool_masks, unknown_amounts
+from .kernel import (
+    Years,
+    counted_amounts,
+    established,
+    evaluate_batch,
+    known_total,
+    pool_masks,
+    unknown_amounts,
+)
 from .roster import (
     DEFAULT_READING,
     Reading,
@@ -138,6 +146,11 @@ class Progress:
     def rate(self) -> float | None:
         """The district's registered ÷ its target (None for a target of 0)."""
         return completion(self.registered, self.target)
+
+    @property
+    def rate_with_pool(self) -> float | None:
+        """The district's rate if every town's pool closed what it can (None for a target of 0)."""
+        return completion(self.registered + self.pool_closes, self.target)
 
     def to_dict(self, lang: str = "zh") -> dict[str, Any]:
         """``policy-kb progress --format json``; the refused rows' messages in ``lang``."""
@@ -366,22 +379,33 @@ class BenefitImpact:
     new_fen: int | None = None  # (the version has no formula for this benefit)
     old_unknown: int = 0  # rows where it applies with an amount a missing fact leaves open
     new_unknown: int = 0
+    old_known: int = 0  # rows whose amount is in the total
+    new_known: int = 0
 
     @property
     def old_total(self) -> float | None:
-        return None if self.old_fen is None else self.old_fen / 100
+        """The estimated total before, in yuan; None when the version has no amount for the
+        benefit or every amount is unknown."""
+        return self._total(self.old_fen, self.old_known, self.old_unknown)
 
     @property
     def new_total(self) -> float | None:
-        return None if self.new_fen is None else self.new_fen / 100
+        """The estimated total after (see :attr:`old_total`)."""
+        return self._total(self.new_fen, self.new_known, self.new_unknown)
+
+    @staticmethod
+    def _total(fen: int | None, known: int, unknown: int) -> float | None:
+        found = None if fen is None else known_total(fen, known, unknown)
+        return None if found is None else found / 100
 
     @property
     def change(self) -> float | None:
-        """The change of the estimated total, in yuan; None when a version has no amount for the
-        benefit (an amount it does not state is not 0, so no change can be worked out)."""
-        if self.old_fen is None or self.new_fen is None:
+        """The change of the estimated total, in yuan; None when a version has no total (an
+        amount it does not state, or does not know, is not 0: no change can be worked out)."""
+        old, new = self.old_total, self.new_total
+        if old is None or new is None:
             return None
-        return (self.new_fen - self.old_fen) / 100
+        return ((self.new_fen or 0) - (self.old_fen or 0)) / 100
 
     def count(self, old: str | None = None, new: str | None = None) -> int:
         return sum(
@@ -512,6 +536,8 @@ def _move(
             )
             unknown = int(np.count_nonzero(unknown_amounts(result, benefit, valid)))
             setattr(entry, side + "_unknown", getattr(entry, side + "_unknown") + unknown)
+            known = int(np.count_nonzero(counted_amounts(result, benefit, valid)))
+            setattr(entry, side + "_known", getattr(entry, side + "_known") + known)
 
 
 def _details(

@@ -42,7 +42,7 @@ from ..policy.model import NUMERIC, FactType, PolicyModel
 from ..policy.profile import NO_WORDS, SHOWN_CHARACTERS, YES_WORDS, cut
 from ..text import Msg, Words, did_you_mean
 from .cells import CELLS_COLUMN, Batch, RowError, convert_batch
-from .kernel import Years, answers, counted_amounts, evaluate_batch, unknown_amounts
+from .kernel import Years, answers, counted_amounts, evaluate_batch, known_total, unknown_amounts
 from .pipeline import Behind
 from .plaincsv import plain_table
 
@@ -868,7 +868,7 @@ class RosterSummary:
         return {
             kind: fen / 100
             for kind, fen in self.fen.items()
-            if self.known.get(kind) or not self.unknown.get(kind)
+            if known_total(fen, self.known.get(kind, 0), self.unknown.get(kind, 0)) is not None
         }
 
     def count_amounts(self, kind: str, fen: int, known: int, unknown: int) -> None:

@@ -406,19 +406,17 @@ def progress_table(report: Progress, lang: str = "zh") -> str:
         ]
         for t in report.towns
     ]
-    rate = report.registered / report.target if report.target else 0.0
-    with_pool = (report.registered + report.pool_closes) / report.target if report.target else 0.0
     rows.append(
         [
             "",
             say(lang, "progress.district"),
             str(report.target),
             str(report.registered),
-            f"{rate:.0%}",
+            percent(report.rate),
             str(report.shortfall),
             str(report.pool),
             str(report.pool_closes),
-            f"{with_pool:.0%}",
+            percent(report.rate_with_pool),
         ]
     )
     notes = []
@@ -581,11 +579,9 @@ def readiness_rows(report: Readiness, model: PolicyModel, lang: str = "zh") -> l
 
 
 def _impact_change(b: BenefitImpact, lang: str) -> str:
-    """The change of a benefit's estimated total (— when a version has no amount for it), with
-    how many enterprises' amounts a missing fact leaves open under each version."""
-    if b.change is None:
-        return "—"
-    shown = f"{b.change:+,.2f}"
+    """The change of a benefit's estimated total (— when a version has no total for it: no
+    amount, or none known), with how many enterprises' amounts a missing fact leaves open."""
+    shown = "—" if b.change is None else f"{b.change:+,.2f}"
     if not (b.old_unknown or b.new_unknown):
         return shown
     if b.old_unknown == b.new_unknown:
