@@ -54,7 +54,16 @@ try:
         Town,
     )
     from .policy.profile import Profile, read_profile
-    from .reason.results import BenefitResult, EstimateResult, MeasureResult, PrecheckResult
+    from .reason.results import (
+        BenefitResult,
+        Change,
+        EstimateResult,
+        IndicatorScore,
+        MeasureResult,
+        PrecheckResult,
+        SourceScore,
+    )
+    from .text import Msg
     from .version import __version__
 finally:
     if _collecting:
@@ -66,17 +75,21 @@ __all__ = [
     "BenefitImpact",
     "BenefitKind",
     "BenefitResult",
+    "Change",
     "ConditionSyntaxError",
     "EnvironmentProblem",
     "EstimateResult",
     "Evaluation",
     "Impact",
+    "IndicatorScore",
     "KnowledgeBase",
+    "LintReport",
     "Location",
     "Measure",
     "MeasureKind",
     "MeasureResult",
     "MeasuresFileError",
+    "Msg",
     "NotExpressibleError",
     "OntologyError",
     "OutputError",
@@ -98,6 +111,7 @@ __all__ = [
     "RosterRun",
     "RosterSummary",
     "RowError",
+    "SourceScore",
     "Status",
     "Town",
     "TownEvaluation",
@@ -112,6 +126,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .backends.owl import LintReport
     from .district.cells import RowError
     from .district.readiness import Counts as ReadinessCounts
     from .district.readiness import Readiness
@@ -138,6 +153,7 @@ _LAZY = {
     "BenefitImpact": ".district.reports",
     "Readiness": ".district.readiness",
     "ReadinessCounts": ".district.readiness:Counts",
+    "LintReport": ".backends.owl",  # the reasoner's report: owlready2 on first use
 }
 
 

@@ -92,6 +92,7 @@ class TownEvaluation(results.TownEvaluation):
         return document.town_to_dict(self, check_lang(lang))
 
     def to_json(self, lang: str = "zh", indent: int | None = 2) -> str:
+        """The town's answer as JSON text (``policy-kb town NAME --format json``)."""
         from .views import document
 
         return document.dumps(self.to_dict(lang), indent=indent).decode("utf-8")

@@ -63,6 +63,7 @@ class Profile(Valued):
 
     @property
     def name(self) -> str | None:
+        """The enterprise's name when the profile gives one."""
         value = self.values.get("name")
         return value if isinstance(value, str) else None
 

@@ -173,10 +173,12 @@ class PrecheckResult(Valued):
 
     @property
     def score_high(self) -> int:
+        """The most total the profile may score (the record's Total node)."""
         return self.total[1] if self.total is not None else sum(high for _, high in self.bounds)
 
     @property
     def score(self) -> int | None:
+        """The total score when the facts decide it, else None (see the bounds)."""
         return self.score_low if self.score_low == self.score_high else None
 
     @property
@@ -321,9 +323,12 @@ class TownEvaluation(Valued):
 
     @property
     def target(self) -> int:
+        """The town's 2021 target of 附件2 (enterprises to register)."""
         return self.town.target
 
     def status(self, measure_id: str) -> Status:
+        """Whether measure ``measure_id`` addresses the town (``UnknownNameError`` with a "did
+        you mean" for an id that is not a measure)."""
         for m in self.measures:
             if m.measure.id == measure_id:
                 return m.status

@@ -27,8 +27,9 @@ from typing import Any
 
 import orjson
 
+from ..errors import EnvironmentProblem
 from ..graph.vocab import PREFIXES
-from ..text import DEFAULT_LANG, say
+from ..text import DEFAULT_LANG, Msg, say
 
 #: The longest query text accepted, in characters.
 MAX_QUERY_CHARS = 20_000
@@ -392,7 +393,7 @@ class SparqlWorkers:
         loop = asyncio.get_running_loop()
         ok = await loop.run_in_executor(None, worker.conn.poll, 60.0)
         if not ok or worker.conn.recv() != "ready":
-            raise RuntimeError("a SPARQL worker did not start")
+            raise EnvironmentProblem(Msg("sparql.worker_start"))
         assert self._idle is not None
         await self._idle.put(worker)
 
