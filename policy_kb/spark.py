@@ -55,7 +55,7 @@ except ImportError as exc:  # pragma: no cover - the CLI says it in words
     raise ImportError(f"{words.render('zh')} — {words.render('en')}") from exc
 
 from .api import KnowledgeBase, default_kb
-from .backends.columns import APPLIES, DOES_NOT_APPLY, UNDETERMINED
+from .backends.columns import APPLIES, DOES_NOT_APPLY, STATUS_WORDS, UNDETERMINED
 from .district.cells import convert_batch
 from .district.kernel import Years, answers, evaluate_batch
 from .district.roster import (
@@ -354,7 +354,7 @@ def summarise(model: PolicyModel, answers_df: DataFrame) -> RosterSummary:
     estimates = [b for b in benefits if model.benefits[b].estimate is not None]
     valid = F.col("error").isNull()
     aggs = [F.count("*").alias("rows"), F.sum((~valid).cast("long")).alias("invalid")]
-    words = {APPLIES: "applies", DOES_NOT_APPLY: "does_not_apply", UNDETERMINED: "undetermined"}
+    words = {code: STATUS_WORDS[code] for code in (APPLIES, DOES_NOT_APPLY, UNDETERMINED)}
     for i, b in enumerate(benefits):
         for code, word in words.items():
             hit = valid & (F.col(f"`{b}`") == word)

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import PolicyKBError
-from ..policy.model import FactType, ParameterValue, PolicyModel
+from ..policy.model import FactType, ParameterValue, PolicyModel, Status
 from ..rules.tree import CategoryRef, Comparison, Condition, Const
 from ..rules.walk import walk
 from ..text import Msg
@@ -38,7 +38,7 @@ Masks = tuple[Bools, Bools]
 
 #: status codes in the result arrays
 APPLIES, DOES_NOT_APPLY, UNDETERMINED = 0, 1, 2
-STATUS_WORDS = ("applies", "does_not_apply", "undetermined")
+STATUS_WORDS = tuple(s.value for s in Status)  # in the order of the codes above
 
 #: how the machine reads a fact's values (low bits) and where they are given (high bits)
 F64, I64, I32, BITS, BYTES = 1, 2, 3, 4, 5

@@ -31,6 +31,10 @@ class Status(StrEnum):
     UNDETERMINED = "undetermined"
 
 
+#: a condition's outcome (Kleene: True, False, None = unknown) as a status
+STATUS_OF = {True: Status.APPLIES, False: Status.DOES_NOT_APPLY, None: Status.UNDETERMINED}
+
+
 class MeasureKind(StrEnum):
     """三、重点举措 are key measures; 四、保障措施 are safeguard measures."""
 

@@ -18,6 +18,7 @@ from ..backends.trace import Plan, Record, Trace, unknown_facts
 from ..errors import UnknownNameError, YearError
 from ..policy.model import (
     PRECHECK,
+    STATUS_OF,
     YEAR_RANGE,
     Audience,
     Benefit,
@@ -47,7 +48,7 @@ from .results import (
 )
 
 E = TypeVar("E", bound=Evaluation)
-_STATUS = {True: Status.APPLIES, False: Status.DOES_NOT_APPLY, None: Status.UNDETERMINED}
+_STATUS = STATUS_OF
 _TRI = {status: outcome for outcome, status in _STATUS.items()}
 _FEN = Decimal("0.01")
 

@@ -1098,7 +1098,8 @@ def roster_to_dict(summary: Any, output: str | None, lang: str = "zh") -> dict[s
         "invalid_rows": summary.invalid,
         "errors": [e.to_dict(lang) for e in summary.errors],
         "benefits": {
-            b: dict(zip(("applies", "does_not_apply", "undetermined"), c, strict=True))
+            # counts in the order of Status (as the column codes)
+            b: dict(zip(_VALUE.values(), c, strict=True))
             for b, c in summary.statuses.items()
         },
         "precheck": dict(

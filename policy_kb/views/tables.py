@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..policy.model import Measure, PolicyModel, Status
+from ..policy.model import STATUS_OF, Measure, PolicyModel, Status
 from ..reason import evidence as proof
 from ..reason.nearmiss import gaps, to_supply
 from ..reason.results import BenefitResult, Evaluation, TownEvaluation
@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the reports these views print (the district layer builds th
 
 _MARKS = {Status.APPLIES: "✔", Status.DOES_NOT_APPLY: "✘", Status.UNDETERMINED: "?"}
 _COLOURS = {Status.APPLIES: "32", Status.DOES_NOT_APPLY: "31", Status.UNDETERMINED: "33"}
-_TRI = {True: Status.APPLIES, False: Status.DOES_NOT_APPLY, None: Status.UNDETERMINED}
+_TRI = STATUS_OF
 _EXCERPT = 48
 
 
