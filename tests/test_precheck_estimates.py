@@ -281,3 +281,28 @@ def test_an_amount_not_known_yet_is_counted_apart_from_the_total_never_as_zero(k
     assert "少缴税额 至少 150,000 元（另有 1 项适用的待遇金额未知，未计入）" in (
         cli("match", str(profile)).stdout
     )
+
+
+def test_an_estimate_parameter_that_ends_before_the_year_gives_no_amount_not_a_crash(tmp_path):
+    """A rate that stops at 2021-12-31 crashed `match --year 2022` and the HTTP service
+    (TypeError inside the estimate; found by a hostile-input review): the benefit is answered,
+    its amount is unknown, and the note names the parameter with no value."""
+    from pathlib import Path
+
+    import policy_kb
+
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "measures.yaml").read_text("utf-8")
+    old = "      - from: 2008-01-01\n        value: 50\n"
+    assert text.count(old) == 1
+    edited = tmp_path / "measures.yaml"
+    edited.write_text(text.replace(old, old + "        until: 2021-12-31\n"), "utf-8")
+    kb = policy_kb.load(edited)
+    profile = read_profile(root / "examples" / "registered_hnte_first_above_scale.yaml")  # a Path
+    answer = kb.evaluate(profile, year=2022)
+    assert answer.status("KM5.tech_transfer_tax").value == "applies"
+    estimate = answer.estimates["KM5.tech_transfer_tax"]
+    assert estimate.amount is None
+    assert (estimate.reason, estimate.parameter) == ("no_parameter", "tech_transfer_taxed_share")
+    assert "2022年无有效的参数" in json.dumps(answer.to_dict("zh"), ensure_ascii=False)
+    assert kb.evaluate(profile, year=2021).estimates["KM5.tech_transfer_tax"].amount is not None

@@ -14,6 +14,7 @@ import datetime as _dt
 import json
 import math
 import numbers
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -81,11 +82,13 @@ class RawProfile(Valued):
     document: YamlDocument | None = None
 
 
-def read_profile(path: str, stdin_text: str | None = None) -> RawProfile:
-    """Read a YAML or JSON profile file (``-`` reads standard input).
+def read_profile(path: str | os.PathLike[str], stdin_text: str | None = None) -> RawProfile:
+    """Read a YAML or JSON profile file (``-`` reads standard input; a ``pathlib.Path`` is a
+    file like its text).
 
     Raises :class:`ProfileError` when the file cannot be read or parsed.
     """
+    path = os.fspath(path)
     size = None
     if path == "-":
         source = "<stdin>"

@@ -30,8 +30,8 @@ from ..policy.model import (
 )
 from ..policy.profile import Profile
 from ..rules import interval as iv
-from ..rules.tree import Best, EstimateCase, ParamRef, Score
-from ..rules.walk import exact_number, facts_in, facts_of, value_of
+from ..rules.tree import Best, Estimate, EstimateCase, ParamRef, Score
+from ..rules.walk import exact_number, facts_in, facts_of, parameters_in, value_of
 from ..text import Msg, Words, close_matches
 from .changes import smallest_changes
 from .results import (
@@ -311,6 +311,17 @@ def _estimate(
         return _settled(table, benefit, "no_formula")
     if status is Status.DOES_NOT_APPLY:
         return _settled(table, benefit, "does_not_apply")
+    lacking = _missing_parameter(table, parameters, spec)
+    if lacking is not None:  # its steps would compute with nothing: said, as a case's gap is
+        return EstimateResult(
+            benefit.id,
+            spec.kind,
+            None,
+            lacking[0].formula_text,
+            {},
+            "no_parameter",
+            parameter=lacking[1],
+        )
     plan, v, values = record.plan, record.v, record.values
     compiled = plan.estimates[benefit.id]
     plan.run_estimate(v, benefit.id)
@@ -368,6 +379,27 @@ def _settled(table: dict[Any, Any], benefit: Benefit, reason: str) -> EstimateRe
         found = table[(reason, benefit.id)] = EstimateResult(
             benefit.id, kind, None, None, {}, reason
         )
+    return found
+
+
+def _missing_parameter(
+    table: dict[Any, Any], parameters: Mapping[str, ParameterValue], spec: Estimate
+) -> tuple[EstimateCase, str] | None:
+    """The first case of an estimate reading a parameter (in its ``when`` or its formula) that
+    has no value in the year, with that parameter; None when every one has a value (worked out
+    once per year's table). A value that ends before the year's last day leaves such a gap."""
+    key = ("estimate gap", id(spec))
+    if key not in table:
+        table[key] = next(
+            (
+                (case, gap)
+                for case in spec.cases
+                for gap in (*parameters_in(case.when or case.formula), *case.parameters)
+                if parameters.get(gap) is None
+            ),
+            None,
+        )
+    found: tuple[EstimateCase, str] | None = table[key]
     return found
 
 
