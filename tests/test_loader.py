@@ -842,3 +842,26 @@ def test_a_parameter_value_too_small_for_a_float_is_said_as_a_number(tmp_path):
         " (expected a number that can be held (not so large that it is infinite nor, unless 0, so"
         " small that it reads as 0))"
     ]
+
+
+@pytest.mark.parametrize(
+    "where", ["\n  sme_size:", "\n      - id: KM2.hnte_priority", "\n    - id: registration"]
+)
+def test_an_empty_list_of_conditions_is_refused(tmp_path, where):
+    """`conditions: []` passed validate: on a category every later command crashed (KeyError),
+    on a benefit the benefit vanished, on the pre-check's basic conditions the pre-check did
+    (found by a hostile-input review). It is a located problem."""
+    text = (ROOT / "measures.yaml").read_text("utf-8")
+    at = text.index("conditions:", text.index(where))
+    indent = " " * (at - text.rindex("\n", 0, at) - 1)
+    end = text.index("\n", at)
+    assert text[at:end].strip() == "conditions:"
+    # the list moves under a key no reader knows; 'conditions' is left empty
+    edited = tmp_path / "measures.yaml"
+    edited.write_text(text[:at] + f"conditions: []\n{indent}x_conditions:" + text[end:], "utf-8")
+    line = text[:at].count("\n") + 1
+    problems = problems_of(edited)
+    assert any(
+        p.startswith(f"{edited}:{line}:") and "'conditions:' needs a list of conditions" in p
+        for p in problems
+    ), problems

@@ -199,11 +199,11 @@ def _derived(r: Reader, facts: Mapping[str, FactDef], scope: Scope) -> dict[str,
 
 
 def conditions(r: Reader, items: list[Any], path: Path, scope: Scope, clause: str) -> AllOf | None:
-    if not isinstance(items, list):
+    if not isinstance(items, list) or not items:  # [] would drop the benefit, or the pre-check
         r.problem(r.at(path), "cond.group_needs_list", Msg("cond.hint.one_per_line"), key=path[-1])
         return None
     parts = [condition(r, item, (*path, i), scope, clause) for i, item in enumerate(items)]
-    if not parts or any(p is None for p in parts):
+    if any(p is None for p in parts):
         return None
     return AllOf("all", r.at(path), clause, tuple(p for p in parts if p is not None))
 
