@@ -21,9 +21,21 @@ from .text import Msg
 PathLike = str | os.PathLike[str]
 
 
-def check_output(output: PathLike, inputs: Iterable[PathLike | None] = ()) -> Path:
-    """``output`` as a path, once it is known not to be an input and to have a folder to go in."""
+def check_output(
+    output: PathLike, inputs: Iterable[PathLike | None] = (), suffixes: tuple[str, ...] = ()
+) -> Path:
+    """``output`` as a path, once it is known not to be an input, to have a folder to go in and,
+    when ``suffixes`` are given, to end in one of them (a list written as CSV under .xlsx)."""
+    text = os.fspath(output)
+    if not text.strip():
+        raise OutputError(Msg("output.empty"))
+    if text.endswith(("/", os.sep)):  # a folder's name: Path() drops the slash
+        raise OutputError(Msg("output.is_folder", output=text))
     path = Path(output)
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise OutputError(
+            Msg("output.suffix", output=text, suffix=path.suffix or "''", wanted=" ".join(suffixes))
+        )
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(Msg("output.no_folder", folder=str(folder), output=str(output)))

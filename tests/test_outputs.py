@@ -259,3 +259,23 @@ def test_a_new_output_follows_the_umask_and_a_replaced_one_keeps_its_mode(cli, t
         os.umask(old)
     assert out.stat().st_mode & 0o777 == 0o600
     assert kept.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.parametrize(
+    ("output", "said"),
+    [
+        ("list.xlsx", "the output {out} ends in .xlsx: this command writes CSV, name it with .csv"),
+        ("list", "the output {out} ends in '': this command writes CSV, name it with .csv"),
+        ("list.csv/", "the output {out} is a folder, not a file name"),
+        ("", "the output's name is empty: name the file to write"),
+    ],
+)
+def test_a_csv_list_is_written_under_a_csv_name_only(cli, tmp_path, output, said):
+    """mobilise and readiness wrote CSV under any name (.xlsx, .parquet, none), 'list.csv/' as a
+    file and '' as 'the output  is a folder' (found by a hostile-input review)."""
+    target = f"{tmp_path}/{output}" if output else ""
+    for command in ("mobilise", "readiness"):
+        run = cli(command, str(ROSTER), "-o", target, "--lang", "en")
+        assert run.returncode == 2, run.stderr
+        assert run.stderr.strip().splitlines()[-1] == said.format(out=target)
+    assert list(tmp_path.iterdir()) == []

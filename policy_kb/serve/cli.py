@@ -472,7 +472,7 @@ def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
-    check_output(args.output, _inputs(args))  # before the roster is read
+    check_output(args.output, _inputs(args), (".csv",))  # before the roster is read
     kb = _kb(args)
     entries = kb.mobilise(
         args.roster,
@@ -507,8 +507,8 @@ def _row_errors(errors: Sequence[Any], file: str, lang: str) -> None:
 
 
 def _cmd_readiness(args: argparse.Namespace, out: TextIO) -> int:
-    if args.output:
-        check_output(args.output, _inputs(args))  # before the roster is read
+    if args.output is not None:
+        check_output(args.output, _inputs(args), (".csv",))  # before the roster is read
     kb = _kb(args)
     report = kb.readiness(
         args.roster,
