@@ -262,6 +262,8 @@ class KnowledgeBase:
         from .district.kernel import Years
 
         fixed = None if year is None else reason.check_year(self._model, year)
+        if fixed is not None:  # refused once, before reading, as match refuses it (YearError)
+            self.parameters_for_year(fixed)
         return Years(self.parameters_for_year, self._model.document.year, fixed)
 
     def roster(

@@ -140,3 +140,15 @@ def test_a_name_repeated_with_spaces_inside_is_the_same_enterprise(kb, tmp_path)
     run = kb.roster(path)
     assert [e.row for e in run.summary.errors] == [3, 4]
     assert all("row 2" in e.render("en") for e in run.summary.errors)
+
+
+@pytest.mark.parametrize("command", ["roster", "progress", "readiness"])
+def test_a_year_without_parameter_values_is_refused_once_before_reading(cli, command):
+    """`progress --year 2020` refused each of the 2,000 rows, then printed an all-zero table with
+    exit 0 (found by a hostile-input review): the year is refused once, as `match` refuses it."""
+    run = cli(command, str(ROOT / "examples" / "roster" / "roster.csv"), "--year", "2020")
+    assert run.returncode == 2, run.stdout[-300:]
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "2020" in lines[0]
+    assert "rd_growth_reward_min_increase" in lines[0]
