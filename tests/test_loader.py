@@ -865,3 +865,37 @@ def test_an_empty_list_of_conditions_is_refused(tmp_path, where):
         p.startswith(f"{edited}:{line}:") and "'conditions:' needs a list of conditions" in p
         for p in problems
     ), problems
+
+
+def test_a_file_holding_only_null_says_why_nothing_was_loaded(tmp_path):
+    """'~' alone gave '0 problems found; nothing was loaded.' (found by a hostile-input review)."""
+    path = tmp_path / "measures.yaml"
+    path.write_text("~\n", "utf-8")
+    assert problems_of(path) == [
+        f"{path}:1:1: the file must be a mapping of sections (document:, facts:, measures: …)"
+    ]
+
+
+def test_a_benefit_naming_itself_and_a_year_for_a_date_are_said_plainly(tmp_path):
+    """A benefit not combinable with itself was 'an unknown benefit (did you mean itself?)', and
+    'from: 2021' was 'expected a text' (found by a hostile-input review)."""
+    path, text = plant(
+        tmp_path,
+        (
+            "not_combinable_with: [KM5.small_low_profit_tax]",
+            "not_combinable_with: [KM5.hnte_income_tax]",
+        ),
+        (
+            "      - from: 2021-01-01\n        value: 200000",
+            "      - from: 2021\n        value: 200000",
+        ),
+    )
+    problems = problems_of(path)
+    assert (
+        f"{at(path, text, 'KM5.hnte_income_tax]')}: benefit KM5.hnte_income_tax names itself"
+        " under not_combinable_with: name another benefit"
+    ) in problems
+    assert (
+        f"{at(path, text, '2021', nth=text[: text.index('from: 2021' + chr(10))].count('2021'))}:"
+        " 'from' in parameter rd_growth_reward_min_increase is 2021 (a date written YYYY-MM-DD)"
+    ) in problems

@@ -93,9 +93,9 @@ def parse_model(
     sound = doc is not None  # these bytes passed every check before
     if doc is None:
         doc = read_yaml(text, file)
-    if doc.data is None:
+    if doc.data is None and doc.problems:
         raise MeasuresFileError(doc.problems, file)
-    if not isinstance(doc.data, dict):
+    if not isinstance(doc.data, dict):  # '~' alone, a list, a text: no sections (said, not 0)
         doc.problems.append(
             Problem(doc.at(()), Msg("measures.not_mapping"), Msg("measures.hint.sections"))
         )

@@ -614,7 +614,9 @@ def _combinations(r: Reader, measures: list[Measure]) -> tuple[Exclusive, ...]:
                 ("implies", b.implies),
             ):
                 for k, other in enumerate(others):
-                    if other not in known or other == b.id:
+                    if other == b.id:  # 'did you mean' itself was the hint
+                        r.problem(r.at((*bpath, key, k)), "benefits.itself", None, id=b.id, key=key)
+                    elif other not in known:
                         hint = did_you_mean(other, known) or Msg("benefits.hint.other")
                         r.problem(
                             r.at((*bpath, key, k)), "benefits." + key, hint, id=b.id, other=other

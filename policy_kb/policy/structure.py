@@ -140,10 +140,13 @@ def _explain(error: ValidationError, path: Path, doc: YamlDocument) -> Iterator[
             [Msg("type." + str(w)) for w in (wanted if isinstance(wanted, list) else [wanted])],
             "or",
         )
+        expected = sub.get("x-expected")  # a date is a text to JSON Schema, not to its writer
         yield Problem(
             doc.at(path),
             Msg("shape.is", field=field, where=where, shown=shown),
-            Msg("shape.hint.expected", words=words),
+            Msg("shape.hint.literal", text=Text(sub.get("x-expected-zh") or expected, expected))
+            if expected
+            else Msg("shape.hint.expected", words=words),
         )
     elif kind == "enum":
         allowed = [str(v) for v in sub.get("enum", [])]
