@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .records import Valued
-from .text import DEFAULT_LANG, LANGUAGES, Msg, Words, quoted
+from .text import DEFAULT_LANG, LANGUAGES, Msg, Words, printable, quoted
 
 __all__ = [
     "ConditionSyntaxError",
@@ -223,7 +223,9 @@ class UnknownNameError(PolicyKBError, LookupError):
             if self.suggestions
             else Msg("empty")
         )
-        super().__init__(Msg("name.unknown", kind=Msg("kind." + kind), name=name, hint=hint))
+        # a name as asked, control characters spelled out (never sent raw to a terminal)
+        shown = printable(name)
+        super().__init__(Msg("name.unknown", kind=Msg("kind." + kind), name=shown, hint=hint))
 
 
 class OntologyError(PolicyKBError):

@@ -528,3 +528,12 @@ def test_an_option_another_command_takes_suggests_nothing_far_fetched(cli):
     assert run.stderr.splitlines()[-1] == (
         "policy-kb: 无法识别的参数：--year 2021（用 --help 查看这个命令接受的参数）"
     )
+
+
+def test_an_unknown_name_is_echoed_with_its_control_characters_spelled_out(cli):
+    """`policy-kb town $'\\x1b[31m湖塘镇'` echoed the escape raw (recolouring the terminal; found
+    by a hostile-input review)."""
+    run = cli("town", "\x1b[31m湖塘镇", "--lang", "en")
+    assert run.returncode == 2
+    assert "\x1b" not in run.stderr
+    assert "\\x1b[31m湖塘镇" in run.stderr
