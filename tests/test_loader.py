@@ -899,3 +899,16 @@ def test_a_benefit_naming_itself_and_a_year_for_a_date_are_said_plainly(tmp_path
         f"{at(path, text, '2021', nth=text[: text.index('from: 2021' + chr(10))].count('2021'))}:"
         " 'from' in parameter rd_growth_reward_min_increase is 2021 (a date written YYYY-MM-DD)"
     ) in problems
+
+
+def test_a_town_a_condition_lists_must_be_one_of_annex_2(tmp_path):
+    """`town in ["湖塘镇", "不存在镇"]` passed validate, while the same name in a profile is refused
+    (found by a hostile-input review); `town == "不存在镇"` was already refused."""
+    path, text = plant(
+        tmp_path, ("          - rd_expense > 0\n", '          - town in ["湖塘镇", "不存在镇"]\n')
+    )
+    problems = problems_of(path)
+    assert problems == [
+        f"{at(path, text, 'town in')}: '不存在镇' is not a known value of 'town' (one of: 前黄镇、嘉泽镇、"
+        "洛阳镇、湖塘镇、湟里镇、牛塘镇、礼嘉镇、绿建区、西太湖、雪堰镇、高新区)"
+    ]

@@ -342,7 +342,8 @@ class _Compiler:
     def _check_types(
         self, node: ast.Compare, op: str, left: Expr, lt: ValueType, right: Expr, rt: ValueType
     ) -> None:
-        if op in ("in", "not in"):
+        if op in ("in", "not in"):  # the list is of texts (_choices): each must be a choice
+            self._check_choice(node, left, right)
             return
         ordering = op in ("<", "<=", ">", ">=")
         for expr, vtype in ((left, lt), (right, rt)):
