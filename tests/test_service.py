@@ -853,7 +853,7 @@ def test_a_wrong_method_says_which_are_allowed(http):
 def test_assets_are_cached_for_a_year_by_their_hash_and_revalidated_otherwise(http):
     html = http.get("/").text
     found = dict(re.findall(r'"/static/([a-z.]+)\?v=([0-9a-f]{16})"', html))
-    assert set(found) == {"app.js", "style.css", "favicon.svg"}
+    assert set(found) == {"app.js", "style.css", "favicon.svg", "words.js"}
     for name, version in found.items():
         body = http.get(f"/static/{name}?v={version}")
         assert body.headers["cache-control"] == "public, max-age=31536000, immutable"
@@ -862,6 +862,31 @@ def test_assets_are_cached_for_a_year_by_their_hash_and_revalidated_otherwise(ht
         assert http.get(f"/static/{name}").headers["cache-control"] == "no-cache"
         assert http.get(f"/static/{name}?v=0000").headers["cache-control"] == "no-cache"
     assert http.get("/").headers["cache-control"] == "no-cache"
+
+
+def test_the_pages_sentences_come_from_the_message_catalogue(http):
+    """The calculator page kept a second catalogue of 117 sentences in app.js, some already
+    drifted from the catalogue's (found by a code review): /static/words.js is made from the
+    catalogue's web.* keys, and every key app.js asks for is there in both languages."""
+    import json as _json
+
+    from policy_kb.text import catalogue
+
+    body = http.get("/static/words.js").text
+    prefix = "window.POLICY_KB_WORDS = "
+    assert body.startswith(prefix)
+    words = _json.loads(body[len(prefix) :].rstrip().rstrip(";"))
+    for lang in ("zh", "en"):
+        assert words[lang] == {k[4:]: v for k, v in catalogue(lang).items() if k.startswith("web.")}
+    script = (ROOT / "policy_kb" / "serve" / "web" / "app.js").read_text("utf-8")
+    asked = set(re.findall(r'\bt\("([a-z_]+)"', script))
+    assert len(asked) > 80
+    whole = {k for k in asked if not k.endswith("_")}  # t("status_" + status): a family
+    assert whole - set(words["zh"]) == set()
+    for family in asked - whole:
+        assert any(k.startswith(family) for k in words["zh"]), family
+    assert "const WORDS = window.POLICY_KB_WORDS" in script
+    assert "skip_content:" not in script  # no sentence of the page left in the script
 
 
 # ── SPARQL 1.1 Protocol, as the standard clients use it ─────────────────────────────────────

@@ -2,7 +2,8 @@
 
 The pages are static files shipped in ``policy_kb/serve/web`` (plain HTML, CSS and one script, no build
 step); they draw themselves from the ``/v1`` API, so a fact added to measures.yaml appears in the
-form without touching them. Every page and file is sent with a strict Content-Security-Policy: only
+form without touching them, and say their own sentences from the message catalogue (``web.*``
+keys, served as ``/static/words.js``). Every page and file is sent with a strict Content-Security-Policy: only
 this server's own scripts, styles and requests; no inline script, no ``eval``, no frames.
 """
 
@@ -33,6 +34,8 @@ SECURITY_HEADERS = {
 }
 PAGES = {"/": "index.html", "/targets": "targets.html", "/docs": "docs.html"}
 ASSETS = ("app.js", "style.css", "favicon.svg", "docs.js")
+#: the page's sentences, made from the message catalogue when the app is made (not a file)
+WORDS_ASSET = "words.js"
 #: Swagger UI, from the installed fastapi-offline package (no CDN): the two files /docs loads
 SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
 #: Swagger UI sets styles from its script and draws icons as data: images; nothing else changes
@@ -51,9 +54,27 @@ def _read(name: str) -> bytes:
 
 
 @cache
+def page_words() -> bytes:
+    """``/static/words.js``: the page's own sentences, from the message catalogue (their keys
+    start with ``web.``), so that the page, the command line and the service say things from
+    one catalogue; the script sets ``window.POLICY_KB_WORDS`` for app.js."""
+    import json
+
+    from ..text import LANGUAGES, catalogue
+
+    words = {
+        lang: {k[4:]: v for k, v in catalogue(lang).items() if k.startswith("web.")}
+        for lang in LANGUAGES
+    }
+    return ("window.POLICY_KB_WORDS = " + json.dumps(words, ensure_ascii=False) + ";\n").encode()
+
+
+@cache
 def asset_versions() -> dict[str, str]:
     """Each asset's content hash, as the pages ask for it (``/static/app.js?v=…``)."""
-    return {name: hashlib.sha256(_read(name)).hexdigest()[:16] for name in ASSETS}
+    found = {name: hashlib.sha256(_read(name)).hexdigest()[:16] for name in ASSETS}
+    found[WORDS_ASSET] = hashlib.sha256(page_words()).hexdigest()[:16]
+    return found
 
 
 def swagger_versions() -> dict[str, str]:
@@ -119,13 +140,22 @@ def add_pages(app: FastAPI) -> None:
     async def docs() -> Response:
         return page("/docs")
 
+    @app.get(f"/static/{WORDS_ASSET}", include_in_schema=False)
+    async def words(v: str | None = None) -> Response:
+        headers = {
+            **SECURITY_HEADERS,
+            "Cache-Control": IMMUTABLE if v == versions[WORDS_ASSET] else "no-cache",
+        }
+        return Response(page_words(), media_type="text/javascript; charset=utf-8", headers=headers)
+
     # longest prefix first: /docs/static is Swagger UI's files, /static the pages' own
     app.mount(
         "/docs/static",
         _Assets(swagger, ("fastapi_offline", "static"), DOCS_SECURITY_HEADERS),
         name="swagger",
     )
-    app.mount("/static", _Assets(versions), name="static")
+    files = {n: v for n, v in versions.items() if n != WORDS_ASSET}
+    app.mount("/static", _Assets(files), name="static")
 
 
 def _hashed(html: bytes, versions: dict[str, str], folder: str = "/static") -> bytes:
