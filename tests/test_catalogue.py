@@ -133,3 +133,20 @@ def test_every_unit_measures_yaml_may_name_has_its_words():
     assert {"元", "人", "%"} <= units
     for lang in ("zh", "en"):
         assert sorted(u for u in units if f"unit.{u}" not in CATALOGUES[lang]) == [], lang
+
+
+def test_clause_numerals_are_written_and_read_by_one_pair_of_rules():
+    """The clause numbers' Chinese numerals were written in one module and read in another, each
+    with its own digit table (found by a code review): one pair, each the other's inverse."""
+    from policy_kb.text import chinese_numeral, from_chinese
+
+    assert [chinese_numeral(n) for n in (1, 9, 10, 12, 20, 99)] == [
+        "一",
+        "九",
+        "十",
+        "十二",
+        "二十",
+        "九十九",
+    ]
+    assert all(from_chinese(chinese_numeral(n)) == n for n in range(1, 100))
+    assert [from_chinese(x) for x in ("零", "十十", "三(七)", "")] == [None, None, None, None]

@@ -31,7 +31,7 @@ from ..rules.tree import (
     NotOf,
 )
 from ..rules.walk import Visitor, facts_in
-from ..text import Msg, Text, label, plain
+from ..text import Msg, Text, from_chinese, label, plain
 from ..version import __version__
 from .vocab import CPSV, CV, DCTERMS, ELI, ONTOLOGY_IRI, OWL, PKB, PREFIXES, RDF, RDFS, SKOS
 
@@ -55,7 +55,6 @@ _AUDIENCES = {
     "district_government": PKB.audience_district_government,
     "service_providers": PKB.audience_service_providers,
 }
-_ARABIC = {c: i + 1 for i, c in enumerate("一二三四五六七八九")}
 
 
 def load_tbox() -> Graph:
@@ -88,14 +87,8 @@ def _slug(text: str) -> str:
 
 
 def _arabic(numeral: str) -> int | str:
-    if numeral in _ARABIC:
-        return _ARABIC[numeral]
-    if numeral.startswith("十"):
-        return 10 + (_ARABIC.get(numeral[1:], 0) if len(numeral) > 1 else 0)
-    if "十" in numeral:
-        tens, _, units = numeral.partition("十")
-        return _ARABIC[tens] * 10 + (_ARABIC[units] if units else 0)
-    return urllib.parse.quote(numeral)
+    found = from_chinese(numeral)
+    return urllib.parse.quote(numeral) if found is None else found
 
 
 def _zh_en(graph: Graph, subject: URIRef, predicate: URIRef, words: Text | None) -> None:

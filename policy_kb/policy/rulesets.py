@@ -31,7 +31,7 @@ from ..rules.tree import (
     Total,
 )
 from ..rules.walk import categories_used, facts_in, parameters_in, walk
-from ..text import Msg, did_you_mean, text
+from ..text import Msg, chinese_numeral, did_you_mean, text
 from . import sections
 from .model import (
     PRECHECK,
@@ -54,17 +54,6 @@ from .model import (
 )
 from .reader import Reader
 from .yamlsource import Path
-
-_NUMERALS = "一二三四五六七八九"
-
-
-def chinese_numeral(n: int) -> str:
-    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十 (enough for clause numbers)."""
-    if n < 1 or n > 99:
-        raise ValueError(n)
-    tens, units = divmod(n, 10)
-    out = ("" if tens == 1 else _NUMERALS[tens - 1]) + "十" if tens else ""
-    return out + (_NUMERALS[units - 1] if units else "")
 
 
 def build_model(r: Reader, sha256: str) -> PolicyModel | None:

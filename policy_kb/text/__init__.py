@@ -219,6 +219,31 @@ def format_value(value: Any, unit: str | None, lang: str) -> str:
     return str(value)
 
 
+_NUMERALS = "一二三四五六七八九"  # the digits of clause numbers: 三(五), 四(二)
+
+
+def chinese_numeral(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十 (enough for clause numbers; :func:`from_chinese`
+    reads them back)."""
+    if n < 1 or n > 99:
+        raise ValueError(n)
+    tens, units = divmod(n, 10)
+    out = ("" if tens == 1 else _NUMERALS[tens - 1]) + "十" if tens else ""
+    return out + (_NUMERALS[units - 1] if units else "")
+
+
+def from_chinese(numeral: str) -> int | None:
+    """一 → 1, 十 → 10, 十二 → 12, 二十 → 20 (what :func:`chinese_numeral` writes); None for
+    anything else."""
+    digits = {c: i + 1 for i, c in enumerate(_NUMERALS)}
+    if numeral in digits:
+        return digits[numeral]
+    tens, ten, units = numeral.partition("十")
+    if not ten or (tens and tens not in digits) or (units and units not in digits):
+        return None
+    return (digits[tens] if tens else 1) * 10 + (digits[units] if units else 0)
+
+
 # ── "did you mean …?" ────────────────────────────────────────────────────────────────────────
 
 
