@@ -912,3 +912,11 @@ def test_a_town_a_condition_lists_must_be_one_of_annex_2(tmp_path):
         f"{at(path, text, 'town in')}: '不存在镇' is not a known value of 'town' (one of: 前黄镇、嘉泽镇、"
         "洛阳镇、湖塘镇、湟里镇、牛塘镇、礼嘉镇、绿建区、西太湖、雪堰镇、高新区)"
     ]
+
+
+def test_a_long_value_in_measures_yaml_is_shown_cut_as_a_profiles_is(tmp_path):
+    """measures.yaml cut a long value its own way (57 characters and '...'); a profile, a roster
+    and measures.yaml now show the same 60 characters and the count (found by a code review)."""
+    path, _ = plant(tmp_path, ("value: 200000  ", f"value: '{'x' * 100}'  "))
+    (problem,) = [p for p in problems_of(path) if "'value' in parameter" in p]
+    assert problem.endswith(f"is '{'x' * 59}… (102 characters in all) (expected a number)")

@@ -39,8 +39,8 @@ from ..backends.columns import (
 from ..errors import ProfileIssue, RosterError
 from ..files import FORMULA_START, atomic_path, check_output
 from ..policy.model import NUMERIC, FactType, PolicyModel
-from ..policy.profile import NO_WORDS, SHOWN_CHARACTERS, YES_WORDS, cut
-from ..text import Msg, Words, did_you_mean
+from ..policy.profile import NO_WORDS, YES_WORDS
+from ..text import SHOWN_CHARACTERS, Msg, Words, cut, did_you_mean
 from .cells import CELLS_COLUMN, Batch, RowError, convert_batch
 from .kernel import Years, answers, counted_amounts, evaluate_batch, known_total, unknown_amounts
 from .pipeline import Behind

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import Location, ProfileError, ProfileIssue, ProfileSyntaxError, os_reason
 from ..records import Valued
-from ..text import Msg, Words, did_you_mean, number
+from ..text import SHOWN_CHARACTERS, Msg, Words, cut, did_you_mean, number, shown_cut
 from .model import NUMERIC, YEAR_RANGE, FactDef, FactType, PolicyModel
 from .yamlsource import MAX_DIGITS, OutOfRange, YamlDocument, decode, read_yaml, written_float
 
@@ -232,7 +232,7 @@ def validate_profile(model: PolicyModel, raw: RawProfile | Mapping[str, Any] | A
             if isinstance(data, list)
             else Msg("show.empty")
             if data is None
-            else Msg("show.value", text=repr(data)[:60])
+            else Msg("show.value", text=shown_cut(repr(data)))
         )
         where = doc.at(()) if doc else None
         message = Msg("profile.not_mapping", source=source or Msg("profile.the_input"), kind=kind)
@@ -448,17 +448,6 @@ class _Checker:
                     ),
                 )
                 del values[fact.id]
-
-
-SHOWN_CHARACTERS = 60
-"""How much of a refused value a message shows (the rest is counted)."""
-
-
-def cut(text: str, count: int | None = None) -> Msg:
-    """The first :data:`SHOWN_CHARACTERS` of ``text`` and how many characters it has."""
-    return Msg(
-        "show.cut", head=text[:SHOWN_CHARACTERS], count=len(text) if count is None else count
-    )
 
 
 #: control characters (a NUL, an escape that recolours a terminal) and the marks that reorder

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem
-from ..text import Msg, Text, Words, close_matches, did_you_mean
+from ..text import Msg, Text, Words, close_matches, did_you_mean, shown_cut
 from .resources import schema
 from .yamlsource import OutOfRange, Path, YamlDocument
 
@@ -250,9 +250,7 @@ def _show(value: Any) -> Msg:
     if isinstance(value, bool):
         return Msg("show.literal", text="true" if value else "false")
     if isinstance(value, str):
-        return Msg(
-            "show.literal", text=repr(value) if len(value) <= 60 else repr(value[:57] + "...")
-        )
+        return Msg("show.literal", text=shown_cut(repr(value)))
     if isinstance(value, Mapping):
         return Msg("show.mapping")
     if isinstance(value, list):

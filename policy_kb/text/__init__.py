@@ -219,6 +219,23 @@ def format_value(value: Any, unit: str | None, lang: str) -> str:
     return str(value)
 
 
+SHOWN_CHARACTERS = 60
+"""How much of a refused value a message shows (the rest is counted)."""
+
+
+def cut(text: str, count: int | None = None) -> Msg:
+    """The first :data:`SHOWN_CHARACTERS` of ``text`` and how many characters it has."""
+    return Msg(
+        "show.cut", head=text[:SHOWN_CHARACTERS], count=len(text) if count is None else count
+    )
+
+
+def shown_cut(text: str) -> str | Msg:
+    """``text`` itself when it is short, else :func:`cut` (every message that quotes a value
+    shows the same much of it)."""
+    return text if len(text) <= SHOWN_CHARACTERS else cut(text)
+
+
 _NUMERALS = "一二三四五六七八九"  # the digits of clause numbers: 三(五), 四(二)
 
 
