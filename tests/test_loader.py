@@ -920,3 +920,18 @@ def test_a_long_value_in_measures_yaml_is_shown_cut_as_a_profiles_is(tmp_path):
     path, _ = plant(tmp_path, ("value: 200000  ", f"value: '{'x' * 100}'  "))
     (problem,) = [p for p in problems_of(path) if "'value' in parameter" in p]
     assert problem.endswith(f"is '{'x' * 59}… (102 characters in all) (expected a number)")
+
+
+def test_a_negative_score_step_and_a_tagged_value_are_each_said_once(tmp_path):
+    """A score step below 0 passed validate (a 0 count would score points), and a tagged value
+    was said twice, the second time as 'empty' (found by a hostile-input review)."""
+    last = SHIPPED.rindex("at_least: 1, points: 6}")
+    path = tmp_path / "measures.yaml"
+    path.write_text(SHIPPED[:last] + "at_least: -10, points: 6}" + SHIPPED[last + 23 :], "utf-8")
+    (negative,) = problems_of(path)
+    assert negative.endswith("'at_least' in parameter ip_class2_score_tiers is -10 (at least 0)")
+    tagged, text = plant(tmp_path, ("value: 200000  ", "value: !foo 200000  "))
+    assert problems_of(tagged) == [
+        f"{at(tagged, text, '!foo')}: YAML tag '!foo' is not allowed (plain values only: texts,"
+        " numbers, true/false)"
+    ]

@@ -106,6 +106,9 @@ def parse_model(
         from .structure import check_structure  # the JSON Schema check, and its library
 
         shape_problems, broken = check_structure(doc)
+        # a value the YAML reader refused (a tag, a long number) is said once, not again as empty
+        said = {p.location for p in doc.problems}
+        shape_problems = [p for p in shape_problems if p.location not in said]
     reader = Reader(doc, broken, resolve_source, [*doc.problems, *shape_problems])
     model = build_model(reader, sha256)
     if reader.problems or model is None:
