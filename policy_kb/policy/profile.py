@@ -24,7 +24,16 @@ from typing import Any
 
 from ..errors import Location, ProfileError, ProfileIssue, ProfileSyntaxError, os_reason
 from ..records import Valued
-from ..text import SHOWN_CHARACTERS, Msg, Words, cut, did_you_mean, number, shown_cut
+from ..text import (
+    SHOWN_CHARACTERS,
+    Msg,
+    Words,
+    cut,
+    did_you_mean,
+    number,
+    printable,
+    shown_cut,
+)
 from .model import NUMERIC, YEAR_RANGE, FactDef, FactType, PolicyModel
 from .yamlsource import MAX_DIGITS, OutOfRange, YamlDocument, decode, read_yaml, written_float
 
@@ -301,7 +310,7 @@ class _Checker:
                 self._issue(str(key), key, Msg("profile.key_not_name", key=repr(key)))
                 continue
             if not is_text(key):  # a lone surrogate (JSON's "\ud800"), a control character
-                shown = _escaped(key)
+                shown = printable(key)  # a lone surrogate as \ud800, an ESC as \x1b
                 self._issue(shown, key, Msg("profile.key_not_text", key=shown))
                 continue
             name = key if key in self.model.facts else self.by_label.get(key, key)
@@ -466,13 +475,6 @@ def is_text(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return _CONTROL.search(value) is None
-
-
-def _escaped(value: str) -> str:
-    """``value`` with what UTF-8 cannot carry and the control characters (:data:`CONTROLS`)
-    written as escapes (``\\ud800``, ``\\x1b``), so that a message never prints them raw."""
-    shown = value.encode("utf-8", "backslashreplace").decode("utf-8")
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], shown)
 
 
 def _plain_value(allowed: tuple[FactType, float, float], value: Any) -> Any:
