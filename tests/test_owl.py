@@ -354,3 +354,47 @@ def test_lint_finds_an_estimate_that_can_be_negative(cli, tmp_path):
     run = cli("lint", str(path))
     assert run.returncode != 0
     assert "待遇 KM7.rd_super_deduction 的估算可能为负" in run.stderr
+
+
+def test_lint_finds_an_estimate_case_no_enterprise_reaches_and_a_gap_between_cases(cli, tmp_path):
+    # the second case repeats the first's condition: the first takes every enterprise it covers,
+    # and an enterprise without a valid HNTE certificate now meets no case at all
+    path, text = plant(
+        tmp_path, ("            - when: not hnte_valid", "            - when: hnte_valid")
+    )
+    result = cli("lint", str(path), "--lang", "en")
+    assert result.returncode == 2
+    estimate = line_of(text, "          kind: tax_saving\n          note_zh: 以技术开发")
+    second = line_of(text, "            - when: hnte_valid", 1)
+    assert (
+        f"{path}:{second}:15: error: case 2 of the estimate of benefit KM5.tech_transfer_tax is "
+        "never used: its when condition cannot hold, or the cases before it take every enterprise "
+        "that meets it (every case reachable: the cases are tried in order and the first whose "
+        "when holds is used, so a narrower case goes before a wider one)"
+    ) in result.stderr.splitlines()
+    assert (
+        f"{path}:{estimate}:11: warning: the estimate of benefit KM5.tech_transfer_tax has a gap: "
+        "an enterprise could get the benefit and meet no case's when condition, so it would get "
+        "no amount (a last case with no when, used when no other holds; or when conditions that "
+        "together cover every enterprise that gets the benefit)"
+    ) in result.stderr.splitlines()
+    chinese = cli("lint", str(path))
+    assert (
+        f"{path}:{second}:15: 错误：待遇 KM5.tech_transfer_tax 估算的第 2 种情形永远用不上"
+    ) in chinese.stderr
+
+
+def test_lint_warns_of_a_gap_between_estimate_cases_without_an_error(cli, tmp_path):
+    path, text = plant(
+        tmp_path, ("            - when: not hnte_valid", "            - when: incubated")
+    )
+    result = cli("lint", str(path))
+    assert result.returncode == 0  # a warning: the benefit is still decided, its amount is not
+    estimate = line_of(text, "          kind: tax_saving\n          note_zh: 以技术开发")
+    assert (
+        f"{path}:{estimate}:11: 提示：待遇 KM5.tech_transfer_tax 的估算有缺口：企业可能获得该待遇，"
+        "却不满足任何一种情形的 when 条件，这样的企业得不到估算金额（最后一种情形不写 when，"
+        "其余情形都不成立时即用它；或各情形的 when 合起来覆盖每个获得该待遇的企业）"
+    ) in result.stderr.splitlines()
+    assert "✔ 无错误，有提示（见下方）" in result.stdout
+    assert "永远用不上" not in result.stderr

@@ -43,6 +43,7 @@ from owlready2 import (
     ConstrainedDatatype,
     DataProperty,
     FunctionalProperty,
+    Nothing,
     Or,
     OwlReadyInconsistentOntologyError,
     Thing,
@@ -51,7 +52,7 @@ from owlready2 import (
 )
 
 from ..errors import EnvironmentProblem, Location, NotExpressibleError, OntologyError
-from ..policy.model import PRECHECK, FactType, ParameterValue, Status
+from ..policy.model import PRECHECK, Benefit, FactType, ParameterValue, Status
 from ..policy.profile import Profile
 from ..rules.tree import (
     AllOf,
@@ -325,14 +326,17 @@ def compile_ontology(plan: Plan, year: int, *, probes: bool = False) -> Compiled
                 cls.equivalent_to = [enterprise & compiled.properties[fact].value(True)]
                 compiled.has_fact[fact] = cls
         if probes:
-            _add_probes(plan, compiled)
+            _add_probes(plan, compiled, classes)
     return compiled
 
 
-def _add_probes(plan: Plan, compiled: CompiledOntology) -> None:
-    """Classes that must be unsatisfiable when the policy is sound."""
+def _add_probes(plan: Plan, compiled: CompiledOntology, classes: _Classes) -> None:
+    """Classes that must be unsatisfiable when the policy is sound (an estimate's cases:
+    see :func:`_case_probes`)."""
     enterprise = compiled.enterprise
     for benefit in plan.model.benefits.values():
+        if benefit.estimate is not None and any(c.when for c in benefit.estimate.cases):
+            _case_probes(benefit, compiled, classes)
         probe = _new_class(owl_name("Overlap", benefit.id), (enterprise,))
         probe.equivalent_to = [
             And([compiled.eligible[benefit.id], compiled.ineligible[benefit.id]])
@@ -346,6 +350,27 @@ def _add_probes(plan: Plan, compiled: CompiledOntology) -> None:
         probe = _new_class(owl_name("Overlap", category), (enterprise,))
         probe.equivalent_to = [And([compiled.category[category], compiled.not_category[category]])]
         compiled.probes[probe.name] = ("overlap-category", category)
+
+
+def _case_probes(benefit: Benefit, compiled: CompiledOntology, classes: _Classes) -> None:
+    """An estimate's cases are tried in order and the first whose ``when`` holds gives the
+    amount. Case k is used by the enterprises that get the benefit, meet its ``when`` and fail
+    every earlier one: a probe that must be satisfiable (else the case is dead text). The
+    enterprises that get the benefit and fail every ``when`` get no amount: a probe that should
+    be unsatisfiable."""
+    assert benefit.estimate is not None
+    enterprise, eligible = compiled.enterprise, compiled.eligible[benefit.id]
+    earlier: list[Any] = []  # an earlier case's ``when`` fails
+    for k, case in enumerate(benefit.estimate.cases, start=1):
+        holds, fails = (enterprise, Nothing) if case.when is None else classes.visit(case.when)
+        probe = _new_class(owl_name("Case", f"{benefit.id}--{k}"), (enterprise,))
+        probe.equivalent_to = [_and([eligible, holds, *earlier])]
+        compiled.probes[probe.name] = ("case", benefit.id, str(k))
+        earlier.append(fails)
+    if benefit.estimate.cases[-1].when is not None:
+        probe = _new_class(owl_name("CaseGap", benefit.id), (enterprise,))
+        probe.equivalent_to = [_and([eligible, *earlier])]
+        compiled.probes[probe.name] = ("case-gap", benefit.id)
 
 
 # ── reasoning ────────────────────────────────────────────────────────────────────────────────
@@ -544,6 +569,7 @@ def lint(plan: Plan, year: int | None = None) -> LintReport:
     findings = [
         *_impossible(plan, compiled, unsatisfiable),
         *_overlaps(plan, compiled, unsatisfiable),
+        *_cases(plan, compiled, unsatisfiable),
         *_negative_estimates(plan, year),
     ]
     implications = tuple(_implications(plan, compiled, unsatisfiable))
@@ -613,10 +639,40 @@ def _impossible(
             )
 
 
+def _cases(plan: Plan, compiled: CompiledOntology, unsatisfiable: set[Any]) -> Iterable[Finding]:
+    """An estimate's case no enterprise can reach, and the enterprises no case covers (see
+    :func:`_case_probes`); nothing is said of a benefit no enterprise can get (:func:`_impossible`
+    says so)."""
+    model = plan.model
+    for name, probe in compiled.probes.items():
+        if probe[0] not in ("case", "case-gap"):
+            continue
+        benefit = model.benefits[probe[1]]
+        assert benefit.estimate is not None
+        if compiled.eligible[benefit.id] in unsatisfiable:
+            continue
+        empty = compiled.onto[name] in unsatisfiable
+        if probe[0] == "case" and empty:
+            n = int(probe[2])
+            yield Finding(
+                "error",
+                benefit.estimate.cases[n - 1].location,
+                Msg("lint.case_never", id=benefit.id, n=n),
+                Msg("lint.hint.case_never"),
+            )
+        elif probe[0] == "case-gap" and not empty:
+            yield Finding(
+                "warning",
+                benefit.estimate.location,
+                Msg("lint.case_gap", id=benefit.id),
+                Msg("lint.hint.case_gap"),
+            )
+
+
 def _overlaps(plan: Plan, compiled: CompiledOntology, unsatisfiable: set[Any]) -> Iterable[Finding]:
     model = plan.model
     for name, probe in compiled.probes.items():
-        if compiled.onto[name] in unsatisfiable:
+        if probe[0] in ("case", "case-gap") or compiled.onto[name] in unsatisfiable:
             continue
         if probe[0] == "overlap":
             yield Finding(
