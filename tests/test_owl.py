@@ -375,8 +375,8 @@ def test_lint_finds_an_estimate_case_no_enterprise_reaches_and_a_gap_between_cas
     assert (
         f"{path}:{estimate}:11: warning: the estimate of benefit KM5.tech_transfer_tax has a gap: "
         "an enterprise could get the benefit and meet no case's when condition, so it would get "
-        "no amount (a last case with no when, used when no other holds; or when conditions that "
-        "together cover every enterprise that gets the benefit)"
+        "no amount (when conditions that together cover every enterprise that gets the benefit "
+        "(when: hnte_valid, then when: not hnte_valid))"
     ) in result.stderr.splitlines()
     chinese = cli("lint", str(path))
     assert (
@@ -393,8 +393,8 @@ def test_lint_warns_of_a_gap_between_estimate_cases_without_an_error(cli, tmp_pa
     estimate = line_of(text, "          kind: tax_saving\n          note_zh: 以技术开发")
     assert (
         f"{path}:{estimate}:11: 提示：待遇 KM5.tech_transfer_tax 的估算有缺口：企业可能获得该待遇，"
-        "却不满足任何一种情形的 when 条件，这样的企业得不到估算金额（最后一种情形不写 when，"
-        "其余情形都不成立时即用它；或各情形的 when 合起来覆盖每个获得该待遇的企业）"
+        "却不满足任何一种情形的 when 条件，这样的企业得不到估算金额（各情形的 when 合起来覆盖每个"
+        "获得该待遇的企业（如先 when: hnte_valid，再 when: not hnte_valid））"
     ) in result.stderr.splitlines()
     assert "✔ 无错误，有提示（见下方）" in result.stdout
     assert "永远用不上" not in result.stderr

@@ -1206,6 +1206,28 @@ def test_a_text_cell_no_float_holds_is_refused_not_read_as_zero(kb, tmp_path):
     assert rows[5]["error"] is None
 
 
+@pytest.mark.parametrize("quote", ["", '"'])
+def test_a_number_column_no_float_holds_is_refused_not_read_as_zero(kb, tmp_path, quote):
+    """A column of numbers only was parsed typed, and pyarrow's parser reads 1e-400 (or a decimal
+    with 400 zeros) as 0: the enterprise was refused "> 0" on a number its file does not say.
+    Such rows are now read as text and that cell refused; small numbers that a double holds are
+    read as written, and a name with "e-" in it changes nothing."""
+    tiny = "0." + "0" * 400 + "1"
+    path = tmp_path / "tiny.csv"
+    path.write_text(
+        f"name,tech_transfer_income,rd_expense\n{quote}e-commerce 1{quote},1e-400,5\n"
+        f"B,1.5e-3,7\nC,{tiny},8\nD,2E-1,9\nE,0,10\n",
+        "utf-8",
+    )
+    rows = _by_row(kb.roster(path, keep=True))
+    assert rows[2]["error"].endswith("实际为 1e-400")
+    assert "tech_transfer_income" in rows[2]["error"]
+    assert "tech_transfer_income" in (rows[4]["error"] or "")
+    assert [rows[r]["error"] for r in (3, 5, 6)] == [None, None, None]
+    assert rows[3]["KM5.tech_transfer_tax"] != "does_not_apply"  # 0.0015 > 0
+    assert rows[6]["KM5.tech_transfer_tax"] == "does_not_apply"  # a written 0 is 0
+
+
 def test_a_roster_says_how_many_rows_the_year_asked_for_overrode(cli, tmp_path):
     """``--year 2021`` over rows of 2022 data evaluated them for 2021 without a word, where one
     profile's answer says so (found by a hostile-input review)."""

@@ -21,7 +21,8 @@
  *       (WINDOW rows) just before they are evaluated, while they are in cache;
  *   check(inputs, specs, pairs, n, invalid[, bounds])   the same checks on their own;
  *   counts(codes, valid), fen_total(amounts, mask)      the roster summary's totals;
- *   csv_rows(data), csv(data, rows, kinds, yes, no, buffers)   CSV rows of the plain shape.
+ *   csv_rows(data), csv(data, rows, kinds, yes, no, buffers)   CSV rows of the plain shape;
+ *   tiny(data)                                          a number too small for a double?
  * `inputs` are the batch's columns as (kind, values, validity, offset): Arrow buffers read in
  * place (int64, int32, float64, bit-packed booleans, validity bitmaps) or numpy arrays; a batch
  * read in parts (`bounds`: each part's first row, then n) gives one such tuple per part. Every
@@ -1300,6 +1301,39 @@ static PyObject *vm_csv_rows(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(rows);
 }
 
+/* tiny(data) → whether a slice of CSV may hold a number written smaller than the least double
+ * (about 5e-324), which a typed parse reads as 0: a digit or a point, 'e' or 'E', '-', a digit
+ * (any negative exponent: rare in a roster), or 300 zeros in a row. One pass at memory speed. */
+static int may_be_tiny(const unsigned char *p, Py_ssize_t len) {
+    /* a run of 300 zeros holds a multiple of 150: look there, then measure the run */
+    for (Py_ssize_t i = 0; i < len; i += 150) {
+        if (p[i] != '0') continue;
+        Py_ssize_t a = i, b = i;
+        while (a > 0 && p[a - 1] == '0') a--;
+        while (b + 1 < len && p[b + 1] == '0') b++;
+        if (b - a + 1 >= 300) return 1;
+    }
+    const unsigned char *q = p, *end = p + len;
+    while ((q = memchr(q, '-', (size_t)(end - q))) != NULL) {
+        if (q - p >= 2 && q + 1 < end && (q[-1] == 'e' || q[-1] == 'E') &&
+            ((q[-2] >= '0' && q[-2] <= '9') || q[-2] == '.') && q[1] >= '0' && q[1] <= '9')
+            return 1;
+        q++;
+    }
+    return 0;
+}
+
+static PyObject *vm_tiny(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "y*", &data)) return NULL;
+    int found;
+    Py_BEGIN_ALLOW_THREADS
+    found = may_be_tiny((const unsigned char *)data.buf, data.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    return PyBool_FromLong(found);
+}
+
 /* csv(data, rows, kinds, yes, no, buffers) → per column (nulls, bytes of text used, distinct
  * words as bytes or None), or None when the slice is not the plain shape. kinds: one letter per
  * column (f number, b yes/no, s text, d text as a dictionary); buffers: per column, writable
@@ -1428,6 +1462,7 @@ done:
 static PyMethodDef methods[] = {
     {"csv_rows", vm_csv_rows, METH_VARARGS, "How many rows a slice of CSV holds."},
     {"csv", vm_csv, METH_VARARGS, "Parse a slice of CSV of the plain shape (None: another shape)."},
+    {"tiny", vm_tiny, METH_VARARGS, "Whether a slice of CSV may hold a number too small for a double."},
     {"counts", vm_counts, METH_VARARGS, "How many rows of each int8 array hold -1, 0, 1 and 2."},
     {"fen_total", vm_fen_total, METH_VARARGS, "Amounts rounded to the fen, summed where a mask is set."},
     {"run", vm_run, METH_VARARGS, "Run a compiled program over the rows of a batch."},

@@ -34,6 +34,7 @@ from ..backends.columns import (
     UNDETERMINED,
     ColumnResult,
     code_counts,
+    machine,
     sum_fen,
 )
 from ..errors import ProfileIssue, RosterError
@@ -227,6 +228,8 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
             plain = plain_table(data, header, {**text, **types}, yes, no)
             if plain is not None:
                 return plain
+        if types and _tiny(data):
+            types = {}  # read as text: each cell checked on its own, a number below 5e-324 refused
         read = pacsv.ReadOptions(
             use_threads=True,
             block_size=max(CSV_PARSE_BLOCK, data.size // 8),
@@ -388,11 +391,20 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
                 size = CSV_BLOCK_BYTES
                 start = cut
             if start < total:
-                yield from gather(streamed(whole.slice(start, total - start), types, 2 + given))
+                rest = whole.slice(start, total - start)
+                yield from gather(streamed(rest, {} if _tiny(rest) else types, 2 + given))
         if pending:
             yield _gathered(pending)
 
     return RosterFile(path, header, None, batches)
+
+
+def _tiny(data: pa.Buffer) -> bool:
+    """Whether CSV bytes may hold a number written smaller than the least double (``1e-400``, a
+    decimal with 400 zeros): pyarrow's typed parse reads it as 0, a number the file does not say,
+    so such rows are read as text and that cell refused. Asked only of the rows the machine's
+    reader leaves to pyarrow (it takes no exponent and no long decimal)."""
+    return bool(machine().tiny(data))
 
 
 def _noting(bad: dict[int, int], stop: list[int]) -> Callable[[Any], str]:
