@@ -106,8 +106,25 @@ def test_membership_and_text_equality():
     assert parse("town == '湖塘镇'").op == "=="
 
 
-def test_bool_compared_with_true_is_allowed():
-    assert parse("hnte_valid == true").op == "=="
+@pytest.mark.parametrize(
+    ("written", "op"),
+    [
+        ("hnte_valid == true", "=="),
+        ("false != hnte_valid", "!="),
+        ("hnte_valid == incubated", "=="),
+    ],
+)
+def test_a_yes_no_fact_compared_with_a_yes_no_value_is_refused(written, op):
+    """It passed validate, then every engine failed on it (match: TypeError; a roster: every row
+    'does not apply'; found by a policy-officer review). A yes/no fact is a condition alone."""
+    assert error_of(written) == (
+        f"measures.yaml:10:7: '{written}': a yes/no fact cannot be compared with {op} to another "
+        "yes/no value (write 'hnte_valid' or 'not hnte_valid')"
+    )
+    assert error_of(written, "zh") == (
+        f"measures.yaml:10:7: '{written}'：是/否事实不能用 {op} 与另一个是/否值比较"
+        "（请写 'hnte_valid' 或 'not hnte_valid'）"
+    )
 
 
 def test_formula_compiles_to_a_number():

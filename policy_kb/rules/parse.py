@@ -346,20 +346,21 @@ class _Compiler:
             self._check_choice(node, left, right)
             return
         ordering = op in ("<", "<=", ">", ">=")
-        for expr, vtype in ((left, lt), (right, rt)):
-            if vtype.kind == "bool" and (ordering or lt.kind != rt.kind):
-                name = str(expr)
-                hint = Msg("cond.write_flag", name=name) if isinstance(expr, FactRef) else _EXAMPLE
-                other = right if expr is left else left
-                raise self._reject(
-                    node,
-                    "cond.bool_clash",
-                    hint,
-                    text=self.text,
-                    name=name,
-                    op=op,
-                    other=str(other),
-                )
+        flags = [e for e, t in ((left, lt), (right, rt)) if t.kind == "bool"]
+        if flags:  # a yes/no fact is a condition on its own: 'hnte_valid', 'not hnte_valid'
+            named = next((e for e in flags if isinstance(e, FactRef)), flags[0])
+            hint = Msg("cond.write_flag", name=str(named)) if isinstance(named, FactRef) else _EXAMPLE
+            if lt.kind == rt.kind and not ordering:  # == true, != other_flag: not a number
+                raise self._reject(node, "cond.flag_compared", hint, text=self.text, op=op)
+            raise self._reject(
+                node,
+                "cond.bool_clash",
+                hint,
+                text=self.text,
+                name=str(named),
+                op=op,
+                other=str(right if named is left else left),
+            )
         if ordering and (lt.kind != "number" or rt.kind != "number"):
             raise self._reject(
                 node,
