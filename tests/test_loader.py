@@ -935,3 +935,52 @@ def test_a_negative_score_step_and_a_tagged_value_are_each_said_once(tmp_path):
         f"{at(tagged, text, '!foo')}: YAML tag '!foo' is not allowed (plain values only: texts,"
         " numbers, true/false)"
     ]
+
+
+def test_a_parameter_with_no_value_for_the_policy_year_is_refused(tmp_path):
+    """It passed validate, then every answer was refused ("no value in force for 2021": found by
+    a policy-officer review): an evaluation reads the value of the year's 31 December."""
+    path, text = plant(
+        tmp_path,
+        (
+            "      - from: 2017-01-01\n        value: 500\n",
+            "      - from: 2017-01-01\n        until: 2021-06-30\n        value: 500\n",
+        ),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, '- from: 2017-01-01')}: parameter sme_max_employees has no "
+        "value in force for the policy year 2021: an evaluation reads the value of 2021-12-31, "
+        "and its values run from 2017-01-01 until 2021-06-30 (a value in force on 2021-12-31 "
+        "(from on or before it; until on or after it, or none))"
+    ]
+    path, text = plant(
+        tmp_path,
+        (
+            "      - from: 2017-01-01\n        value: 500\n",
+            "      - from: 2022-01-01\n        value: 500\n",
+        ),
+    )
+    with pytest.raises(MeasuresFileError) as info:
+        policy_kb.load(path)
+    assert [p.render("zh") for p in info.value.problems] == [
+        f"{at(path, text, '- from: 2022-01-01')}: 参数 sme_max_employees 在政策年度 "
+        "2021 年没有有效取值：评价按 2021-12-31 的取值，而它的取值为 2022-01-01 起（一个在 "
+        "2021-12-31 有效的取值（from 不晚于该日；until 不早于该日，或不写））"
+    ]
+
+
+def test_a_fact_whose_min_is_above_its_max_is_refused(tmp_path):
+    """It passed validate; then an unknown value of the fact read as a range from the min down
+    to the max, and every value given was refused (found by a policy-officer review)."""
+    path, text = plant(
+        tmp_path,
+        (
+            "    unit: 人\n    min: 0\n    max: 10000000   # 合理范围：不超过 1000 万\n    group: 规模与财务\n  annual_revenue:",
+            "    unit: 人\n    min: 1000\n    max: 0\n    group: 规模与财务\n  annual_revenue:",
+        ),
+    )
+    where = at(path, text, "min: 1000", offset=5)
+    assert problems_of(path) == [
+        f"{where}: the min of fact employees (1000) is above its max "
+        "(0): no value could be given (a min no greater than the max)"
+    ]

@@ -11,7 +11,7 @@ import datetime as dt
 import itertools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -168,6 +168,16 @@ def facts(r: Reader) -> dict[str, FactDef]:
             helptext,
         )
     for name, fact in found.items():
+        low, high = fact.minimum, fact.maximum
+        if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
+            r.problem(
+                r.at(("facts", name, "min")),
+                "facts.min_above_max",
+                Msg("facts.hint.min_max"),
+                fact=name,
+                min=plain(low),
+                max=plain(high),
+            )
         if isinstance(fact.maximum, str):
             other = found.get(fact.maximum)
             loc = r.at(("facts", name, "max"))
@@ -211,6 +221,7 @@ def parameters(r: Reader) -> dict[str, Parameter]:
             continue
         r.verbatim(p.get("quote"), (*path, "quote"), "quote")
         values = _values(r, name, p["values"], path)
+        _in_force(r, name, values, path)
         _in_range(r, name, p, path)
         _as_quoted(r, name, p, values, path)
         quote = p.get("quote") or ""
@@ -408,6 +419,37 @@ def _values(r: Reader, name: str, raw: list[Any], path: Path) -> tuple[Parameter
                 line=earlier.location.line,
             )
     return tuple(values)
+
+
+def _in_force(r: Reader, name: str, values: Sequence[ParameterValue], path: Path) -> None:
+    """A parameter needs a value in force for the policy year: an evaluation reads the value of
+    its 31 December, and without one every answer of that year is refused."""
+    year = (r.data.get("document") or {}).get("year")
+    if not values or type(year) is not int or not 1 <= year <= 9999:
+        return
+    day = dt.date(year, 12, 31)
+    current = [v for v in values if v.start <= day][-1:]
+    if current and (current[0].end is None or current[0].end >= day):
+        return
+    periods = Words(
+        [
+            Msg(
+                "params.period",
+                start=v.start,
+                until=Msg("params.until", end=v.end) if v.end else Msg("empty"),
+            )
+            for v in values
+        ]
+    )
+    r.problem(
+        r.at((*path, "values")),
+        "params.not_in_force",
+        Msg("params.hint.in_force", day=day),
+        name=name,
+        year=year,
+        day=day,
+        periods=periods,
+    )
 
 
 def _tiers(r: Reader, items: list[Any], path: Path, name: str) -> tuple[Tier, ...] | None:

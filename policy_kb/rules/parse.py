@@ -349,7 +349,9 @@ class _Compiler:
         flags = [e for e, t in ((left, lt), (right, rt)) if t.kind == "bool"]
         if flags:  # a yes/no fact is a condition on its own: 'hnte_valid', 'not hnte_valid'
             named = next((e for e in flags if isinstance(e, FactRef)), flags[0])
-            hint = Msg("cond.write_flag", name=str(named)) if isinstance(named, FactRef) else _EXAMPLE
+            hint = (
+                Msg("cond.write_flag", name=str(named)) if isinstance(named, FactRef) else _EXAMPLE
+            )
             if lt.kind == rt.kind and not ordering:  # == true, != other_flag: not a number
                 raise self._reject(node, "cond.flag_compared", hint, text=self.text, op=op)
             raise self._reject(
