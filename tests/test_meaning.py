@@ -6,6 +6,8 @@ from pathlib import Path
 
 from test_loader import SHIPPED, at, plant, problems_of
 
+import policy_kb
+
 
 def test_a_deleted_measure_is_named_from_the_source_text(tmp_path: Path, cli):
     start, end = SHIPPED.index("  - id: KM9"), SHIPPED.index("  - id: SM1")
@@ -69,6 +71,23 @@ def test_a_strict_comparison_on_an_inclusive_bound_is_an_error(tmp_path: Path):
         "rd_growth_reward_min_increase' is a strict comparison, but the text of parameter "
         "rd_growth_reward_min_increase ('研发费用年度增长20万元（含）以上') includes the bound itself "
         "(write >=)"
+    ]
+
+
+def test_an_inclusive_bound_under_not_is_read_as_its_complement(tmp_path: Path):
+    """'not growth < bound' keeps the bound (it is growth >= bound) and was refused, with advice
+    to write 'not growth <= bound', which drops it and passed (found by a policy-officer review)."""
+    old = "- rd_expense_growth >= rd_growth_reward_min_increase"
+    kept = "- not rd_expense_growth < rd_growth_reward_min_increase"
+    path, _text = plant(tmp_path, (old, kept))
+    assert policy_kb.load(path).model.benefits["KM7.rd_growth_reward"] is not None
+    dropped = "- not rd_expense_growth <= rd_growth_reward_min_increase"
+    path, text = plant(tmp_path, (old, dropped))
+    assert problems_of(path) == [
+        f"{at(path, text, 'not rd_expense_growth <= ')}: 'not rd_expense_growth <= "
+        "rd_growth_reward_min_increase' is a strict comparison, but the text of parameter "
+        "rd_growth_reward_min_increase ('研发费用年度增长20万元（含）以上') includes the bound itself "
+        "(write <)"
     ]
 
 

@@ -26,11 +26,13 @@ from ..rules.tree import (
     EstimateCase,
     Exclusive,
     FactRef,
+    Node,
+    NotOf,
     ParamRef,
     Score,
     Total,
 )
-from ..rules.walk import categories_used, facts_in, parameters_in, walk
+from ..rules.walk import categories_used, facts_in, parameters_in
 from ..text import Msg, chinese_numeral, did_you_mean, text
 from . import sections
 from .model import (
@@ -425,12 +427,25 @@ def _check_grants(
 
 
 _STRICT_OF = {"<": "<=", ">": ">="}
+# under a ``not`` a comparison means its complement: ``not x <= p`` is x > p, and the bound is
+# kept by writing ``not x < p`` (x >= p)
+_STRICT_UNDER_NOT = {"<=": "<", ">=": ">"}
 
 
 def _inclusive_bounds(r: Reader, cond: Condition, parameters: Mapping[str, Parameter]) -> None:
-    """A bound the text writes as （含）/ 以上 / 以下 is compared with ``<=`` / ``>=`` only."""
-    for node in walk(cond):
-        if not isinstance(node, Comparison) or node.op not in _STRICT_OF:
+    """A bound the text writes as （含）/ 以上 / 以下 is kept in the condition: compared with
+    ``<=`` / ``>=``, or under a ``not`` with ``<`` / ``>`` (``not x < p`` is x >= p)."""
+    stack: list[tuple[Node, bool]] = [(cond, False)]
+    while stack:
+        node, negated = stack.pop()
+        if isinstance(node, NotOf):
+            stack.append((node.part, not negated))
+            continue
+        if not isinstance(node, Comparison):
+            stack.extend((child, negated) for child in reversed(node.children()))
+            continue
+        good = (_STRICT_UNDER_NOT if negated else _STRICT_OF).get(node.op)
+        if good is None:
             continue
         for side in (node.left, node.right):
             if isinstance(side, ParamRef) and side.name in parameters:
@@ -439,7 +454,7 @@ def _inclusive_bounds(r: Reader, cond: Condition, parameters: Mapping[str, Param
                     r.problem(
                         node.location,
                         "cond.strict_inclusive",
-                        Msg("cond.hint.inclusive", good=_STRICT_OF[node.op]),
+                        Msg("cond.hint.inclusive", good=good),
                         text=node.text,
                         name=param.id,
                         quote=param.quote or "",
