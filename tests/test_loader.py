@@ -984,3 +984,41 @@ def test_a_fact_whose_min_is_above_its_max_is_refused(tmp_path):
         f"{where}: the min of fact employees (1000) is above its max "
         "(0): no value could be given (a min no greater than the max)"
     ]
+
+
+def test_a_clause_the_source_text_does_not_have_is_refused(tmp_path):
+    """A parameter's, a category's or the evaluation's clause was free text: 三(十) and
+    三（七） passed and became dangling clause IRIs in every export (found by a policy-officer
+    review). A full-width spelling is told the clause it means."""
+    path, text = plant(
+        tmp_path,
+        ("    clause: 三(七)\n    quote: 国家研发", "    clause: 三（七）\n    quote: 国家研发"),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, '三（七）')}: clause '三（七）' is not a clause number of the source text "
+        "('三(七)')"
+    ]
+    path, text = plant(
+        tmp_path, ("  clause: 三(一)\n  quote: 积极推动", "  clause: 三(十)\n  quote: 积极推动")
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, '三(十)')}: clause '三(十)' is not a clause number of the source text "
+        "(one of: 三(一), 三(二), 三(三), 三(四), 三(五), 三(六), 三(七), 三(八), 三(九), 四(一), "
+        "四(二), 四(三))"
+    ]
+
+
+def test_a_measure_under_another_clause_title_is_refused(tmp_path):
+    """A measure that copies another clause's title (verbatim, so the quote check passed) now
+    names the title the text gives its own clause (found by a policy-officer review)."""
+    path, text = plant(
+        tmp_path,
+        (
+            "    number: 三(九)\n    title_zh: 推动科技资源开放集聚共享",
+            "    number: 三(九)\n    title_zh: 加强入库评价工作组织发动",
+        ),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, '加强入库评价工作组织发动', nth=1)}: the title of measure KM9 (三(九)) "
+        "is not the title the source text gives that clause ('推动科技资源开放集聚共享')"
+    ]

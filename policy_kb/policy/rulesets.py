@@ -351,36 +351,103 @@ def _measures(
                 r.at(path),
             )
         )
-    _check_clauses(r, parts, {m.get("number") for m in raw if isinstance(m, dict)})
+    clauses = _source_clauses(r, parts)
+    _check_clauses(r, clauses, {m.get("number") for m in raw if isinstance(m, dict)})
+    _check_clause_refs(r, clauses, raw)
     return found
 
 
 _CLAUSE = re.compile(r"^[ \t　]*[（(]([一二三四五六七八九十]+)[）)][ \t　]*(\S[^\n]*)?$", re.M)
 
 
-def _check_clauses(r: Reader, parts: Sequence[Part], numbers: set[Any]) -> None:
-    """Every numbered clause (（一）, （二）…) of a part that holds measures has its measure: a
-    clause deleted from the encoding is an error, not a silent loss of meaning."""
+def _source_clauses(r: Reader, parts: Sequence[Part]) -> dict[str, tuple[str, Part]]:
+    """The numbered clauses (（一）, （二）…) of the parts that hold measures, as the source text
+    prints them: number (``三(一)``) → (title, part). Empty without the source text."""
     source = r.source_text
     if not source:
-        return
+        return {}
+    found: dict[str, tuple[str, Part]] = {}
     starts = sorted((at, part) for part in parts if (at := source.find(part.heading)) >= 0)
     for k, (at, part) in enumerate(starts):
         if not part.measure_prefix:
             continue
         end = starts[k + 1][0] if k + 1 < len(starts) else len(source)
         for match in _CLAUSE.finditer(source, at, end):
-            number = f"{part.number}({match.group(1)})"
-            if number not in numbers:
-                title = (match.group(2) or "").strip()
-                r.problem(
-                    part.location,
-                    "measures.clause_missing",
-                    Msg("measures.hint.clause", prefix=part.measure_prefix, number=number),
-                    number=number,
-                    title=title,
-                    heading=part.heading,
-                )
+            found[f"{part.number}({match.group(1)})"] = ((match.group(2) or "").strip(), part)
+    return found
+
+
+def _check_clauses(r: Reader, clauses: Mapping[str, tuple[str, Part]], numbers: set[Any]) -> None:
+    """Every numbered clause of a part that holds measures has its measure: a clause deleted
+    from the encoding is an error, not a silent loss of meaning."""
+    for number, (title, part) in clauses.items():
+        if number not in numbers:
+            r.problem(
+                part.location,
+                "measures.clause_missing",
+                Msg("measures.hint.clause", prefix=part.measure_prefix, number=number),
+                number=number,
+                title=title,
+                heading=part.heading,
+            )
+
+
+def _check_clause_refs(r: Reader, clauses: Mapping[str, tuple[str, Part]], raw: list[Any]) -> None:
+    """Every clause named is one the source text prints: a measure's number (with that
+    clause's title), and the ``clause:`` of a parameter, a category and the evaluation — a
+    clause the text does not have is a dangling reference in every answer and export."""
+    if not clauses:
+        return
+    known = list(clauses)
+    for i, m in enumerate(raw):
+        number = m.get("number") if isinstance(m, dict) else None
+        if not isinstance(number, str) or "(" not in number:
+            continue
+        if number not in clauses:
+            r.problem(
+                r.at(("measures", i, "number")),
+                "measures.number_unknown",
+                Msg("hint.one_of", names=", ".join(known)),
+                id=m.get("id", ""),
+                number=number,
+            )
+        elif (
+            isinstance(title := m.get("title_zh"), str)
+            and title != clauses[number][0]
+            and title in (r.source_text or "")  # else the verbatim check says what differs
+        ):
+            r.problem(
+                r.at(("measures", i, "title_zh")),
+                "measures.title_other",
+                Msg("literal", text=f"'{clauses[number][0]}'"),
+                id=m.get("id", ""),
+                number=number,
+            )
+    refs: list[Path] = [
+        (section, name, "clause")
+        for section in ("parameters", "categories")
+        for name, entry in r.section(section).items()
+        if isinstance(entry, dict) and "clause" in entry
+    ]
+    if (
+        isinstance(r.data.get("tech_sme_evaluation"), dict)
+        and "clause" in r.data["tech_sme_evaluation"]
+    ):
+        refs.append(("tech_sme_evaluation", "clause"))
+    for path in refs:
+        value: Any = r.data
+        for key in path:
+            value = value[key]
+        if isinstance(value, str) and value not in clauses:
+            written = value.replace("（", "(").replace("）", ")").replace(" ", "")
+            r.problem(
+                r.at(path),
+                "clause.unknown",
+                Msg("literal", text=f"'{written}'")
+                if written in clauses
+                else Msg("hint.one_of", names=", ".join(known)),
+                value=value,
+            )
 
 
 def _check_grants(
