@@ -1022,3 +1022,37 @@ def test_a_measure_under_another_clause_title_is_refused(tmp_path):
         f"{at(path, text, '加强入库评价工作组织发动', nth=1)}: the title of measure KM9 (三(九)) "
         "is not the title the source text gives that clause ('推动科技资源开放集聚共享')"
     ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "message"),
+    [
+        (
+            "{ratio: [rd_expense, total_costs], tiers: rd_costs_score_tiers}",
+            "{ratio: [rd_expense, employees], tiers: rd_costs_score_tiers}",
+            "[rd_expense, employees]",
+            "the ratio rd_expense / employees divides facts of different units (元, 人): a score "
+            "table reads a percentage (two facts of the same unit (tech_staff / employees, both "
+            "in 人))",
+        ),
+        (
+            "{count: ip_class1, tiers: ip_class1_score_tiers}",
+            "{count: annual_revenue, tiers: ip_class1_score_tiers}",
+            "ip_class1_score_tiers}",
+            "score table ip_class1_score_tiers is in 项, but what is scored here is annual_revenue "
+            "(in 元) (a score table in 元)",
+        ),
+        (
+            "  pass_score: tech_sme_pass_score",
+            "  pass_score: sme_max_employees",
+            "sme_max_employees\n",
+            "the pass mark sme_max_employees is in 人, not in 分 (a parameter in 分)",
+        ),
+    ],
+)
+def test_the_precheck_checks_the_units_it_scores(tmp_path, old, new, needle, message):
+    """A ratio of 元 to 人, revenue scored on the 项 table and a pass mark of 500 人 passed
+    validate and scored nonsense (found by a policy-officer review)."""
+    path, text = plant(tmp_path, (old, new))
+    where = at(path, text, needle, nth=text.count(needle) - 1)
+    assert problems_of(path) == [f"{where}: {message}"]

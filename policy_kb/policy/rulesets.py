@@ -493,6 +493,7 @@ def _check_grants(
             start = clause.find(word, start + len(word))
 
 
+POINTS = "分"  # the unit of a score and of the pass mark
 _STRICT_OF = {"<": "<=", ">": ">="}
 # under a ``not`` a comparison means its complement: ``not x <= p`` is x > p, and the bound is
 # kept by writing ``not x < p`` (x >= p)
@@ -921,8 +922,40 @@ def _source(
         )
     if not usable:
         return None
+    if not _score_units(r, path, [facts[n] for n in names], table):
+        return None
     den = FactRef(names[1]) if len(names) == 2 else None
     return Score(tiers, FactRef(names[0]), den, r.at(path))
+
+
+def _score_units(r: Reader, path: Path, read: Sequence[FactDef], table: Parameter) -> bool:
+    """A ratio divides two facts of one unit and is scored by a table in %; a count is scored
+    by a table in its own unit (项 by 项): a ratio of 元 to 人, or 元 scored as 项, passed
+    validate and scored nonsense (found by a policy-officer review)."""
+    if len(read) == 2 and read[0].unit != read[1].unit:
+        r.problem(
+            r.at((*path, "ratio")),
+            "evaluation.ratio_units",
+            Msg("evaluation.hint.same_unit"),
+            num=read[0].id,
+            den=read[1].id,
+            a=read[0].unit,
+            b=read[1].unit,
+        )
+        return False
+    expected = "%" if len(read) == 2 else read[0].unit
+    if table.unit != expected:
+        r.problem(
+            r.at((*path, "tiers")),
+            "evaluation.table_unit",
+            Msg("evaluation.hint.table_unit", unit=expected),
+            name=table.id,
+            unit=table.unit,
+            what=Msg("evaluation.a_ratio") if len(read) == 2 else read[0].id,
+            expected=expected,
+        )
+        return False
+    return True
 
 
 def _pass_score(
@@ -938,4 +971,14 @@ def _pass_score(
             name=name,
         )
         return None
+    if parameters[name].unit != POINTS:
+        r.problem(
+            r.at((*path, "pass_score")),
+            "evaluation.pass_unit",
+            Msg("evaluation.hint.pass_unit"),
+            name=name,
+            unit=parameters[name].unit,
+        )
+        return None
     return name
+
