@@ -1056,3 +1056,31 @@ def test_the_precheck_checks_the_units_it_scores(tmp_path, old, new, needle, mes
     path, text = plant(tmp_path, (old, new))
     where = at(path, text, needle, nth=text.count(needle) - 1)
     assert problems_of(path) == [f"{where}: {message}"]
+
+
+def test_a_figure_with_no_quote_typed_in_the_wrong_unit_is_refused(tmp_path):
+    """A parameter with a reference and no quote was never compared with a printed figure: 0.15
+    for 15 % and 500 for 500万元 passed, and every amount they enter was off (found by a
+    policy-officer review). A range: says such a value is meant."""
+    start = SHIPPED.index("  hnte_income_tax_rate:")
+    old = SHIPPED[start : SHIPPED.index("value: 15", start) + len("value: 15")]
+    path, text = plant(tmp_path, (old, old.replace("value: 15", "value: 0.15")))
+    assert problems_of(path) == [
+        f"{at(path, text, '0.15')}: the value 0.15 of parameter hnte_income_tax_rate is below 1 %: "
+        "a percentage is written as a percent (15 for 15 %, not 0.15) (a value in the unit; if "
+        "it is meant, a range: that allows it (range: [0, 1]))"
+    ]
+    start = SHIPPED.index("  tech_transfer_exempt_limit:")
+    old = SHIPPED[start : SHIPPED.index("value: 5000000", start) + len("value: 5000000")]
+    path, text = plant(tmp_path, (old, old.replace("value: 5000000", "value: 500")))
+    (problem,) = problems_of(path)
+    assert problem.endswith(
+        "the value 500 of parameter tech_transfer_exempt_limit is below 10,000 元: amounts are in "
+        "yuan (20万元 is 200000) (a value in the unit; if it is meant, a range: that allows it "
+        "(range: [0, 1]))"
+    )
+    meant = old.replace("value: 5000000", "value: 500").replace(
+        "    values:", "    range: [0, 10000]\n    values:"
+    )
+    path, _text = plant(tmp_path, (old, meant))
+    assert policy_kb.load(path).model.parameters["tech_transfer_exempt_limit"] is not None

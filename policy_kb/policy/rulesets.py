@@ -981,4 +981,3 @@ def _pass_score(
         )
         return None
     return name
-

@@ -265,6 +265,8 @@ def _in_range(r: Reader, name: str, p: dict[str, Any], path: Path) -> None:
     an amount below zero."""
     declared = p.get("range")
     unit = p["unit"]
+    if not declared and not p.get("quote"):
+        _slip(r, name, p, path)
     default = PERCENT_RANGE if unit == "%" else MONEY_RANGE if unit == "元" else None
     low, high = declared if declared else default if default else (None, None)
     if low is None or high is None:
@@ -279,6 +281,30 @@ def _in_range(r: Reader, name: str, p: dict[str, Any], path: Path) -> None:
                 r.at((*path, "values", i, "value")),
                 "params.out_of_range",
                 Msg(hint, **_bounds(low, high, unit), unit=unit),
+                name=name,
+                value=value,
+            )
+
+
+_SLIPS = {"%": (1, "params.fraction"), "元": (10_000, "params.small_amount")}
+"""Below these, a figure with no quote to compare with is most likely typed in the wrong unit."""
+
+
+def _slip(r: Reader, name: str, p: dict[str, Any], path: Path) -> None:
+    """A figure with no quote to check it against: 0.15 typed for 15 %, or 20 typed for 20万元,
+    passed and every amount it enters was wrong (found by a policy-officer review). Such a
+    value needs a ``range:`` that allows it."""
+    unit = p["unit"]
+    if unit not in _SLIPS:
+        return
+    below, key = _SLIPS[unit]
+    for i, v in enumerate(p["values"]):
+        value = v.get("value")
+        if type(value) in (int, float) and 0 < value < below:
+            r.problem(
+                r.at((*path, "values", i, "value")),
+                key,
+                Msg("params.hint.slip"),
                 name=name,
                 value=value,
             )
