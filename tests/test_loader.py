@@ -1084,3 +1084,18 @@ def test_a_figure_with_no_quote_typed_in_the_wrong_unit_is_refused(tmp_path):
     )
     path, _text = plant(tmp_path, (old, meant))
     assert policy_kb.load(path).model.parameters["tech_transfer_exempt_limit"] is not None
+
+
+def test_a_yes_no_fact_scored_as_a_count_is_not_offered_itself(tmp_path):
+    """'count: hnte_valid' was told "did you mean 'hnte_valid'?" (found by a review)."""
+    path, text = plant(
+        tmp_path,
+        (
+            "{count: ip_class1, tiers: ip_class1_score_tiers}",
+            "{count: hnte_valid, tiers: ip_class1_score_tiers}",
+        ),
+    )
+    assert problems_of(path) == [
+        f"{at(path, text, 'hnte_valid, tiers')}: 'hnte_valid' is not a numeric fact of the "
+        "profile (a count or an amount of the profile)"
+    ]

@@ -894,7 +894,8 @@ def _source(
             r.problem(
                 r.at(at),
                 "evaluation.not_numeric",
-                did_you_mean(fact, facts) or Msg("evaluation.hint.numeric"),
+                (did_you_mean(fact, facts) if fact not in facts else None)
+                or Msg("evaluation.hint.numeric"),
                 fact=fact,
             )
             usable = False
