@@ -234,7 +234,40 @@ def test_code_is_never_accepted(text: str, what: str):
 
 
 def test_division_is_not_an_allowed_operator():
-    assert "only + - * may be used" in error_of("rd_expense / 2 > 0")
+    assert error_of("rd_expense / 2 > 0") == (
+        "measures.yaml:10:7: the operator / in 'rd_expense / 2' is not allowed (only + - * may be used)"
+    )
+    assert "运算符 ** 不允许使用" in error_of("rd_expense ** 2 > 0", "zh")
+
+
+@pytest.mark.parametrize(
+    ("written", "column", "signs"),
+    [("rd_expense - - rd_growth > 0", 18, "- -"), ("rd_expense +-rd_growth > 0", 18, "+-")],
+)
+def test_two_signs_in_a_row_are_a_slip(written, column, signs):
+    """'a - -b' is a + b: it passed and a reward came out 10,300,000 instead of 2,100,000 (found
+    by a policy-officer review)."""
+    assert error_of(written) == (
+        f"measures.yaml:10:{column}: '{written}' has two signs in a row ({signs}) "
+        "(one sign: a - b or a + b)"
+    )
+
+
+def test_multiplying_by_zero_is_refused():
+    """0 and 1 are the figures a formula may write; '* 0' makes the amount 0 whatever the profile."""
+    assert error_of("rd_expense * 0 > threshold") == (
+        "measures.yaml:10:7: 'rd_expense * 0' multiplies by 0: it is always 0 (no * 0; a figure "
+        "is written as a parameter's name)"
+    )
+
+
+@pytest.mark.parametrize("quote", ["“", "‘", "＂"])
+def test_chinese_quotation_marks_are_explained(quote):
+    written = f"town != {quote}湖塘镇{quote}"
+    assert error_of(written) == (
+        f"measures.yaml:10:15: the character '{quote}' cannot be used in a condition (a text in "
+        "straight single quotes, as in '湖塘镇')"
+    )
 
 
 def test_numeric_fact_alone_is_not_a_condition():

@@ -90,6 +90,8 @@ _LOOKALIKES = {
     "＊": "*",
     "　": " ",
 }
+_QUOTE_LOOKALIKES = "“”‘’＂＇"  # a text is written in straight single quotes: '湖塘镇'
+_TWO_SIGNS = re.compile(r"[-+]\s*[-+]")  # 'a - -b': a slip of the keys, not a formula
 _SINGLE_EQUALS = re.compile(r"(?<![<>=!])=(?!=)")
 _AST_COMPARE = {
     ast.Lt: "<",
@@ -102,6 +104,18 @@ _AST_COMPARE = {
     ast.NotIn: "not in",
 }
 _AST_ARITH = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}
+_AST_REFUSED = {  # operators Python reads and a policy formula may not use, as written
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.BitAnd: "&",
+}
 _FUNCTIONS = ("max", "min")
 _BOOL_WORDS = {"true": True, "false": False, "True": True, "False": False}
 _EXAMPLE = Msg("cond.example")
@@ -184,6 +198,15 @@ class _Compiler:
                     Msg("cond.lookalike", char=ch),
                     Msg("cond.write_instead", good=_LOOKALIKES[ch]),
                 )
+            if ch in _QUOTE_LOOKALIKES:
+                raise _Reject(i, Msg("cond.lookalike", char=ch), Msg("cond.write_quotes"))
+        signs = _TWO_SIGNS.search(self.raw)
+        if signs is not None:
+            raise _Reject(
+                signs.start(),
+                Msg("cond.two_signs", text=self.text, signs=signs.group()),
+                Msg("cond.one_sign"),
+            )
         try:
             tree = ast.parse(self.text, mode="eval")
         except SyntaxError as exc:
@@ -518,10 +541,21 @@ class _Compiler:
         op = _AST_ARITH.get(type(node.op))
         if op is None:
             raise self._reject(
-                node, "cond.operator", Msg("cond.operator_hint"), text=self._snippet(node)
+                node,
+                "cond.operator",
+                Msg("cond.operator_hint"),
+                text=self._snippet(node),
+                op=_AST_REFUSED.get(type(node.op), "?"),
             )
         left, lt = self._expr(node.left)
         right, rt = self._expr(node.right)
+        if op == "*" and any(
+            isinstance(e, Const) and type(e.literal) in (int, float) and e.literal == 0
+            for e in (left, right)
+        ):
+            raise self._reject(
+                node, "cond.times_zero", Msg("cond.no_zero"), text=self._snippet(node)
+            )
         if lt.kind != "number" or rt.kind != "number":
             raise self._reject(
                 node,
