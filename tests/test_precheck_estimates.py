@@ -266,11 +266,12 @@ def test_an_amount_not_known_yet_is_counted_apart_from_the_total_never_as_zero(k
         assert "tax_saving" not in estimates["total_by_kind"]
     profile = tmp_path / "p.yaml"
     profile.write_text("hnte_valid: true\nemployees: 10\n", encoding="utf-8")
-    assert (
-        "少缴税额 金额未知（1 项适用的待遇缺少计算所需的信息）" in cli("match", str(profile)).stdout
-    )
+    assert "少缴税额 金额未知（1 项适用的待遇无法估算金额）" in cli("match", str(profile)).stdout
     en = cli("match", str(profile), "--lang", "en").stdout
-    assert "tax saving amount unknown (1 that apply lack what the amount needs)" in en
+    assert "tax saving amount unknown (1 that apply have no amount that can be worked out)" in en
+    # the benefit's own lines say why its amount is unknown, as the JSON's estimate_note does
+    assert "      估算：金额未知（缺少应纳税所得额，无法估算）" in cli("match", str(profile)).stdout
+    assert "      estimate: amount unknown (needs Taxable income)" in en
     # with a known amount of the same kind beside it, the known sum is the least
     profile.write_text(
         "hnte_valid: true\nemployees: 10\ntech_transfer_income: 1000000\n", encoding="utf-8"

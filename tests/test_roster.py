@@ -1150,7 +1150,7 @@ def test_a_kind_whose_every_amount_is_unknown_has_no_total_not_zero(kb, tmp_path
     assert "tax_saving" not in data["estimated_totals"]
     assert data["unknown_amounts"] == {"tax_saving": 2}
     text = tables.roster_table(summary, "r.csv", None, "en")
-    assert "tax saving amount unknown (2 that apply lack what the amount needs)" in text
+    assert "tax saving amount unknown (2 that apply have no amount that can be worked out)" in text
 
 
 def test_a_cell_with_underscores_is_refused_by_name(kb, tmp_path):

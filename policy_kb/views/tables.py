@@ -142,6 +142,10 @@ def _benefit_lines(
     estimate = ev.estimates[b.id]
     if estimate.amount is not None:
         lines.append("      " + words.estimate_sentence(estimate, lang))
+    elif b.status is Status.APPLIES and estimate.reason not in ("no_formula", "does_not_apply"):
+        # it applies and has a formula, but no amount: said here, as the JSON's estimate_note
+        why = words.estimate_reason(estimate, benefit, model, ev.year, lang)
+        lines.append("      " + say(lang, "table.estimate_unknown", reason=why))
     if b.id in ev.once_registered:
         lines.append("      " + say(lang, "once_registered.reason"))
     found = proof.application(model, b.status, b.trace)
