@@ -358,6 +358,7 @@ def _problem_words(problem: str) -> Msg | str:
 
 _FULL_WIDTH_COLON = re.compile(r"^[ ]*(?:-[ ]+)?([A-Za-z_][\w.-]*)[ ]*：")
 _FULL_WIDTH_INDENT = re.compile(r"^[ ]*\u3000")
+_FULL_WIDTH_AFTER_COLON = re.compile(r"^[ ]*(?:-[ ]+)?([A-Za-z_][\w.-]*):\u3000")
 _OPENING_QUOTE = re.compile(r"^[ ]*(?:-[ ]+)?(?:[A-Za-z_][\w.-]*:[ ]+)?([\"'])")
 
 
@@ -379,6 +380,7 @@ def _likely_cause(file: str, text: str, upto: int) -> Problem | None:
     for pattern, message, hint in (
         (_FULL_WIDTH_COLON, "yaml.fullwidth_colon", "yaml.hint.fullwidth_colon"),
         (_FULL_WIDTH_INDENT, "yaml.fullwidth_space", "yaml.hint.fullwidth_space"),
+        (_FULL_WIDTH_AFTER_COLON, "yaml.fullwidth_after_colon", "yaml.hint.after_colon"),
     ):
         for number, line_text in enumerate(lines, start=1):
             found = pattern.match(line_text)
