@@ -429,3 +429,11 @@ def test_a_formula_of_hundreds_of_terms_is_a_located_problem(cli, root, tmp_path
     assert f"{edited}:{line}:" in run.stderr
     assert "has too many terms or levels to handle: split it into categories" in run.stderr
     assert "RecursionError" not in run.stderr
+
+
+def test_a_number_compared_with_true_is_a_clash_of_kinds_not_a_yes_no_fact():
+    """'tech_transfer_income == true' said "'true' is a yes/no fact" (found by a review)."""
+    assert error_of("rd_expense == true") == (
+        "measures.yaml:10:7: type clash in 'rd_expense == true': a number in 元 compared with a "
+        "yes/no value (the same kind of value on both sides)"
+    )

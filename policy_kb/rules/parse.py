@@ -377,6 +377,15 @@ class _Compiler:
             )
             if lt.kind == rt.kind and not ordering:  # == true, != other_flag: not a number
                 raise self._reject(node, "cond.flag_compared", hint, text=self.text, op=op)
+            if not isinstance(named, FactRef):  # a number or a text compared with true / false
+                raise self._reject(
+                    node,
+                    "cond.kind_clash",
+                    Msg("cond.same_kind"),
+                    text=self.text,
+                    a=lt.describe(),
+                    b=rt.describe(),
+                )
             raise self._reject(
                 node,
                 "cond.bool_clash",
