@@ -537,3 +537,37 @@ def test_an_unknown_name_is_echoed_with_its_control_characters_spelled_out(cli):
     assert run.returncode == 2
     assert "\x1b" not in run.stderr
     assert "\\x1b[31m湖塘镇" in run.stderr
+
+
+def test_export_never_writes_over_a_file_the_policy_is_read_from(cli, tmp_path):
+    """`export -o measures.yaml` in a checkout replaced the policy with Turtle, and -o into the
+    package's source text or ontology broke every later command (found by a hostile-input
+    review): each file the knowledge base rests on is an input of every output."""
+    from policy_kb.policy.resources import data_file
+
+    shipped = [
+        data_file("measures.yaml"),
+        data_file("sources", "000_6cc745b56c039c16.txt"),
+        data_file("ontology", "policy_kb.ttl"),
+    ]
+    before = {path: path.read_bytes() for path in shipped}
+    try:
+        for path in shipped:
+            result = cli("export", "--with-ontology", "-o", str(path), "--lang", "en")
+            assert result.returncode == 2, result.stderr
+            assert f"the output {path} is the input file" in result.stderr
+        # a measures file of one's own, and the source text beside it, are kept the same way
+        own = tmp_path / "measures.yaml"
+        own.write_bytes(before[shipped[0]])
+        (tmp_path / "sources").mkdir()
+        beside = tmp_path / "sources" / "000_6cc745b56c039c16.txt"
+        beside.write_bytes(before[shipped[1]])
+        for target in (own, beside):
+            result = cli("export", "--measures", str(own), "-o", str(target))
+            assert result.returncode == 2, result.stderr
+            assert target.read_bytes() == before[shipped[0] if target == own else shipped[1]]
+    finally:
+        for path, data in before.items():  # never leave the checkout damaged by a regression
+            if path.read_bytes() != data:
+                path.write_bytes(data)
+    assert all(path.read_bytes() == data for path, data in before.items())

@@ -39,6 +39,7 @@ from ..backends.columns import (
 )
 from ..errors import ProfileIssue, RosterError
 from ..files import FORMULA_START, atomic_path, check_output
+from ..policy.loader import files_read
 from ..policy.model import NUMERIC, FactType, PolicyModel
 from ..policy.profile import NO_WORDS, YES_WORDS
 from ..text import SHOWN_CHARACTERS, Msg, Words, cut, did_you_mean
@@ -1133,7 +1134,7 @@ def run_roster(
     # (Ctrl-C, SIGTERM) stops every stage and leaves no output file
     try:
         if output is not None:  # refused before reading
-            writer = _Writer(output, [path, model.file])
+            writer = _Writer(output, [path, *files_read(model)])
         roster, raw, convert = batches_of(model, path, reading=reading, batch_rows=batch_rows)
         bar = _progress_bar(roster.rows, progress)
 

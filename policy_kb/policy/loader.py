@@ -11,6 +11,7 @@ is never half-loaded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path as FsPath
 
@@ -42,6 +43,19 @@ def load_model(path: str | os.PathLike[str] | None = None) -> PolicyModel:
     except OSError as exc:
         raise MeasuresFileError.unreadable(str(path), exc) from None
     return parse_model(raw, str(path), _file_resolver(fs_path.parent), size)
+
+
+def files_read(model: PolicyModel) -> list[FsPath]:
+    """The files a knowledge base rests on — its measures file and the source text beside it,
+    and every file the package ships (measures.yaml, ``ontology/``, ``sources/``): no output may
+    be written over one (``export -o measures.yaml`` in a checkout replaced the policy with
+    Turtle; found by a hostile-input review). Links are followed when outputs are compared."""
+    found = [data_file("measures.yaml")]
+    for folder in ("ontology", "sources"):
+        with contextlib.suppress(OSError):
+            found += sorted(data_file(folder).iterdir())
+    here = FsPath(model.file)  # the shipped file's name is relative: the folder's file is kept too
+    return [*found, here, here.parent.joinpath(*model.document.source_file.split("/"))]
 
 
 def _read_source(node: FsPath) -> str | None:

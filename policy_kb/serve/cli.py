@@ -29,6 +29,7 @@ from ..errors import (
     os_reason,
 )
 from ..files import check_output
+from ..policy.loader import files_read
 from ..policy.model import PRECHECK
 from ..policy.profile import read_profile
 from ..policy.resources import data_file
@@ -297,7 +298,7 @@ def _parser(lang: str, only: str | None = None) -> argparse.ArgumentParser:
     command("validate", _cmd_validate, "measures", "lang").add_argument(
         "file", metavar="FILE", nargs="?", help=h("validate_file")
     )
-    c = command("export", _cmd_export, "measures")
+    c = command("export", _cmd_export, "measures", "lang")
     c.add_argument(
         "--format",
         choices=("turtle", "json-ld", "nt", "xml", "owl"),
@@ -319,10 +320,11 @@ def _kb(args: argparse.Namespace, file: str | None = None) -> KnowledgeBase:
     return load()
 
 
-def _inputs(args: argparse.Namespace) -> list[str]:
-    """Every file a command reads (the roster, the measures file, the installed one when none
-    is named): an output may be none of them."""
-    return [args.roster, getattr(args, "measures", None) or str(data_file("measures.yaml"))]
+def _inputs(args: argparse.Namespace) -> list[str | Path | None]:
+    """Every file a command reads (the roster, the measures file and its source text, the
+    files the package ships): an output may be none of them."""
+    measures = getattr(args, "measures", None)
+    return [getattr(args, "roster", None), measures, *files_read(load(measures).model)]
 
 
 def _note_packaged(lang: str) -> None:
@@ -640,7 +642,7 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     if not text.endswith("\n"):
         text += "\n"
     if args.output:
-        files.write_text(args.output, text, [getattr(args, "measures", None)])
+        files.write_text(args.output, text, _inputs(args))
     else:
         out.write(text)
     return EXIT_OK

@@ -125,7 +125,7 @@ def progress_chart(
     report: Progress,
     path: str | os.PathLike[str],
     lang: str = "zh",
-    inputs: Sequence[str | os.PathLike[str]] = (),
+    inputs: Sequence[str | os.PathLike[str] | None] = (),
 ) -> ChartResult:
     """Write the chart as PNG or SVG (by the file's extension), never over one of ``inputs``."""
     import matplotlib
