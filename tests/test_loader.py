@@ -444,13 +444,13 @@ def test_python_tags_are_never_constructed(tmp_path):
     )
     problems = problems_of(path)
     assert (
-        f"{path}:1:17: YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed (plain lists and mappings only, without tags)"
+        f"{path}:1:17: YAML tag '!!python/object/apply:os.system' is not allowed (plain lists and mappings only, without tags)"
         in problems
     )
     scalar = tmp_path / "evil2.yaml"
     scalar.write_text("schema_version: !!python/name:os.system\n", encoding="utf-8")
     assert (
-        f"{scalar}:1:17: YAML tag 'tag:yaml.org,2002:python/name:os.system' is not allowed (plain values only: texts, numbers, true/false)"
+        f"{scalar}:1:17: YAML tag '!!python/name:os.system' is not allowed (plain values only: texts, numbers, true/false)"
         in problems_of(scalar)
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from policy_kb.errors import Location
 from policy_kb.policy.yamlsource import decode, read_yaml
 
@@ -68,7 +70,31 @@ def test_numbers_and_yes_no_read_as_yaml_1_2():
 def test_explicit_tags_are_refused_never_constructed():
     doc = read_yaml("a: !!binary aGVsbG8=\nb: !!python/object:os.system x\n", "f.yaml")
     assert [p.message.render("en") for p in doc.problems] == [
-        "YAML tag 'tag:yaml.org,2002:binary' is not allowed",
-        "YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed",
+        "YAML tag '!!binary' is not allowed",
+        "YAML tag '!!python/object:os.system' is not allowed",
     ]
     assert doc.data == {"a": None, "b": None}
+
+
+@pytest.mark.parametrize(
+    ("written", "tag"),
+    [
+        ('!!bool "是"', "!!bool"),
+        ("!!bool 1", "!!bool"),
+        ('!!int "abc"', "!!int"),
+        ('!!int "１２"', "!!int"),
+        ('!!float "abc"', "!!float"),
+        ("!!null 10", "!!null"),
+        ('!<tag:yaml.org,2002:int> "0b11"', "!!int"),
+        ("!!str 12", "!!str"),
+    ],
+)
+def test_a_standard_tag_on_a_value_is_refused_not_read_its_own_way(written, tag):
+    """The tag's own reading skipped every check of a plain value: !!bool "是" was false (two
+    benefits turned round), !!null 10 dropped the value, !!int "abc" raised ValueError (found
+    by a hostile-input review). The value is refused where the tag stands."""
+    doc = read_yaml(f"hnte_valid: {written}\nemployees: 12\n", "p.yaml")
+    assert [(p.location.line, p.location.column, p.message.render("en")) for p in doc.problems] == [
+        (1, 13, f"YAML tag '{tag}' is not allowed")
+    ]
+    assert doc.data == {"hnte_valid": None, "employees": 12}

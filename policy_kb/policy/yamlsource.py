@@ -283,7 +283,7 @@ def read_yaml(text: str, file: str, alias_hint: str = "yaml.hint.write_out") -> 
     if node is None:
         doc.problem(None, "file.empty")
         return doc
-    builder = _Builder(doc)
+    builder = _Builder(doc, text.split("\n"))
     doc.data = builder.build(node, (), 0)
     if builder.aliases:
         _report_aliases(text, doc, alias_hint)
@@ -423,13 +423,31 @@ def _quoted_and_block_spans(text: str) -> list[tuple[tuple[int, int], tuple[int,
     return spans
 
 
+def _as_written(tag: str) -> str:
+    """A YAML tag as it is written in a file: ``!!bool``, not ``tag:yaml.org,2002:bool``."""
+    return (
+        "!!" + tag.removeprefix("tag:yaml.org,2002:")
+        if tag.startswith("tag:yaml.org,2002:")
+        else tag
+    )
+
+
 class _Builder:
     """Checks a composed node tree and turns it into plain data."""
 
-    def __init__(self, doc: YamlDocument) -> None:
+    def __init__(self, doc: YamlDocument, lines: list[str]) -> None:
         self.doc = doc
+        self.lines = lines
         self.seen: set[int] = set()
         self.aliases = 0
+
+    def _tagged(self, node: yaml.Node) -> bool:
+        """Whether the node is written with an explicit tag (``!!bool "是"``, ``!!int "abc"``):
+        the tag's own reading skipped every check of a plain value — "是" was read as false,
+        "abc" raised ValueError (found by a hostile-input review)."""
+        mark = node.start_mark
+        line = self.lines[mark.line] if 0 <= mark.line < len(self.lines) else ""
+        return line[mark.column : mark.column + 1] == "!"
 
     def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
         import yaml
@@ -449,7 +467,10 @@ class _Builder:
             return self.scalar(node, path)
         if node.tag not in (_SEQ, _MAP):
             doc.problem(
-                node.start_mark, "yaml.tag", Msg("yaml.hint.plain_collections"), tag=node.tag
+                node.start_mark,
+                "yaml.tag",
+                Msg("yaml.hint.plain_collections"),
+                tag=_as_written(node.tag),
             )
             return None
         if isinstance(node, yaml.SequenceNode):
@@ -489,6 +510,11 @@ class _Builder:
     def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         value: str = node.value
         tag = node.tag
+        if self._tagged(node):
+            self.doc.problem(
+                node.start_mark, "yaml.tag", Msg("yaml.hint.plain_values"), tag=_as_written(tag)
+            )
+            return None
         if node.style in ("'", '"'):
             self.doc.quoted.add(path)
         elif tag != _STR:
@@ -515,5 +541,7 @@ class _Builder:
             if "inf" in low or "nan" in low:
                 return float(low.replace(".inf", "inf").replace(".nan", "nan"))
             return written_float(value)
-        self.doc.problem(node.start_mark, "yaml.tag", Msg("yaml.hint.plain_values"), tag=tag)
+        self.doc.problem(
+            node.start_mark, "yaml.tag", Msg("yaml.hint.plain_values"), tag=_as_written(tag)
+        )
         return None
