@@ -846,7 +846,7 @@ def test_a_parameter_value_too_small_for_a_float_is_said_as_a_number(tmp_path):
     assert problems_of(path) == [
         f"{at(path, text, '1e-400')}: 'value' in parameter rd_growth_reward_min_increase is 1e-400"
         " (expected a number that can be held (not so large that it is infinite nor, unless 0, so"
-        " small that it reads as 0))"
+        " small that it reads as 0, and of at most 15 significant digits))"
     ]
 
 

@@ -224,13 +224,35 @@ def test_a_number_no_float_holds_is_refused_not_read_as_zero(kb, suffix):
     assert small.endswith(
         "tech_transfer_income (Technology development and transfer income): expected a number "
         "that can be held (not so large that it is infinite nor, unless 0, so small that it reads"
-        " as 0), got 1e-400"
+        " as 0, and of at most 15 significant digits), got 1e-400"
     )
     assert large.startswith("p.yaml:2:12: employees" if suffix == "yaml" else "employees")
     assert large.endswith(", got 2e400")
     fine = text.replace("1e-400", "1e-30").replace("2e400", "2")
     answer = kb.evaluate(parse_profile_text(fine, f"p.{suffix}"))
     assert answer.status("KM5.tech_transfer_tax").value == "applies"
+
+
+@pytest.mark.parametrize("suffix", ["yaml", "json"])
+def test_a_number_of_more_digits_than_a_float_holds_is_refused_not_rounded(kb, suffix):
+    """199999.99999999999999 was read as 200000 and met "growth ≥ 200,000" (the reward
+    applied), and 9.9999999999999999999 employees as 10 (found by a hostile-input review)."""
+    grown = "199999.99999999999999"
+    text = (
+        f"rd_expense: {grown}\nrd_expense_prior_year: 0\nemployees: 9.9999999999999999999\n"
+        if suffix == "yaml"
+        else f'{{"rd_expense": {grown}, "rd_expense_prior_year": 0, "employees": 9.9999999999999999999}}'
+    )
+    with pytest.raises(ProfileError) as info:
+        kb.evaluate(parse_profile_text(text, f"p.{suffix}"))
+    first, second = info.value.render("en").splitlines()
+    assert first.endswith(f"of at most 15 significant digits), got {grown}")
+    assert second.endswith("got 9.9999999999999999999")
+    # as many digits as a float holds exactly are read as written
+    exact = text.replace(grown, "0.30000000000000004").replace("9.9999999999999999999", "12")
+    assert kb.evaluate(parse_profile_text(exact, f"p.{suffix}")).profile.get("rd_expense") == (
+        0.30000000000000004
+    )
 
 
 def test_a_profiles_messages_are_a_profiles(kb):

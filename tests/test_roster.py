@@ -1199,7 +1199,7 @@ def test_a_text_cell_no_float_holds_is_refused_not_read_as_zero(kb, tmp_path):
     rows = _by_row(kb.roster(path, keep=True))
     assert rows[2]["error"].endswith("实际为 1e-400")
     assert (
-        "应为可以精确表示的数（不会大到成为无穷大，不是 0 时也不会小到被读成 0）"
+        "应为可以精确表示的数（不会大到成为无穷大，不是 0 时也不会小到被读成 0，有效数字不超过 15 位）"
         in rows[2]["error"]
     )
     assert rows[3]["error"] is None
@@ -1226,6 +1226,20 @@ def test_a_number_column_no_float_holds_is_refused_not_read_as_zero(kb, tmp_path
     assert [rows[r]["error"] for r in (3, 5, 6)] == [None, None, None]
     assert rows[3]["KM5.tech_transfer_tax"] != "does_not_apply"  # 0.0015 > 0
     assert rows[6]["KM5.tech_transfer_tax"] == "does_not_apply"  # a written 0 is 0
+
+
+def test_a_number_column_of_more_digits_than_a_float_holds_is_refused_not_rounded(kb, tmp_path):
+    """pyarrow's typed parse rounds 199999.99999999999999 to 200000 (the growth reward then
+    applied); such rows are read as text and the cell refused (found by a hostile-input review)."""
+    path = tmp_path / "digits.csv"
+    path.write_text(
+        "name,rd_expense,rd_expense_prior_year\nA,199999.99999999999999,0\n"
+        "B,123456789012345.6,0\nC,250000,0\n",
+        "utf-8",
+    )
+    rows = _by_row(kb.roster(path, keep=True))
+    assert rows[2]["error"].endswith("有效数字不超过 15 位），实际为 199999.99999999999999")
+    assert [rows[3]["error"], rows[4]["error"]] == [None, None]  # 16 digits a float holds
 
 
 def test_a_roster_says_how_many_rows_the_year_asked_for_overrode(cli, tmp_path):

@@ -1301,9 +1301,10 @@ static PyObject *vm_csv_rows(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(rows);
 }
 
-/* tiny(data) → whether a slice of CSV may hold a number written smaller than the least double
- * (about 5e-324), which a typed parse reads as 0: a digit or a point, 'e' or 'E', '-', a digit
- * (any negative exponent: rare in a roster), or 300 zeros in a row. One pass at memory speed. */
+/* tiny(data) → whether a slice of CSV may hold a number a double does not hold, which a typed
+ * parse reads as another number: one smaller than the least double (about 5e-324) read as 0 — a
+ * digit or a point, 'e' or 'E', '-', a digit (any negative exponent: rare in a roster), or 300
+ * zeros in a row — or one of 16 or more digits, rounded. At memory speed. */
 static int may_be_tiny(const unsigned char *p, Py_ssize_t len) {
     /* a run of 300 zeros holds a multiple of 150: look there, then measure the run */
     for (Py_ssize_t i = 0; i < len; i += 150) {
@@ -1312,6 +1313,20 @@ static int may_be_tiny(const unsigned char *p, Py_ssize_t len) {
         while (a > 0 && p[a - 1] == '0') a--;
         while (b + 1 < len && p[b + 1] == '0') b++;
         if (b - a + 1 >= 300) return 1;
+    }
+    /* a number of 16 or more digits (a point among them): more than a double holds, maybe; a
+     * run of 16 holds a multiple of 8, so look there and measure the run, then skip past it */
+    for (Py_ssize_t i = 0; i < len;) {
+        if (!((p[i] >= '0' && p[i] <= '9') || p[i] == '.')) {
+            i += 8;
+            continue;
+        }
+        Py_ssize_t a = i, b = i, digits = 0;
+        while (a > 0 && ((p[a - 1] >= '0' && p[a - 1] <= '9') || p[a - 1] == '.')) a--;
+        while (b + 1 < len && ((p[b + 1] >= '0' && p[b + 1] <= '9') || p[b + 1] == '.')) b++;
+        for (Py_ssize_t j = a; j <= b; j++) digits += p[j] != '.';
+        if (digits >= 16) return 1;
+        i = b + 8;
     }
     const unsigned char *q = p, *end = p + len;
     while ((q = memchr(q, '-', (size_t)(end - q))) != NULL) {

@@ -401,10 +401,11 @@ def _csv_roster(path: Path, batch_rows: int) -> RosterFile:
 
 
 def _tiny(data: pa.Buffer) -> bool:
-    """Whether CSV bytes may hold a number written smaller than the least double (``1e-400``, a
-    decimal with 400 zeros): pyarrow's typed parse reads it as 0, a number the file does not say,
-    so such rows are read as text and that cell refused. Asked only of the rows the machine's
-    reader leaves to pyarrow (it takes no exponent and no long decimal)."""
+    """Whether CSV bytes may hold a number a double does not hold: one written smaller than the
+    least double (``1e-400``, a decimal with 400 zeros), which pyarrow's typed parse reads as 0,
+    or one of 16 digits or more, which it rounds (199999.99999999999999 → 200000). Such rows are
+    read as text, where each cell is checked on its own and that one refused. Asked only of the
+    rows the machine's reader leaves to pyarrow (it takes no exponent and no long decimal)."""
     return bool(machine().tiny(data))
 
 

@@ -15,6 +15,7 @@ Nothing is ever constructed from a tag: there is no constructor, only the five p
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
@@ -45,15 +46,32 @@ class OutOfRange(str):
     __slots__ = ()
 
 
+_HELD_DIGITS = 15  # a double holds every decimal of up to 15 significant digits
+
+
 def written_float(text: str) -> float | OutOfRange:
     """The float a file's number stands for; :class:`OutOfRange` when it is not 0 but would be
-    read as 0. (One too large is read as infinite, which every reader refuses as not a number.)"""
+    read as 0, or when it has more significant digits than a double holds and the double is
+    another number (199999.99999999999999 read as 200000 met "≥ 200000"). (One too large is
+    read as infinite, which every reader refuses as not a number.)"""
     value = float(text)
+    mantissa = text.lower().partition("e")[0]
     if value == 0.0:
-        mantissa = text.lower().partition("e")[0]
         if any(c in "123456789" for c in mantissa):
             return OutOfRange(text)
+    elif len(mantissa) > _HELD_DIGITS and _significant(mantissa) > _HELD_DIGITS:
+        from decimal import Decimal, InvalidOperation
+
+        with contextlib.suppress(InvalidOperation):
+            if Decimal(text.strip().replace("_", "")) != Decimal(repr(value)):
+                return OutOfRange(text)
     return value
+
+
+def _significant(mantissa: str) -> int:
+    """How many significant digits a number's digits before its exponent hold."""
+    digits = "".join(c for c in mantissa if c.isdigit()).lstrip("0")
+    return len(digits.rstrip("0")) if "." in mantissa else len(digits)
 
 
 _STR, _INT, _FLOAT, _BOOL, _NULL = (
