@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -436,6 +437,11 @@ def test_serve_refuses_what_it_could_not_listen_on_before_announcing(cli):
         ),
         (["--port", "0"], "policy-kb: port 0 cannot be used: a port is between 1 and 65535"),
         (["--workers", "0"], "policy-kb: --workers is 0: at least 1 worker is needed"),
+        (  # it forked until the kernel killed other programs' processes (a hostile-input review)
+            ["--workers", "100000"],
+            f"policy-kb: --workers is 100000: at most {4 * (os.cpu_count() or 1)} on this machine "
+            "(4 per core; more only share the same cores, and each takes its own memory)",
+        ),
     ):
         run = cli("serve", *args, "--lang", "en")
         assert (run.returncode, run.stderr.strip(), run.stdout) == (2, message, "")

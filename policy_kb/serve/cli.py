@@ -37,6 +37,7 @@ from ..text import Msg, did_you_mean, say
 from ..version import __version__
 from ..views import tables
 
+WORKERS_PER_CORE = 4  # more workers than this per core only share the cores, at a process each
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
 EXIT_BAD_INPUT = 2
@@ -590,6 +591,9 @@ def _can_listen(host: str, port: int, workers: int) -> None:
         raise PolicyKBError(Msg("serve.port_range", port=port))
     if workers < 1:
         raise PolicyKBError(Msg("serve.workers", workers=workers))
+    most = WORKERS_PER_CORE * (os.cpu_count() or 1)
+    if workers > most:  # 100,000 forked until the kernel killed processes that were not its own
+        raise PolicyKBError(Msg("serve.too_many_workers", workers=workers, most=most))
     try:  # "" is every interface, as uvicorn takes it
         found = socket.getaddrinfo(
             host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
