@@ -492,6 +492,24 @@ def test_sparql_internal_errors_and_large_answers_are_refused_in_words(kb):
     assert run_query(kb.graph, construct, None, 10_000).status == 200
 
 
+def test_sparql_limit_and_offset_beyond_an_index_are_taken_as_that_many(kb):
+    """LIMIT 99999999999999999999999 was a 400 quoting Python's islice() (found by a
+    hostile-input review): the answer is what such a limit means."""
+    from policy_kb.serve.sparql import run_query
+
+    huge = "99999999999999999999999"
+    every = run_query(kb.graph, "SELECT ?s WHERE { ?s a ?t }", None, 10_000)
+    limited = run_query(kb.graph, f"SELECT ?s WHERE {{ ?s a ?t }} LIMIT {huge}", None, 10_000)
+    assert limited.status == 200
+    rows = json.loads(limited.body)["results"]["bindings"]
+    assert len(rows) == len(json.loads(every.body)["results"]["bindings"]) > 0
+    past = run_query(
+        kb.graph, f"SELECT ?s WHERE {{ ?s a ?t }} OFFSET {huge} LIMIT {huge}", None, 10
+    )
+    assert past.status == 200
+    assert json.loads(past.body)["results"]["bindings"] == []
+
+
 def test_post_sparql_with_a_wrong_media_type(http):
     response = http.post("/v1/sparql", content=b"{}", headers={"content-type": "application/json"})
     assert response.status_code == 415

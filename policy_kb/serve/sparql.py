@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import sys
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -171,7 +172,27 @@ def check_query(text: str, lang: str = DEFAULT_LANG) -> tuple[Any, str] | Sparql
             "FROM is not allowed",
             say(lang, "sparql.from"),
         )
+    _clamp_slices(query.algebra)
     return query, query.algebra.name
+
+
+def _clamp_slices(node: Any) -> None:
+    """LIMIT and OFFSET above what an index can be (``LIMIT 99999999999999999999999``) are
+    taken as that many — the answer is the same, and the row limit still applies — where
+    rdflib's slicing failed with Python's own message (found by a hostile-input review)."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, CompValue):
+            if item.name == "Slice":
+                for key in ("start", "length"):  # each at most half: their sum is an index too
+                    if isinstance(item.get(key), int) and item[key] > sys.maxsize // 2:
+                        item[key] = sys.maxsize // 2
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
 
 
 def _node_names(node: Any) -> set[str]:
