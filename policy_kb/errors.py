@@ -20,6 +20,7 @@ error here except :class:`EnvironmentProblem`, which is not the user's input (ex
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -274,7 +275,11 @@ def os_reason(exc: OSError) -> Msg | str:
     file, no permission, a folder, a full disk…); the system's own words otherwise."""
     import errno
 
-    name = errno.errorcode.get(exc.errno or 0)
+    code = exc.errno
+    if code is None:  # raised by Rust (polars): 'No space left on device (os error 28)'
+        found = re.search(r"\(os error (\d+)\)", str(exc))
+        code = int(found.group(1)) if found else 0
+    name = errno.errorcode.get(code or 0)
     if name in _OS_REASONS:
         return Msg("os." + name)
     return exc.strerror or str(exc)

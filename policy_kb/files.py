@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import OutputError, os_reason
 from .text import Msg
 
 PathLike = str | os.PathLike[str]
@@ -65,14 +65,27 @@ def atomic_path(output: PathLike, inputs: Iterable[PathLike | None] = ()) -> Ite
     """
     path = check_output(output, inputs)
     mode = path.stat().st_mode & 0o777 if path.exists() else _new_file_mode()
-    tmp = _part_file(path)
+    try:
+        tmp = _part_file(path)
+    except OSError as exc:  # a read-only folder, no permission: said of the output, not the part
+        raise _unwritable(output, exc) from None
     try:
         yield tmp
         os.chmod(tmp, mode)
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk while writing: said as a write, with the output's name
+        tmp.unlink(missing_ok=True)
+        raise _unwritable(output, exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _unwritable(output: PathLike, exc: OSError) -> OutputError:
+    """The output could not be written: said with its own name (a failed write named the
+    temporary file, or nothing, and said it could not be *read*; found by a hostile-input
+    review)."""
+    return OutputError(Msg("output.cannot_write", output=os.fspath(output), reason=os_reason(exc)))
 
 
 def _new_file_mode() -> int:

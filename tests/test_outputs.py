@@ -279,3 +279,41 @@ def test_a_csv_list_is_written_under_a_csv_name_only(cli, tmp_path, output, said
         assert run.returncode == 2, run.stderr
         assert run.stderr.strip().splitlines()[-1] == said.format(out=target)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("failing", "error", "zh", "en"),
+    [
+        ("replace", OSError(28, "No space left on device"), "磁盘已满", "the disk is full"),
+        ("open", OSError(30, "Read-only file system"), "文件系统是只读的", "read-only"),
+        (
+            "replace",
+            OSError("No space left on device (os error 28)"),
+            "磁盘已满",
+            "the disk is full",
+        ),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_named_and_said_as_a_write(
+    tmp_path, monkeypatch, failing, error, zh, en
+):
+    """A full disk or a read-only folder said '<.out.csv.4f6e….part>: cannot be read', or named
+    no file at all and quoted the system's English (found by a hostile-input review)."""
+    from policy_kb import files
+    from policy_kb.errors import OutputError
+
+    target = tmp_path / "out.csv"
+    target.write_text("kept\n", "utf-8")
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(files.os, failing, fail)
+    with pytest.raises(OutputError) as info:
+        files.write_text(target, "new\n")
+    monkeypatch.undo()
+    assert info.value.render("zh") == f"{target}：无法写入（{zh}）；原有文件保持不变"
+    assert info.value.render("en").startswith(f"{target}: cannot be written (")
+    assert en in info.value.render("en").lower()
+    assert target.read_text("utf-8") == "kept\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]  # no part file left
