@@ -1192,6 +1192,21 @@ def test_a_name_with_control_characters_is_refused_as_a_profiles_is(kb, tmp_path
     assert rows[3]["error"].endswith(r"实际为 'B\u202eevil'")
 
 
+def test_a_parquet_name_column_of_bytes_is_read_as_text(kb, tmp_path):
+    """A binary name column with one cell that is not UTF-8 was written as Python's b'A' for
+    every name (found by a hostile-input review): names are read as text, the cell that is
+    not text is refused."""
+    import pyarrow.parquet as pq
+
+    names = pa.array([b"A", b"\xff\xfe", "好".encode()], pa.binary())
+    parquet = tmp_path / "bytes.parquet"
+    pq.write_table(pa.table({"name": names, "employees": [5, 6, 8]}), parquet)
+    rows = _by_row(kb.roster(parquet, keep=True))
+    assert [rows[r]["name"] for r in (2, 4)] == ["A", "好"]
+    assert [rows[r]["error"] is None for r in (2, 3, 4)] == [True, False, True]
+    assert rows[3]["error"].startswith("name（企业名称）")
+
+
 def test_a_text_cell_no_float_holds_is_refused_not_read_as_zero(kb, tmp_path):
     """A text column's 1e-400 was cast to 0 (found by a review): refused as a profile's is."""
     path = tmp_path / "tiny.csv"

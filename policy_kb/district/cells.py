@@ -414,9 +414,20 @@ def _text(arrow: pa.Array) -> pa.Array:
         try:
             arrow = pc.cast(arrow, pa.string())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            arrow = texts([None if v is None else str(v) for v in arrow.to_pylist()])
+            arrow = texts([_as_text(v) for v in arrow.to_pylist()])
     trimmed = pc.utf8_trim_whitespace(arrow.cast(pa.string()))
     return pc.if_else(pc.equal(trimmed, _EMPTY), _NO_TEXT, trimmed)
+
+
+def _as_text(value: Any) -> str | None:
+    """A cell of a column pyarrow cannot cast to text, as text: bytes that are not UTF-8 keep
+    U+FFFD where they fail, which a name refuses as not text (they were written as Python's
+    b'A' before, the valid names too; found by a hostile-input review)."""
+    if value is None:
+        return None
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", errors="replace")
+    return str(value)
 
 
 def _mask(found: pa.Array) -> np.ndarray:

@@ -462,7 +462,8 @@ class _Checker:
 #: control characters (a NUL, an escape that recolours a terminal) and the marks that reorder
 #: text on screen (U+202E shows "evil" as "live"): no name holds one, and a file's may hide one
 #: (a tab or a line end, which a quoted cell may hold, is white space, not one of them)
-CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# control characters, text-reordering marks, and U+FFFD: what stands where bytes were not text
+CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd"
 _CONTROL = re.compile(f"[{CONTROLS}]")
 
 
