@@ -317,8 +317,8 @@ def test_validate_and_lint_take_measures_as_every_command_does(cli, tmp_path):
         ),
         (
             ["match", EXAMPLE, "--year", "abc"],
-            "policy-kb match: 参数 --year 的值 'abc' 不是有效的整数",
-            "policy-kb match: argument --year: invalid whole number value: 'abc'",
+            "policy-kb match: 参数 --year 的值 'abc' 不是有效的年份（如 2021）",
+            "policy-kb match: argument --year: invalid year value: 'abc'",
         ),
         (
             ["match"],
@@ -577,3 +577,16 @@ def test_export_never_writes_over_a_file_the_policy_is_read_from(cli, tmp_path):
             if path.read_bytes() != data:
                 path.write_bytes(data)
     assert all(path.read_bytes() == data for path, data in before.items())
+
+
+@pytest.mark.parametrize("written", ["2_022", "２０２２", " 2022", "2022.0"])
+def test_year_is_four_digits_on_the_command_line_as_in_a_profile(cli, written):
+    """int() took '2_022', full-width digits and ' 2022' (found by a hostile-input review)."""
+    example = (
+        Path(__file__).resolve().parent.parent
+        / "examples"
+        / "registered_hnte_first_above_scale.yaml"
+    )
+    run = cli("match", str(example), "--year", written)
+    assert run.returncode == 2
+    assert run.stderr.strip().endswith(f"参数 --year 的值 '{written}' 不是有效的年份（如 2021）")

@@ -767,6 +767,11 @@ def test_the_plain_path_answers_as_the_application_does(server):
         )
         assert client.get("/v1/measures/KM7?lang=en&detail=x").status_code == 422
         assert client.get("/v1/sparql", params={"query": "ASK {}"}).status_code == 200
+        # a year is four digits, as a profile writes it: each of these was read as 2022
+        for written in ("2_022", "2022.0", "%202022", "2022%0A", "0002022", "%EF%BC%92022"):
+            loose = client.post(f"/v1/evaluate?year={written}&lang=en", content=body)
+            assert loose.status_code == 422, written
+            assert loose.json()["detail"].endswith(", not a year of four digits (2021)")
 
 
 def _raw(server: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -1088,10 +1093,10 @@ def test_a_refused_query_parameter_is_said_in_the_requests_language(http):
     """pydantic's English ('Input should be ...') was the detail in every language."""
     cases = [
         ({"detail": "bogus"}, "query.detail 为 'bogus'，不可用：可选 'full' 或 'summary'"),
-        ({"year": "abc"}, "query.year 为 'abc'，不是整数"),
+        ({"year": "abc"}, "query.year 为 'abc'，不是四位数字的年份（如 2021）"),
         (
             {"year": "abc", "lang": "en"},
-            "query.year is 'abc', not a whole number",
+            "query.year is 'abc', not a year of four digits (2021)",
         ),
         (
             {"lang": "fr"},

@@ -261,7 +261,7 @@ async def strict_query(request: Request) -> None:
     taken = [p.alias for p in dependant.query_params]
     lang = request_lang(request)
     seen: set[str] = set()
-    for name, _ in request.query_params.multi_items():
+    for name, value in request.query_params.multi_items():
         if name in seen:
             raise StarletteHTTPException(422, say(lang, "http.query_twice", name=repr(name)))
         seen.add(name)
@@ -270,6 +270,11 @@ async def strict_query(request: Request) -> None:
             raise StarletteHTTPException(
                 422, say(lang, "http.query_unknown", name=repr(name), names=names)
             )
+        if name == "year" and not _YEAR.fullmatch(value):  # '2_022', ' 2022', '2021.0', '２０２２'
+            raise StarletteHTTPException(422, say(lang, "http.year_digits", value=repr(value)))
+
+
+_YEAR = re.compile(r"[0-9]{4}")  # a year as a profile writes one: four ASCII digits
 
 
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
