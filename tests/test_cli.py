@@ -590,3 +590,18 @@ def test_year_is_four_digits_on_the_command_line_as_in_a_profile(cli, written):
     run = cli("match", str(example), "--year", written)
     assert run.returncode == 2
     assert run.stderr.strip().endswith(f"参数 --year 的值 '{written}' 不是有效的年份（如 2021）")
+
+
+def test_a_device_given_as_a_file_is_said_as_one(cli):
+    """/dev/zero was 'the file is 0 bytes, too large', /dev/null as a roster 'no such file'
+    (found by a hostile-input review)."""
+    zero = cli("match", "/dev/zero", "--lang", "en")
+    assert zero.returncode == 2
+    assert zero.stderr.startswith(
+        "/dev/zero:1:1: the input is more than 1,000,000 bytes, too large"
+    )
+    null = cli("roster", "/dev/null", "--lang", "en")
+    assert null.returncode == 2
+    assert null.stderr.strip() == (
+        "/dev/null: not a regular file (a device, a pipe or a socket): it cannot be read as a roster"
+    )

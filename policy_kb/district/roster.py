@@ -145,8 +145,9 @@ def open_roster(path: str | os.PathLike[str], batch_rows: int = BATCH_ROWS) -> R
     suffix = p.suffix.lower()
     if p.is_dir():
         raise RosterError(Msg("roster.is_directory", path=str(path)))
-    if not p.is_file():
-        raise RosterError(Msg("file.no_such", path=str(path)))
+    if not p.is_file():  # a device or a pipe exists, and is not a roster file
+        key = "roster.not_a_file" if p.exists() else "file.no_such"
+        raise RosterError(Msg(key, path=str(path)))
     if suffix == ".parquet":
         return _parquet_roster(p, batch_rows)
     if suffix in (".csv", ".txt"):

@@ -205,7 +205,7 @@ def decode(
         return None, Problem(
             Location(file, 1, 1),
             Msg("file.too_large", size=f"{size:,}")
-            if size is not None
+            if size is not None and size > max_bytes  # a device (/dev/zero) says 0: not its size
             else Msg("file.too_large_stream", size=f"{max_bytes:,}"),
             Msg("file.at_most", size=f"{max_bytes:,}"),
         )
