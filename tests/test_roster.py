@@ -1269,3 +1269,25 @@ def test_a_roster_says_how_many_rows_the_year_asked_for_overrode(cli, tmp_path):
     plain = json.loads(cli("roster", str(path), "--format", "json").stdout)
     assert plain["rows_of_another_year"] == 0
     assert "年份不是" not in cli("roster", str(path)).stdout
+
+
+def test_columns_with_cells_and_no_header_are_named_by_their_letters(cli, tmp_path):
+    """A stray cell beside the table said "unknown columns '', ''" — 16,000 times for a cell in
+    column WPD (found by a hostile-input review)."""
+    path = tmp_path / "stray.csv"
+    path.write_text("name,employees,,,,x\nA,5,,1,,\n", "utf-8")
+    run = cli("roster", str(path), "--lang", "en")
+    assert run.returncode == 2
+    assert run.stderr.strip() == (
+        f"{path}: column C–E (3 in all) hold cells but no header: name them, or delete them "
+        "(--ignore-unknown-columns leaves them out)"
+    )
+    wide = tmp_path / "wide.csv"
+    wide.write_text("name" + "," * 16_002 + "\nA" + "," * 16_002 + "\n", "utf-8")
+    run = cli("roster", str(wide))
+    assert run.returncode == 2
+    assert "第 B–WQM 列（共 16,002 列）有内容却没有表头" in run.stderr
+    assert len(run.stderr) < 300
+    names = tmp_path / "invisible.csv"
+    names.write_text("name\u200b,employees\nA,5\n", "utf-8")
+    assert r"unknown column 'name\u200b'" in cli("roster", str(names), "--lang", "en").stderr

@@ -42,7 +42,7 @@ from ..files import FORMULA_START, atomic_path, check_output
 from ..policy.loader import files_read
 from ..policy.model import NUMERIC, FactType, PolicyModel
 from ..policy.profile import NO_WORDS, YES_WORDS
-from ..text import SHOWN_CHARACTERS, Msg, Words, cut, did_you_mean
+from ..text import SHOWN_CHARACTERS, Msg, Words, cut, did_you_mean, printable
 from .cells import CELLS_COLUMN, Batch, RowError, convert_batch
 from .kernel import Years, answers, counted_amounts, evaluate_batch, known_total, unknown_amounts
 from .pipeline import Behind
@@ -75,9 +75,21 @@ def header_map(
         by_name[fact.id] = by_name[fact.label.zh] = by_name[fact.label.en] = fact.id
     mapping: dict[str, str] = {}
     unknown: list[str] = []
+    blank = [i for i, column in enumerate(header) if not column.strip()]
+    if blank and not ignore_unknown:  # cells of a sheet beside the table, with no column name
+        raise RosterError(
+            Msg(
+                "roster.blank_header",
+                source=source,
+                columns=_column_letters(blank),
+                n=f"{len(blank):,}",
+            )
+        )
     for column in header:
         name = column.strip()
         fact_id = by_name.get(name)
+        if not name:
+            continue
         if fact_id is None:
             if name in model.derived:
                 raise RosterError(Msg("roster.derived_column", source=source, name=name))
@@ -94,14 +106,35 @@ def header_map(
         raise RosterError(Msg("roster.delimiter", source=source, sep=repr(sep)))
     if unknown and not ignore_unknown:
         names = [
-            Msg("roster.column_hint", name=n, hint=h)
+            Msg("roster.column_hint", name=printable(n), hint=h)
             if (h := did_you_mean(n, list(by_name)))
-            else Msg("literal", text=f"'{n}'")
+            else Msg("literal", text=f"'{printable(n)}'")
             for n in unknown
         ]
         key = "roster.unknown_columns.one" if len(names) == 1 else "roster.unknown_columns"
         raise RosterError(Msg(key, source=source, names=Words(names)))
     return mapping
+
+
+def _column_letters(indices: Sequence[int], shown: int = 5) -> str:
+    """Columns as a spreadsheet names them, runs joined: ``C–D, F`` (the first few runs)."""
+
+    def letter(i: int) -> str:
+        name = ""
+        i += 1
+        while i:
+            i, rest = divmod(i - 1, 26)
+            name = chr(65 + rest) + name
+        return name
+
+    runs: list[list[int]] = []
+    for i in indices:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    words = [letter(a) if a == b else f"{letter(a)}–{letter(b)}" for a, b in runs[:shown]]
+    return ", ".join(words) + (", …" if len(runs) > shown else "")
 
 
 ColumnTypes = Mapping[str, pa.DataType]
