@@ -15,6 +15,7 @@ from conftest import ROOT
 import policy_kb
 from policy_kb.district import roster as roster_module
 from policy_kb.district.pipeline import Behind
+from policy_kb.errors import OutputError
 
 ROSTER = ROOT / "examples" / "roster" / "roster.csv"
 
@@ -69,7 +70,7 @@ def test_a_roster_whose_writing_fails_leaves_no_file(tmp_path, monkeypatch):
         real(self, batch)
 
     monkeypatch.setattr(roster_module._Writer, "_write", write)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputError, match=r"answers\.parquet：无法写入（No space left on device）"):
         roster_module.run_roster(kb.model, source, kb._years(None), output=out, batch_rows=500)
     assert len(calls) == 2
     assert not out.exists()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -46,7 +47,7 @@ class OutOfRange(str):
     __slots__ = ()
 
 
-_HELD_DIGITS = 15  # a double holds every decimal of up to 15 significant digits
+_HELD_DIGITS = sys.float_info.dig  # 15: a double holds every decimal of so many digits
 
 
 def written_float(text: str) -> float | OutOfRange:
