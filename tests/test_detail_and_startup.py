@@ -240,6 +240,28 @@ def test_changed_bytes_are_checked_even_after_a_sound_verdict(tmp_path, measures
     assert "bad.yaml:" in _fresh(code, cache)
 
 
+def test_a_kept_result_is_not_used_by_changed_code_of_the_same_version(tmp_path, monkeypatch):
+    """The kept verdict of 'sound' was keyed by the version alone: in a checkout, a measures file
+    found sound by older checks was trusted by newer ones until the cache folder was deleted
+    (met while adding checks). The key now holds the checking code's files as installed."""
+    from policy_kb import cache
+    from policy_kb.policy import verdicts
+
+    monkeypatch.setenv("POLICY_KB_CACHE_DIR", str(tmp_path))
+    checker = Path(verdicts.__file__)
+    before = checker.stat()
+    cache.code_stamp.cache_clear()
+    kept = cache.entry("sound", b"the same bytes")
+    try:
+        os.utime(checker, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+        cache.code_stamp.cache_clear()
+        assert cache.entry("sound", b"the same bytes") != kept
+    finally:
+        os.utime(checker, ns=(before.st_atime_ns, before.st_mtime_ns))
+        cache.code_stamp.cache_clear()
+    assert cache.entry("sound", b"the same bytes") == kept
+
+
 def test_an_unwritable_cache_folder_is_no_error(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
