@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -167,6 +167,18 @@ class ParameterValue(Valued):
     tiers: tuple[Tier, ...] = ()
 
 
+def value_in_force(values: Sequence[ParameterValue], day: dt.date) -> ParameterValue | None:
+    """Of dated values written in the order they start, the one in force on ``day``: the latest
+    started on or before it, unless it ended before it."""
+    current = None
+    for v in values:
+        if v.start <= day:
+            current = v
+    if current is None or (current.end is not None and day > current.end):
+        return None
+    return current
+
+
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Parameter(Valued):
     """A figure of the text or of the rules it relies on, with dated values."""
@@ -185,13 +197,7 @@ class Parameter(Valued):
 
     def value_on(self, day: dt.date) -> ParameterValue | None:
         """The value in force on ``day``: the latest one started on or before it."""
-        current = None
-        for v in self.values:
-            if v.start <= day:
-                current = v
-        if current is None or (current.end is not None and day > current.end):
-            return None
-        return current
+        return value_in_force(self.values, day)
 
     def value_for_year(self, year: int) -> ParameterValue | None:
         """The value in force for a tax or policy year (read on 31 December of that year)."""

@@ -30,6 +30,7 @@ from .model import (
     TargetTable,
     Tier,
     Town,
+    value_in_force,
 )
 from .reader import Reader
 from .yamlsource import Path
@@ -454,8 +455,7 @@ def _in_force(r: Reader, name: str, values: Sequence[ParameterValue], path: Path
     if not values or type(year) is not int or not 1 <= year <= 9999:
         return
     day = dt.date(year, 12, 31)
-    current = [v for v in values if v.start <= day][-1:]
-    if current and (current[0].end is None or current[0].end >= day):
+    if value_in_force(values, day) is not None:
         return
     periods = Words(
         [

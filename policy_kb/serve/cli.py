@@ -330,11 +330,10 @@ def _kb(args: argparse.Namespace, file: str | None = None) -> KnowledgeBase:
     return load()
 
 
-def _inputs(args: argparse.Namespace) -> list[str | Path | None]:
+def _inputs(args: argparse.Namespace, kb: KnowledgeBase) -> list[str | Path | None]:
     """Every file a command reads (the roster, the measures file and its source text, the
     files the package ships): an output may be none of them."""
-    measures = getattr(args, "measures", None)
-    return [getattr(args, "roster", None), measures, *files_read(load(measures).model)]
+    return [getattr(args, "roster", None), getattr(args, "measures", None), *files_read(kb.model)]
 
 
 def _note_packaged(lang: str) -> None:
@@ -456,10 +455,11 @@ def _spark_roster(kb: KnowledgeBase, args: argparse.Namespace) -> Any:
 def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
     from ..views.chart import check_chart_path, progress_chart
 
+    kb = _kb(args)
     if args.chart:  # before the roster is read
         check_chart_path(args.chart)
-        check_output(args.chart, _inputs(args))
-    report = _kb(args).progress(
+        check_output(args.chart, _inputs(args, kb))
+    report = kb.progress(
         args.roster,
         year=args.year,
         progress=not args.quiet,
@@ -471,7 +471,7 @@ def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
     if args.format != "json":
         out.write(tables.progress_table(report, args.lang) + "\n")
     if args.chart:
-        chart = progress_chart(report, args.chart, args.lang, _inputs(args))
+        chart = progress_chart(report, args.chart, args.lang, _inputs(args, kb))
         note = say(args.lang, "cli.chart_pinyin") if chart.fallback else ""
         sys.stderr.write(
             say(args.lang, "cli.chart_written", path=str(chart.path), font=chart.font, note=note)
@@ -484,8 +484,8 @@ def _cmd_progress(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
-    check_output(args.output, _inputs(args), (".csv",))  # before the roster is read
     kb = _kb(args)
+    check_output(args.output, _inputs(args, kb), (".csv",))  # before the roster is read
     entries = kb.mobilise(
         args.roster,
         town=args.town,
@@ -504,7 +504,7 @@ def _cmd_mobilise(args: argparse.Namespace, out: TextIO) -> int:
         [files.safe_cell(cell) for cell in row]
         for row in tables.mobilise_rows(entries, kb.model, args.lang)
     )
-    files.write_text(args.output, buffer.getvalue(), _inputs(args))
+    files.write_text(args.output, buffer.getvalue(), _inputs(args, kb))
     out.write(tables.mobilise_summary(entries, args.output, args.near_misses, args.lang) + "\n")
     return EXIT_OK
 
@@ -519,9 +519,9 @@ def _row_errors(errors: Sequence[Any], file: str, lang: str) -> None:
 
 
 def _cmd_readiness(args: argparse.Namespace, out: TextIO) -> int:
-    if args.output is not None:
-        check_output(args.output, _inputs(args), (".csv",))  # before the roster is read
     kb = _kb(args)
+    if args.output is not None:
+        check_output(args.output, _inputs(args, kb), (".csv",))  # before the roster is read
     report = kb.readiness(
         args.roster,
         town=args.town,
@@ -539,7 +539,7 @@ def _cmd_readiness(args: argparse.Namespace, out: TextIO) -> int:
             [files.safe_cell(cell) for cell in row]
             for row in tables.readiness_rows(report, kb.model, args.lang)
         )
-        files.write_text(args.output, buffer.getvalue(), _inputs(args))
+        files.write_text(args.output, buffer.getvalue(), _inputs(args, kb))
     if args.format == "json":
         _print_json(report.to_dict(), out)
     else:
@@ -651,11 +651,12 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
-    text = _kb(args).export(args.format, with_ontology=args.with_ontology)
+    kb = _kb(args)
+    text = kb.export(args.format, with_ontology=args.with_ontology)
     if not text.endswith("\n"):
         text += "\n"
     if args.output:
-        files.write_text(args.output, text, _inputs(args))
+        files.write_text(args.output, text, _inputs(args, kb))
     else:
         out.write(text)
     return EXIT_OK
